@@ -1,0 +1,88 @@
+// uncopyable/fd.h: Fd, an owned file descriptor, and FdView, a borrowed one.
+//
+//   int raw = ::open("/tmp/log", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+//   if (raw < 0) return ...;            // check first: Fd adopts only a real fd
+//   uncopyable::Fd fd(raw);              // fd owns it now
+//   write_header(fd);                    // borrowed as an FdView for the call
+//   uncopyable::Fd moved = std::move(fd);  // moved owns it; fd is empty
+//   if (absl::Status s = moved.close(); !s.ok()) return s;  // EIO etc. reach you
+//
+//   void write_header(uncopyable::FdView fd);  // borrows, never closes
+//
+// An Fd is exactly one int. It cannot be copied (a copy would close the same
+// descriptor twice) and does not convert to int: get() shows the number and
+// keeps ownership, release() gives ownership away. Using an Fd that holds
+// nothing aborts with a line naming the misuse, e.g.
+//   uncopyable: Fd::get() on a moved-from handle
+//
+// Closing never retries on EINTR: on Linux the descriptor is gone once
+// close(2) returns, whatever it reports, and retrying could close a
+// descriptor another thread has just been given. A close that fails with
+// EBADF means someone closed the descriptor behind its owner's back; that is
+// misuse, and aborts.
+#ifndef UNCOPYABLE_FD_H_
+#define UNCOPYABLE_FD_H_
+
+#include <string_view>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "uncopyable/check.h"
+#include "uncopyable/unique_handle.h"
+
+namespace uncopyable {
+
+// The traits of an owned file descriptor: -1 is empty, and each other kind of
+// emptiness has its own negative value.
+struct FdTraits {
+  using value_type = int;
+  static constexpr std::string_view kName = "Fd";
+  static constexpr int invalid() noexcept { return -1; }
+  static constexpr int vacant(HandleState state) noexcept {
+    return -static_cast<int>(state);  // kEmpty -1, kMovedFrom -2, ...
+  }
+  static constexpr bool is_valid(int fd) noexcept { return fd >= 0; }
+  // close(2), once. Errors (EIO, EINTR, ...) are returned; the descriptor
+  // is released either way. EBADF is misuse and aborts.
+  static absl::Status close(int fd);
+};
+static_assert(FdTraits::vacant(HandleState::kEmpty) == FdTraits::invalid());
+
+// An owned file descriptor. See the top of this file.
+class Fd : public UniqueHandle<FdTraits> {
+ public:
+  // An empty Fd; Fd(fd) adopts an open descriptor (negative is misuse).
+  using UniqueHandle::UniqueHandle;
+};
+static_assert(sizeof(Fd) == sizeof(int), "an Fd is exactly one int");
+
+// A borrowed file descriptor: a plain int with a type, for parameters. It
+// never closes anything, is trivially copyable, and must not outlive the Fd
+// it was taken from (like std::string_view and its string).
+class FdView {
+ public:
+  // Borrows a descriptor someone else owns (e.g. STDERR_FILENO). A negative
+  // number is misuse.
+  constexpr explicit FdView(int fd) noexcept : fd_(fd) {
+    UNCOPYABLE_CHECK(fd >= 0, "FdView::FdView(%d): borrowing a negative descriptor", fd);
+  }
+
+  // Borrows from an owner; the Fd must hold a descriptor (misuse otherwise).
+  FdView(const Fd& fd) noexcept : fd_(fd.get()) {}  // NOLINT: borrowing is implicit
+  // Borrowing from a temporary Fd would dangle at once.
+  FdView(Fd&&) = delete;
+
+  // The descriptor number. The caller does not own it.
+  [[nodiscard]] constexpr int get() const noexcept { return fd_; }
+
+  friend constexpr bool operator==(FdView, FdView) noexcept = default;
+
+ private:
+  int fd_;
+};
+static_assert(std::is_trivially_copyable_v<FdView>);
+static_assert(sizeof(FdView) == sizeof(int));
+
+}  // namespace uncopyable
+
+#endif  // UNCOPYABLE_FD_H_

@@ -1,0 +1,234 @@
+// uncopyable/internal/syscall.h: the one seam every system call goes through.
+//
+//   int fd = internal::sys::open(path, O_RDONLY | O_CLOEXEC);
+//   if (fd < 0) return ErrnoStatus(errno, ...);
+//
+// Each wrapper has the signature and errno behaviour of the system call it
+// names. Normally it is that call and nothing more: one relaxed atomic load
+// of a flag that is false, predicted false. A test arms a fault plan through
+// uncopyable/testing/fault_injection.h; then the Nth call made by the arming
+// thread fails with the errno the test chose, the way SQLite proves its I/O
+// error paths. Library code must never call the kernel any other way.
+//
+// Not part of the public API: handles are the public API.
+#ifndef UNCOPYABLE_INTERNAL_SYSCALL_H_
+#define UNCOPYABLE_INTERNAL_SYSCALL_H_
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "absl/base/optimization.h"
+
+namespace uncopyable::internal {
+
+// Every system call the library makes, by name. Faults can be aimed at one.
+enum class Syscall : unsigned char {
+  kOpen,
+  kClose,
+  kRead,
+  kWrite,
+  kPread,
+  kPwrite,
+  kLseek,
+  kFstat,
+  kFsync,
+  kFdatasync,
+  kFcntl,
+  kFtruncate,
+  kSocket,
+  kConnect,
+  kBind,
+  kListen,
+  kAccept,
+  kSend,
+  kRecv,
+  kShutdown,
+  kSetsockopt,
+  kGetsockopt,
+  kGetsockname,
+  kGetpeername,
+  kPoll,
+  kUnlink,
+};
+
+// "open", "close", ...: the name of the system call.
+const char* syscall_name(Syscall call) noexcept;
+
+// True while a test has a fault plan armed. Read on every call.
+inline std::atomic<bool> fault_armed{false};
+
+// Decides the fate of one call while armed: the errno to fail it with, or 0.
+using FaultHandler = int (*)(Syscall call) noexcept;
+
+// Arms the seam with `handler`, or disarms it with nullptr. Only
+// uncopyable/testing/fault_injection.h calls this.
+void set_fault_handler(FaultHandler handler) noexcept;
+
+// Slow path, only while armed: records the call and returns the errno to
+// fail it with, or 0 to let it through.
+int take_fault(Syscall call) noexcept;
+
+// Runs `call_kernel` unless an armed fault plan fails this call: then it sets
+// errno and returns -1 without calling the kernel.
+template <typename F>
+inline auto through_seam(Syscall call, F call_kernel) noexcept {
+  if (ABSL_PREDICT_FALSE(fault_armed.load(std::memory_order_relaxed))) {
+    if (const int error = take_fault(call); error != 0) {
+      errno = error;
+      return static_cast<decltype(call_kernel())>(-1);
+    }
+  }
+  return call_kernel();
+}
+
+namespace sys {
+
+inline int open(const char* path, int flags, mode_t mode = 0) noexcept {
+  return through_seam(Syscall::kOpen, [&] { return ::open(path, flags, mode); });
+}
+
+// close(2) as Linux does it: the descriptor is released even when close
+// reports an error, so an injected failure closes it too, then reports.
+inline int close(int fd) noexcept {
+  const int error = ABSL_PREDICT_FALSE(fault_armed.load(std::memory_order_relaxed))
+                        ? take_fault(Syscall::kClose)
+                        : 0;
+  const int result = ::close(fd);
+  if (error != 0) {
+    errno = error;
+    return -1;
+  }
+  return result;
+}
+
+inline ssize_t read(int fd, void* buffer, size_t size) noexcept {
+  return through_seam(Syscall::kRead, [&] { return ::read(fd, buffer, size); });
+}
+
+inline ssize_t write(int fd, const void* buffer, size_t size) noexcept {
+  return through_seam(Syscall::kWrite, [&] { return ::write(fd, buffer, size); });
+}
+
+inline ssize_t pread(int fd, void* buffer, size_t size, off_t offset) noexcept {
+  return through_seam(Syscall::kPread,
+                      [&] { return ::pread(fd, buffer, size, offset); });
+}
+
+inline ssize_t pwrite(int fd, const void* buffer, size_t size,
+                      off_t offset) noexcept {
+  return through_seam(Syscall::kPwrite,
+                      [&] { return ::pwrite(fd, buffer, size, offset); });
+}
+
+inline off_t lseek(int fd, off_t offset, int whence) noexcept {
+  return through_seam(Syscall::kLseek,
+                      [&] { return ::lseek(fd, offset, whence); });
+}
+
+inline int fstat(int fd, struct stat* out) noexcept {
+  return through_seam(Syscall::kFstat, [&] { return ::fstat(fd, out); });
+}
+
+inline int fsync(int fd) noexcept {
+  return through_seam(Syscall::kFsync, [&] { return ::fsync(fd); });
+}
+
+inline int fdatasync(int fd) noexcept {
+  return through_seam(Syscall::kFdatasync, [&] { return ::fdatasync(fd); });
+}
+
+inline int fcntl(int fd, int command, long argument = 0) noexcept {
+  return through_seam(Syscall::kFcntl,
+                      [&] { return ::fcntl(fd, command, argument); });
+}
+
+inline int fcntl(int fd, int command, struct flock* lock) noexcept {
+  return through_seam(Syscall::kFcntl,
+                      [&] { return ::fcntl(fd, command, lock); });
+}
+
+inline int ftruncate(int fd, off_t length) noexcept {
+  return through_seam(Syscall::kFtruncate,
+                      [&] { return ::ftruncate(fd, length); });
+}
+
+inline int socket(int domain, int type, int protocol) noexcept {
+  return through_seam(Syscall::kSocket,
+                      [&] { return ::socket(domain, type, protocol); });
+}
+
+inline int connect(int fd, const sockaddr* address, socklen_t size) noexcept {
+  return through_seam(Syscall::kConnect,
+                      [&] { return ::connect(fd, address, size); });
+}
+
+inline int bind(int fd, const sockaddr* address, socklen_t size) noexcept {
+  return through_seam(Syscall::kBind, [&] { return ::bind(fd, address, size); });
+}
+
+inline int listen(int fd, int backlog) noexcept {
+  return through_seam(Syscall::kListen, [&] { return ::listen(fd, backlog); });
+}
+
+inline int accept4(int fd, sockaddr* address, socklen_t* size,
+                   int flags) noexcept {
+  return through_seam(Syscall::kAccept,
+                      [&] { return ::accept4(fd, address, size, flags); });
+}
+
+inline ssize_t send(int fd, const void* buffer, size_t size, int flags) noexcept {
+  return through_seam(Syscall::kSend,
+                      [&] { return ::send(fd, buffer, size, flags); });
+}
+
+inline ssize_t recv(int fd, void* buffer, size_t size, int flags) noexcept {
+  return through_seam(Syscall::kRecv,
+                      [&] { return ::recv(fd, buffer, size, flags); });
+}
+
+inline int shutdown(int fd, int how) noexcept {
+  return through_seam(Syscall::kShutdown, [&] { return ::shutdown(fd, how); });
+}
+
+inline int setsockopt(int fd, int level, int name, const void* value,
+                      socklen_t size) noexcept {
+  return through_seam(Syscall::kSetsockopt,
+                      [&] { return ::setsockopt(fd, level, name, value, size); });
+}
+
+inline int getsockopt(int fd, int level, int name, void* value,
+                      socklen_t* size) noexcept {
+  return through_seam(Syscall::kGetsockopt,
+                      [&] { return ::getsockopt(fd, level, name, value, size); });
+}
+
+inline int getsockname(int fd, sockaddr* address, socklen_t* size) noexcept {
+  return through_seam(Syscall::kGetsockname,
+                      [&] { return ::getsockname(fd, address, size); });
+}
+
+inline int getpeername(int fd, sockaddr* address, socklen_t* size) noexcept {
+  return through_seam(Syscall::kGetpeername,
+                      [&] { return ::getpeername(fd, address, size); });
+}
+
+inline int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
+  return through_seam(Syscall::kPoll,
+                      [&] { return ::poll(fds, count, timeout_ms); });
+}
+
+inline int unlink(const char* path) noexcept {
+  return through_seam(Syscall::kUnlink, [&] { return ::unlink(path); });
+}
+
+}  // namespace sys
+}  // namespace uncopyable::internal
+
+#endif  // UNCOPYABLE_INTERNAL_SYSCALL_H_

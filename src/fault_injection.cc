@@ -1,0 +1,74 @@
+#include "uncopyable/testing/fault_injection.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "uncopyable/check.h"
+
+namespace uncopyable::testing {
+namespace {
+
+std::atomic<FaultInjector*> armed{nullptr};
+
+int handle(Syscall call) noexcept {
+  FaultInjector* injector = armed.load(std::memory_order_acquire);
+  return injector == nullptr ? 0 : injector->take(call);
+}
+
+}  // namespace
+
+FaultInjector::FaultInjector() : thread_(std::this_thread::get_id()) {
+  FaultInjector* expected = nullptr;
+  UNCOPYABLE_CHECK(armed.compare_exchange_strong(expected, this),
+                   "FaultInjector: a second injector armed while one is");
+  internal::set_fault_handler(&handle);
+}
+
+FaultInjector::~FaultInjector() {
+  internal::set_fault_handler(nullptr);
+  armed.store(nullptr, std::memory_order_release);
+}
+
+void FaultInjector::fail_nth(int n, int error, std::optional<Syscall> only,
+                             int times) {
+  UNCOPYABLE_CHECK(n >= 1 && times >= 1 && error > 0,
+                   "FaultInjector::fail_nth(%d, %d, times=%d): needs n >= 1, "
+                   "errno > 0, "
+                   "times >= 1", n, error, times);
+  calls_.clear();
+  only_ = only;
+  first_ = n;
+  times_ = times;
+  error_ = error;
+  matching_ = 0;
+  injected_ = 0;
+}
+
+int FaultInjector::take(Syscall call) {
+  if (std::this_thread::get_id() != thread_) return 0;
+  calls_.push_back(call);
+  if (first_ == 0 || (only_.has_value() && *only_ != call)) return 0;
+  ++matching_;
+  if (matching_ < first_ || matching_ >= first_ + times_) return 0;
+  ++injected_;
+  return error_;
+}
+
+std::string FaultInjector::describe() const {
+  std::string seen = absl::StrJoin(
+      calls_, ", ", [](std::string* out, Syscall call) {
+        absl::StrAppend(out, internal::syscall_name(call));
+      });
+  if (first_ == 0) return absl::StrCat("counted [", seen, "], failed none");
+  return absl::StrCat("failed ", only_ ? internal::syscall_name(*only_) : "",
+                      only_ ? " " : "", "call #", first_,
+                      times_ > 1 ? absl::StrCat(" and the ", times_ - 1,
+                                                " after it")
+                                 : "",
+                      " with ", strerrorname_np(error_), " (",
+                      injected_, " injected) of [", seen, "]");
+}
+
+}  // namespace uncopyable::testing

@@ -1,0 +1,115 @@
+// The main() of every uncopyable test: GoogleTest with a leak guard.
+//
+// After each test, the guard compares the process's open file descriptors
+// (/proc/self/fd) with those it had when the test started, and looks for
+// child processes that are still there (running or not yet reaped). Any
+// descriptor the test opened and left open, and any child it left behind,
+// fails that test with a message that names them:
+//
+//   leak guard: the test left fd 7 open (/tmp/t.db)
+//   leak guard: the test left child process 4242 behind (sleep, state S)
+//
+// Death tests run with the threadsafe style: the child re-executes the test
+// binary instead of forking a process that may hold locks.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  const int own = ::dirfd(dir);
+  while (const dirent* entry = ::readdir(dir)) {
+    int fd;
+    if (absl::SimpleAtoi(entry->d_name, &fd) && fd != own) fds.insert(fd);
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+std::string fd_target(int fd) {
+  char target[4096];
+  const ssize_t n = ::readlink(absl::StrCat("/proc/self/fd/", fd).c_str(),
+                               target, sizeof target - 1);
+  return n < 0 ? "?" : std::string(target, static_cast<size_t>(n));
+}
+
+struct Child {
+  int pid;
+  std::string command;
+  char state;
+};
+
+// Processes whose parent is this process, from /proc/<pid>/stat.
+std::vector<Child> children() {
+  std::vector<Child> found;
+  const int self = ::getpid();
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return found;
+  while (const dirent* entry = ::readdir(dir)) {
+    int pid;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+    const std::string stat((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const size_t open = stat.find('(');
+    const size_t close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::vector<std::string> rest =
+        absl::StrSplit(stat.substr(close + 2), ' ');
+    int parent;
+    if (rest.size() < 2 || !absl::SimpleAtoi(rest[1], &parent)) continue;
+    if (parent == self) {
+      found.push_back({pid, stat.substr(open + 1, close - open - 1),
+                       rest[0].empty() ? '?' : rest[0][0]});
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+class LeakGuard : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestStart(const ::testing::TestInfo&) override { before_ = open_fds(); }
+
+  // Listeners hear OnTestEnd in reverse order of registration, so this runs
+  // before the result printer: a failure added here shows as the test's own.
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    for (int fd : open_fds()) {
+      if (before_.count(fd) == 0) {
+        ADD_FAILURE() << "leak guard: the test left fd " << fd << " open ("
+                      << fd_target(fd) << ")";
+      }
+    }
+    for (const Child& child : children()) {
+      ADD_FAILURE() << "leak guard: the test left child process " << child.pid
+                    << " behind (" << child.command << ", state "
+                    << child.state << ")";
+    }
+  }
+
+ private:
+  std::set<int> before_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new LeakGuard);
+  return RUN_ALL_TESTS();
+}
