@@ -8,15 +8,28 @@
 
 namespace uncopyable {
 
-absl::Status FdTraits::close(int fd) {
-  if (internal::sys::close(fd) == 0) return absl::OkStatus();
+namespace {
+
+// close(2) once, never retried (even on EINTR: the descriptor is released
+// already). Returns 0 or the errno; EBADF is misuse.
+int close_once(int fd) noexcept {
+  if (internal::sys::close(fd) == 0) return 0;
   const int error = errno;
   UNCOPYABLE_CHECK(error != EBADF,
                    "Fd::close(): fd %d was not open; something closed it "
                    "behind its owner's back",
                    fd);
-  // Not retried, even on EINTR: the descriptor is released already.
+  return error;
+}
+
+}  // namespace
+
+absl::Status FdTraits::close(int fd) {
+  const int error = close_once(fd);
+  if (error == 0) return absl::OkStatus();
   return internal::errno_status(error, absl::StrCat("close(fd ", fd, ")"));
 }
+
+void FdTraits::close_quietly(int fd) noexcept { (void)close_once(fd); }
 
 }  // namespace uncopyable

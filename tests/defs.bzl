@@ -4,6 +4,7 @@ load("//:copts.bzl", "UNCOPYABLE_COPTS")
 
 def uncopyable_test(name, srcs, deps = [], **kwargs):
     """A GoogleTest cc_test with the project's warnings and the leak guard main."""
+    kwargs.setdefault("size", "small")
     native.cc_test(
         name = name,
         srcs = srcs,
@@ -36,6 +37,7 @@ def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], **kwargs):
         if "'" in pattern:
             fail("nocompile_test %s: write the pattern for %s without single quotes" % (name, case))
         args += [case, "'%s'" % pattern]  # args are split like a shell's
+    kwargs.setdefault("size", "small")
     native.sh_test(
         name = name,
         srcs = ["//tests:nocompile.sh"],

@@ -45,6 +45,8 @@ struct FdTraits {
   // close(2), once. Errors (EIO, EINTR, ...) are returned; the descriptor
   // is released either way. EBADF is misuse and aborts.
   static absl::Status close(int fd);
+  // The same, for destructors and reset(): errors other than EBADF are lost.
+  static void close_quietly(int fd) noexcept;
 };
 static_assert(FdTraits::vacant(HandleState::kEmpty) == FdTraits::invalid());
 

@@ -81,6 +81,14 @@ concept HandleTraits =
       { traits.close(value) } -> std::same_as<absl::Status>;
     };
 
+// Optional: a close for destructors and reset(), where no error can be
+// returned, so no Status need be built. Same contract as close(), silent.
+template <typename T>
+concept HandleTraitsWithQuietClose =
+    HandleTraits<T> && requires(T& traits, typename T::value_type value) {
+      { traits.close_quietly(value) } noexcept -> std::same_as<void>;
+    };
+
 // Optional: one distinct invalid value per kind of emptiness, so that the
 // handle can say which it is without a flag. `T::is_valid` must be false for
 // each of them.
@@ -217,8 +225,12 @@ class UniqueHandle {
 
   void close_quietly() noexcept {
     if (is_valid()) {
-      traits_.close(std::exchange(value_, vacant(HandleState::kClosed)))
-          .IgnoreError();
+      const value_type value = std::exchange(value_, vacant(HandleState::kClosed));
+      if constexpr (HandleTraitsWithQuietClose<Traits>) {
+        traits_.close_quietly(value);
+      } else {
+        traits_.close(value).IgnoreError();
+      }
     }
   }
 
