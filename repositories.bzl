@@ -86,7 +86,7 @@ def _check_version(rctx):
     if not path.exists:
         _fail(rctx, "%s not found" % header)
     for line in rctx.read(path).splitlines():
-        words = line.split()
+        words = [word for word in line.replace("\t", " ").split(" ") if word]
         if len(words) == 3 and words[0] == "#define" and words[1] == macro:
             if int(words[2]) < int(minimum):
                 _fail(rctx, "%s is %s in %s; uncopyable needs at least %s" %
@@ -205,6 +205,7 @@ _SYSTEM_LIBRARIES = {
             "absl/functional:bind_front",
             "absl/functional:function_ref",
             "absl/hash",
+            "absl/hash:hash_testing",
             "absl/memory",
             "absl/meta:type_traits",
             "absl/numeric:bits",
@@ -225,6 +226,7 @@ _SYSTEM_LIBRARIES = {
             "absl/algorithm:container": "absl_algorithm_container",
             "absl/flags:flag": "absl_flags",
             "absl/flags:parse": "absl_flags_parse",
+            "absl/hash:hash_testing": "absl_hash absl_str_format",
             "absl/random": "absl_random_random",
         }),
     ),
