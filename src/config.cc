@@ -28,7 +28,7 @@ absl::Status parse_bool(absl::string_view text, bool& out) {
 
 absl::Status parse_signed(absl::string_view text, int64_t low, int64_t high,
                           int64_t& out) {
-  int64_t value;
+  int64_t value = 0;
   if (!absl::SimpleAtoi(text, &value) || absl::ascii_isspace(text.front()) ||
       absl::ascii_isspace(text.back())) {
     return absl::InvalidArgumentError(
@@ -43,7 +43,7 @@ absl::Status parse_signed(absl::string_view text, int64_t low, int64_t high,
 }
 
 absl::Status parse_unsigned(absl::string_view text, uint64_t high, uint64_t& out) {
-  uint64_t value;
+  uint64_t value = 0;
   if (text.empty() || !absl::ascii_isdigit(text.front()) ||
       !absl::SimpleAtoi(text, &value) || absl::ascii_isspace(text.back())) {
     return absl::InvalidArgumentError(
@@ -58,7 +58,7 @@ absl::Status parse_unsigned(absl::string_view text, uint64_t high, uint64_t& out
 }
 
 absl::Status parse_double(absl::string_view text, double& out) {
-  double value;
+  double value = 0;
   if (text.empty() || absl::ascii_isspace(text.front()) ||
       absl::ascii_isspace(text.back()) || !absl::SimpleAtod(text, &value) ||
       !std::isfinite(value)) {

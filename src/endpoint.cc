@@ -59,7 +59,7 @@ absl::StatusOr<Endpoint> Endpoint::from_string(absl::string_view text) {
     if (!parts->port || parts->port->empty()) {
       return endpoint_error("tcp:// needs a port, as in tcp://127.0.0.1:8080");
     }
-    uint16_t port;
+    uint16_t port = 0;
     if (absl::Status status = parse_field_text(*parts->port, port); !status.ok()) {
       return endpoint_error(absl::StrCat("port ", status.message()));
     }

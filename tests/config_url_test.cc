@@ -70,7 +70,7 @@ TEST(ConfigUrlTest, PercentEncodingRoundTrips) {
   config.application_name = "tool & co=1+2";
   const std::string url = to_url(config, Secrets::kReveal);
   EXPECT_EQ(url,
-            "postgresql://a%40b%3Ac%2Fd:p%40ss:w%2Frd%3F%23&=%20%25@db.internal:5433/"
+            "postgresql://a%40b%3Ac%2Fd:p%40ss%3Aw%2Frd%3F%23%26%3D%20%25@db.internal:5433/"
             "my%20db%2F2%3F?sslmode=require&connect_timeout=5s&application_name=tool%20%26%20co%3D1%2B2");
   absl::StatusOr<DbConfig> back = from_url<DbConfig>(url);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -167,6 +167,20 @@ TEST(ConfigUrlTest, BadInputIsNamed) {
             "StoreConfig: a user name has no meaning in this URL");
   EXPECT_EQ(from_url<StoreConfig>("store://host/x").status().message(),
             "StoreConfig: a host has no meaning in this URL");
+}
+
+// Inputs the fuzzer found that Boost.URL 1.81 gets wrong: "host:word" taken
+// as host, empty port and path; an empty query before a fragment overruns.
+TEST(ConfigUrlTest, BoostUrlPitfallsAreCaught) {
+  EXPECT_EQ(db_error("postgresql://ann:estors3cretus?#inuonet=c:"),
+            "DbConfig: not a valid URL (after host:port the path must start with '/')");
+  EXPECT_EQ(db_error("postgresql://h:5432shop"),
+            "DbConfig: not a valid URL (after host:port the path must start with '/')");
+  EXPECT_EQ(db_error("postgresql://h/shop?#frag"),
+            "DbConfig: a URL fragment (#...) has no meaning here");
+  absl::StatusOr<DbConfig> trailing = from_url<DbConfig>("postgresql://h/shop?");
+  ASSERT_TRUE(trailing.ok()) << trailing.status();
+  EXPECT_EQ(trailing->dbname, "shop");
 }
 
 TEST(ConfigUrlTest, ErrorsNeverQuoteThePassword) {

@@ -337,19 +337,19 @@ absl::Status parse_field_text(absl::string_view text, T& out) {
     }
     return config_internal::not_one_of(text, enum_names<T>());
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-    int64_t value;
+    int64_t value = 0;
     absl::Status status = config_internal::parse_signed(
         text, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), value);
     if (status.ok()) out = static_cast<T>(value);
     return status;
   } else if constexpr (std::is_integral_v<T>) {
-    uint64_t value;
+    uint64_t value = 0;
     absl::Status status =
         config_internal::parse_unsigned(text, std::numeric_limits<T>::max(), value);
     if (status.ok()) out = static_cast<T>(value);
     return status;
   } else if constexpr (std::is_floating_point_v<T>) {
-    double value;
+    double value = 0;
     absl::Status status = config_internal::parse_double(text, value);
     if (status.ok()) out = static_cast<T>(value);
     return status;
