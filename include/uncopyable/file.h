@@ -1,0 +1,264 @@
+// uncopyable/file.h: File, an open file, and FileConfig, the data behind it.
+//
+//   uncopyable::FileConfig config{.path = "/var/lib/app/journal",
+//                                 .access = uncopyable::FileAccess::read_write,
+//                                 .create = true,
+//                                 .sync = uncopyable::SyncMode::data};
+//   absl::StatusOr<uncopyable::File> journal = uncopyable::rebuild(config);
+//   if (!journal.ok()) return journal.status();  // names the path and errno
+//
+//   size_t written = 0;
+//   absl::Status s = journal->write(record, &written);  // all of it, or says
+//                                                       // how much went out
+//   absl::StatusOr<std::optional<uncopyable::FileLock>> lock =
+//       journal->try_lock(uncopyable::LockKind::exclusive);
+//   absl::StatusOr<uncopyable::File> reader = journal->rebuild();  // its own
+//       // descriptor, offset and locks: a fresh open(2), never a dup(2)
+//   if (absl::Status closed = journal->close(); !closed.ok()) return closed;
+//
+// Ownership: a File owns one descriptor and the FileConfig it was opened
+// from; it moves, never copies. A FileLock borrows its File and must be gone
+// before the File is closed, moved or destroyed.
+//
+// Errors are absl::Status values that name the operation, the path and the
+// errno: `write("/var/lib/app/journal"): wrote 4096 of 10000 bytes, then: No
+// space left on device [ENOSPC]`. Reads and writes retry EINTR and finish
+// short transfers; close() never retries. Writing to a file opened for
+// reading only is an error Status, not a crash.
+//
+// Misuse aborts with one line: any operation on a moved-from or closed File
+// ("uncopyable: File::read() on a closed handle (path=\"/tmp/t\")"), closing
+// twice, and a FileLock that outlives, or is held across a move of, its File.
+#ifndef UNCOPYABLE_FILE_H_
+#define UNCOPYABLE_FILE_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/base/optimization.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "uncopyable/config.h"
+#include "uncopyable/config_url.h"
+#include "uncopyable/fd.h"
+#include "uncopyable/rebuildable.h"
+
+namespace uncopyable {
+
+// How a file is opened.
+enum class FileAccess { read, write, read_write };
+UNCOPYABLE_ENUM(FileAccess, read, write, read_write)
+
+// How writes reach the disk before write() returns.
+enum class SyncMode {
+  none,  // when the kernel decides (call sync() or datasync() yourself)
+  data,  // O_DSYNC: the data and what is needed to read it back
+  full,  // O_SYNC: the data and all metadata
+};
+UNCOPYABLE_ENUM(SyncMode, none, data, full)
+
+// Permission bits for a file that open() creates, written in octal ("0640").
+class Permissions {
+ public:
+  constexpr Permissions() = default;
+  constexpr explicit Permissions(mode_t bits) : bits_(bits) {}
+  constexpr mode_t bits() const { return bits_; }
+
+  // "0600": four octal digits.
+  std::string to_string() const;
+  // Three or four octal digits, at most 07777: "600", "0640", "1777".
+  static absl::StatusOr<Permissions> from_string(absl::string_view text);
+
+  friend constexpr bool operator==(Permissions, Permissions) = default;
+  template <typename H>
+  friend H AbslHashValue(H state, Permissions permissions) {
+    return H::combine(std::move(state), permissions.bits_);
+  }
+
+ private:
+  mode_t bits_ = 0600;
+};
+
+// Everything needed to open a file again: plain data.
+struct FileConfig {
+  UNCOPYABLE_CONFIG(FileConfig, path, access, create, exclusive, truncate, append,
+                    permissions, close_on_exec, no_follow, sync)
+
+  std::string path{};                     // required: the file to open
+  FileAccess access = FileAccess::read;   // read, write or read_write
+  bool create = false;                    // O_CREAT: create it if missing
+  bool exclusive = false;                 // O_EXCL: fail if it exists (with create)
+  bool truncate = false;                  // O_TRUNC: empty it on open (needs write)
+  bool append = false;                    // O_APPEND: every write goes to the end
+  Permissions permissions{};              // 0600: mode of a created file, less umask
+  bool close_on_exec = true;              // O_CLOEXEC: exec'd programs do not inherit it
+  bool no_follow = false;                 // O_NOFOLLOW: refuse a symlink as the last part
+  SyncMode sync = SyncMode::none;         // O_DSYNC or O_SYNC
+
+  static constexpr absl::string_view kRequired[] = {"path"};
+
+  // The path is not empty and holds no NUL; exclusive needs create;
+  // truncate and append need write access; permissions fit in 07777.
+  absl::Status validate() const;
+};
+
+// A file's URL: file:///var/lib/app/journal?access=read_write&create=true
+template <>
+struct UrlForm<FileConfig> {
+  static constexpr absl::string_view kScheme = "file";
+  static constexpr absl::string_view kPath = "path";
+};
+
+class File;
+
+// Shared (many readers) or exclusive (one writer).
+enum class LockKind { shared, exclusive };
+UNCOPYABLE_ENUM(LockKind, shared, exclusive)
+
+// Where seek() counts from.
+enum class Whence { start, current, end };
+
+// An advisory lock on a whole File, held by its open file description (an
+// OFD lock): a rebuild() of the same File is a different holder, a fork()ed
+// copy of the descriptor is the same one. Released by unlock() or by the
+// destructor. It borrows its File: the File must not be closed, moved or
+// destroyed while the lock lives (that aborts).
+class FileLock {
+ public:
+  FileLock(FileLock&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  // Releases the lock if still held; an error here is lost (see unlock()).
+  ~FileLock();
+
+  // Releases the lock now, reporting the error if the kernel gives one.
+  // Misuse on a moved-from or already unlocked FileLock.
+  [[nodiscard]] absl::Status unlock();
+
+  // Whether this object still holds the lock.
+  bool held() const { return file_ != nullptr; }
+
+ private:
+  friend class File;
+  explicit FileLock(File* file) : file_(file) {}
+  File* file_;
+};
+
+// An open file. See the top of this file.
+class File {
+ public:
+  using config_type = FileConfig;
+
+  // Opens the file `config` describes. The config is validated first; errors
+  // name the path and the errno (EMFILE and ENFILE are ResourceExhausted).
+  [[nodiscard]] static absl::StatusOr<File> open(const FileConfig& config);
+  // The same, taking the config over instead of copying it.
+  [[nodiscard]] static absl::StatusOr<File> open(FileConfig&& config);
+
+  File(File&& other) noexcept
+      : fd_(take_fd(other)), config_(std::move(other.config_)) {}
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  // Closes the file if open; a close error is lost here (call close()).
+  ~File() { require_no_locks("~File()"); }
+
+  // Only File::open can make the key: this constructor is public so that
+  // absl::StatusOr can build a File in place, and for nothing else.
+  class Key {
+    friend class File;
+    Key() = default;
+  };
+  File(Key, const FileConfig& config, Fd fd) : fd_(std::move(fd)), config_(config) {}
+  File(Key, FileConfig&& config, Fd fd) noexcept
+      : fd_(std::move(fd)), config_(std::move(config)) {}
+
+  // What it was opened from. Available until the File is moved from.
+  [[nodiscard]] const FileConfig& config() const { return config_; }
+
+  // Opens the same file again from config(): a new, independent descriptor
+  // with its own offset and its own locks (never a dup(2)). With create and
+  // exclusive in the config this fails, as it should: the file exists.
+  [[nodiscard]] absl::StatusOr<File> rebuild() const;
+
+  // The descriptor, borrowed; it stays owned by this File.
+  [[nodiscard]] FdView fd() const;
+
+  // Reads at the current offset until `buffer` is full or the file ends;
+  // returns how many bytes arrived (fewer only at end of file).
+  [[nodiscard]] absl::StatusOr<size_t> read(absl::Span<char> buffer);
+  // The same at `offset`, leaving the file offset alone.
+  [[nodiscard]] absl::StatusOr<size_t> pread(absl::Span<char> buffer, off_t offset);
+
+  // Writes all of `data` at the current offset (at the end with append). On
+  // error, `*written` (if given) and the message say how many bytes went out
+  // first; those bytes are in the file.
+  [[nodiscard]] absl::Status write(absl::string_view data, size_t* written = nullptr);
+  // The same at `offset`, leaving the file offset alone.
+  [[nodiscard]] absl::Status pwrite(absl::string_view data, off_t offset,
+                                    size_t* written = nullptr);
+
+  // Moves the file offset; returns the new offset from the start.
+  [[nodiscard]] absl::StatusOr<off_t> seek(off_t offset, Whence whence = Whence::start);
+  // The file's size in bytes now.
+  [[nodiscard]] absl::StatusOr<uint64_t> size() const;
+  // fsync(2): data and metadata reach the disk.
+  [[nodiscard]] absl::Status sync();
+  // fdatasync(2): data, and the metadata needed to read it back.
+  [[nodiscard]] absl::Status datasync();
+
+  // Waits for the lock. Shared needs read access, exclusive write access.
+  [[nodiscard]] absl::StatusOr<FileLock> lock(LockKind kind);
+  // Takes the lock if free; nullopt if another holder has it.
+  [[nodiscard]] absl::StatusOr<std::optional<FileLock>> try_lock(LockKind kind);
+
+  // Closes the descriptor now and reports what close(2) said. The File is
+  // closed either way; any further use, closing again included, is misuse.
+  [[nodiscard]] absl::Status close();
+
+ private:
+  friend class FileLock;
+
+  // Moves the descriptor out of a File being moved from, which must hold no
+  // locks.
+  static Fd take_fd(File& other) noexcept {
+    other.require_no_locks("File(File&&)");
+    return std::move(other.fd_);
+  }
+  // The descriptor, or abort naming `operation` if there is none.
+  int checked_fd(const char* operation) const {
+    if (ABSL_PREDICT_FALSE(!fd_.is_valid())) no_descriptor(operation);
+    return fd_.get();
+  }
+  // Abort if a FileLock on this File is alive.
+  void require_no_locks(const char* operation) const noexcept {
+    if (ABSL_PREDICT_FALSE(live_locks_ != 0)) locks_held(operation);
+  }
+  [[noreturn]] void no_descriptor(const char* operation) const;
+  [[noreturn]] void locks_held(const char* operation) const noexcept;
+  absl::Status unlock_for(FileLock& lock);
+  absl::StatusOr<std::optional<FileLock>> set_lock(LockKind kind, bool wait);
+  // Validates `config` and opens it: the descriptor, or the error.
+  static absl::StatusOr<Fd> open_fd(const FileConfig& config);
+
+  Fd fd_;
+  FileConfig config_;
+  int live_locks_ = 0;
+};
+
+template <>
+struct HandleFor<FileConfig> {
+  using type = File;
+};
+
+}  // namespace uncopyable
+
+#endif  // UNCOPYABLE_FILE_H_

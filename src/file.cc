@@ -1,0 +1,354 @@
+#include "uncopyable/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "uncopyable/check.h"
+#include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/syscall.h"
+
+namespace uncopyable {
+namespace {
+
+namespace sys = internal::sys;
+
+// "read(\"/tmp/t.db\")": the operation and the path, for messages.
+std::string what(absl::string_view operation, const FileConfig& config) {
+  return absl::StrCat(operation, "(\"", absl::CHexEscape(config.path), "\")");
+}
+
+int open_flags(const FileConfig& config) {
+  int flags = 0;
+  switch (config.access) {
+    case FileAccess::read: flags = O_RDONLY; break;
+    case FileAccess::write: flags = O_WRONLY; break;
+    case FileAccess::read_write: flags = O_RDWR; break;
+  }
+  if (config.create) flags |= O_CREAT;
+  if (config.exclusive) flags |= O_EXCL;
+  if (config.truncate) flags |= O_TRUNC;
+  if (config.append) flags |= O_APPEND;
+  if (config.close_on_exec) flags |= O_CLOEXEC;
+  if (config.no_follow) flags |= O_NOFOLLOW;
+  if (config.sync == SyncMode::data) flags |= O_DSYNC;
+  if (config.sync == SyncMode::full) flags |= O_SYNC;
+  return flags;
+}
+
+bool can_read(const FileConfig& config) { return config.access != FileAccess::write; }
+bool can_write(const FileConfig& config) { return config.access != FileAccess::read; }
+
+absl::Status wrong_access(absl::string_view operation, const FileConfig& config) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      what(operation, config), ": the file was opened with access=",
+      enum_name(config.access)));
+}
+
+// Writes all of `data` with `call(buffer, size, done)`, retrying EINTR and
+// finishing short writes; `done` is how much already went out.
+template <typename Call>
+absl::Status write_all(absl::string_view operation, const FileConfig& config,
+                       absl::string_view data, size_t* written, Call call) {
+  size_t done = 0;
+  absl::Status status;
+  while (done < data.size()) {
+    const ssize_t n = call(data.data() + done, data.size() - done, done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      const int error = n < 0 ? errno : EIO;  // 0 bytes for a non-empty write
+      status = internal::errno_status(
+          error, absl::StrCat(what(operation, config), ": wrote ", done, " of ",
+                              data.size(), " bytes, then"));
+      break;
+    }
+  }
+  if (written != nullptr) *written = done;
+  return status;
+}
+
+// Reads until `buffer` is full or the end of the file, retrying EINTR.
+template <typename Call>
+absl::StatusOr<size_t> read_all(absl::string_view operation, const FileConfig& config,
+                                absl::Span<char> buffer, Call call) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = call(buffer.data() + done, buffer.size() - done, done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n == 0) {
+      break;  // end of file
+    } else if (errno != EINTR) {
+      return internal::errno_status(
+          errno, absl::StrCat(what(operation, config), ": read ", done, " of ",
+                              buffer.size(), " bytes, then"));
+    }
+  }
+  return done;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Permissions
+
+std::string Permissions::to_string() const {
+  return absl::StrFormat("%04o", static_cast<unsigned>(bits_));
+}
+
+absl::StatusOr<Permissions> Permissions::from_string(absl::string_view text) {
+  mode_t bits = 0;
+  bool octal = text.size() == 3 || text.size() == 4;
+  for (const char c : text) {
+    octal = octal && c >= '0' && c <= '7';
+    if (octal) bits = bits * 8 + static_cast<mode_t>(c - '0');
+  }
+  if (!octal) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config_internal::quote_for_message(text),
+        " is not a file mode (three or four octal digits, like \"0640\")"));
+  }
+  return Permissions(bits);
+}
+
+// ---------------------------------------------------------------------------
+// FileConfig
+
+absl::Status FileConfig::validate() const {
+  // The common case costs a few comparisons; the rules below say what failed.
+  const bool writes = access != FileAccess::read;
+  if (ABSL_PREDICT_TRUE(!path.empty() && (!exclusive || create) && (!truncate || writes) &&
+                        (!append || writes) && permissions.bits() <= 07777 &&
+                        path.find('\0') == std::string::npos)) {
+    return absl::OkStatus();
+  }
+  return ConfigRules(*this)
+      .non_empty("path", path)
+      .check(path.find('\0') == std::string::npos, "path", "must not contain a NUL byte")
+      .check(!exclusive || create, "exclusive", "needs create=true")
+      .check(!truncate || access != FileAccess::read, "truncate",
+             "needs write access (access=write or read_write)")
+      .check(!append || access != FileAccess::read, "append",
+             "needs write access (access=write or read_write)")
+      .check(permissions.bits() <= 07777, "permissions", "must be at most 07777")
+      .status();
+}
+
+// ---------------------------------------------------------------------------
+// File
+
+absl::StatusOr<Fd> File::open_fd(const FileConfig& config) {
+  if (absl::Status valid = config.validate(); ABSL_PREDICT_FALSE(!valid.ok())) return valid;
+  const int flags = open_flags(config);
+  int fd;
+  do {
+    fd = sys::open(config.path.c_str(), flags, config.permissions.bits());
+  } while (fd < 0 && errno == EINTR);
+  if (ABSL_PREDICT_FALSE(fd < 0)) {
+    const int error = errno;
+    return internal::errno_status(
+        error, absl::StrCat(what("open", config), " with access=", enum_name(config.access),
+                            config.create ? ", create" : "",
+                            config.exclusive ? ", exclusive" : "",
+                            config.no_follow ? ", no_follow" : ""));
+  }
+  return Fd(fd);
+}
+
+absl::StatusOr<File> File::open(const FileConfig& config) {
+  absl::StatusOr<Fd> fd = open_fd(config);
+  if (ABSL_PREDICT_FALSE(!fd.ok())) return fd.status();
+  return absl::StatusOr<File>(absl::in_place, Key(), config, *std::move(fd));
+}
+
+absl::StatusOr<File> File::open(FileConfig&& config) {
+  absl::StatusOr<Fd> fd = open_fd(config);
+  if (ABSL_PREDICT_FALSE(!fd.ok())) return fd.status();
+  return absl::StatusOr<File>(absl::in_place, Key(), std::move(config), *std::move(fd));
+}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    require_no_locks("operator=(File&&)");
+    other.require_no_locks("operator=(File&&)");
+    fd_ = std::move(other.fd_);
+    config_ = std::move(other.config_);
+  }
+  return *this;
+}
+
+void File::no_descriptor(const char* operation) const {
+  if (fd_.state() == HandleState::kClosed) {
+    misuse("File::%s on a closed handle (path=\"%s\")", operation,
+           absl::CHexEscape(config_.path).c_str());
+  }
+  misuse("File::%s on %s", operation, describe(fd_.state()));
+}
+
+void File::locks_held(const char* operation) const noexcept {
+  misuse("File::%s while %d FileLock(s) on it are held (path=\"%s\"); unlock first",
+         operation, live_locks_, absl::CHexEscape(config_.path).c_str());
+}
+
+absl::StatusOr<File> File::rebuild() const {
+  checked_fd("rebuild()");
+  return open(config_);
+}
+
+FdView File::fd() const { return FdView(checked_fd("fd()")); }
+
+absl::StatusOr<size_t> File::read(absl::Span<char> buffer) {
+  const int fd = checked_fd("read()");
+  if (!can_read(config_)) return wrong_access("read", config_);
+  return read_all("read", config_, buffer, [fd](char* to, size_t size, size_t) {
+    return sys::read(fd, to, size);
+  });
+}
+
+absl::StatusOr<size_t> File::pread(absl::Span<char> buffer, off_t offset) {
+  const int fd = checked_fd("pread()");
+  if (!can_read(config_)) return wrong_access("pread", config_);
+  return read_all("pread", config_, buffer, [fd, offset](char* to, size_t size, size_t done) {
+    return sys::pread(fd, to, size, offset + static_cast<off_t>(done));
+  });
+}
+
+absl::Status File::write(absl::string_view data, size_t* written) {
+  const int fd = checked_fd("write()");
+  if (written != nullptr) *written = 0;
+  if (!can_write(config_)) return wrong_access("write", config_);
+  return write_all("write", config_, data, written, [fd](const char* from, size_t size, size_t) {
+    return sys::write(fd, from, size);
+  });
+}
+
+absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written) {
+  const int fd = checked_fd("pwrite()");
+  if (written != nullptr) *written = 0;
+  if (!can_write(config_)) return wrong_access("pwrite", config_);
+  return write_all("pwrite", config_, data, written,
+                   [fd, offset](const char* from, size_t size, size_t done) {
+                     return sys::pwrite(fd, from, size, offset + static_cast<off_t>(done));
+                   });
+}
+
+absl::StatusOr<off_t> File::seek(off_t offset, Whence whence) {
+  const int fd = checked_fd("seek()");
+  const int how = whence == Whence::start ? SEEK_SET : whence == Whence::current ? SEEK_CUR : SEEK_END;
+  const off_t result = sys::lseek(fd, offset, how);
+  if (result < 0) {
+    return internal::errno_status(errno, absl::StrCat(what("seek", config_), " to ", offset));
+  }
+  return result;
+}
+
+absl::StatusOr<uint64_t> File::size() const {
+  const int fd = checked_fd("size()");
+  struct stat info;
+  if (sys::fstat(fd, &info) != 0) return internal::errno_status(errno, what("fstat", config_));
+  return static_cast<uint64_t>(info.st_size);
+}
+
+absl::Status File::sync() {
+  const int fd = checked_fd("sync()");
+  if (sys::fsync(fd) != 0) return internal::errno_status(errno, what("fsync", config_));
+  return absl::OkStatus();
+}
+
+absl::Status File::datasync() {
+  const int fd = checked_fd("datasync()");
+  if (sys::fdatasync(fd) != 0) return internal::errno_status(errno, what("fdatasync", config_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait) {
+  const int fd = checked_fd(wait ? "lock()" : "try_lock()");
+  const char* operation = wait ? "lock" : "try_lock";
+  if (kind == LockKind::shared ? !can_read(config_) : !can_write(config_)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what(operation, config_), kind == LockKind::shared ? ": a " : ": an ", enum_name(kind),
+        " lock needs ",
+        kind == LockKind::shared ? "read" : "write", " access, but the file was opened with access=",
+        enum_name(config_.access)));
+  }
+  struct flock request = {};
+  request.l_type = kind == LockKind::shared ? F_RDLCK : F_WRLCK;
+  request.l_whence = SEEK_SET;  // l_start 0, l_len 0: the whole file
+  int result;
+  do {
+    result = sys::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &request);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    const int error = errno;
+    if (!wait && (error == EAGAIN || error == EACCES)) return std::nullopt;  // held elsewhere
+    return internal::errno_status(
+        error, absl::StrCat(what(operation, config_), " (", enum_name(kind), ")"));
+  }
+  ++live_locks_;
+  return std::optional<FileLock>(FileLock(this));
+}
+
+absl::StatusOr<FileLock> File::lock(LockKind kind) {
+  absl::StatusOr<std::optional<FileLock>> lock = set_lock(kind, /*wait=*/true);
+  if (!lock.ok()) return lock.status();
+  return std::move(**lock);
+}
+
+absl::StatusOr<std::optional<FileLock>> File::try_lock(LockKind kind) {
+  return set_lock(kind, /*wait=*/false);
+}
+
+absl::Status File::unlock_for(FileLock&) {
+  const int fd = checked_fd("unlock()");
+  --live_locks_;
+  struct flock request = {};
+  request.l_type = F_UNLCK;
+  request.l_whence = SEEK_SET;
+  int result;
+  do {
+    result = sys::fcntl(fd, F_OFD_SETLK, &request);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return internal::errno_status(errno, what("unlock", config_));
+  return absl::OkStatus();
+}
+
+absl::Status File::close() {
+  checked_fd("close()");
+  require_no_locks("close()");
+  absl::Status status = fd_.close();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat(what("close", config_), ": ", status.message()));
+  }
+  return status;
+}
+
+// ---------------------------------------------------------------------------
+// FileLock
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (file_ != nullptr) file_->unlock_for(*this).IgnoreError();
+    file_ = std::exchange(other.file_, nullptr);
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (file_ != nullptr) file_->unlock_for(*this).IgnoreError();
+}
+
+absl::Status FileLock::unlock() {
+  UNCOPYABLE_CHECK(file_ != nullptr,
+                   "FileLock::unlock() on a lock that is not held (moved from or unlocked)");
+  return std::exchange(file_, nullptr)->unlock_for(*this);
+}
+
+}  // namespace uncopyable

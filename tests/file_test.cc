@@ -1,0 +1,311 @@
+#include "uncopyable/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_path.h"
+#include "uncopyable/config_json.h"
+#include "uncopyable/config_url.h"
+
+namespace uncopyable {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using testing::TempPath;
+
+static_assert(Rebuildable<File>);
+static_assert(Config<FileConfig>);
+static_assert(!std::is_copy_constructible_v<File>);
+static_assert(!std::is_copy_constructible_v<FileLock>);
+
+FileConfig writable(const std::string& path) {
+  return FileConfig{.path = path, .access = FileAccess::read_write, .create = true};
+}
+
+File open_or_die(const FileConfig& config) {
+  absl::StatusOr<File> file = File::open(config);
+  EXPECT_TRUE(file.ok()) << file.status();
+  return *std::move(file);
+}
+
+std::string slurp(const std::string& path) {
+  File file = open_or_die(FileConfig{.path = path});
+  std::string out(1 << 16, '\0');
+  absl::StatusOr<size_t> got = file.read(absl::MakeSpan(out));
+  EXPECT_TRUE(got.ok()) << got.status();
+  out.resize(got.ok() ? *got : 0);
+  return out;
+}
+
+TEST(FileTest, WritesReadsSeeksAndSizes) {
+  TempPath temp("data");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write("hello, world").ok());
+  EXPECT_EQ(*file.size(), 12u);
+  ASSERT_TRUE(file.pwrite("HELLO", 0).ok());
+  EXPECT_EQ(*file.seek(7), 7);
+  std::string buffer(10, '\0');
+  absl::StatusOr<size_t> got = file.read(absl::MakeSpan(buffer));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(buffer.substr(0, *got), "world");  // short only at end of file
+  std::string head(5, '\0');
+  EXPECT_EQ(*file.pread(absl::MakeSpan(head), 0), 5u);
+  EXPECT_EQ(head, "HELLO");
+  EXPECT_EQ(*file.seek(0, Whence::current), 12);  // pread left the offset alone
+  EXPECT_EQ(*file.seek(-5, Whence::end), 7);
+  EXPECT_TRUE(file.sync().ok());
+  EXPECT_TRUE(file.datasync().ok());
+  EXPECT_TRUE(file.close().ok());
+  EXPECT_EQ(slurp(temp.path()), "HELLO, world");
+}
+
+TEST(FileTest, ErrorsNameThePathAndTheErrno) {
+  absl::StatusOr<File> missing = File::open(FileConfig{.path = "/nonexistent/dir/file"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(),
+            "open(\"/nonexistent/dir/file\") with access=read: No such file or directory "
+            "[ENOENT]");
+  TempPath temp("exists");
+  File first = open_or_die(writable(temp.path()));
+  FileConfig again = writable(temp.path());
+  again.exclusive = true;
+  absl::StatusOr<File> exclusive = File::open(again);
+  EXPECT_EQ(exclusive.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(exclusive.status().message(),
+              HasSubstr("with access=read_write, create, exclusive: File exists [EEXIST]"));
+}
+
+TEST(FileTest, InvalidConfigsAreRefusedBeforeAnyCall) {
+  auto error = [](FileConfig config) { return std::string(File::open(config).status().message()); };
+  EXPECT_EQ(error(FileConfig{}), "FileConfig.path: must not be empty");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .exclusive = true}),
+            "FileConfig.exclusive: needs create=true");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .truncate = true}),
+            "FileConfig.truncate: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .append = true}),
+            "FileConfig.append: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = std::string("/tmp/x\0y", 8)}),
+            "FileConfig.path: must not contain a NUL byte");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .permissions = Permissions(010000)}),
+            "FileConfig.permissions: must be at most 07777");
+}
+
+TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {
+  TempPath temp("ro");
+  open_or_die(writable(temp.path()));
+  File file = open_or_die(FileConfig{.path = temp.path()});
+  size_t written = 99;
+  const absl::Status status = file.write("x", &written);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "write(\"" + temp.path() + "\"): the file was opened with access=read");
+  EXPECT_EQ(written, 0u);
+  File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
+  char byte;
+  EXPECT_EQ(write_only.read(absl::MakeSpan(&byte, 1)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(FileTest, RebuildOpensAFreshIndependentDescriptor) {
+  TempPath temp("rebuild");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write("abcdef").ok());
+  absl::StatusOr<File> again = file.rebuild();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->config(), file.config());
+  EXPECT_NE(again->fd().get(), file.fd().get());
+  // Its own offset: the original is at 6, the rebuilt one at 0.
+  char byte;
+  ASSERT_EQ(*again->read(absl::MakeSpan(&byte, 1)), 1u);
+  EXPECT_EQ(byte, 'a');
+  EXPECT_EQ(*file.seek(0, Whence::current), 6);
+  // Its own locks: an OFD lock held by one blocks the other.
+  absl::StatusOr<FileLock> held = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(held.ok()) << held.status();
+  absl::StatusOr<std::optional<FileLock>> contended = again->try_lock(LockKind::shared);
+  ASSERT_TRUE(contended.ok()) << contended.status();
+  EXPECT_FALSE(contended->has_value());
+  ASSERT_TRUE(held->unlock().ok());
+  contended = again->try_lock(LockKind::shared);
+  ASSERT_TRUE(contended.ok());
+  EXPECT_TRUE(contended->has_value());
+}
+
+TEST(FileTest, FreeRebuildFindsFileFromItsConfig) {
+  TempPath temp("free");
+  absl::StatusOr<File> file = uncopyable::rebuild(writable(temp.path()));
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->config().path, temp.path());
+}
+
+TEST(FileTest, SharedLocksShareAndExclusiveExcludes) {
+  TempPath temp("locks");
+  File a = open_or_die(writable(temp.path()));
+  File b = open_or_die(writable(temp.path()));
+  {
+    absl::StatusOr<FileLock> shared_a = a.lock(LockKind::shared);
+    ASSERT_TRUE(shared_a.ok()) << shared_a.status();
+    absl::StatusOr<std::optional<FileLock>> shared_b = b.try_lock(LockKind::shared);
+    ASSERT_TRUE(shared_b.ok());
+    EXPECT_TRUE(shared_b->has_value());
+    shared_b->reset();
+    absl::StatusOr<std::optional<FileLock>> exclusive_b = b.try_lock(LockKind::exclusive);
+    ASSERT_TRUE(exclusive_b.ok());
+    EXPECT_FALSE(exclusive_b->has_value());
+  }  // the guard releases a's lock
+  absl::StatusOr<std::optional<FileLock>> exclusive_b = b.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(exclusive_b.ok());
+  EXPECT_TRUE(exclusive_b->has_value());
+}
+
+TEST(FileTest, LockKindNeedsTheMatchingAccess) {
+  TempPath temp("lockaccess");
+  open_or_die(writable(temp.path()));
+  File reader = open_or_die(FileConfig{.path = temp.path()});
+  absl::StatusOr<FileLock> lock = reader.lock(LockKind::exclusive);
+  EXPECT_EQ(lock.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(lock.status().message(),
+              HasSubstr("an exclusive lock needs write access, but the file was opened with "
+                        "access=read"));
+}
+
+TEST(FileTest, CreatesFilesOwnerOnlyByDefault) {
+  const mode_t old_mask = ::umask(0);
+  TempPath temp("mode");
+  File file = open_or_die(writable(temp.path()));
+  TempPath other("mode640");
+  FileConfig config = writable(other.path());
+  config.permissions = Permissions(0640);
+  File shared = open_or_die(config);
+  ::umask(old_mask);
+  struct stat info;
+  ASSERT_EQ(::stat(temp.path().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat(other.path().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0640u);
+}
+
+TEST(FileTest, FlagsFollowTheConfig) {
+  TempPath temp("flags");
+  FileConfig config = writable(temp.path());
+  config.append = true;
+  config.sync = SyncMode::data;
+  File file = open_or_die(config);
+  const int flags = ::fcntl(file.fd().get(), F_GETFL);
+  EXPECT_NE(flags & O_APPEND, 0);
+  EXPECT_EQ(flags & O_SYNC, O_DSYNC);
+  EXPECT_NE(::fcntl(file.fd().get(), F_GETFD) & FD_CLOEXEC, 0);
+  ASSERT_TRUE(file.write("ab").ok());
+  ASSERT_TRUE(file.seek(0).ok());
+  ASSERT_TRUE(file.write("cd").ok());  // append: at the end, whatever the offset
+  EXPECT_EQ(slurp(temp.path()), "abcd");
+
+  config.append = false;
+  config.truncate = true;
+  config.close_on_exec = false;
+  config.sync = SyncMode::full;
+  File truncated = open_or_die(config);
+  EXPECT_EQ(*truncated.size(), 0u);
+  EXPECT_EQ(::fcntl(truncated.fd().get(), F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_EQ(::fcntl(truncated.fd().get(), F_GETFL) & O_SYNC, O_SYNC);
+}
+
+TEST(FileTest, NoFollowRefusesASymlink) {
+  TempPath target("target");
+  TempPath link("link");
+  open_or_die(writable(target.path()));
+  ASSERT_EQ(::symlink(target.path().c_str(), link.path().c_str()), 0);
+  FileConfig config{.path = link.path(), .no_follow = true};
+  absl::StatusOr<File> file = File::open(config);
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(file.status().message(), HasSubstr("[ELOOP]"));
+  config.no_follow = false;
+  EXPECT_TRUE(File::open(config).ok());
+}
+
+// With close_on_exec (the default), a program exec'd from a fork inherits
+// nothing; with it off, it does (the control).
+TEST(FileTest, AnExecdChildInheritsNothing) {
+  TempPath kept("cloexec");
+  TempPath leaked("inherited");
+  File file = open_or_die(writable(kept.path()));
+  FileConfig inherit = writable(leaked.path());
+  inherit.close_on_exec = false;
+  File leaky = open_or_die(inherit);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::execl("/bin/ls", "ls", "-l", "/proc/self/fd", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string listing;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(out[0], chunk, sizeof chunk)) > 0;) listing.append(chunk, n);
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << listing;
+  EXPECT_THAT(listing, Not(HasSubstr(kept.path()))) << listing;
+  EXPECT_THAT(listing, HasSubstr(leaked.path())) << listing;
+}
+
+TEST(FileTest, CloseReportsAndEmpties) {
+  TempPath temp("close");
+  File file = open_or_die(writable(temp.path()));
+  const int number = file.fd().get();
+  EXPECT_TRUE(file.close().ok());
+  EXPECT_EQ(::fcntl(number, F_GETFD), -1);
+}
+
+TEST(FileTest, MovingKeepsTheDescriptorAndConfig) {
+  TempPath temp("move");
+  File file = open_or_die(writable(temp.path()));
+  const int number = file.fd().get();
+  File moved = std::move(file);
+  EXPECT_EQ(moved.fd().get(), number);
+  EXPECT_EQ(moved.config().path, temp.path());
+  File assigned = open_or_die(writable(temp.path()));
+  const int replaced = assigned.fd().get();
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.fd().get(), number);
+  EXPECT_EQ(::fcntl(replaced, F_GETFD), -1);  // the old one was closed
+}
+
+TEST(FileConfigTest, PrintsJsonAndUrl) {
+  FileConfig config{.path = "/tmp/t.db", .access = FileAccess::read_write, .create = true};
+  EXPECT_EQ(to_string(config),
+            "FileConfig{path=\"/tmp/t.db\", access=read_write, create=true, exclusive=false, "
+            "truncate=false, append=false, permissions=0600, close_on_exec=true, "
+            "no_follow=false, sync=none}");
+  EXPECT_EQ(to_json(config),
+            "{\"path\":\"/tmp/t.db\",\"access\":\"read_write\",\"create\":true,"
+            "\"exclusive\":false,\"truncate\":false,\"append\":false,\"permissions\":\"0600\","
+            "\"close_on_exec\":true,\"no_follow\":false,\"sync\":\"none\"}");
+  EXPECT_EQ(*from_json<FileConfig>(to_json(config)), config);
+  EXPECT_EQ(to_url(config), "file:///tmp/t.db?access=read_write&create=true");
+  EXPECT_EQ(*from_url<FileConfig>(to_url(config)), config);
+  EXPECT_EQ(from_json<FileConfig>(R"({"path":"/x","permissions":"0999"})").status().message(),
+            "FileConfig.permissions: \"0999\" is not a file mode (three or four octal digits, "
+            "like \"0640\")");
+  EXPECT_EQ(from_json<FileConfig>(R"({"path":"/x","permissions":600})").status().message(),
+            "FileConfig.permissions: expected a string, got an integer");
+  EXPECT_EQ(from_url<FileConfig>("file:///x?exclusive=true").status().message(),
+            "FileConfig.exclusive: needs create=true");
+}
+
+}  // namespace
+}  // namespace uncopyable
