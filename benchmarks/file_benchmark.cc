@@ -111,23 +111,27 @@ BENCHMARK(BM_Rebuild_File);
 
 }  // namespace
 
+// Where File's extra nanoseconds over raw open + close go: keeping a copy of
+// its config (one allocation for a path longer than 15 bytes) and checking
+// the config's rules before the system call.
 namespace {
-void BM_Probe_ConfigCopy(benchmark::State& state) {
+
+void BM_Cost_ConfigCopy(benchmark::State& state) {
   const FileConfig config = read_write_config();
   for (auto _ : state) {
     FileConfig copy = config;
     benchmark::DoNotOptimize(copy);
   }
 }
-BENCHMARK(BM_Probe_ConfigCopy);
-void BM_Probe_Validate(benchmark::State& state) {
+BENCHMARK(BM_Cost_ConfigCopy);
+
+void BM_Cost_Validate(benchmark::State& state) {
   const FileConfig config = read_write_config();
   for (auto _ : state) {
-    absl::Status s = config.validate();
-    benchmark::DoNotOptimize(s);
+    absl::Status status = config.validate();
+    benchmark::DoNotOptimize(status);
   }
 }
-BENCHMARK(BM_Probe_Validate);
-BENCHMARK(BM_OpenClose_File)->Iterations(100000)->Name("Probe_File");
-BENCHMARK(BM_OpenClose_Raw)->Iterations(100000)->Name("Probe_Raw");
+BENCHMARK(BM_Cost_Validate);
+
 }  // namespace

@@ -144,34 +144,41 @@ absl::Status FileConfig::validate() const {
 // ---------------------------------------------------------------------------
 // File
 
-absl::StatusOr<Fd> File::open_fd(const FileConfig& config) {
-  if (absl::Status valid = config.validate(); ABSL_PREDICT_FALSE(!valid.ok())) return valid;
+int File::open_fd(const FileConfig& config, absl::Status& error) {
+  if (absl::Status valid = config.validate(); ABSL_PREDICT_FALSE(!valid.ok())) {
+    error = std::move(valid);
+    return -1;
+  }
   const int flags = open_flags(config);
   int fd;
   do {
     fd = sys::open(config.path.c_str(), flags, config.permissions.bits());
   } while (fd < 0 && errno == EINTR);
   if (ABSL_PREDICT_FALSE(fd < 0)) {
-    const int error = errno;
-    return internal::errno_status(
-        error, absl::StrCat(what("open", config), " with access=", enum_name(config.access),
-                            config.create ? ", create" : "",
-                            config.exclusive ? ", exclusive" : "",
-                            config.no_follow ? ", no_follow" : ""));
+    error = open_error(config, errno);
   }
-  return Fd(fd);
+  return fd;
+}
+
+absl::Status File::open_error(const FileConfig& config, int error) {
+  return internal::errno_status(
+      error, absl::StrCat(what("open", config), " with access=", enum_name(config.access),
+                          config.create ? ", create" : "", config.exclusive ? ", exclusive" : "",
+                          config.no_follow ? ", no_follow" : ""));
 }
 
 absl::StatusOr<File> File::open(const FileConfig& config) {
-  absl::StatusOr<Fd> fd = open_fd(config);
-  if (ABSL_PREDICT_FALSE(!fd.ok())) return fd.status();
-  return absl::StatusOr<File>(absl::in_place, Key(), config, *std::move(fd));
+  absl::Status error;
+  const int fd = open_fd(config, error);
+  if (ABSL_PREDICT_FALSE(fd < 0)) return error;
+  return absl::StatusOr<File>(absl::in_place, Key(), config, Fd(fd));
 }
 
 absl::StatusOr<File> File::open(FileConfig&& config) {
-  absl::StatusOr<Fd> fd = open_fd(config);
-  if (ABSL_PREDICT_FALSE(!fd.ok())) return fd.status();
-  return absl::StatusOr<File>(absl::in_place, Key(), std::move(config), *std::move(fd));
+  absl::Status error;
+  const int fd = open_fd(config, error);
+  if (ABSL_PREDICT_FALSE(fd < 0)) return error;
+  return absl::StatusOr<File>(absl::in_place, Key(), std::move(config), Fd(fd));
 }
 
 File& File::operator=(File&& other) noexcept {

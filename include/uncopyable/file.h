@@ -246,8 +246,9 @@ class File {
   [[noreturn]] void locks_held(const char* operation) const noexcept;
   absl::Status unlock_for(FileLock& lock);
   absl::StatusOr<std::optional<FileLock>> set_lock(LockKind kind, bool wait);
-  // Validates `config` and opens it: the descriptor, or the error.
-  static absl::StatusOr<Fd> open_fd(const FileConfig& config);
+  // Validates `config` and opens it: the descriptor, or -1 with `error` set.
+  static int open_fd(const FileConfig& config, absl::Status& error);
+  static absl::Status open_error(const FileConfig& config, int error);
 
   Fd fd_;
   FileConfig config_;
