@@ -145,6 +145,13 @@ class UniqueHandle {
     return value_;
   }
 
+  // The same, naming the handle type's own `operation` in the misuse
+  // message: "Mutex::lock() on a moved-from handle".
+  [[nodiscard]] value_type get_for(const char* operation) const noexcept {
+    require_held(operation);
+    return value_;
+  }
+
   // Whether it holds a live value.
   [[nodiscard]] bool is_valid() const noexcept { return Traits::is_valid(value_); }
   explicit operator bool() const noexcept { return is_valid(); }

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -56,6 +57,10 @@ enum class Syscall : unsigned char {
   kGetpeername,
   kPoll,
   kUnlink,
+  kShmOpen,
+  kShmUnlink,
+  kMmap,
+  kMunmap,
 };
 
 // "open", "close", ...: the name of the system call.
@@ -226,6 +231,30 @@ inline int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
 
 inline int unlink(const char* path) noexcept {
   return through_seam(Syscall::kUnlink, [&] { return ::unlink(path); });
+}
+
+inline int shm_open(const char* name, int flags, mode_t mode) noexcept {
+  return through_seam(Syscall::kShmOpen, [&] { return ::shm_open(name, flags, mode); });
+}
+
+inline int shm_unlink(const char* name) noexcept {
+  return through_seam(Syscall::kShmUnlink, [&] { return ::shm_unlink(name); });
+}
+
+// mmap(2); an injected failure returns MAP_FAILED like the real one.
+inline void* mmap(void* address, size_t length, int protection, int flags, int fd,
+                  off_t offset) noexcept {
+  if (ABSL_PREDICT_FALSE(fault_armed.load(std::memory_order_relaxed))) {
+    if (const int error = take_fault(Syscall::kMmap); error != 0) {
+      errno = error;
+      return MAP_FAILED;
+    }
+  }
+  return ::mmap(address, length, protection, flags, fd, offset);
+}
+
+inline int munmap(void* address, size_t length) noexcept {
+  return through_seam(Syscall::kMunmap, [&] { return ::munmap(address, length); });
 }
 
 }  // namespace sys

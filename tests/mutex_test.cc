@@ -1,0 +1,270 @@
+#include "uncopyable/mutex.h"
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "uncopyable/config_json.h"
+
+namespace uncopyable {
+namespace {
+
+using ::testing::HasSubstr;
+
+static_assert(Rebuildable<Mutex>);
+static_assert(Config<MutexConfig>);
+static_assert(std::is_nothrow_move_constructible_v<Mutex>);
+static_assert(!std::is_copy_constructible_v<MutexLock>);
+static_assert(!std::is_move_constructible_v<MutexLock>);
+
+Mutex make(MutexConfig config = {}) {
+  absl::StatusOr<Mutex> mutex = Mutex::open(config);
+  EXPECT_TRUE(mutex.ok()) << mutex.status();
+  return *std::move(mutex);
+}
+
+// A name for a shared-memory object that no other test run uses.
+std::string shm_name(const std::string& what) {
+  return "/uncopyable-test-" + std::to_string(::getpid()) + "-" + what;
+}
+
+TEST(MutexTest, WorksWithTheStandardGuards) {
+  Mutex a = make({.name = "a"});
+  Mutex b = make({.name = "b"});
+  {
+    std::lock_guard<Mutex> hold(a);
+    EXPECT_TRUE(a.held_by_this_thread());
+  }
+  EXPECT_FALSE(a.held_by_this_thread());
+  {
+    std::unique_lock<Mutex> hold(a, std::defer_lock);
+    EXPECT_TRUE(hold.try_lock());
+    hold.unlock();
+  }
+  {
+    std::scoped_lock both(a, b);
+    a.assert_held();
+    b.assert_held();
+  }
+  {
+    MutexLock hold(b);
+    b.assert_held();
+  }
+}
+
+TEST(MutexTest, CountsExactlyUnderContention) {
+  Mutex mutex = make({.name = "counter"});
+  int counter = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        MutexLock hold(mutex);
+        ++counter;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(counter, 80000);
+}
+
+TEST(MutexTest, TryLockAndTimeoutFromAnotherThread) {
+  Mutex mutex = make();
+  mutex.lock();
+  bool got = true;
+  bool timed = true;
+  absl::Duration waited;
+  std::thread([&] {
+    got = mutex.try_lock();
+    const absl::Time start = absl::Now();
+    timed = mutex.try_lock_for(absl::Milliseconds(50));
+    waited = absl::Now() - start;
+  }).join();
+  EXPECT_FALSE(got);
+  EXPECT_FALSE(timed);
+  EXPECT_GE(waited, absl::Milliseconds(45));
+  mutex.unlock();
+  std::thread([&] {
+    timed = mutex.try_lock_for(absl::Seconds(5));
+    if (timed) mutex.unlock();
+  }).join();
+  EXPECT_TRUE(timed);
+}
+
+TEST(MutexTest, RecursiveLocksNest) {
+  Mutex mutex = make({.kind = MutexKind::recursive});
+  mutex.lock();
+  mutex.lock();
+  EXPECT_TRUE(mutex.try_lock());
+  mutex.unlock();
+  mutex.unlock();
+  mutex.assert_held();
+  mutex.unlock();
+  EXPECT_FALSE(mutex.held_by_this_thread());
+}
+
+TEST(MutexTest, MovesWhileTheLockStaysPut) {
+  Mutex mutex = make({.name = "mover"});
+  Mutex moved = std::move(mutex);
+  {
+    MutexLock hold(moved);
+    moved.assert_held();
+  }
+  std::vector<Mutex> many;
+  for (int i = 0; i < 10; ++i) many.push_back(make());  // vectors can hold them
+  EXPECT_EQ(many.size(), 10u);
+}
+
+TEST(MutexTest, RebuildMakesAFreshUnlockedMutex) {
+  Mutex mutex = make({.name = "orig", .kind = MutexKind::recursive});
+  MutexLock hold(mutex);
+  absl::StatusOr<Mutex> fresh = mutex.rebuild();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(fresh->config(), mutex.config());
+  EXPECT_FALSE(fresh->held_by_this_thread());
+  bool other_got = false;
+  std::thread([&] {
+    other_got = fresh->try_lock();
+    if (other_got) fresh->unlock();
+  }).join();
+  EXPECT_TRUE(other_got);  // independent of the held original
+  EXPECT_TRUE(uncopyable::rebuild(MutexConfig{.name = "free"}).ok());
+}
+
+TEST(MutexTest, ProcessSharedWorksAcrossFork) {
+  Mutex mutex = make({.name = "shared", .process_shared = true});
+  // The child takes the lock and keeps it until told; the parent sees it held.
+  int go[2], held[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ASSERT_EQ(::pipe(held), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    mutex.lock();
+    (void)!::write(held[1], "h", 1);
+    char byte;
+    (void)!::read(go[0], &byte, 1);
+    mutex.unlock();
+    ::_exit(0);
+  }
+  char byte;
+  ASSERT_EQ(::read(held[0], &byte, 1), 1);
+  EXPECT_FALSE(mutex.try_lock());
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(mutex.try_lock_for(absl::Seconds(5)));
+  mutex.unlock();
+  for (int fd : {go[0], go[1], held[0], held[1]}) ::close(fd);
+}
+
+TEST(MutexTest, RobustMutexReportsAnOwnerThatDied) {
+  Mutex mutex = make({.name = "robust", .robust = true, .process_shared = true});
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    mutex.lock();
+    ::_exit(0);  // dies holding it
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(mutex.lock_robust(), LockOutcome::owner_died);
+  mutex.assert_held();
+  mutex.mark_consistent();
+  mutex.unlock();
+  EXPECT_EQ(mutex.lock_robust(), LockOutcome::acquired);
+  mutex.unlock();
+}
+
+TEST(MutexTest, RobustMutexLeftInconsistentBecomesUnrecoverable) {
+  Mutex mutex = make({.name = "robust2", .robust = true});
+  std::thread([&] { mutex.lock(); }).join();  // the thread ends holding it
+  EXPECT_EQ(mutex.lock_robust(), LockOutcome::owner_died);
+  mutex.unlock();  // not marked consistent
+  EXPECT_EQ(mutex.lock_robust(), LockOutcome::unrecoverable);
+  absl::StatusOr<Mutex> fresh = mutex.rebuild();
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->lock_robust(), LockOutcome::acquired);
+  fresh->unlock();
+}
+
+TEST(MutexTest, NamedSharedLockIsTheSameLockInEveryHandle) {
+  const MutexConfig config{.name = "named", .process_shared = true,
+                           .shared_memory_name = shm_name("named")};
+  Mutex first = make(config);
+  absl::StatusOr<Mutex> second = first.rebuild();  // a handle to the same lock
+  ASSERT_TRUE(second.ok()) << second.status();
+  first.lock();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A child opens the lock by name, as another program would.
+    absl::StatusOr<Mutex> mine = Mutex::open(config);
+    if (!mine.ok()) ::_exit(2);
+    ::_exit(mine->try_lock() ? 3 : 0);  // held by the parent: must fail
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  first.unlock();
+  EXPECT_TRUE(second->try_lock());
+  second->unlock();
+  EXPECT_TRUE(Mutex::remove_shared(config).ok());
+  EXPECT_EQ(Mutex::remove_shared(config).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(MutexTest, LockOrderCheckingAcceptsAConsistentOrder) {
+  Mutex a = make({.name = "a", .lock_order_checking = true});
+  Mutex b = make({.name = "b", .lock_order_checking = true});
+  for (int i = 0; i < 3; ++i) {
+    MutexLock first(a);
+    MutexLock second(b);
+  }
+}
+
+// The inversion below is deliberate: ThreadSanitizer rightly reports it, so
+// this control is built only where TSan is not watching.
+#ifndef ABSL_HAVE_THREAD_SANITIZER
+TEST(MutexTest, WithoutCheckingAnInversionIsNotReported) {
+  Mutex a = make({.name = "a"});
+  Mutex b = make({.name = "b"});
+  {
+    MutexLock first(a);
+    MutexLock second(b);
+  }
+  {
+    MutexLock first(b);
+    MutexLock second(a);
+  }
+}
+#endif  // ABSL_HAVE_THREAD_SANITIZER
+
+TEST(MutexConfigTest, RulesJsonAndPrinting) {
+  EXPECT_EQ(MutexConfig{.name = ""}.validate().message(), "MutexConfig.name: must not be empty");
+  EXPECT_EQ(MutexConfig{.shared_memory_name = "/x"}.validate().message(),
+            "MutexConfig.shared_memory_name: needs process_shared=true");
+  const MutexConfig slashes{.process_shared = true, .shared_memory_name = "/a/b"};
+  EXPECT_EQ(slashes.validate().message(),
+            "MutexConfig.shared_memory_name: must be \"/\" and 1 to 254 more bytes, none of them "
+            "'/' or NUL");
+  const MutexConfig config{.name = "jobs", .kind = MutexKind::recursive};
+  EXPECT_EQ(to_string(config),
+            "MutexConfig{name=\"jobs\", kind=recursive, robust=false, process_shared=false, "
+            "shared_memory_name=\"\", lock_order_checking=false}");
+  EXPECT_EQ(*from_json<MutexConfig>(to_json(config)), config);
+  EXPECT_THAT(Mutex::open(MutexConfig{.name = ""}).status().message(), HasSubstr("name"));
+}
+
+}  // namespace
+}  // namespace uncopyable
