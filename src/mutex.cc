@@ -24,43 +24,34 @@
 namespace uncopyable {
 namespace mutex_internal {
 
-// The lock and what uncopyable knows about it, at a stable address: heap
-// memory or a shared mapping. Everything but `depth` may be read by threads
-// that do not hold the lock, so it is atomic.
-struct alignas(64) State {
-  pthread_mutex_t mutex;
-  std::atomic<pid_t> owner{0};          // the holding thread's id; 0: none
-  std::atomic<uint32_t> generation{0};  // the fork generation it was taken in
-  int depth = 0;                        // recursion depth, the holder's
-  std::atomic<uint32_t> ready{0};       // named shared memory: initialised
-};
+// ---------------------------------------------------------------------------
+// Which thread is this, and has the process forked since?
+
+std::atomic<uint32_t> fork_generation{0};
+ABSL_CONST_INIT thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC = 0;
+
+pid_t this_thread_slow() {
+  cached_thread_id = ::gettid();
+  return cached_thread_id;
+}
 
 }  // namespace mutex_internal
 
 namespace {
 
 namespace sys = internal::sys;
+using mutex_internal::fork_generation;
 using mutex_internal::State;
-
-// ---------------------------------------------------------------------------
-// Which thread is this, and has the process forked since?
-
-std::atomic<uint32_t> fork_generation{0};
-thread_local pid_t cached_thread_id = 0;
+using mutex_internal::this_thread;
 
 void after_fork_in_child() {
   fork_generation.fetch_add(1, std::memory_order_relaxed);
-  cached_thread_id = 0;  // the child's only thread has a new id
+  mutex_internal::cached_thread_id = 0;  // the child's only thread has a new id
 }
 
 void watch_forks() {
   static const bool registered = (::pthread_atfork(nullptr, nullptr, &after_fork_in_child), true);
   (void)registered;
-}
-
-pid_t this_thread() {
-  if (ABSL_PREDICT_FALSE(cached_thread_id == 0)) cached_thread_id = ::gettid();
-  return cached_thread_id;
 }
 
 std::string quoted(const std::string& name) { return "\"" + absl::CHexEscape(name) + "\""; }
@@ -142,8 +133,8 @@ void forget_held(const State* state) {
 int init_lock(pthread_mutex_t* mutex, const MutexConfig& config) {
   pthread_mutexattr_t attributes;
   ::pthread_mutexattr_init(&attributes);
-  ::pthread_mutexattr_settype(&attributes, config.kind == MutexKind::error_checking
-                                               ? PTHREAD_MUTEX_ERRORCHECK
+  ::pthread_mutexattr_settype(&attributes, config.kind == MutexKind::recursive
+                                               ? PTHREAD_MUTEX_RECURSIVE
                                                : PTHREAD_MUTEX_NORMAL);
   if (config.robust) ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
   if (config.process_shared) {
@@ -266,7 +257,9 @@ absl::Status MutexConfig::validate() const {
 // Mutex
 
 Mutex::Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> storage)
-    : storage_(std::move(storage)), config_(std::move(config)) {
+    : storage_(std::move(storage)),
+      checking_(config.lock_order_checking),
+      config_(std::move(config)) {
   if (config_.lock_order_checking) OrderGraph::get().add(state("Mutex()"), config_.name);
 }
 
@@ -310,13 +303,14 @@ UniqueHandle<mutex_internal::StorageTraits> Mutex::take_storage(Mutex& other) no
 }
 
 Mutex::Mutex(Mutex&& other) noexcept
-    : storage_(take_storage(other)), config_(std::move(other.config_)) {}
+    : storage_(take_storage(other)), checking_(other.checking_), config_(std::move(other.config_)) {}
 
 Mutex& Mutex::operator=(Mutex&& other) noexcept {
   if (this != &other) {
     check_not_held("assigned to");
     other.check_not_held("moved");
     storage_ = std::move(other.storage_);
+    checking_ = other.checking_;
     config_ = std::move(other.config_);
   }
   return *this;
@@ -330,7 +324,7 @@ Mutex::~Mutex() { check_not_held("destroyed"); }
 void Mutex::check_not_held(const char* what) const {
   if (!storage_.is_valid()) return;
   const State* s = reinterpret_cast<const State*>(storage_.get());
-  const pid_t owner = s->owner.load(std::memory_order_relaxed);
+  const pid_t owner = mutex_internal::owner_of(s);
   if (owner == 0) return;
   const bool ours = config_.process_shared
                         ? owner == this_thread()
@@ -361,31 +355,21 @@ void check_fork(const State* state, pid_t owner, const MutexConfig& config,
   }
 }
 
-void took(State* state, pid_t self, const MutexConfig& config) {
-  state->owner.store(self, std::memory_order_relaxed);
-  state->generation.store(fork_generation.load(std::memory_order_relaxed),
-                          std::memory_order_relaxed);
-  state->depth = 1;
-  if (ABSL_PREDICT_FALSE(config.lock_order_checking)) held_checked.push_back(state);
-}
-
-// Handles the holder locking again; returns true if that is a recursion.
-bool relock(State* state, pid_t self, const MutexConfig& config, const char* operation) {
-  const pid_t owner = state->owner.load(std::memory_order_relaxed);
-  if (ABSL_PREDICT_TRUE(owner == 0)) return false;
+// Before taking the lock: a non-recursive mutex held by this thread would
+// deadlock, and one held when this process forked would never be released.
+void check_before_lock(const State* state, pid_t self, const MutexConfig& config,
+                       const char* operation) {
+  const pid_t owner = mutex_internal::owner_of(state);
+  if (ABSL_PREDICT_TRUE(owner == 0)) return;
   if (owner == self) {
-    if (config.kind == MutexKind::recursive) {
-      ++state->depth;
-      return true;
-    }
+    if (config.kind == MutexKind::recursive) return;
     misuse("Mutex %s: %s by thread %d, which already holds it: a self-deadlock",
            quoted(config.name).c_str(), operation, self);
   }
   check_fork(state, owner, config, operation);
-  return false;
 }
 
-[[noreturn]] void failed(const MutexConfig& config, const char* operation, int error) {
+[[noreturn]] void fail(const MutexConfig& config, const char* operation, int error) {
   if (error == EOWNERDEAD) {
     misuse("Mutex %s: %s found that the previous owner died holding it; use lock_robust(), "
            "which reports this so the guarded data can be repaired",
@@ -402,33 +386,48 @@ bool relock(State* state, pid_t self, const MutexConfig& config, const char* ope
 
 }  // namespace
 
-void Mutex::lock() {
-  State* s = state("lock()");
-  const pid_t self = this_thread();
-  if (ABSL_PREDICT_FALSE(relock(s, self, config_, "lock()"))) return;
-  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
-  if (const int error = ::pthread_mutex_lock(&s->mutex); ABSL_PREDICT_FALSE(error != 0)) {
-    if (error == EOWNERDEAD) took(s, self, config_);  // held now, and misuse to ignore
-    failed(config_, "lock()", error);
+void Mutex::took(State* s) {
+  s->generation.store(fork_generation.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  if (ABSL_PREDICT_FALSE(config_.lock_order_checking) &&
+      std::find(held_checked.begin(), held_checked.end(), s) == held_checked.end()) {
+    held_checked.push_back(s);
   }
-  took(s, self, config_);
+}
+
+void Mutex::failed(const char* operation, int error) const { fail(config_, operation, error); }
+
+void Mutex::lock_slow(State* s, int attempt) {
+  const pid_t self = this_thread();
+  if (attempt == -1) {  // not tried yet: check first, then wait
+    check_before_lock(s, self, config_, "lock()");
+    if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
+      OrderGraph::get().before_lock(s, held_checked);
+    }
+    attempt = ::pthread_mutex_lock(&s->mutex);
+  }
+  if (attempt != 0) {
+    if (attempt == EOWNERDEAD) took(s);  // held now, and misuse to ignore
+    failed("lock()", attempt);
+  }
+  took(s);
 }
 
 bool Mutex::try_lock() {
   State* s = state("try_lock()");
-  const pid_t self = this_thread();
-  if (ABSL_PREDICT_FALSE(relock(s, self, config_, "try_lock()"))) return true;
+  check_before_lock(s, this_thread(), config_, "try_lock()");
   const int error = ::pthread_mutex_trylock(&s->mutex);
   if (error == EBUSY) return false;
-  if (ABSL_PREDICT_FALSE(error != 0)) failed(config_, "try_lock()", error);
-  took(s, self, config_);
+  if (ABSL_PREDICT_FALSE(error != 0)) {
+    if (error == EOWNERDEAD) took(s);
+    failed("try_lock()", error);
+  }
+  took(s);
   return true;
 }
 
 bool Mutex::try_lock_for(absl::Duration timeout) {
   State* s = state("try_lock_for()");
-  const pid_t self = this_thread();
-  if (ABSL_PREDICT_FALSE(relock(s, self, config_, "try_lock_for()"))) return true;
+  check_before_lock(s, this_thread(), config_, "try_lock_for()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
 #ifdef ABSL_HAVE_THREAD_SANITIZER
   // ThreadSanitizer does not intercept pthread_mutex_clocklock (it would miss
@@ -447,20 +446,22 @@ bool Mutex::try_lock_for(absl::Duration timeout) {
   const int error = ::pthread_mutex_clocklock(&s->mutex, kClock, &deadline);
 #endif
   if (error == ETIMEDOUT) return false;
-  if (ABSL_PREDICT_FALSE(error != 0)) failed(config_, "try_lock_for()", error);
-  took(s, self, config_);
+  if (ABSL_PREDICT_FALSE(error != 0)) {
+    if (error == EOWNERDEAD) took(s);
+    failed("try_lock_for()", error);
+  }
+  took(s);
   return true;
 }
 
 LockOutcome Mutex::lock_robust() {
   State* s = state("lock_robust()");
-  const pid_t self = this_thread();
-  if (relock(s, self, config_, "lock_robust()")) return LockOutcome::acquired;
+  check_before_lock(s, this_thread(), config_, "lock_robust()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
   const int error = ::pthread_mutex_lock(&s->mutex);
   if (error == ENOTRECOVERABLE) return LockOutcome::unrecoverable;
-  if (error != 0 && error != EOWNERDEAD) failed(config_, "lock_robust()", error);
-  took(s, self, config_);
+  if (error != 0 && error != EOWNERDEAD) failed("lock_robust()", error);
+  took(s);
   return error == EOWNERDEAD ? LockOutcome::owner_died : LockOutcome::acquired;
 }
 
@@ -468,15 +469,14 @@ void Mutex::mark_consistent() {
   State* s = state("mark_consistent()");
   assert_held();
   if (const int error = ::pthread_mutex_consistent(&s->mutex); error != 0) {
-    failed(config_, "mark_consistent()", error);
+    failed("mark_consistent()", error);
   }
 }
 
-void Mutex::unlock() {
-  State* s = state("unlock()");
+void Mutex::unlock_failed(State* s, int result) const {
   const pid_t self = this_thread();
-  const pid_t owner = s->owner.load(std::memory_order_relaxed);
-  if (ABSL_PREDICT_FALSE(owner != self)) {
+  const pid_t owner = mutex_internal::owner_of(s);
+  if (result == EPERM) {
     if (owner != 0) check_fork(s, owner, config_, "unlock()");
     if (owner == 0) {
       misuse("Mutex %s: unlock() by thread %d, which does not hold it (no thread does)",
@@ -485,18 +485,21 @@ void Mutex::unlock() {
     misuse("Mutex %s: unlock() by thread %d, which does not hold it (thread %d does)",
            quoted(config_.name).c_str(), self, owner);
   }
-  if (config_.kind == MutexKind::recursive && --s->depth > 0) return;
-  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) forget_held(s);
-  s->owner.store(0, std::memory_order_relaxed);
-  if (const int error = ::pthread_mutex_unlock(&s->mutex); ABSL_PREDICT_FALSE(error != 0)) {
-    failed(config_, "unlock()", error);
-  }
+  failed("unlock()", result);
+}
+
+void Mutex::unlock_slow(State* s) {
+  if (mutex_internal::owner_of(s) != this_thread()) unlock_failed(s, EPERM);
+  const int result = ::pthread_mutex_unlock(&s->mutex);
+  if (result != 0) unlock_failed(s, result);
+  // A recursive mutex may still be held; the checks forget it at the last.
+  if (mutex_internal::owner_of(s) != this_thread()) forget_held(s);
 }
 
 void Mutex::assert_held() const {
   const State* s = state("assert_held()");
   const pid_t self = this_thread();
-  const pid_t owner = s->owner.load(std::memory_order_relaxed);
+  const pid_t owner = mutex_internal::owner_of(s);
   if (ABSL_PREDICT_FALSE(owner != self)) {
     misuse("Mutex %s: assert_held() by thread %d, which does not hold it (%s)",
            quoted(config_.name).c_str(), self,
@@ -505,7 +508,7 @@ void Mutex::assert_held() const {
 }
 
 bool Mutex::held_by_this_thread() const {
-  return state("held_by_this_thread()")->owner.load(std::memory_order_relaxed) == this_thread();
+  return mutex_internal::owner_of(state("held_by_this_thread()")) == this_thread();
 }
 
 absl::Status Mutex::remove_shared(const MutexConfig& config) {

@@ -16,7 +16,7 @@ def uncopyable_test(name, srcs, deps = [], **kwargs):
         **kwargs
     )
 
-def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], **kwargs):
+def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], compiler = None, flags = [], **kwargs):
     """Proves that each case in `src` fails to compile, for the right reason.
 
     `src` is compiled once as it is (the control: it must compile, so the
@@ -30,9 +30,11 @@ def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], **kwargs):
             cases = {"COPY_CONSTRUCT": "use of deleted function"},
         )
 
-    The compiler is the configured C++ toolchain's.
+    The compiler is the configured C++ toolchain's unless `compiler` names
+    another (clang++ for clang-only diagnostics such as -Wthread-safety);
+    `flags` are added to every compilation.
     """
-    args = ["$(CC)", "$(location %s)" % src]
+    args = [compiler or "$(CC)", "$(location %s)" % src, "'%s'" % " ".join(flags)]
     for case, pattern in cases.items():
         if "'" in pattern:
             fail("nocompile_test %s: write the pattern for %s without single quotes" % (name, case))

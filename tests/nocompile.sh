@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# nocompile.sh COMPILER SNIPPET [CASE PATTERN]...
+# nocompile.sh COMPILER SNIPPET EXTRA_FLAGS [CASE PATTERN]...
 # The control build of SNIPPET must compile; each -DCASE build must fail with
 # a diagnostic matching PATTERN. See nocompile_test in defs.bzl.
 set -uo pipefail
-compiler="$1"; snippet="$2"; shift 2
+compiler="$1"; snippet="$2"; extra="$3"; shift 3
 flags=(-x c++ -std=c++20 -fsyntax-only -Wall -Werror -Iinclude)
+# shellcheck disable=SC2206
+flags+=(${extra})
 status=0
 
 if ! output="$("${compiler}" "${flags[@]}" "${snippet}" 2>&1)"; then

@@ -32,13 +32,18 @@
 #ifndef UNCOPYABLE_MUTEX_H_
 #define UNCOPYABLE_MUTEX_H_
 
+#include <pthread.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "absl/base/attributes.h"
+#include "absl/base/config.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -51,10 +56,15 @@
 namespace uncopyable {
 
 // What a second lock() by the holding thread does.
+// uncopyable checks every kind itself: a self-deadlock or an unlock by the
+// wrong thread is reported, never undefined, so normal and error_checking
+// behave the same (the names are POSIX's, for configs that say them). Both
+// are a plain pthread mutex underneath, the one std::mutex uses, so they get
+// glibc's fast paths; recursive is PTHREAD_MUTEX_RECURSIVE.
 enum class MutexKind {
-  normal,          // non-recursive; uncopyable's own checks catch misuse
+  normal,          // non-recursive
   recursive,       // the holder may lock again, and unlocks as many times
-  error_checking,  // non-recursive, and the pthread mutex checks too (PTHREAD_MUTEX_ERRORCHECK)
+  error_checking,  // non-recursive
 };
 UNCOPYABLE_ENUM(MutexKind, normal, recursive, error_checking)
 
@@ -88,7 +98,43 @@ enum class LockOutcome {
 UNCOPYABLE_ENUM(LockOutcome, acquired, owner_died, unrecoverable)
 
 namespace mutex_internal {
-struct State;
+
+#ifndef __GLIBC__
+#error "uncopyable::Mutex reads the owner glibc records in pthread_mutex_t"
+#endif
+
+// The lock and what uncopyable knows about it, at a stable address: heap
+// memory or a shared mapping.
+//
+// Which thread holds the lock is the id glibc itself records in every
+// pthread mutex it locks, so knowing the owner costs the fast path a load.
+struct alignas(64) State {
+  pthread_mutex_t mutex;
+  std::atomic<uint32_t> generation{0};  // the fork generation it was last taken in
+  std::atomic<uint32_t> ready{0};       // named shared memory: initialised
+};
+
+// The id of the thread that holds it, or 0. Read without the lock: a hint
+// for checks and messages, exact when the caller is the holder.
+inline pid_t owner_of(const State* state) {
+  const int owner = __atomic_load_n(&state->mutex.__data.__owner, __ATOMIC_RELAXED);
+  if (ABSL_PREDICT_TRUE(owner < 0x7ffffffe)) return owner;
+  // PTHREAD_MUTEX_NOTRECOVERABLE: nobody holds it, nobody ever will.
+  if (owner == 0x7ffffffe) return 0;
+  // PTHREAD_MUTEX_INCONSISTENT: a robust mutex taken from an owner that
+  // died, not yet marked consistent. Its lock word holds the new owner.
+  return __atomic_load_n(&state->mutex.__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff;
+}
+
+// Incremented in every fork()ed child.
+extern std::atomic<uint32_t> fork_generation;
+// This thread's id (gettid), 0 until first asked; reset in a forked child.
+ABSL_CONST_INIT extern thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC;
+pid_t this_thread_slow();
+inline pid_t this_thread() {
+  const pid_t id = cached_thread_id;
+  return ABSL_PREDICT_TRUE(id != 0) ? id : this_thread_slow();
+}
 
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
 // a shared mapping (anonymous or of a named shared-memory object).
@@ -130,8 +176,32 @@ class ABSL_LOCKABLE Mutex {
   // handle to the same lock).
   [[nodiscard]] absl::StatusOr<Mutex> rebuild() const;
 
-  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION();
-  void unlock() ABSL_UNLOCK_FUNCTION();
+  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mutex_internal::State* s = state("lock()");
+    // The common case, inline: a lock this thread does not hold, in a
+    // process that has not forked, taken with one pthread call. Everything
+    // else (recursion, a self-deadlock, lock-order checks, a forked child,
+    // errors) is lock_slow().
+    if (ABSL_PREDICT_TRUE(!checking_ &&
+                          mutex_internal::fork_generation.load(std::memory_order_relaxed) == 0 &&
+                          mutex_internal::owner_of(s) != mutex_internal::this_thread())) {
+      const int result = ::pthread_mutex_lock(&s->mutex);
+      if (ABSL_PREDICT_TRUE(result == 0)) return;
+      return lock_slow(s, result);
+    }
+    lock_slow(s, /*attempt=*/-1);
+  }
+
+  void unlock() ABSL_UNLOCK_FUNCTION() {
+    mutex_internal::State* s = state("unlock()");
+    if (ABSL_PREDICT_TRUE(!checking_ &&
+                          mutex_internal::owner_of(s) == mutex_internal::this_thread())) {
+      const int result = ::pthread_mutex_unlock(&s->mutex);
+      if (ABSL_PREDICT_TRUE(result == 0)) return;
+      return unlock_failed(s, result);
+    }
+    unlock_slow(s);
+  }
   [[nodiscard]] bool try_lock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
   // Waits at most `timeout` (measured on the monotonic clock).
   [[nodiscard]] bool try_lock_for(absl::Duration timeout) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
@@ -156,11 +226,21 @@ class ABSL_LOCKABLE Mutex {
   mutex_internal::State* state(const char* operation) const {
     return reinterpret_cast<mutex_internal::State*>(storage_.get_for(operation));
   }
+  // Records what the fast path leaves out, once the lock is held: the fork
+  // generation (0 until the process has forked, so the fast path, which
+  // runs only then, need not write it) and, with checking, the held list.
+  void took(mutex_internal::State* s);
+  // `attempt` is what pthread_mutex_lock returned (-1 if not called).
+  void lock_slow(mutex_internal::State* s, int attempt);
+  void unlock_slow(mutex_internal::State* s);
+  [[noreturn]] void unlock_failed(mutex_internal::State* s, int result) const;
+  [[noreturn]] void failed(const char* operation, int error) const;
   // Aborts if a thread of this process holds it: "destroyed", "moved".
   void check_not_held(const char* what) const;
   static UniqueHandle<mutex_internal::StorageTraits> take_storage(Mutex& other) noexcept;
 
   UniqueHandle<mutex_internal::StorageTraits> storage_;
+  bool checking_ = false;  // config_.lock_order_checking, next to storage_ for the fast path
   MutexConfig config_;
 };
 
