@@ -30,6 +30,8 @@ const char* syscall_name(Syscall call) noexcept {
     case Syscall::kGetpeername: return "getpeername";
     case Syscall::kPoll: return "poll";
     case Syscall::kUnlink: return "unlink";
+    case Syscall::kChmod: return "chmod";
+    case Syscall::kLstat: return "lstat";
     case Syscall::kShmOpen: return "shm_open";
     case Syscall::kShmUnlink: return "shm_unlink";
     case Syscall::kMmap: return "mmap";

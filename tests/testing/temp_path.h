@@ -24,9 +24,21 @@ class TempPath {
             "-" + name;
     ::unlink(path_.c_str());
   }
-  ~TempPath() { ::unlink(path_.c_str()); }
+  ~TempPath() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
   TempPath(const TempPath&) = delete;
   TempPath& operator=(const TempPath&) = delete;
+
+  // A path short enough for a Unix socket (sun_path holds 107 bytes, less
+  // than Bazel's test directories take): under /tmp, named by process.
+  static TempPath for_socket(const std::string& name) {
+    TempPath temp(name);
+    temp.path_ = "/tmp/uncopyable-" + std::to_string(::getpid()) + "-" + name;
+    ::unlink(temp.path_.c_str());
+    return temp;
+  }
+  TempPath(TempPath&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
 
   const std::string& path() const { return path_; }
 

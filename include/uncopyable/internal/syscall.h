@@ -57,6 +57,8 @@ enum class Syscall : unsigned char {
   kGetpeername,
   kPoll,
   kUnlink,
+  kChmod,
+  kLstat,
   kShmOpen,
   kShmUnlink,
   kMmap,
@@ -231,6 +233,14 @@ inline int poll(pollfd* fds, nfds_t count, int timeout_ms) noexcept {
 
 inline int unlink(const char* path) noexcept {
   return through_seam(Syscall::kUnlink, [&] { return ::unlink(path); });
+}
+
+inline int chmod(const char* path, mode_t mode) noexcept {
+  return through_seam(Syscall::kChmod, [&] { return ::chmod(path, mode); });
+}
+
+inline int lstat(const char* path, struct stat* out) noexcept {
+  return through_seam(Syscall::kLstat, [&] { return ::lstat(path, out); });
 }
 
 inline int shm_open(const char* name, int flags, mode_t mode) noexcept {

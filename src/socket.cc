@@ -1,0 +1,583 @@
+#include "uncopyable/socket.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "uncopyable/check.h"
+#include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/syscall.h"
+
+namespace uncopyable {
+namespace {
+
+namespace sys = internal::sys;
+
+// An address to bind or connect to.
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+// A closed peer or a reset is Unavailable: the other end went away.
+absl::Status io_error(int error, absl::string_view what) {
+  absl::Status status = internal::errno_status(error, what);
+  if (error == EPIPE || error == ECONNRESET || error == ENOTCONN) {
+    return absl::UnavailableError(status.message());
+  }
+  return status;
+}
+
+// Unix addresses: a path, or a Linux abstract name (a leading NUL).
+Address unix_address(const Endpoint& endpoint) {
+  Address address;
+  auto* un = reinterpret_cast<sockaddr_un*>(&address.storage);
+  un->sun_family = AF_UNIX;
+  const std::string& name = endpoint.address();
+  const bool abstract = endpoint.kind() == Endpoint::Kind::kAbstractUnix;
+  std::memcpy(un->sun_path + (abstract ? 1 : 0), name.data(), name.size());
+  // The name and one NUL: before it (abstract) or after it (a path).
+  address.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 1);
+  return address;
+}
+
+// The addresses an endpoint names, looked up now (a TCP host may be a name).
+absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool passive) {
+  if (endpoint.kind() != Endpoint::Kind::kTcp) return std::vector<Address>{unix_address(endpoint)};
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  addrinfo* found = nullptr;
+  const std::string port = absl::StrCat(endpoint.port());
+  const int result = ::getaddrinfo(endpoint.address().c_str(), port.c_str(), &hints, &found);
+  if (result != 0) {
+    const absl::string_view reason =
+        result == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(result);
+    return absl::Status(result == EAI_AGAIN ? absl::StatusCode::kUnavailable
+                                            : absl::StatusCode::kNotFound,
+                        absl::StrCat("resolve ", endpoint.to_string(), ": ", reason));
+  }
+  std::vector<Address> addresses;
+  for (const addrinfo* info = found; info != nullptr; info = info->ai_next) {
+    Address address;
+    std::memcpy(&address.storage, info->ai_addr, info->ai_addrlen);
+    address.length = info->ai_addrlen;
+    addresses.push_back(address);
+  }
+  ::freeaddrinfo(found);
+  return addresses;
+}
+
+// The Endpoint a socket address is, for local_endpoint() and peer_endpoint().
+Endpoint endpoint_of(const sockaddr_storage& storage, socklen_t length) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (storage.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    return Endpoint::tcp(text, ntohs(in->sin_port));
+  }
+  if (storage.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    return Endpoint::tcp(text, ntohs(in6->sin6_port));
+  }
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&storage);
+  const size_t size = length > offsetof(sockaddr_un, sun_path)
+                          ? length - offsetof(sockaddr_un, sun_path)
+                          : 0;
+  if (size > 0 && un->sun_path[0] == '\0') {
+    return Endpoint::abstract_unix(std::string(un->sun_path + 1, size - 1));
+  }
+  return Endpoint::unix_socket(std::string(un->sun_path, strnlen(un->sun_path, size)));
+}
+
+absl::Status set_option(int fd, int level, int name, const void* value, socklen_t size,
+                        absl::string_view what, absl::string_view endpoint) {
+  if (sys::setsockopt(fd, level, name, value, size) != 0) {
+    return internal::errno_status(errno, absl::StrCat("setsockopt ", what, " on ", endpoint));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_view what,
+                         absl::string_view endpoint) {
+  if (timeout == absl::InfiniteDuration()) return absl::OkStatus();
+  const timeval value = absl::ToTimeval(timeout);
+  return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, endpoint);
+}
+
+// The options a SocketConfig asks for, on a socket not yet connected.
+absl::Status apply_options(int fd, const SocketConfig& config, int family,
+                           absl::string_view endpoint) {
+  const int on = 1;
+  if (family != AF_UNIX && config.no_delay) {
+    if (absl::Status s = set_option(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on, "TCP_NODELAY",
+                                    endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.keep_alive) {
+    if (absl::Status s =
+            set_option(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on, "SO_KEEPALIVE", endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.send_buffer > 0) {
+    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_SNDBUF, &config.send_buffer,
+                                    sizeof config.send_buffer, "SO_SNDBUF", endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.receive_buffer > 0) {
+    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer,
+                                    sizeof config.receive_buffer, "SO_RCVBUF", endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = set_timeout(fd, SO_SNDTIMEO, config.send_timeout, "SO_SNDTIMEO", endpoint);
+      !s.ok()) {
+    return s;
+  }
+  return set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", endpoint);
+}
+
+// Milliseconds for poll(2), which takes -1 for "forever".
+int poll_milliseconds(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return -1;
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
+  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+}
+
+// Waits for `events` on `fd` until `deadline`, retrying EINTR. Returns 0 if
+// ready, ETIMEDOUT if the time ran out, or the errno of a failed poll.
+int wait_for(int fd, short events, absl::Time deadline) {
+  while (true) {
+    pollfd entry{fd, events, 0};
+    const absl::Duration left =
+        deadline == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
+    const int ready = sys::poll(&entry, 1, poll_milliseconds(left));
+    if (ready > 0) return 0;
+    if (ready == 0) return ETIMEDOUT;
+    if (errno != EINTR) return errno;
+  }
+}
+
+// One connection attempt to one address, within `timeout`. The descriptor,
+// or the errno that stopped it (ETIMEDOUT when the time ran out).
+absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address,
+                               const std::string& endpoint, int& error) {
+  const int family = address.storage.ss_family;
+  const int raw = sys::socket(family, SOCK_STREAM | SOCK_NONBLOCK |
+                                          (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
+  if (raw < 0) {
+    error = errno;
+    return internal::errno_status(error, absl::StrCat("socket for ", endpoint));
+  }
+  Fd fd(raw);
+  if (absl::Status s = apply_options(raw, config, family, endpoint); !s.ok()) return s;
+  const absl::Time deadline = config.connect_timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + config.connect_timeout;
+  int result = sys::connect(raw, address.get(), address.length);
+  if (result != 0 && (errno == EINPROGRESS || errno == EINTR)) {
+    // In progress (an interrupted connect goes on in the background too):
+    // wait for it, then ask how it ended.
+    error = wait_for(raw, POLLOUT, deadline);
+    if (error == 0) {
+      socklen_t size = sizeof error;
+      if (sys::getsockopt(raw, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    }
+    result = error == 0 ? 0 : -1;
+  } else if (result != 0) {
+    error = errno;
+  }
+  if (result != 0) {
+    if (error == ETIMEDOUT) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "connect to ", endpoint, ": timed out after ", absl::FormatDuration(config.connect_timeout)));
+    }
+    if (error == EAGAIN && family == AF_UNIX) error = ECONNREFUSED;  // a full backlog refuses
+    return io_error(error, absl::StrCat("connect to ", endpoint));
+  }
+  // Blocking from now on; SO_SNDTIMEO and SO_RCVTIMEO bound the waits.
+  const int flags = sys::fcntl(raw, F_GETFL);
+  if (flags < 0 || sys::fcntl(raw, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    error = errno;
+    return internal::errno_status(error, absl::StrCat("fcntl on ", endpoint));
+  }
+  return fd;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Configs
+
+absl::Status SocketConfig::validate() const {
+  return ConfigRules(*this)
+      .valid("endpoint", endpoint.validate())
+      .check(endpoint.kind() != Endpoint::Kind::kTcp || endpoint.port() != 0, "endpoint",
+             "a TCP port to connect to cannot be 0")
+      .check(connect_timeout > absl::ZeroDuration(), "connect_timeout", "must be positive")
+      .check(send_timeout > absl::ZeroDuration(), "send_timeout", "must be positive (inf: none)")
+      .check(receive_timeout > absl::ZeroDuration(), "receive_timeout",
+             "must be positive (inf: none)")
+      .check(send_buffer >= 0, "send_buffer", "must not be negative")
+      .check(receive_buffer >= 0, "receive_buffer", "must not be negative")
+      .status();
+}
+
+absl::Status ListenerConfig::validate() const {
+  return ConfigRules(*this)
+      .valid("endpoint", endpoint.validate())
+      .in_range("backlog", backlog, 0, 65535)
+      .check(socket_mode.bits() <= 0777, "socket_mode", "must be at most 0777")
+      .status();
+}
+
+// ---------------------------------------------------------------------------
+// Stream
+
+namespace socket_internal {
+
+int Stream::checked_fd(const char* operation) const {
+  if (ABSL_PREDICT_FALSE(!fd_.is_valid())) {
+    if (fd_.state() == HandleState::kClosed) {
+      misuse("%s::%s on a closed handle (peer %s)", kind_, operation, peer_.c_str());
+    }
+    misuse("%s::%s on %s", kind_, operation, describe(fd_.state()));
+  }
+  return fd_.get();
+}
+
+absl::Status Stream::send(absl::string_view data, size_t* sent) {
+  const int fd = checked_fd("send()");
+  size_t done = 0;
+  absl::Status status;
+  while (done < data.size()) {
+    const ssize_t n = sys::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      const int error = n < 0 ? errno : EIO;
+      const std::string what =
+          absl::StrCat("send to ", peer_, ": sent ", done, " of ", data.size(), " bytes, then");
+      status = error == EAGAIN || error == EWOULDBLOCK
+                   ? absl::DeadlineExceededError(absl::StrCat(what, " timed out"))
+                   : io_error(error, what);
+      break;
+    }
+  }
+  if (sent != nullptr) *sent = done;
+  return status;
+}
+
+absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
+  const int fd = checked_fd("send_some()");
+  while (true) {
+    const ssize_t n = sys::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return absl::DeadlineExceededError(absl::StrCat("send to ", peer_, ": timed out"));
+    }
+    return io_error(errno, absl::StrCat("send to ", peer_));
+  }
+}
+
+absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
+  const int fd = checked_fd("receive()");
+  while (true) {
+    const ssize_t n = sys::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_, ": timed out"));
+    }
+    return io_error(errno, absl::StrCat("receive from ", peer_));
+  }
+}
+
+absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    absl::StatusOr<size_t> got = receive(buffer.subspan(done));
+    if (!got.ok()) {
+      return absl::Status(got.status().code(),
+                          absl::StrCat(got.status().message(), " (", done, " of ", buffer.size(),
+                                       " bytes had arrived)"));
+    }
+    if (*got == 0) {
+      return absl::OutOfRangeError(absl::StrCat("receive from ", peer_,
+                                                ": the peer closed the connection after ", done,
+                                                " of ", buffer.size(), " bytes"));
+    }
+    done += *got;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Stream::shutdown(Direction direction) {
+  const int fd = checked_fd("shutdown()");
+  const int how = direction == Direction::read ? SHUT_RD : direction == Direction::write ? SHUT_WR : SHUT_RDWR;
+  if (sys::shutdown(fd, how) != 0) return io_error(errno, absl::StrCat("shutdown of ", peer_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Endpoint> Stream::local_endpoint() const {
+  const int fd = checked_fd("local_endpoint()");
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (sys::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    return internal::errno_status(errno, absl::StrCat("getsockname of the connection to ", peer_));
+  }
+  return endpoint_of(storage, length);
+}
+
+absl::StatusOr<Endpoint> Stream::peer_endpoint() const {
+  const int fd = checked_fd("peer_endpoint()");
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (sys::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    return io_error(errno, absl::StrCat("getpeername of the connection to ", peer_));
+  }
+  return endpoint_of(storage, length);
+}
+
+FdView Stream::fd() const { return FdView(checked_fd("fd()")); }
+
+absl::Status Stream::close() {
+  checked_fd("close()");
+  absl::Status status = fd_.close();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("close of the connection to ", peer_, ": ", status.message()));
+  }
+  return status;
+}
+
+Fd Stream::release() {
+  checked_fd("release()");
+  return std::move(fd_);
+}
+
+}  // namespace socket_internal
+
+// ---------------------------------------------------------------------------
+// Socket
+
+Socket::Socket(Fd fd, SocketConfig config)
+    : Stream(std::move(fd), config.endpoint.to_string(), "Socket"), config_(std::move(config)) {}
+
+absl::StatusOr<Socket> Socket::open(const SocketConfig& config) {
+  if (absl::Status valid = config.validate(); !valid.ok()) return valid;
+  const std::string endpoint = config.endpoint.to_string();
+  absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/false);
+  if (!addresses.ok()) return addresses.status();
+  absl::Status last;
+  for (const Address& address : *addresses) {
+    int error = 0;
+    absl::StatusOr<Fd> fd = connect_one(config, address, endpoint, error);
+    if (fd.ok()) return Socket(*std::move(fd), config);
+    last = fd.status();
+  }
+  return last;
+}
+
+absl::StatusOr<Socket> Socket::rebuild() const {
+  checked_fd("rebuild()");
+  return open(config_);
+}
+
+Socket Socket::adopt(Fd fd, SocketConfig config) { return Socket(std::move(fd), std::move(config)); }
+
+Connection Connection::adopt(Fd fd, Endpoint peer) { return Connection(std::move(fd), peer.to_string()); }
+
+// ---------------------------------------------------------------------------
+// Listener
+
+absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
+  if (absl::Status valid = config.validate(); !valid.ok()) return valid;
+  const std::string endpoint = config.endpoint.to_string();
+  absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/true);
+  if (!addresses.ok()) return addresses.status();
+  const Address& address = addresses->front();
+  const int family = address.storage.ss_family;
+  // Non-blocking, so that accept() after poll() never waits on a connection
+  // another thread took first; accepted connections block as usual.
+  const int raw = sys::socket(
+      family, SOCK_STREAM | SOCK_NONBLOCK | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
+  if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint));
+  Fd fd(raw);
+  const int on = 1;
+  if (family != AF_UNIX && config.reuse_address) {
+    if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on,
+                                    "SO_REUSEADDR", endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (config.reuse_port) {
+    if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on,
+                                    "SO_REUSEPORT", endpoint);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const bool unix_file = config.endpoint.kind() == Endpoint::Kind::kUnix;
+  const std::string& path = config.endpoint.address();
+  if (sys::bind(raw, address.get(), address.length) != 0) {
+    int error = errno;
+    // A socket file left by a listener that is gone: nobody answers on it.
+    if (error == EADDRINUSE && unix_file && config.remove_stale) {
+      const int probe = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const bool alive = probe >= 0 && sys::connect(probe, address.get(), address.length) == 0;
+      const int probe_error = errno;
+      if (probe >= 0) sys::close(probe);
+      struct stat info;
+      if (!alive && probe_error == ECONNREFUSED && sys::lstat(path.c_str(), &info) == 0 &&
+          S_ISSOCK(info.st_mode) && sys::unlink(path.c_str()) == 0) {
+        error = sys::bind(raw, address.get(), address.length) == 0 ? 0 : errno;
+      }
+    }
+    if (error != 0) {
+      return internal::errno_status(error, absl::StrCat("bind to ", endpoint));
+    }
+  }
+  uint64_t inode = 0;
+  if (unix_file) {
+    struct stat info;
+    if (sys::chmod(path.c_str(), config.socket_mode.bits()) != 0 ||
+        sys::lstat(path.c_str(), &info) != 0) {
+      const int error = errno;
+      sys::unlink(path.c_str());
+      return internal::errno_status(error, absl::StrCat("chmod of the socket file of ", endpoint));
+    }
+    inode = info.st_ino;
+  }
+  Listener listener(std::move(fd), config, config.endpoint, inode);
+  if (sys::listen(raw, config.backlog) != 0) {
+    return internal::errno_status(errno, absl::StrCat("listen on ", endpoint));
+  }
+  if (config.endpoint.kind() == Endpoint::Kind::kTcp) {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    if (sys::getsockname(raw, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+      return internal::errno_status(errno, absl::StrCat("getsockname of ", endpoint));
+    }
+    // The host as configured (a name stays a name), the port as bound.
+    listener.bound_ = Endpoint::tcp(config.endpoint.address(), endpoint_of(storage, length).port());
+  }
+  return listener;
+}
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    remove_socket_file();
+    fd_ = std::move(other.fd_);
+    config_ = std::move(other.config_);
+    bound_ = std::move(other.bound_);
+    socket_inode_ = std::exchange(other.socket_inode_, 0);
+  }
+  return *this;
+}
+
+Listener::~Listener() { remove_socket_file(); }
+
+// Removes the Unix socket file this listener made, if it is still that file.
+void Listener::remove_socket_file() {
+  if (socket_inode_ == 0) return;
+  struct stat info;
+  const std::string& path = config_.endpoint.address();
+  if (sys::lstat(path.c_str(), &info) == 0 && info.st_ino == socket_inode_ && S_ISSOCK(info.st_mode)) {
+    sys::unlink(path.c_str());
+  }
+  socket_inode_ = 0;
+}
+
+int Listener::checked_fd(const char* operation) const {
+  if (ABSL_PREDICT_FALSE(!fd_.is_valid())) {
+    if (fd_.state() == HandleState::kClosed) {
+      misuse("Listener::%s on a closed handle (endpoint %s)", operation, bound_.to_string().c_str());
+    }
+    misuse("Listener::%s on %s", operation, describe(fd_.state()));
+  }
+  return fd_.get();
+}
+
+const Endpoint& Listener::endpoint() const {
+  checked_fd("endpoint()");
+  return bound_;
+}
+
+absl::StatusOr<Listener> Listener::rebuild() const {
+  checked_fd("rebuild()");
+  return open(config_);
+}
+
+FdView Listener::fd() const { return FdView(checked_fd("fd()")); }
+
+absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
+  const int fd = checked_fd("accept()");
+  const std::string endpoint = bound_.to_string();
+  const absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  while (true) {
+    if (const int error = wait_for(fd, POLLIN, deadline); error != 0) {
+      if (error == ETIMEDOUT) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "accept on ", endpoint, ": no connection within ", absl::FormatDuration(timeout)));
+      }
+      return internal::errno_status(error, absl::StrCat("accept on ", endpoint));
+    }
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    const int accepted = sys::accept4(fd, reinterpret_cast<sockaddr*>(&storage), &length,
+                                      config_.close_on_exec ? SOCK_CLOEXEC : 0);
+    if (accepted >= 0) {
+      Fd connection(accepted);
+      std::string peer = bound_.kind() == Endpoint::Kind::kTcp
+                             ? endpoint_of(storage, length).to_string()
+                             : absl::StrCat("a client of ", endpoint);
+      return Connection(std::move(connection), std::move(peer));
+    }
+    // Gone before we took it, interrupted, or taken by another acceptor:
+    // wait again.
+    if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EPROTO) continue;
+    return internal::errno_status(errno, absl::StrCat("accept on ", endpoint));
+  }
+}
+
+absl::Status Listener::close() {
+  checked_fd("close()");
+  remove_socket_file();
+  absl::Status status = fd_.close();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("close of the listener on ", bound_.to_string(), ": ",
+                                     status.message()));
+  }
+  return status;
+}
+
+}  // namespace uncopyable

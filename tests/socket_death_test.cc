@@ -1,0 +1,51 @@
+// Misuse of a Socket, Connection or Listener aborts with one line naming it.
+#include <utility>
+
+#include "gtest/gtest.h"
+#include "uncopyable/socket.h"
+
+namespace uncopyable {
+namespace {
+
+TEST(SocketDeathTest, AnyOperationOnAMovedFromOrClosedSocket) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(listener.ok());
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  ASSERT_TRUE(client.ok());
+  Socket taker = *std::move(client);
+  char byte;
+  // NOLINTBEGIN(bugprone-use-after-move): the misuse under test
+  EXPECT_DEATH((void)client->send("x"), "^uncopyable: Socket::send\\(\\) on a moved-from handle");
+  EXPECT_DEATH((void)client->receive(absl::MakeSpan(&byte, 1)),
+               "^uncopyable: Socket::receive\\(\\) on a moved-from handle");
+  EXPECT_DEATH((void)client->rebuild(), "^uncopyable: Socket::rebuild\\(\\) on a moved-from handle");
+  // NOLINTEND(bugprone-use-after-move)
+  ASSERT_TRUE(taker.close().ok());
+  const std::string closed = "on a closed handle \\(peer tcp://127\\.0\\.0\\.1:[0-9]+\\)";
+  EXPECT_DEATH((void)taker.send("x"), "^uncopyable: Socket::send\\(\\) " + closed);
+  EXPECT_DEATH((void)taker.close(), "^uncopyable: Socket::close\\(\\) " + closed);
+  EXPECT_DEATH((void)taker.shutdown(Socket::Direction::both),
+               "^uncopyable: Socket::shutdown\\(\\) " + closed);
+}
+
+TEST(SocketDeathTest, AcceptOnAMovedFromListener) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(listener.ok());
+  Listener taker = *std::move(listener);
+  EXPECT_DEATH((void)listener->accept(absl::Milliseconds(10)),  // NOLINT(bugprone-use-after-move)
+               "^uncopyable: Listener::accept\\(\\) on a moved-from handle");
+  ASSERT_TRUE(taker.close().ok());
+  EXPECT_DEATH((void)taker.close(), "^uncopyable: Listener::close\\(\\) on a closed handle");
+}
+
+TEST(SocketDeathTest, AConnectionAfterClose) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  absl::StatusOr<Connection> server = listener->accept(absl::Seconds(5));
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE(server->close().ok());
+  EXPECT_DEATH((void)server->send("x"), "^uncopyable: Connection::send\\(\\) on a closed handle");
+}
+
+}  // namespace
+}  // namespace uncopyable
