@@ -56,6 +56,22 @@ Address unix_address(const Endpoint& endpoint) {
 // The addresses an endpoint names, looked up now (a TCP host may be a name).
 absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool passive) {
   if (endpoint.kind() != Endpoint::Kind::kTcp) return std::vector<Address>{unix_address(endpoint)};
+  // An address literal needs no lookup.
+  Address literal;
+  auto* in = reinterpret_cast<sockaddr_in*>(&literal.storage);
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&literal.storage);
+  if (::inet_pton(AF_INET, endpoint.address().c_str(), &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(endpoint.port());
+    literal.length = sizeof(sockaddr_in);
+    return std::vector<Address>{literal};
+  }
+  if (::inet_pton(AF_INET6, endpoint.address().c_str(), &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(endpoint.port());
+    literal.length = sizeof(sockaddr_in6);
+    return std::vector<Address>{literal};
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -105,15 +121,16 @@ Endpoint endpoint_of(const sockaddr_storage& storage, socklen_t length) {
 }
 
 absl::Status set_option(int fd, int level, int name, const void* value, socklen_t size,
-                        absl::string_view what, absl::string_view endpoint) {
+                        absl::string_view what, const Endpoint& endpoint) {
   if (sys::setsockopt(fd, level, name, value, size) != 0) {
-    return internal::errno_status(errno, absl::StrCat("setsockopt ", what, " on ", endpoint));
+    return internal::errno_status(errno,
+                                  absl::StrCat("setsockopt ", what, " on ", endpoint.to_string()));
   }
   return absl::OkStatus();
 }
 
 absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_view what,
-                         absl::string_view endpoint) {
+                         const Endpoint& endpoint) {
   if (timeout == absl::InfiniteDuration()) return absl::OkStatus();
   const timeval value = absl::ToTimeval(timeout);
   return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, endpoint);
@@ -121,7 +138,7 @@ absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_
 
 // The options a SocketConfig asks for, on a socket not yet connected.
 absl::Status apply_options(int fd, const SocketConfig& config, int family,
-                           absl::string_view endpoint) {
+                           const Endpoint& endpoint) {
   const int on = 1;
   if (family != AF_UNIX && config.no_delay) {
     if (absl::Status s = set_option(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on, "TCP_NODELAY",
@@ -180,48 +197,49 @@ int wait_for(int fd, short events, absl::Time deadline) {
   }
 }
 
-// One connection attempt to one address, within `timeout`. The descriptor,
-// or the errno that stopped it (ETIMEDOUT when the time ran out).
-absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address,
-                               const std::string& endpoint, int& error) {
+// One connection attempt to one address, within connect_timeout. A blocking
+// connect bounded by SO_SNDTIMEO (Linux applies it to connect) costs two
+// system calls fewer than a non-blocking one and poll().
+absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address) {
+  const auto endpoint = [&] { return config.endpoint.to_string(); };  // for messages only
   const int family = address.storage.ss_family;
-  const int raw = sys::socket(family, SOCK_STREAM | SOCK_NONBLOCK |
-                                          (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
-  if (raw < 0) {
-    error = errno;
-    return internal::errno_status(error, absl::StrCat("socket for ", endpoint));
-  }
+  const int raw = sys::socket(family, SOCK_STREAM | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
+  if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint()));
   Fd fd(raw);
-  if (absl::Status s = apply_options(raw, config, family, endpoint); !s.ok()) return s;
+  SocketConfig connecting = config;
+  connecting.send_timeout = config.connect_timeout;  // for the connect itself
+  if (absl::Status s = apply_options(raw, connecting, family, config.endpoint); !s.ok()) return s;
   const absl::Time deadline = config.connect_timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + config.connect_timeout;
-  int result = sys::connect(raw, address.get(), address.length);
-  if (result != 0 && (errno == EINPROGRESS || errno == EINTR)) {
-    // In progress (an interrupted connect goes on in the background too):
-    // wait for it, then ask how it ended.
-    error = wait_for(raw, POLLOUT, deadline);
-    if (error == 0) {
-      socklen_t size = sizeof error;
-      if (sys::getsockopt(raw, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+  while (sys::connect(raw, address.get(), address.length) != 0) {
+    int error = errno;
+    if (error == EISCONN) break;    // an interrupted attempt finished
+    if (error == EINTR) continue;   // retried: EALREADY if it goes on in the background
+    if (error == EALREADY) {        // in progress: wait for it, then ask how it ended
+      error = wait_for(raw, POLLOUT, deadline);
+      if (error == 0) {
+        socklen_t size = sizeof error;
+        if (sys::getsockopt(raw, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+      }
+      if (error == 0) break;
     }
-    result = error == 0 ? 0 : -1;
-  } else if (result != 0) {
-    error = errno;
-  }
-  if (result != 0) {
-    if (error == ETIMEDOUT) {
+    if (error == EINPROGRESS || error == ETIMEDOUT) {  // SO_SNDTIMEO ran out
       return absl::DeadlineExceededError(absl::StrCat(
-          "connect to ", endpoint, ": timed out after ", absl::FormatDuration(config.connect_timeout)));
+          "connect to ", endpoint(), ": timed out after ", absl::FormatDuration(config.connect_timeout)));
     }
     if (error == EAGAIN && family == AF_UNIX) error = ECONNREFUSED;  // a full backlog refuses
-    return io_error(error, absl::StrCat("connect to ", endpoint));
+    return io_error(error, absl::StrCat("connect to ", endpoint()));
   }
-  // Blocking from now on; SO_SNDTIMEO and SO_RCVTIMEO bound the waits.
-  const int flags = sys::fcntl(raw, F_GETFL);
-  if (flags < 0 || sys::fcntl(raw, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    error = errno;
-    return internal::errno_status(error, absl::StrCat("fcntl on ", endpoint));
+  if (config.send_timeout != config.connect_timeout) {
+    const timeval value = config.send_timeout == absl::InfiniteDuration()
+                              ? timeval{0, 0}  // none
+                              : absl::ToTimeval(config.send_timeout);
+    if (absl::Status s = set_option(raw, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value,
+                                    "SO_SNDTIMEO", config.endpoint);
+        !s.ok()) {
+      return s;
+    }
   }
   return fd;
 }
@@ -258,10 +276,14 @@ absl::Status ListenerConfig::validate() const {
 
 namespace socket_internal {
 
+std::string Stream::peer_name() const {
+  return client_of_ ? absl::StrCat("a client of ", peer_.to_string()) : peer_.to_string();
+}
+
 int Stream::checked_fd(const char* operation) const {
   if (ABSL_PREDICT_FALSE(!fd_.is_valid())) {
     if (fd_.state() == HandleState::kClosed) {
-      misuse("%s::%s on a closed handle (peer %s)", kind_, operation, peer_.c_str());
+      misuse("%s::%s on a closed handle (peer %s)", kind_, operation, peer_name().c_str());
     }
     misuse("%s::%s on %s", kind_, operation, describe(fd_.state()));
   }
@@ -281,7 +303,7 @@ absl::Status Stream::send(absl::string_view data, size_t* sent) {
     } else {
       const int error = n < 0 ? errno : EIO;
       const std::string what =
-          absl::StrCat("send to ", peer_, ": sent ", done, " of ", data.size(), " bytes, then");
+          absl::StrCat("send to ", peer_name(), ": sent ", done, " of ", data.size(), " bytes, then");
       status = error == EAGAIN || error == EWOULDBLOCK
                    ? absl::DeadlineExceededError(absl::StrCat(what, " timed out"))
                    : io_error(error, what);
@@ -299,9 +321,9 @@ absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return absl::DeadlineExceededError(absl::StrCat("send to ", peer_, ": timed out"));
+      return absl::DeadlineExceededError(absl::StrCat("send to ", peer_name(), ": timed out"));
     }
-    return io_error(errno, absl::StrCat("send to ", peer_));
+    return io_error(errno, absl::StrCat("send to ", peer_name()));
   }
 }
 
@@ -312,9 +334,9 @@ absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_, ": timed out"));
+      return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_name(), ": timed out"));
     }
-    return io_error(errno, absl::StrCat("receive from ", peer_));
+    return io_error(errno, absl::StrCat("receive from ", peer_name()));
   }
 }
 
@@ -328,7 +350,7 @@ absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
                                        " bytes had arrived)"));
     }
     if (*got == 0) {
-      return absl::OutOfRangeError(absl::StrCat("receive from ", peer_,
+      return absl::OutOfRangeError(absl::StrCat("receive from ", peer_name(),
                                                 ": the peer closed the connection after ", done,
                                                 " of ", buffer.size(), " bytes"));
     }
@@ -340,7 +362,7 @@ absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
 absl::Status Stream::shutdown(Direction direction) {
   const int fd = checked_fd("shutdown()");
   const int how = direction == Direction::read ? SHUT_RD : direction == Direction::write ? SHUT_WR : SHUT_RDWR;
-  if (sys::shutdown(fd, how) != 0) return io_error(errno, absl::StrCat("shutdown of ", peer_));
+  if (sys::shutdown(fd, how) != 0) return io_error(errno, absl::StrCat("shutdown of ", peer_name()));
   return absl::OkStatus();
 }
 
@@ -349,7 +371,7 @@ absl::StatusOr<Endpoint> Stream::local_endpoint() const {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (sys::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return internal::errno_status(errno, absl::StrCat("getsockname of the connection to ", peer_));
+    return internal::errno_status(errno, absl::StrCat("getsockname of the connection to ", peer_name()));
   }
   return endpoint_of(storage, length);
 }
@@ -359,7 +381,7 @@ absl::StatusOr<Endpoint> Stream::peer_endpoint() const {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (sys::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return io_error(errno, absl::StrCat("getpeername of the connection to ", peer_));
+    return io_error(errno, absl::StrCat("getpeername of the connection to ", peer_name()));
   }
   return endpoint_of(storage, length);
 }
@@ -371,7 +393,7 @@ absl::Status Stream::close() {
   absl::Status status = fd_.close();
   if (!status.ok()) {
     return absl::Status(status.code(),
-                        absl::StrCat("close of the connection to ", peer_, ": ", status.message()));
+                        absl::StrCat("close of the connection to ", peer_name(), ": ", status.message()));
   }
   return status;
 }
@@ -387,17 +409,16 @@ Fd Stream::release() {
 // Socket
 
 Socket::Socket(Fd fd, SocketConfig config)
-    : Stream(std::move(fd), config.endpoint.to_string(), "Socket"), config_(std::move(config)) {}
+    : Stream(std::move(fd), config.endpoint, /*client_of=*/false, "Socket"),
+      config_(std::move(config)) {}
 
 absl::StatusOr<Socket> Socket::open(const SocketConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  const std::string endpoint = config.endpoint.to_string();
   absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/false);
   if (!addresses.ok()) return addresses.status();
   absl::Status last;
   for (const Address& address : *addresses) {
-    int error = 0;
-    absl::StatusOr<Fd> fd = connect_one(config, address, endpoint, error);
+    absl::StatusOr<Fd> fd = connect_one(config, address);
     if (fd.ok()) return Socket(*std::move(fd), config);
     last = fd.status();
   }
@@ -411,7 +432,9 @@ absl::StatusOr<Socket> Socket::rebuild() const {
 
 Socket Socket::adopt(Fd fd, SocketConfig config) { return Socket(std::move(fd), std::move(config)); }
 
-Connection Connection::adopt(Fd fd, Endpoint peer) { return Connection(std::move(fd), peer.to_string()); }
+Connection Connection::adopt(Fd fd, Endpoint peer) {
+  return Connection(std::move(fd), std::move(peer), /*client_of=*/false);
+}
 
 // ---------------------------------------------------------------------------
 // Listener
@@ -432,14 +455,14 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
   const int on = 1;
   if (family != AF_UNIX && config.reuse_address) {
     if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on,
-                                    "SO_REUSEADDR", endpoint);
+                                    "SO_REUSEADDR", config.endpoint);
         !s.ok()) {
       return s;
     }
   }
   if (config.reuse_port) {
     if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on,
-                                    "SO_REUSEPORT", endpoint);
+                                    "SO_REUSEPORT", config.endpoint);
         !s.ok()) {
       return s;
     }
@@ -556,10 +579,11 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
                                       config_.close_on_exec ? SOCK_CLOEXEC : 0);
     if (accepted >= 0) {
       Fd connection(accepted);
-      std::string peer = bound_.kind() == Endpoint::Kind::kTcp
-                             ? endpoint_of(storage, length).to_string()
-                             : absl::StrCat("a client of ", endpoint);
-      return Connection(std::move(connection), std::move(peer));
+      // A TCP client has an address; a Unix one usually has none.
+      if (bound_.kind() == Endpoint::Kind::kTcp) {
+        return Connection(std::move(connection), endpoint_of(storage, length), false);
+      }
+      return Connection(std::move(connection), bound_, /*client_of=*/true);
     }
     // Gone before we took it, interrupted, or taken by another acceptor:
     // wait again.

@@ -91,8 +91,8 @@ struct ListenerConfig {
 
 namespace socket_internal {
 
-// The I/O every connected socket has, whoever made it. `peer_` names the
-// other end in every message.
+// The I/O every connected socket has, whoever made it. The peer is named
+// in every message (formatted only when a message is made).
 class Stream {
  public:
   // Sends all of `data`. On error, `*sent` (if given) and the message say
@@ -126,11 +126,16 @@ class Stream {
   [[nodiscard]] Fd release();
 
  protected:
-  Stream(Fd fd, std::string peer, const char* kind) : fd_(std::move(fd)), peer_(std::move(peer)), kind_(kind) {}
+  // `peer` is the other end, or (`client_of`) the listener it came through.
+  Stream(Fd fd, Endpoint peer, bool client_of, const char* kind)
+      : fd_(std::move(fd)), peer_(std::move(peer)), client_of_(client_of), kind_(kind) {}
   int checked_fd(const char* operation) const;
+  // "tcp://127.0.0.1:8080", or "a client of unix:///run/app.sock".
+  std::string peer_name() const;
 
   Fd fd_;
-  std::string peer_;  // "tcp://127.0.0.1:8080", for messages
+  Endpoint peer_;
+  bool client_of_;
   const char* kind_;  // "Socket" or "Connection", for misuse messages
 };
 
@@ -167,7 +172,8 @@ class Connection : public socket_internal::Stream {
 
  private:
   friend class Listener;
-  Connection(Fd fd, std::string peer) : Stream(std::move(fd), std::move(peer), "Connection") {}
+  Connection(Fd fd, Endpoint peer, bool client_of)
+      : Stream(std::move(fd), std::move(peer), client_of, "Connection") {}
 };
 
 // A socket listening for connections.
