@@ -1,11 +1,15 @@
-// libFuzzer target: from_json of every config type never crashes, hangs or
-// leaks, and what it accepts survives to_json (secrets revealed) unchanged.
+// libFuzzer target: from_json of every config type (the library's and the
+// test-only ones) never crashes, hangs or leaks, and what it accepts
+// survives to_json (secrets revealed) unchanged.
 #include <cstddef>
 #include <cstdint>
 
 #include "tests/fuzz/fuzz_round_trip.h"
 #include "tests/testing/example_configs.h"
 #include "uncopyable/config_json.h"
+#include "uncopyable/file.h"
+#include "uncopyable/mutex.h"
+#include "uncopyable/socket.h"
 
 namespace {
 
@@ -24,5 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_one<testing_configs::Retry>(input);
   fuzz_one<testing_configs::DbConfig>(input);
   fuzz_one<testing_configs::StoreConfig>(input);
+  fuzz_one<uncopyable::FileConfig>(input);
+  fuzz_one<uncopyable::MutexConfig>(input);
+  fuzz_one<uncopyable::SocketConfig>(input);
+  fuzz_one<uncopyable::ListenerConfig>(input);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "tests/testing/example_configs.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/endpoint.h"
+#include "uncopyable/file.h"
 
 namespace {
 
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   fuzz_one<testing_configs::DbConfig>(input);
   fuzz_one<testing_configs::StoreConfig>(input);
+  fuzz_one<uncopyable::FileConfig>(input);
   uncopyable::fuzz::check_round_trip<uncopyable::Endpoint>(
       input, [](absl::string_view text) { return uncopyable::Endpoint::from_string(text); },
       [](const uncopyable::Endpoint& endpoint) { return endpoint.to_string(); });
