@@ -1,4 +1,5 @@
-"""Compiler flags for uncopyable's own code (never for the system libraries)."""
+"""Compiler flags for uncopyable's own code (never for the system libraries),
+and the rule every library of the project is declared with."""
 
 # Warnings are errors in the project's own sources. System headers are
 # included with -isystem by the toolchain, so their warnings stay silent.
@@ -14,3 +15,13 @@ UNCOPYABLE_COPTS = [
     "-Wimplicit-fallthrough",
     "-Wmissing-declarations",
 ]
+
+def uncopyable_library(name, visibility = ["//visibility:public"], **attrs):
+    """A cc_library of uncopyable: its warnings, its include root, public by default."""
+    native.cc_library(
+        name = name,
+        copts = UNCOPYABLE_COPTS,
+        includes = ["include"],
+        visibility = visibility,
+        **attrs
+    )

@@ -405,24 +405,23 @@ void Mutex::lock_slow(State* s, int attempt) {
     }
     attempt = ::pthread_mutex_lock(&s->mutex);
   }
-  if (attempt != 0) {
-    if (attempt == EOWNERDEAD) took(s);  // held now, and misuse to ignore
-    failed("lock()", attempt);
+  acquired(s, attempt, /*miss=*/0, "lock()");
+}
+
+bool Mutex::acquired(State* s, int result, int miss, const char* operation) {
+  if (miss != 0 && result == miss) return false;
+  if (ABSL_PREDICT_FALSE(result != 0)) {
+    if (result == EOWNERDEAD) took(s);  // held now, and misuse to ignore
+    failed(operation, result);
   }
   took(s);
+  return true;
 }
 
 bool Mutex::try_lock() {
   State* s = state("try_lock()");
   check_before_lock(s, this_thread(), config_, "try_lock()");
-  const int error = ::pthread_mutex_trylock(&s->mutex);
-  if (error == EBUSY) return false;
-  if (ABSL_PREDICT_FALSE(error != 0)) {
-    if (error == EOWNERDEAD) took(s);
-    failed("try_lock()", error);
-  }
-  took(s);
-  return true;
+  return acquired(s, ::pthread_mutex_trylock(&s->mutex), EBUSY, "try_lock()");
 }
 
 bool Mutex::try_lock_for(absl::Duration timeout) {
@@ -441,17 +440,11 @@ bool Mutex::try_lock_for(absl::Duration timeout) {
   const timespec deadline =
       absl::ToTimespec(absl::DurationFromTimespec(now) + std::max(timeout, absl::ZeroDuration()));
 #ifdef ABSL_HAVE_THREAD_SANITIZER
-  const int error = ::pthread_mutex_timedlock(&s->mutex, &deadline);
+  const int result = ::pthread_mutex_timedlock(&s->mutex, &deadline);
 #else
-  const int error = ::pthread_mutex_clocklock(&s->mutex, kClock, &deadline);
+  const int result = ::pthread_mutex_clocklock(&s->mutex, kClock, &deadline);
 #endif
-  if (error == ETIMEDOUT) return false;
-  if (ABSL_PREDICT_FALSE(error != 0)) {
-    if (error == EOWNERDEAD) took(s);
-    failed("try_lock_for()", error);
-  }
-  took(s);
-  return true;
+  return acquired(s, result, ETIMEDOUT, "try_lock_for()");
 }
 
 LockOutcome Mutex::lock_robust() {

@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fds.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/testing/fault_injection.h"
 
@@ -20,17 +21,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::FaultInjector;
+using testing::open_fds;
 using testing::Syscall;
 
 constexpr absl::Duration kWait = absl::Seconds(5);
-
-std::set<int> open_fds() {
-  std::set<int> fds;
-  for (int fd = 0; fd < 4096; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1) fds.insert(fd);
-  }
-  return fds;
-}
 
 Listener listen_on(int port = 0, int backlog = 128) {
   absl::StatusOr<Listener> listener =

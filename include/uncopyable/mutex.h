@@ -230,6 +230,10 @@ class ABSL_LOCKABLE Mutex {
   // generation (0 until the process has forked, so the fast path, which
   // runs only then, need not write it) and, with checking, the held list.
   void took(mutex_internal::State* s);
+  // After a pthread lock call returned `result`: true if the lock is held
+  // (and recorded), false if `result` is `miss` (EBUSY, ETIMEDOUT; 0 for
+  // none); any other error aborts, named.
+  bool acquired(mutex_internal::State* s, int result, int miss, const char* operation);
   // `attempt` is what pthread_mutex_lock returned (-1 if not called).
   void lock_slow(mutex_internal::State* s, int attempt);
   void unlock_slow(mutex_internal::State* s);

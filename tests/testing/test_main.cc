@@ -23,21 +23,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fds.h"
 
 namespace {
 
-std::set<int> open_fds() {
-  std::set<int> fds;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return fds;
-  const int own = ::dirfd(dir);
-  while (const dirent* entry = ::readdir(dir)) {
-    int fd;
-    if (absl::SimpleAtoi(entry->d_name, &fd) && fd != own) fds.insert(fd);
-  }
-  ::closedir(dir);
-  return fds;
-}
+using uncopyable::testing::open_fds;
 
 std::string fd_target(int fd) {
   char target[4096];
