@@ -22,37 +22,13 @@
 #include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
-namespace mutex_internal {
-
-// ---------------------------------------------------------------------------
-// Which thread is this, and has the process forked since?
-
-std::atomic<uint32_t> fork_generation{0};
-ABSL_CONST_INIT thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC = 0;
-
-pid_t this_thread_slow() {
-  cached_thread_id = ::gettid();
-  return cached_thread_id;
-}
-
-}  // namespace mutex_internal
-
 namespace {
 
 namespace sys = internal::sys;
-using mutex_internal::fork_generation;
+using internal::fork_generation;
+using internal::this_thread;
+using internal::watch_forks;
 using mutex_internal::State;
-using mutex_internal::this_thread;
-
-void after_fork_in_child() {
-  fork_generation.fetch_add(1, std::memory_order_relaxed);
-  mutex_internal::cached_thread_id = 0;  // the child's only thread has a new id
-}
-
-void watch_forks() {
-  static const bool registered = (::pthread_atfork(nullptr, nullptr, &after_fork_in_child), true);
-  (void)registered;
-}
 
 std::string quoted(const std::string& name) { return "\"" + absl::CHexEscape(name) + "\""; }
 

@@ -50,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
+#include "uncopyable/internal/process.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
 
@@ -126,15 +127,8 @@ inline pid_t owner_of(const State* state) {
   return __atomic_load_n(&state->mutex.__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff;
 }
 
-// Incremented in every fork()ed child.
-extern std::atomic<uint32_t> fork_generation;
-// This thread's id (gettid), 0 until first asked; reset in a forked child.
-ABSL_CONST_INIT extern thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC;
-pid_t this_thread_slow();
-inline pid_t this_thread() {
-  const pid_t id = cached_thread_id;
-  return ABSL_PREDICT_TRUE(id != 0) ? id : this_thread_slow();
-}
+using internal::fork_generation;
+using internal::this_thread;
 
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
 // a shared mapping (anonymous or of a named shared-memory object).
