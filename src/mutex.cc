@@ -189,7 +189,7 @@ absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> open_named(const Mut
   }
   return UniqueHandle<mutex_internal::StorageTraits>(
       reinterpret_cast<uintptr_t>(memory),
-      mutex_internal::StorageTraits{.mapped = true, .destroy_lock = false, .creator = ::getpid()});
+      mutex_internal::StorageTraits::make(/*mapped=*/true, /*destroy_lock=*/false, ::getpid()));
 }
 
 }  // namespace
@@ -268,9 +268,8 @@ absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
   }
   return Mutex(config, UniqueHandle<mutex_internal::StorageTraits>(
                            reinterpret_cast<uintptr_t>(state),
-                           mutex_internal::StorageTraits{.mapped = config.process_shared,
-                                                         .destroy_lock = true,
-                                                         .creator = ::getpid()}));
+                           mutex_internal::StorageTraits::make(config.process_shared,
+                                                               /*destroy_lock=*/true, ::getpid())));
 }
 
 UniqueHandle<mutex_internal::StorageTraits> Mutex::take_storage(Mutex& other) noexcept {

@@ -132,14 +132,15 @@ using internal::this_thread;
 
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
 // a shared mapping (anonymous or of a named shared-memory object).
-struct StorageTraits {
-  using value_type = uintptr_t;
+struct StorageTraits : AddressTraits {
   static constexpr std::string_view kName = "Mutex";
-  static constexpr uintptr_t invalid() noexcept { return 0; }
-  static constexpr uintptr_t vacant(HandleState state) noexcept {
-    return static_cast<uintptr_t>(state) - 1;  // 0 to 3: never an address
+  static StorageTraits make(bool mapped, bool destroy_lock, pid_t creator) {
+    StorageTraits traits;
+    traits.mapped = mapped;
+    traits.destroy_lock = destroy_lock;
+    traits.creator = creator;
+    return traits;
   }
-  static constexpr bool is_valid(uintptr_t address) noexcept { return address > 3; }
   absl::Status close(uintptr_t address);
 
   bool mapped = false;          // munmap rather than delete

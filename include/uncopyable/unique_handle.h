@@ -30,6 +30,7 @@
 #define UNCOPYABLE_UNIQUE_HANDLE_H_
 
 #include <concepts>
+#include <cstdint>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -97,6 +98,19 @@ concept HandleTraitsWithStates =
     HandleTraits<T> && requires(HandleState state) {
       { T::vacant(state) } noexcept -> std::same_as<typename T::value_type>;
     };
+
+// A base for the traits of a resource held by address (a pointer from a C
+// library, a mapping): the value is the address as an integer, so that each
+// kind of emptiness has its own value (0 to 3, never an address) and misuse
+// messages can say "moved-from" or "closed". Convert with reinterpret_cast.
+struct AddressTraits {
+  using value_type = uintptr_t;
+  static constexpr uintptr_t invalid() noexcept { return 0; }
+  static constexpr uintptr_t vacant(HandleState state) noexcept {
+    return static_cast<uintptr_t>(state) - 1;  // kEmpty 0, kMovedFrom 1, ...
+  }
+  static constexpr bool is_valid(uintptr_t address) noexcept { return address > 3; }
+};
 
 template <HandleTraits Traits>
 class UniqueHandle {

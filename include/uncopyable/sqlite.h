@@ -1,0 +1,259 @@
+// uncopyable/sqlite.h: SqliteConnection, Statement, Transaction, SqliteConfig.
+//
+//   uncopyable::SqliteConfig config{.path = "/var/lib/app/tournament.db"};
+//   absl::StatusOr<uncopyable::SqliteConnection> db = uncopyable::rebuild(config);
+//   if (!db.ok()) return db.status();  // SQLite's own message, and the path
+//
+//   absl::Status made = db->execute("CREATE TABLE IF NOT EXISTS matches (a TEXT, b TEXT)");
+//   {
+//     absl::StatusOr<uncopyable::Transaction> tx = db->begin();
+//     absl::StatusOr<uncopyable::Statement> insert =
+//         db->prepare("INSERT INTO matches VALUES (?, ?)");
+//     absl::Status s = insert->bind_all("ann", "bob");   // values, never SQL
+//     s = insert->run();
+//     s = tx->commit();  // without it, the destructor rolls back
+//   }
+//   // A copy of the data, the right way: SQLite's online backup into a
+//   // database built from another config, while `db` stays in use.
+//   absl::Status saved = db->backup_to({.path = "/var/backups/tournament.db"});
+//   // A second, independent connection: rebuild, never clone.
+//   absl::StatusOr<uncopyable::SqliteConnection> reader = db->rebuild();
+//
+// A connection is a live link: it moves, never copies, and must not cross
+// fork() (the child rebuild()s its own from config()). A Statement or
+// Transaction borrows its connection and must be gone before the connection
+// is closed, moved or destroyed. Misuse aborts with one line: using a
+// moved-from or closed connection, a Statement or Transaction outliving its
+// connection, committing twice, any use in a forked child.
+#ifndef UNCOPYABLE_SQLITE_H_
+#define UNCOPYABLE_SQLITE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "uncopyable/config.h"
+#include "uncopyable/config_url.h"
+#include "uncopyable/rebuildable.h"
+#include "uncopyable/unique_handle.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace uncopyable {
+
+// How the database file is opened (SQLite's URI names).
+enum class SqliteMode {
+  ro,   // read-only
+  rw,   // read-write, the file must exist
+  rwc,  // read-write, created if missing
+};
+UNCOPYABLE_ENUM(SqliteMode, ro, rw, rwc)
+
+// PRAGMA journal_mode. `rollback` is SQLite's DELETE mode.
+enum class JournalMode { wal, rollback, truncate, persist, memory, off };
+UNCOPYABLE_ENUM(JournalMode, wal, rollback, truncate, persist, memory, off)
+
+// PRAGMA synchronous.
+enum class Synchronous { off, normal, full, extra };
+UNCOPYABLE_ENUM(Synchronous, off, normal, full, extra)
+
+// SQLITE_OPEN_FULLMUTEX (serialized) or SQLITE_OPEN_NOMUTEX (multi_thread:
+// one thread at a time uses the connection).
+enum class SqliteThreading { serialized, multi_thread };
+UNCOPYABLE_ENUM(SqliteThreading, serialized, multi_thread)
+
+struct SqliteConfig {
+  UNCOPYABLE_CONFIG(SqliteConfig, path, mode, busy_timeout, journal_mode, synchronous,
+                    foreign_keys, threading)
+
+  std::string path{};                             // required: a file, ":memory:", or "file:" URI
+  SqliteMode mode = SqliteMode::rwc;              // ro, rw or rwc
+  absl::Duration busy_timeout = absl::Seconds(5); // wait this long for a locked database
+  JournalMode journal_mode = JournalMode::wal;    // for files opened for writing
+  Synchronous synchronous = Synchronous::normal;  // safe with WAL
+  bool foreign_keys = true;                       // PRAGMA foreign_keys
+  SqliteThreading threading = SqliteThreading::serialized;
+
+  static constexpr absl::string_view kRequired[] = {"path"};
+
+  // A path, no NUL in it; a busy timeout from 0 to 24 days.
+  absl::Status validate() const;
+};
+
+// sqlite:///var/lib/app/t.db?mode=ro, sqlite::memory:
+template <>
+struct UrlForm<SqliteConfig> {
+  static constexpr absl::string_view kScheme = "sqlite";
+  static constexpr absl::string_view kPath = "path";
+};
+
+class SqliteConnection;
+
+namespace sqlite_internal {
+// The sqlite3* is held as an address (see AddressTraits).
+struct Traits : AddressTraits {
+  static constexpr std::string_view kName = "SqliteConnection";
+  static absl::Status close(uintptr_t db);
+};
+inline sqlite3* db_of(uintptr_t address) { return reinterpret_cast<sqlite3*>(address); }
+
+// What a Statement or Transaction borrows: the connection, checked on use.
+class Borrow {
+ public:
+  explicit Borrow(SqliteConnection* connection);
+  Borrow(Borrow&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Borrow& operator=(Borrow&& other) noexcept;
+  Borrow(const Borrow&) = delete;
+  Borrow& operator=(const Borrow&) = delete;
+  ~Borrow();
+  SqliteConnection* get() const { return connection_; }
+  void release();
+
+ private:
+  SqliteConnection* connection_;
+};
+}  // namespace sqlite_internal
+
+// A prepared statement. Bind values by position (1-based), step through the
+// rows, read typed columns. It must not outlive its connection.
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Binds a value to parameter `index` (1-based). Values are never SQL: a
+  // hostile string is stored as the string it is.
+  [[nodiscard]] absl::Status bind(int index, int64_t value);
+  [[nodiscard]] absl::Status bind(int index, int value) { return bind(index, int64_t{value}); }
+  [[nodiscard]] absl::Status bind(int index, double value);
+  [[nodiscard]] absl::Status bind(int index, absl::string_view value);
+  [[nodiscard]] absl::Status bind(int index, const char* value) {
+    return bind(index, absl::string_view(value));
+  }
+  [[nodiscard]] absl::Status bind(int index, std::nullptr_t);
+  // Binds every parameter in order, starting at 1.
+  template <typename... Values>
+  [[nodiscard]] absl::Status bind_all(const Values&... values) {
+    absl::Status status;
+    int index = 0;
+    ((status.ok() ? (void)(status = bind(++index, values)) : (void)0), ...);
+    return status;
+  }
+
+  // Runs it to the next row: true if there is one to read, false when done.
+  [[nodiscard]] absl::StatusOr<bool> step();
+  // Runs it to the end, expecting no rows (INSERT, UPDATE, ...), then
+  // resets it for the next bind.
+  [[nodiscard]] absl::Status run();
+  // Back to the start, bindings kept.
+  [[nodiscard]] absl::Status reset();
+
+  // The current row's columns (0-based), after step() returned true.
+  int column_count() const;
+  bool is_null(int column) const;
+  int64_t get_int64(int column) const;
+  double get_double(int column) const;
+  std::string get_text(int column) const;
+
+ private:
+  friend class SqliteConnection;
+  Statement(SqliteConnection* connection, sqlite3_stmt* statement, std::string sql);
+  sqlite3_stmt* checked(const char* operation) const;
+  absl::Status error(absl::string_view what, int code) const;
+
+  sqlite_internal::Borrow connection_;
+  sqlite3_stmt* statement_;
+  std::string sql_;
+};
+
+// BEGIN ... COMMIT, rolled back unless commit() ran. It must not outlive its
+// connection; committing twice is misuse.
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept = default;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  // Rolls back if not committed (an error here is lost; see rollback()).
+  ~Transaction();
+
+  [[nodiscard]] absl::Status commit();
+  [[nodiscard]] absl::Status rollback();
+
+ private:
+  friend class SqliteConnection;
+  explicit Transaction(SqliteConnection* connection) : connection_(connection) {}
+  sqlite_internal::Borrow connection_;
+  bool done_ = false;
+};
+
+class SqliteConnection {
+ public:
+  using config_type = SqliteConfig;
+
+  // Opens the database and applies the config's pragmas. Errors carry
+  // SQLite's message and the path.
+  [[nodiscard]] static absl::StatusOr<SqliteConnection> open(const SqliteConfig& config);
+
+  SqliteConnection(SqliteConnection&& other) noexcept;
+  SqliteConnection& operator=(SqliteConnection&& other) noexcept;
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+  // Closes it; a Statement or Transaction still alive is misuse.
+  ~SqliteConnection();
+
+  [[nodiscard]] const SqliteConfig& config() const { return config_; }
+  // A second, independent connection to the same database.
+  [[nodiscard]] absl::StatusOr<SqliteConnection> rebuild() const;
+
+  // Runs SQL text with no parameters (one or more statements).
+  [[nodiscard]] absl::Status execute(absl::string_view sql);
+  [[nodiscard]] absl::StatusOr<Statement> prepare(absl::string_view sql);
+  [[nodiscard]] absl::StatusOr<Transaction> begin();
+
+  // Copies the whole database, with SQLite's online backup, into a fresh
+  // database built from `target` (created or overwritten), while this one
+  // stays in use.
+  [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
+
+  // The raw handle, borrowed, for SQLite calls this class does not wrap.
+  [[nodiscard]] sqlite3* get() const { return checked("get()"); }
+
+
+  // Closes it now and reports the error.
+  [[nodiscard]] absl::Status close();
+
+ private:
+  friend class Statement;
+  friend class Transaction;
+  friend class sqlite_internal::Borrow;
+  SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
+  sqlite3* checked(const char* operation) const;
+  void require_no_borrows(const char* what) const;
+  static UniqueHandle<sqlite_internal::Traits> take_db(SqliteConnection& other) noexcept;
+  absl::Status error(absl::string_view what) const;
+
+  UniqueHandle<sqlite_internal::Traits> db_;
+  SqliteConfig config_;
+  uint32_t fork_generation_ = 0;
+  int borrows_ = 0;
+};
+
+template <>
+struct HandleFor<SqliteConfig> {
+  using type = SqliteConnection;
+};
+
+}  // namespace uncopyable
+
+#endif  // UNCOPYABLE_SQLITE_H_

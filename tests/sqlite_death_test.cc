@@ -1,0 +1,81 @@
+// Misuse of a SQLite connection aborts with one line that says what.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <optional>
+#include <utility>
+
+#include "gtest/gtest.h"
+#include "uncopyable/sqlite.h"
+
+namespace uncopyable {
+namespace {
+
+SqliteConnection memory() { return *SqliteConnection::open({.path = ":memory:"}); }
+
+TEST(SqliteDeathTest, UsingAMovedFromOrClosedConnection) {
+  SqliteConnection db = memory();
+  SqliteConnection taker = std::move(db);
+  EXPECT_DEATH((void)db.execute("SELECT 1"),  // NOLINT(bugprone-use-after-move)
+               "^uncopyable: SqliteConnection::execute\\(\\) on a moved-from handle");
+  ASSERT_TRUE(taker.close().ok());
+  EXPECT_DEATH((void)taker.prepare("SELECT 1"),
+               "^uncopyable: SqliteConnection::prepare\\(\\) on a closed handle \\(sqlite "
+               "\":memory:\"\\)");
+  EXPECT_DEATH((void)taker.close(), "^uncopyable: SqliteConnection::close\\(\\) on a closed handle");
+}
+
+TEST(SqliteDeathTest, AStatementThatOutlivesItsConnection) {
+  EXPECT_DEATH(
+      {
+        std::optional<Statement> statement;
+        {
+          SqliteConnection db = memory();
+          statement.emplace(*db.prepare("SELECT 1"));
+        }
+      },
+      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 Statement\\(s\\) or "
+      "Transaction\\(s\\) on it are alive; they must go first");
+}
+
+TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
+  EXPECT_DEATH(
+      {
+        std::optional<Transaction> transaction;
+        {
+          SqliteConnection db = memory();
+          transaction.emplace(*db.begin());
+        }
+      },
+      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 Statement\\(s\\) or "
+      "Transaction\\(s\\) on it are alive");
+}
+
+TEST(SqliteDeathTest, CommittingTwice) {
+  SqliteConnection db = memory();
+  absl::StatusOr<Transaction> tx = db.begin();
+  ASSERT_TRUE(tx->commit().ok());
+  EXPECT_DEATH((void)tx->commit(),
+               "^uncopyable: Transaction::commit\\(\\) on a transaction already committed or "
+               "rolled back \\(sqlite \":memory:\"\\)");
+}
+
+TEST(SqliteDeathTest, UsingAConnectionInAForkedChild) {
+  SqliteConnection db = memory();
+  EXPECT_DEATH(
+      {
+        const pid_t child = ::fork();
+        if (child == 0) {
+          (void)db.execute("SELECT 1");
+          ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+      },
+      "^uncopyable: SqliteConnection::execute\\(\\) in a fork\\(\\)ed child: a connection belongs "
+      "to the process that opened it; the child must rebuild\\(\\) its own from config\\(\\)");
+}
+
+}  // namespace
+}  // namespace uncopyable
