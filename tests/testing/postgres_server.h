@@ -1,0 +1,43 @@
+// A private PostgreSQL server for a test binary: its own cluster in a fresh
+// folder under /tmp, reached over a Unix socket in that folder, with password
+// authentication. Started and stopped by the test itself, so `bazel test`
+// needs nothing running beforehand; a test that needs it fails (never skips)
+// when it cannot start.
+#ifndef UNCOPYABLE_TESTS_TESTING_POSTGRES_SERVER_H_
+#define UNCOPYABLE_TESTS_TESTING_POSTGRES_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "uncopyable/postgres.h"
+
+namespace uncopyable::testing {
+
+class PostgresServer {
+ public:
+  // initdb, then start. The error carries the tools' output.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> start();
+  // Stops it (immediately) and removes its folder.
+  ~PostgresServer();
+
+  // How to reach it, as the test user with the right password.
+  PostgresConfig config() const;
+  static constexpr char kPassword[] = "uncopyable-test-password";
+
+  // pg_ctl -m immediate stop: a crash, from the server's point of view.
+  absl::Status stop_immediately();
+  // pg_ctl start again, on the same folder and socket.
+  absl::Status restart();
+
+ private:
+  explicit PostgresServer(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status pg_ctl(const std::vector<std::string>& arguments);
+  std::string dir_;
+};
+
+}  // namespace uncopyable::testing
+
+#endif  // UNCOPYABLE_TESTS_TESTING_POSTGRES_SERVER_H_
