@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -183,22 +184,29 @@ PGconn* PostgresConnection::checked(const char* operation) const {
   return conn_of(connection_.get());
 }
 
-absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, absl::string_view what) const {
+absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, const char* verb,
+                                                          absl::string_view sql) const {
   PGconn* connection = conn_of(connection_.get());
+  // The message is made only when there is an error to report.
+  const auto what = [&] {
+    return absl::StrCat(verb, " \"", absl::CHexEscape(sql.substr(0, 200)), "\"");
+  };
   if (raw == nullptr) {
     return absl::UnavailableError(
-        absl::StrCat(where(config_), ": ", what, ": ", message_of(::PQerrorMessage(connection))));
+        absl::StrCat(where(config_), ": ", what(), ": ", message_of(::PQerrorMessage(connection))));
   }
   UniqueHandle<postgres_internal::ResultTraits> result(reinterpret_cast<uintptr_t>(raw));
   const ExecStatusType status = ::PQresultStatus(raw);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return PostgresResult(std::move(result));
+  if (ABSL_PREDICT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+    return PostgresResult(std::move(result));
+  }
   const char* state = ::PQresultErrorField(raw, PG_DIAG_SQLSTATE);
   // A lost server sends no SQLSTATE: libpq reports the broken connection
   // itself. That is Unavailable: rebuild() when the server is back.
   const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
                                     ? absl::StatusCode::kUnavailable
                                     : code_for_sqlstate(state);
-  return absl::Status(code, absl::StrCat(where(config_), ": ", what, ": ",
+  return absl::Status(code, absl::StrCat(where(config_), ": ", what(), ": ",
                                          message_of(::PQresultErrorMessage(raw)),
                                          state != nullptr ? absl::StrCat(" [", state, "]") : ""));
 }
@@ -211,16 +219,13 @@ absl::StatusOr<PostgresConnection> PostgresConnection::rebuild() const {
 absl::StatusOr<PostgresResult> PostgresConnection::query(absl::string_view sql) {
   PGconn* connection = checked("query()");
   const std::string text(sql);
-  return finish(::PQexec(connection, text.c_str()),
-                absl::StrCat("query \"", absl::CHexEscape(sql.substr(0, 200)), "\""));
+  return finish(::PQexec(connection, text.c_str()), "query", sql);
 }
 
 absl::Status PostgresConnection::execute(absl::string_view sql) {
   PGconn* connection = checked("execute()");
   const std::string text(sql);
-  return finish(::PQexec(connection, text.c_str()),
-                absl::StrCat("execute \"", absl::CHexEscape(sql.substr(0, 200)), "\""))
-      .status();
+  return finish(::PQexec(connection, text.c_str()), "execute", sql).status();
 }
 
 absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view sql) {
@@ -228,8 +233,7 @@ absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view 
   std::string name = absl::StrCat("uncopyable_", ++statements_made_);
   const std::string text(sql);
   absl::StatusOr<PostgresResult> prepared =
-      finish(::PQprepare(connection, name.c_str(), text.c_str(), 0, nullptr),
-             absl::StrCat("prepare \"", absl::CHexEscape(sql.substr(0, 200)), "\""));
+      finish(::PQprepare(connection, name.c_str(), text.c_str(), 0, nullptr), "prepare", sql);
   if (!prepared.ok()) return prepared.status();
   return PostgresStatement(this, std::move(name), text);
 }
@@ -254,17 +258,21 @@ absl::StatusOr<PostgresResult> PostgresStatement::execute(
                    "PostgresStatement::execute() on a moved-from statement");
   PostgresConnection* connection = connection_.get();
   PGconn* raw = connection->checked("PostgresStatement::execute()");
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  values.reserve(parameters.size());
+  // Text parameters: libpq reads each up to its NUL, so a value with a NUL
+  // byte in it would be cut short; such a value is refused instead.
+  absl::InlinedVector<const char*, 8> values;
   for (const std::optional<std::string>& parameter : parameters) {
-    values.push_back(parameter ? parameter->data() : nullptr);
-    lengths.push_back(parameter ? static_cast<int>(parameter->size()) : 0);
+    if (parameter && parameter->find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where(connection->config_), ": execute \"", absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
+          "\": parameter $", values.size() + 1, " contains a NUL byte, which text parameters cannot carry"));
+    }
+    values.push_back(parameter ? parameter->c_str() : nullptr);
   }
   return connection->finish(
       ::PQexecPrepared(raw, name_.c_str(), static_cast<int>(values.size()), values.data(),
-                       lengths.data(), nullptr, /*resultFormat=*/0),
-      absl::StrCat("execute \"", absl::CHexEscape(absl::string_view(sql_).substr(0, 200)), "\""));
+                       nullptr, nullptr, /*resultFormat=*/0),
+      "execute", sql_);
 }
 
 absl::StatusOr<PostgresResult> PostgresStatement::execute(

@@ -291,10 +291,10 @@ Statement::~Statement() {
   if (statement_ != nullptr) ::sqlite3_finalize(statement_);
 }
 
-sqlite3_stmt* Statement::checked(const char* operation) const {
+void Statement::misused(const char* operation) const {
   UNCOPYABLE_CHECK(statement_ != nullptr, "Statement::%s on a moved-from Statement", operation);
-  connection_.get()->checked(operation);  // alive, not forked away
-  return statement_;
+  connection_.get()->checked(operation);  // reports the fork
+  misuse("Statement::%s: unexpected state", operation);
 }
 
 absl::Status Statement::error(absl::string_view what, int code) const {
@@ -336,11 +336,19 @@ absl::StatusOr<bool> Statement::step() {
 }
 
 absl::Status Statement::run() {
-  absl::StatusOr<bool> row;
-  while ((row = step()).ok() && *row) {
+  sqlite3_stmt* statement = checked("run()");
+  int result;
+  while ((result = ::sqlite3_step(statement)) == SQLITE_ROW) {
   }
-  if (!row.ok()) return row.status();
-  return reset();
+  if (ABSL_PREDICT_FALSE(result != SQLITE_DONE)) {
+    absl::Status status = error("step", result);
+    ::sqlite3_reset(statement);
+    return status;
+  }
+  // After SQLITE_DONE, reset cannot fail: it reports the step's error, and
+  // there was none.
+  ::sqlite3_reset(statement);
+  return absl::OkStatus();
 }
 
 absl::Status Statement::reset() {

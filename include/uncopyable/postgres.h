@@ -205,7 +205,8 @@ class PostgresConnection {
   ::pg_conn* checked(const char* operation) const;
   void require_no_borrows(const char* what) const;
   // The result of a libpq call as a PostgresResult or a Status.
-  absl::StatusOr<PostgresResult> finish(::pg_result* result, absl::string_view what) const;
+  absl::StatusOr<PostgresResult> finish(::pg_result* result, const char* verb,
+                                        absl::string_view sql) const;
 
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
   PostgresConfig config_;

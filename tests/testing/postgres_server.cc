@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -31,8 +30,10 @@ std::string server_bin() {
 
 // Runs `argv` (as the postgres user when we are root: the server refuses
 // root), its output to `log`. The exit status, or -1.
-int run(std::vector<std::string> argv, const std::string& log) {
-  if (::geteuid() == 0) argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
+int run(std::vector<std::string> argv, const std::string& log, bool as_postgres = true) {
+  if (as_postgres && ::geteuid() == 0) {
+    argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
+  }
   const pid_t child = ::fork();
   if (child < 0) return -1;
   if (child == 0) {
@@ -113,8 +114,7 @@ absl::Status PostgresServer::stop_immediately() { return pg_ctl({"-w", "-m", "im
 
 PostgresServer::~PostgresServer() {
   stop_immediately().IgnoreError();
-  run({"rm", "-rf", dir_ + "/data"}, "/dev/null");
-  std::system(("rm -rf '" + dir_ + "'").c_str());
+  run({"rm", "-rf", dir_}, "/dev/null", /*as_postgres=*/false);
 }
 
 PostgresConfig PostgresServer::config() const {
