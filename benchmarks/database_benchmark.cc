@@ -340,4 +340,59 @@ void BM_PgInsert10k_Pqxx(benchmark::State& state) {
 }
 BENCHMARK(BM_PgInsert10k_Pqxx)->Unit(benchmark::kMillisecond);
 
+// 1 000 lookups by primary key over 10 000 rows, one prepared SELECT.
+void fill_pg_table() {
+  reset_pg_table();
+  PostgresConnection db = *PostgresConnection::open(server().config());
+  check(db.execute("INSERT INTO players SELECT g, 'player' FROM generate_series(0, 9999) g").ok());
+}
+
+void BM_PgPointSelect_Raw(benchmark::State& state) {
+  fill_pg_table();
+  PGconn* c = PQconnectdb(conninfo().c_str());
+  PQclear(PQprepare(c, "select", "SELECT name FROM players WHERE id = $1", 1, nullptr));
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) {
+      const std::string id = std::to_string((i * 7919) % kPgRows);
+      const char* values[] = {id.c_str()};
+      PGresult* r = PQexecPrepared(c, "select", 1, values, nullptr, nullptr, 0);
+      check(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
+      benchmark::DoNotOptimize(std::string(PQgetvalue(r, 0, 0)));
+      PQclear(r);
+    }
+  }
+  PQfinish(c);
+}
+BENCHMARK(BM_PgPointSelect_Raw)->Unit(benchmark::kMillisecond);
+
+void BM_PgPointSelect_Uncopyable(benchmark::State& state) {
+  fill_pg_table();
+  PostgresConnection db = *PostgresConnection::open(server().config());
+  uncopyable::PostgresStatement select = *db.prepare("SELECT name FROM players WHERE id = $1");
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) {
+      absl::StatusOr<uncopyable::PostgresResult> row =
+          select.execute({std::to_string((i * 7919) % kPgRows)});
+      check(row.ok() && row->rows() == 1);
+      benchmark::DoNotOptimize(row->get_text(0, 0));
+    }
+  }
+}
+BENCHMARK(BM_PgPointSelect_Uncopyable)->Unit(benchmark::kMillisecond);
+
+void BM_PgPointSelect_Pqxx(benchmark::State& state) {
+  fill_pg_table();
+  pqxx::connection c(conninfo());
+  c.prepare("select", "SELECT name FROM players WHERE id = $1");
+  for (auto _ : state) {
+    pqxx::nontransaction w(c);
+    for (int i = 0; i < kLookups; ++i) {
+      pqxx::result r = w.exec_prepared("select", (i * 7919) % kPgRows);
+      check(r.size() == 1);
+      benchmark::DoNotOptimize(r[0][0].as<std::string>());
+    }
+  }
+}
+BENCHMARK(BM_PgPointSelect_Pqxx)->Unit(benchmark::kMillisecond);
+
 }  // namespace

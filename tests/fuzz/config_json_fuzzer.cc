@@ -9,7 +9,9 @@
 #include "uncopyable/config_json.h"
 #include "uncopyable/file.h"
 #include "uncopyable/mutex.h"
+#include "uncopyable/postgres.h"
 #include "uncopyable/socket.h"
+#include "uncopyable/sqlite.h"
 
 namespace {
 
@@ -32,5 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_one<uncopyable::MutexConfig>(input);
   fuzz_one<uncopyable::SocketConfig>(input);
   fuzz_one<uncopyable::ListenerConfig>(input);
+  fuzz_one<uncopyable::SqliteConfig>(input);
+  fuzz_one<uncopyable::PostgresConfig>(input);
   return 0;
 }

@@ -9,6 +9,8 @@
 #include "uncopyable/config_url.h"
 #include "uncopyable/endpoint.h"
 #include "uncopyable/file.h"
+#include "uncopyable/postgres.h"
+#include "uncopyable/sqlite.h"
 
 namespace {
 
@@ -26,6 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_one<testing_configs::DbConfig>(input);
   fuzz_one<testing_configs::StoreConfig>(input);
   fuzz_one<uncopyable::FileConfig>(input);
+  fuzz_one<uncopyable::SqliteConfig>(input);
+  fuzz_one<uncopyable::PostgresConfig>(input);
   uncopyable::fuzz::check_round_trip<uncopyable::Endpoint>(
       input, [](absl::string_view text) { return uncopyable::Endpoint::from_string(text); },
       [](const uncopyable::Endpoint& endpoint) { return endpoint.to_string(); });
