@@ -31,7 +31,7 @@ using uncopyable::SqliteConfig;
 using uncopyable::SqliteConnection;
 
 constexpr int kRows = 100000;
-constexpr int kPgRows = 10000;  // one network round trip each
+constexpr int kPgRows = 100000;  // one network round trip each
 constexpr int kLookups = 1000;
 
 void check(bool ok) {
@@ -290,8 +290,8 @@ void reset_pg_table() {
   check(db.execute("DROP TABLE IF EXISTS players; CREATE TABLE players (id int PRIMARY KEY, name text)").ok());
 }
 
-// 10 000 rows in one transaction, a prepared insert each (a round trip each).
-void BM_PgInsert10k_Raw(benchmark::State& state) {
+// 100 000 rows in one transaction, a prepared insert each (a round trip each).
+void BM_PgInsert100k_Raw(benchmark::State& state) {
   PGconn* c = PQconnectdb(conninfo().c_str());
   PQclear(PQprepare(c, "insert", "INSERT INTO players VALUES ($1, $2)", 2, nullptr));
   for (auto _ : state) {
@@ -310,9 +310,9 @@ void BM_PgInsert10k_Raw(benchmark::State& state) {
   }
   PQfinish(c);
 }
-BENCHMARK(BM_PgInsert10k_Raw)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PgInsert100k_Raw)->Unit(benchmark::kMillisecond);
 
-void BM_PgInsert10k_Uncopyable(benchmark::State& state) {
+void BM_PgInsert100k_Uncopyable(benchmark::State& state) {
   PostgresConnection db = *PostgresConnection::open(server().config());
   for (auto _ : state) {
     state.PauseTiming();
@@ -324,9 +324,9 @@ void BM_PgInsert10k_Uncopyable(benchmark::State& state) {
     check(tx.commit().ok());
   }
 }
-BENCHMARK(BM_PgInsert10k_Uncopyable)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PgInsert100k_Uncopyable)->Unit(benchmark::kMillisecond);
 
-void BM_PgInsert10k_Pqxx(benchmark::State& state) {
+void BM_PgInsert100k_Pqxx(benchmark::State& state) {
   pqxx::connection c(conninfo());
   c.prepare("insert", "INSERT INTO players VALUES ($1, $2)");
   for (auto _ : state) {
@@ -338,13 +338,13 @@ void BM_PgInsert10k_Pqxx(benchmark::State& state) {
     w.commit();
   }
 }
-BENCHMARK(BM_PgInsert10k_Pqxx)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PgInsert100k_Pqxx)->Unit(benchmark::kMillisecond);
 
-// 1 000 lookups by primary key over 10 000 rows, one prepared SELECT.
+// 1 000 lookups by primary key over 100 000 rows, one prepared SELECT.
 void fill_pg_table() {
   reset_pg_table();
   PostgresConnection db = *PostgresConnection::open(server().config());
-  check(db.execute("INSERT INTO players SELECT g, 'player' FROM generate_series(0, 9999) g").ok());
+  check(db.execute("INSERT INTO players SELECT g, 'player' FROM generate_series(0, 99999) g").ok());
 }
 
 void BM_PgPointSelect_Raw(benchmark::State& state) {
