@@ -77,14 +77,6 @@ absl::Status postgres_internal::ResultTraits::close(uintptr_t result) {
   return absl::OkStatus();
 }
 
-postgres_internal::Borrow::Borrow(PostgresConnection* connection) : connection_(connection) {
-  ++connection_->borrows_;
-}
-
-postgres_internal::Borrow::~Borrow() {
-  if (connection_ != nullptr) --connection_->borrows_;
-}
-
 // ---------------------------------------------------------------------------
 // PostgresConnection
 
@@ -116,7 +108,7 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
                           config.application_name.c_str(),
                           nullptr};
   PGconn* raw = ::PQconnectdbParams(keywords, values, /*expand_dbname=*/0);
-  if (raw == nullptr) return absl::ResourceExhaustedError(absl::StrCat(where(config), ": out of memory"));
+  if (raw == nullptr) return absl::ResourceExhaustedError(absl::StrCat(uncopyable::where(config), ": out of memory"));
   UniqueHandle<postgres_internal::ConnectionTraits> connection(reinterpret_cast<uintptr_t>(raw));
   if (::PQstatus(raw) != CONNECTION_OK) {
     // libpq's own words; they name the server and the user, never the password.
@@ -124,7 +116,7 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
     if (!config.password.empty()) {
       text = absl::StrReplaceAll(text, {{config.password.reveal(), "***"}});
     }
-    return absl::UnavailableError(absl::StrCat(where(config), ": connect: ", text));
+    return absl::UnavailableError(absl::StrCat(uncopyable::where(config), ": connect: ", text));
   }
   return PostgresConnection(std::move(connection), config);
 }
@@ -165,21 +157,21 @@ void PostgresConnection::require_no_borrows(const char* what) const {
   if (ABSL_PREDICT_FALSE(borrows_ != 0)) {
     misuse("PostgresConnection %s: %s while %d statement(s) or transaction(s) on it are alive; "
            "they must go first",
-           where(config_).c_str(), what, borrows_);
+           where().c_str(), what, borrows_);
   }
 }
 
 PGconn* PostgresConnection::checked(const char* operation) const {
   if (ABSL_PREDICT_FALSE(!connection_.is_valid())) {
     if (connection_.state() == HandleState::kClosed) {
-      misuse("PostgresConnection::%s on a closed handle (%s)", operation, where(config_).c_str());
+      misuse("PostgresConnection::%s on a closed handle (%s)", operation, where().c_str());
     }
     misuse("PostgresConnection::%s on %s", operation, describe(connection_.state()));
   }
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
     misuse("PostgresConnection::%s in a fork()ed child: a connection belongs to the process that "
            "opened it; the child must rebuild() its own from config() (%s)",
-           operation, where(config_).c_str());
+           operation, where().c_str());
   }
   return conn_of(connection_.get());
 }
@@ -193,7 +185,7 @@ absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, const c
   };
   if (raw == nullptr) {
     return absl::UnavailableError(
-        absl::StrCat(where(config_), ": ", what(), ": ", message_of(::PQerrorMessage(connection))));
+        absl::StrCat(where(), ": ", what(), ": ", message_of(::PQerrorMessage(connection))));
   }
   UniqueHandle<postgres_internal::ResultTraits> result(reinterpret_cast<uintptr_t>(raw));
   const ExecStatusType status = ::PQresultStatus(raw);
@@ -206,10 +198,12 @@ absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, const c
   const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
                                     ? absl::StatusCode::kUnavailable
                                     : code_for_sqlstate(state);
-  return absl::Status(code, absl::StrCat(where(config_), ": ", what(), ": ",
+  return absl::Status(code, absl::StrCat(where(), ": ", what(), ": ",
                                          message_of(::PQresultErrorMessage(raw)),
                                          state != nullptr ? absl::StrCat(" [", state, "]") : ""));
 }
+
+std::string PostgresConnection::where() const { return uncopyable::where(config_); }
 
 absl::StatusOr<PostgresConnection> PostgresConnection::rebuild() const {
   checked("rebuild()");
@@ -264,7 +258,7 @@ absl::StatusOr<PostgresResult> PostgresStatement::execute(
   for (const std::optional<std::string>& parameter : parameters) {
     if (parameter && parameter->find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where(connection->config_), ": execute \"", absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
+          connection->where(), ": execute \"", absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
           "\": parameter $", values.size() + 1, " contains a NUL byte, which text parameters cannot carry"));
     }
     values.push_back(parameter ? parameter->c_str() : nullptr);
@@ -324,33 +318,6 @@ int64_t PostgresResult::affected() const {
   int64_t value = 0;
   (void)absl::SimpleAtoi(::PQcmdTuples(result_of(result_.get())), &value);
   return value;
-}
-
-// ---------------------------------------------------------------------------
-// PostgresTransaction
-
-PostgresTransaction::~PostgresTransaction() {
-  if (connection_.get() != nullptr && !done_) rollback().IgnoreError();
-}
-
-absl::Status PostgresTransaction::commit() {
-  UNCOPYABLE_CHECK(connection_.get() != nullptr,
-                   "PostgresTransaction::commit() on a moved-from transaction");
-  UNCOPYABLE_CHECK(!done_, "PostgresTransaction::commit() on a transaction already committed or "
-                           "rolled back (%s)",
-                   where(connection_.get()->config_).c_str());
-  done_ = true;
-  return connection_.get()->execute("COMMIT");
-}
-
-absl::Status PostgresTransaction::rollback() {
-  UNCOPYABLE_CHECK(connection_.get() != nullptr,
-                   "PostgresTransaction::rollback() on a moved-from transaction");
-  UNCOPYABLE_CHECK(!done_, "PostgresTransaction::rollback() on a transaction already committed "
-                           "or rolled back (%s)",
-                   where(connection_.get()->config_).c_str());
-  done_ = true;
-  return connection_.get()->execute("ROLLBACK");
 }
 
 }  // namespace uncopyable

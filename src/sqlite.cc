@@ -106,7 +106,7 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   if (raw != nullptr) db.reset(reinterpret_cast<uintptr_t>(raw));
   if (result != SQLITE_OK) {
     return absl::Status(code_for(result),
-                        absl::StrCat(where(config), ": open with mode=", enum_name(config.mode),
+                        absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode),
                                      ": ", raw != nullptr ? ::sqlite3_errmsg(raw)
                                                           : ::sqlite3_errstr(result)));
   }
@@ -159,21 +159,21 @@ void SqliteConnection::require_no_borrows(const char* what) const {
   if (ABSL_PREDICT_FALSE(borrows_ != 0)) {
     misuse("SqliteConnection %s: %s while %d Statement(s) or Transaction(s) on it are alive; "
            "they must go first",
-           where(config_).c_str(), what, borrows_);
+           where().c_str(), what, borrows_);
   }
 }
 
 sqlite3* SqliteConnection::checked(const char* operation) const {
   if (ABSL_PREDICT_FALSE(!db_.is_valid())) {
     if (db_.state() == HandleState::kClosed) {
-      misuse("SqliteConnection::%s on a closed handle (%s)", operation, where(config_).c_str());
+      misuse("SqliteConnection::%s on a closed handle (%s)", operation, where().c_str());
     }
     misuse("SqliteConnection::%s on %s", operation, describe(db_.state()));
   }
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
     misuse("SqliteConnection::%s in a fork()ed child: a connection belongs to the process that "
            "opened it; the child must rebuild() its own from config() (%s)",
-           operation, where(config_).c_str());
+           operation, where().c_str());
   }
   return sqlite_internal::db_of(db_.get());
 }
@@ -181,8 +181,10 @@ sqlite3* SqliteConnection::checked(const char* operation) const {
 absl::Status SqliteConnection::error(absl::string_view what) const {
   sqlite3* db = sqlite_internal::db_of(db_.get());
   return absl::Status(code_for(::sqlite3_extended_errcode(db)),
-                      absl::StrCat(where(config_), ": ", what, ": ", ::sqlite3_errmsg(db)));
+                      absl::StrCat(where(), ": ", what, ": ", ::sqlite3_errmsg(db)));
 }
+
+std::string SqliteConnection::where() const { return uncopyable::where(config_); }
 
 absl::StatusOr<SqliteConnection> SqliteConnection::rebuild() const {
   checked("rebuild()");
@@ -218,7 +220,7 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) return destination.status();
   sqlite3_backup* backup = ::sqlite3_backup_init(destination->get(), "main", source, "main");
-  if (backup == nullptr) return destination->error(absl::StrCat("backup from ", where(config_)));
+  if (backup == nullptr) return destination->error(absl::StrCat("backup from ", where()));
   int result;
   // A page batch at a time, so that writers on the source are not shut out
   // for the whole copy; a busy or locked source is waited for.
@@ -229,7 +231,7 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   ::sqlite3_backup_finish(backup);
   if (result != SQLITE_DONE) {
     return absl::Status(code_for(result),
-                        absl::StrCat(where(config_), ": backup to ", where(target), ": ",
+                        absl::StrCat(where(), ": backup to ", uncopyable::where(target), ": ",
                                      ::sqlite3_errstr(result)));
   }
   return destination->close();
@@ -240,30 +242,9 @@ absl::Status SqliteConnection::close() {
   require_no_borrows("closed");
   absl::Status status = db_.close();
   if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(where(config_), ": ", status.message()));
+    return absl::Status(status.code(), absl::StrCat(where(), ": ", status.message()));
   }
   return status;
-}
-
-// ---------------------------------------------------------------------------
-// Borrow
-
-sqlite_internal::Borrow::Borrow(SqliteConnection* connection) : connection_(connection) {
-  ++connection_->borrows_;
-}
-
-sqlite_internal::Borrow& sqlite_internal::Borrow::operator=(Borrow&& other) noexcept {
-  if (this != &other) {
-    release();
-    connection_ = std::exchange(other.connection_, nullptr);
-  }
-  return *this;
-}
-
-sqlite_internal::Borrow::~Borrow() { release(); }
-
-void sqlite_internal::Borrow::release() {
-  if (connection_ != nullptr) --std::exchange(connection_, nullptr)->borrows_;
 }
 
 // ---------------------------------------------------------------------------
@@ -300,7 +281,7 @@ void Statement::misused(const char* operation) const {
 absl::Status Statement::error(absl::string_view what, int code) const {
   sqlite3* db = sqlite_internal::db_of(connection_.get()->db_.get());
   return absl::Status(code_for(code),
-                      absl::StrCat(where(connection_.get()->config_), ": ", what, " \"",
+                      absl::StrCat(connection_.get()->where(), ": ", what, " \"",
                                    absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
                                    "\": ", ::sqlite3_errmsg(db)));
 }
@@ -375,30 +356,6 @@ std::string Statement::get_text(int column) const {
   const auto* text = ::sqlite3_column_text(statement, column);
   const int size = ::sqlite3_column_bytes(statement, column);
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), size);
-}
-
-// ---------------------------------------------------------------------------
-// Transaction
-
-Transaction::~Transaction() {
-  if (connection_.get() != nullptr && !done_) rollback().IgnoreError();
-}
-
-absl::Status Transaction::commit() {
-  UNCOPYABLE_CHECK(connection_.get() != nullptr, "Transaction::commit() on a moved-from Transaction");
-  UNCOPYABLE_CHECK(!done_, "Transaction::commit() on a transaction already %s (%s)",
-                   "committed or rolled back", where(connection_.get()->config_).c_str());
-  done_ = true;
-  return connection_.get()->execute("COMMIT");
-}
-
-absl::Status Transaction::rollback() {
-  UNCOPYABLE_CHECK(connection_.get() != nullptr,
-                   "Transaction::rollback() on a moved-from Transaction");
-  UNCOPYABLE_CHECK(!done_, "Transaction::rollback() on a transaction already %s (%s)",
-                   "committed or rolled back", where(connection_.get()->config_).c_str());
-  done_ = true;
-  return connection_.get()->execute("ROLLBACK");
 }
 
 }  // namespace uncopyable

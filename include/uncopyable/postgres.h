@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
 #include "uncopyable/config_url.h"
+#include "uncopyable/internal/borrow.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/unique_handle.h"
@@ -93,20 +94,6 @@ struct ResultTraits : AddressTraits {
   static absl::Status close(uintptr_t result);
 };
 
-// What a statement or transaction borrows: the connection, counted.
-class Borrow {
- public:
-  explicit Borrow(PostgresConnection* connection);
-  Borrow(Borrow&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
-  Borrow& operator=(Borrow&&) = delete;
-  Borrow(const Borrow&) = delete;
-  Borrow& operator=(const Borrow&) = delete;
-  ~Borrow();
-  PostgresConnection* get() const { return connection_; }
-
- private:
-  PostgresConnection* connection_;
-};
 }  // namespace postgres_internal
 
 // The rows a query returned (text values, as the server sent them).
@@ -148,26 +135,14 @@ class PostgresStatement {
   friend class PostgresConnection;
   PostgresStatement(PostgresConnection* connection, std::string name, std::string sql)
       : connection_(connection), name_(std::move(name)), sql_(std::move(sql)) {}
-  postgres_internal::Borrow connection_;
+  internal::Borrow<PostgresConnection> connection_;
   std::string name_;
   std::string sql_;
 };
 
-// BEGIN ... COMMIT, rolled back unless commit() ran.
-class PostgresTransaction {
- public:
-  PostgresTransaction(PostgresTransaction&&) noexcept = default;
-  PostgresTransaction& operator=(PostgresTransaction&&) = delete;
-  ~PostgresTransaction();
-  [[nodiscard]] absl::Status commit();
-  [[nodiscard]] absl::Status rollback();
-
- private:
-  friend class PostgresConnection;
-  explicit PostgresTransaction(PostgresConnection* connection) : connection_(connection) {}
-  postgres_internal::Borrow connection_;
-  bool done_ = false;
-};
+// BEGIN ... COMMIT, rolled back unless commit() ran; committing twice is
+// misuse.
+using PostgresTransaction = internal::BasicTransaction<PostgresConnection>;
 
 class PostgresConnection {
  public:
@@ -197,8 +172,11 @@ class PostgresConnection {
 
  private:
   friend class PostgresStatement;
-  friend class PostgresTransaction;
-  friend class postgres_internal::Borrow;
+  friend class internal::BasicTransaction<PostgresConnection>;
+  friend class internal::Borrow<PostgresConnection>;
+  static constexpr const char* kTransactionName = "PostgresTransaction";
+  // postgresql user@host:port/dbname, for messages (never the password).
+  std::string where() const;
   PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
                      PostgresConfig config);
   static UniqueHandle<postgres_internal::ConnectionTraits> take(PostgresConnection& other) noexcept;

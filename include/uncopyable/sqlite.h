@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
 #include "uncopyable/config_url.h"
+#include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
@@ -106,21 +107,6 @@ struct Traits : AddressTraits {
 };
 inline sqlite3* db_of(uintptr_t address) { return reinterpret_cast<sqlite3*>(address); }
 
-// What a Statement or Transaction borrows: the connection, checked on use.
-class Borrow {
- public:
-  explicit Borrow(SqliteConnection* connection);
-  Borrow(Borrow&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
-  Borrow& operator=(Borrow&& other) noexcept;
-  Borrow(const Borrow&) = delete;
-  Borrow& operator=(const Borrow&) = delete;
-  ~Borrow();
-  SqliteConnection* get() const { return connection_; }
-  void release();
-
- private:
-  SqliteConnection* connection_;
-};
 }  // namespace sqlite_internal
 
 // A prepared statement. Bind values by position (1-based), step through the
@@ -177,31 +163,14 @@ class Statement {
   [[noreturn]] void misused(const char* operation) const;
   absl::Status error(absl::string_view what, int code) const;
 
-  sqlite_internal::Borrow connection_;
+  internal::Borrow<SqliteConnection> connection_;
   sqlite3_stmt* statement_;
   std::string sql_;
 };
 
 // BEGIN ... COMMIT, rolled back unless commit() ran. It must not outlive its
 // connection; committing twice is misuse.
-class Transaction {
- public:
-  Transaction(Transaction&&) noexcept = default;
-  Transaction& operator=(Transaction&&) = delete;
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  // Rolls back if not committed (an error here is lost; see rollback()).
-  ~Transaction();
-
-  [[nodiscard]] absl::Status commit();
-  [[nodiscard]] absl::Status rollback();
-
- private:
-  friend class SqliteConnection;
-  explicit Transaction(SqliteConnection* connection) : connection_(connection) {}
-  sqlite_internal::Borrow connection_;
-  bool done_ = false;
-};
+using Transaction = internal::BasicTransaction<SqliteConnection>;
 
 class SqliteConnection {
  public:
@@ -241,8 +210,11 @@ class SqliteConnection {
 
  private:
   friend class Statement;
-  friend class Transaction;
-  friend class sqlite_internal::Borrow;
+  friend class internal::BasicTransaction<SqliteConnection>;
+  friend class internal::Borrow<SqliteConnection>;
+  static constexpr const char* kTransactionName = "Transaction";
+  // sqlite "/path/to.db", for messages.
+  std::string where() const;
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
   sqlite3* checked(const char* operation) const;
   void require_no_borrows(const char* what) const;

@@ -1,0 +1,80 @@
+// uncopyable/internal/borrow.h: what statements and transactions share.
+//
+// A statement or transaction borrows its connection. The connection counts
+// its borrowers and refuses (aborts) to be closed, moved or destroyed while
+// any is alive, so a borrower never holds a dangling pointer.
+#ifndef UNCOPYABLE_INTERNAL_BORROW_H_
+#define UNCOPYABLE_INTERNAL_BORROW_H_
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "uncopyable/check.h"
+
+namespace uncopyable::internal {
+
+// A counted pointer to connection C, which lets Borrow<C> touch its
+// `int borrows_`.
+template <typename C>
+class Borrow {
+ public:
+  explicit Borrow(C* connection) : connection_(connection) { ++connection_->borrows_; }
+  Borrow(Borrow&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Borrow& operator=(Borrow&& other) noexcept {
+    if (this != &other) {
+      release();
+      connection_ = std::exchange(other.connection_, nullptr);
+    }
+    return *this;
+  }
+  Borrow(const Borrow&) = delete;
+  Borrow& operator=(const Borrow&) = delete;
+  ~Borrow() { release(); }
+
+  C* get() const { return connection_; }
+
+ private:
+  void release() {
+    if (connection_ != nullptr) --std::exchange(connection_, nullptr)->borrows_;
+  }
+  C* connection_;
+};
+
+// BEGIN ... COMMIT on connection C, rolled back by the destructor unless
+// commit() or rollback() ran. Committing or rolling back twice is misuse.
+// C provides execute(sql), where() (for messages) and kTransactionName.
+template <typename C>
+class BasicTransaction {
+ public:
+  BasicTransaction(BasicTransaction&&) noexcept = default;
+  BasicTransaction& operator=(BasicTransaction&&) = delete;
+  BasicTransaction(const BasicTransaction&) = delete;
+  BasicTransaction& operator=(const BasicTransaction&) = delete;
+  // Rolls back if still open; an error here is lost (call rollback()).
+  ~BasicTransaction() {
+    if (connection_.get() != nullptr && !done_) end("rollback()", "ROLLBACK").IgnoreError();
+  }
+
+  [[nodiscard]] absl::Status commit() { return end("commit()", "COMMIT"); }
+  [[nodiscard]] absl::Status rollback() { return end("rollback()", "ROLLBACK"); }
+
+ private:
+  friend C;
+  explicit BasicTransaction(C* connection) : connection_(connection) {}
+
+  absl::Status end(const char* operation, const char* sql) {
+    UNCOPYABLE_CHECK(connection_.get() != nullptr, "%s::%s on a moved-from transaction",
+                     C::kTransactionName, operation);
+    UNCOPYABLE_CHECK(!done_, "%s::%s on a transaction already committed or rolled back (%s)",
+                     C::kTransactionName, operation, connection_.get()->where().c_str());
+    done_ = true;
+    return connection_.get()->execute(sql);
+  }
+
+  Borrow<C> connection_;
+  bool done_ = false;
+};
+
+}  // namespace uncopyable::internal
+
+#endif  // UNCOPYABLE_INTERNAL_BORROW_H_
