@@ -12,10 +12,9 @@
 // Death tests run with the threadsafe style: the child re-executes the test
 // binary instead of forking a process that may hold locks.
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 
@@ -51,9 +50,15 @@ std::vector<Child> children() {
   while (const dirent* entry = ::readdir(dir)) {
     int pid;
     if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
-    std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-    const std::string stat((std::istreambuf_iterator<char>(file)),
-                           std::istreambuf_iterator<char>());
+    // With read(2), not a stream: a process may vanish while we read, and
+    // a stream reports that by throwing.
+    const int fd = ::open(absl::StrCat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buffer[1024];
+    const ssize_t size = ::read(fd, buffer, sizeof buffer);
+    ::close(fd);
+    if (size <= 0) continue;
+    const std::string stat(buffer, static_cast<size_t>(size));
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
     const size_t open = stat.find('(');
     const size_t close = stat.rfind(')');
