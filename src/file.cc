@@ -191,17 +191,13 @@ File& File::operator=(File&& other) noexcept {
   return *this;
 }
 
-void File::no_descriptor(const char* operation) const {
-  if (fd_.state() == HandleState::kClosed) {
-    misuse("File::%s on a closed handle (path=\"%s\")", operation,
-           absl::CHexEscape(config_.path).c_str());
-  }
-  misuse("File::%s on %s", operation, describe(fd_.state()));
+std::string File::path_for_messages() const {
+  return absl::StrCat("path=\"", absl::CHexEscape(config_.path), "\"");
 }
 
 void File::locks_held(const char* operation) const noexcept {
-  misuse("File::%s while %d FileLock(s) on it are held (path=\"%s\"); unlock first",
-         operation, live_locks_, absl::CHexEscape(config_.path).c_str());
+  misuse("File::%s while %d FileLock(s) on it are held (%s); unlock first", operation,
+         live_locks_, path_for_messages().c_str());
 }
 
 absl::StatusOr<File> File::rebuild() const {

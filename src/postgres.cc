@@ -162,18 +162,12 @@ void PostgresConnection::require_no_borrows(const char* what) const {
 }
 
 PGconn* PostgresConnection::checked(const char* operation) const {
-  if (ABSL_PREDICT_FALSE(!connection_.is_valid())) {
-    if (connection_.state() == HandleState::kClosed) {
-      misuse("PostgresConnection::%s on a closed handle (%s)", operation, where().c_str());
-    }
-    misuse("PostgresConnection::%s on %s", operation, describe(connection_.state()));
-  }
+  const uintptr_t connection =
+      connection_.get_as("PostgresConnection", operation, [&] { return where(); });
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    misuse("PostgresConnection::%s in a fork()ed child: a connection belongs to the process that "
-           "opened it; the child must rebuild() its own from config() (%s)",
-           operation, where().c_str());
+    internal::used_after_fork("PostgresConnection", operation, where());
   }
-  return conn_of(connection_.get());
+  return conn_of(connection);
 }
 
 absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, const char* verb,

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "uncopyable/check.h"
+
 namespace uncopyable::internal {
 
 std::atomic<uint32_t> fork_generation{0};
@@ -21,6 +23,12 @@ void after_fork_in_child() {
 }
 
 }  // namespace
+
+void used_after_fork(const char* type, const char* operation, const std::string& where) {
+  misuse("%s::%s in a fork()ed child: a connection belongs to the process that opened it; the "
+         "child must rebuild() its own from config() (%s)",
+         type, operation, where.c_str());
+}
 
 void watch_forks() {
   static const bool registered = (::pthread_atfork(nullptr, nullptr, &after_fork_in_child), true);

@@ -136,9 +136,11 @@ absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_
   return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, endpoint);
 }
 
-// The options a SocketConfig asks for, on a socket not yet connected.
+// The options a SocketConfig asks for, on a socket not yet connected, with
+// `send_timeout` for SO_SNDTIMEO (the connect timeout, while connecting).
 absl::Status apply_options(int fd, const SocketConfig& config, int family,
-                           const Endpoint& endpoint) {
+                           absl::Duration send_timeout) {
+  const Endpoint& endpoint = config.endpoint;
   const int on = 1;
   if (family != AF_UNIX && config.no_delay) {
     if (absl::Status s = set_option(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on, "TCP_NODELAY",
@@ -168,7 +170,7 @@ absl::Status apply_options(int fd, const SocketConfig& config, int family,
       return s;
     }
   }
-  if (absl::Status s = set_timeout(fd, SO_SNDTIMEO, config.send_timeout, "SO_SNDTIMEO", endpoint);
+  if (absl::Status s = set_timeout(fd, SO_SNDTIMEO, send_timeout, "SO_SNDTIMEO", endpoint);
       !s.ok()) {
     return s;
   }
@@ -206,9 +208,10 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
   const int raw = sys::socket(family, SOCK_STREAM | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
   if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint()));
   Fd fd(raw);
-  SocketConfig connecting = config;
-  connecting.send_timeout = config.connect_timeout;  // for the connect itself
-  if (absl::Status s = apply_options(raw, connecting, family, config.endpoint); !s.ok()) return s;
+  // SO_SNDTIMEO bounds the connect itself first; set to send_timeout after.
+  if (absl::Status s = apply_options(raw, config, family, config.connect_timeout); !s.ok()) {
+    return s;
+  }
   const absl::Time deadline = config.connect_timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + config.connect_timeout;
@@ -281,13 +284,7 @@ std::string Stream::peer_name() const {
 }
 
 int Stream::checked_fd(const char* operation) const {
-  if (ABSL_PREDICT_FALSE(!fd_.is_valid())) {
-    if (fd_.state() == HandleState::kClosed) {
-      misuse("%s::%s on a closed handle (peer %s)", kind_, operation, peer_name().c_str());
-    }
-    misuse("%s::%s on %s", kind_, operation, describe(fd_.state()));
-  }
-  return fd_.get();
+  return fd_.get_as(kind_, operation, [&] { return "peer " + peer_name(); });
 }
 
 absl::Status Stream::send(absl::string_view data, size_t* sent) {
@@ -539,13 +536,7 @@ void Listener::remove_socket_file() {
 }
 
 int Listener::checked_fd(const char* operation) const {
-  if (ABSL_PREDICT_FALSE(!fd_.is_valid())) {
-    if (fd_.state() == HandleState::kClosed) {
-      misuse("Listener::%s on a closed handle (endpoint %s)", operation, bound_.to_string().c_str());
-    }
-    misuse("Listener::%s on %s", operation, describe(fd_.state()));
-  }
-  return fd_.get();
+  return fd_.get_as("Listener", operation, [&] { return "endpoint " + bound_.to_string(); });
 }
 
 const Endpoint& Listener::endpoint() const {

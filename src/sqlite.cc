@@ -164,18 +164,11 @@ void SqliteConnection::require_no_borrows(const char* what) const {
 }
 
 sqlite3* SqliteConnection::checked(const char* operation) const {
-  if (ABSL_PREDICT_FALSE(!db_.is_valid())) {
-    if (db_.state() == HandleState::kClosed) {
-      misuse("SqliteConnection::%s on a closed handle (%s)", operation, where().c_str());
-    }
-    misuse("SqliteConnection::%s on %s", operation, describe(db_.state()));
-  }
+  const uintptr_t db = db_.get_as("SqliteConnection", operation, [&] { return where(); });
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    misuse("SqliteConnection::%s in a fork()ed child: a connection belongs to the process that "
-           "opened it; the child must rebuild() its own from config() (%s)",
-           operation, where().c_str());
+    internal::used_after_fork("SqliteConnection", operation, where());
   }
-  return sqlite_internal::db_of(db_.get());
+  return sqlite_internal::db_of(db);
 }
 
 absl::Status SqliteConnection::error(absl::string_view what) const {

@@ -110,6 +110,19 @@ TEST(MutexDeathTest, PlainLockOfARobustMutexWhoseOwnerDied) {
       "use lock_robust\\(\\)");
 }
 
+TEST(MutexDeathTest, PlainLockOfAnUnrecoverableRobustMutex) {
+  Mutex mutex = make({.name = "broken", .robust = true});
+  EXPECT_DEATH(
+      {
+        std::thread([&] { mutex.lock(); }).join();
+        if (mutex.lock_robust() != LockOutcome::owner_died) ::_exit(3);
+        mutex.unlock();  // without mark_consistent(): unrecoverable
+        mutex.lock();
+      },
+      "^uncopyable: Mutex \"broken\": lock\\(\\) on a lock made unrecoverable \\(an owner "
+      "died and it was never marked consistent\\); rebuild the lock");
+}
+
 TEST(MutexDeathTest, AssertHeldKnowsWhichThread) {
   Mutex mutex = make({.name = "owned"});
   EXPECT_DEATH(

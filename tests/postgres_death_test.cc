@@ -79,6 +79,34 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
       "transaction\\(s\\) on it are alive");
 }
 
+TEST_F(PostgresDeathTest, AMovedFromStatement) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement statement = *db.prepare("SELECT 1");
+        PostgresStatement taker = std::move(statement);
+        (void)statement.execute({});  // NOLINT(bugprone-use-after-move)
+      },
+      "^uncopyable: PostgresStatement::execute\\(\\) on a moved-from statement");
+}
+
+TEST_F(PostgresDeathTest, ReadingAResultWrongly) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 'seven'");
+        (void)rows.get_int64(0, 0);
+      },
+      "^uncopyable: PostgresResult::get_int64\\(0, 0\\): \"seven\" is not an integer");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.get_text(1, 0);
+      },
+      "^uncopyable: PostgresResult::get_text\\(1, 0\\): outside 1 rows x 1 columns");
+}
+
 TEST_F(PostgresDeathTest, CommittingTwice) {
   EXPECT_DEATH(
       {

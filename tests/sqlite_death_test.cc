@@ -51,6 +51,21 @@ TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
       "Transaction\\(s\\) on it are alive");
 }
 
+TEST(SqliteDeathTest, AMovedFromStatementOrTransaction) {
+  SqliteConnection db = memory();
+  {
+    Statement statement = *db.prepare("SELECT 1");
+    Statement taker = std::move(statement);
+    EXPECT_DEATH((void)statement.step(),  // NOLINT(bugprone-use-after-move)
+                 "^uncopyable: Statement::step\\(\\) on a moved-from Statement");
+  }
+  Transaction tx = *db.begin();
+  Transaction taker = std::move(tx);
+  EXPECT_DEATH((void)tx.commit(),  // NOLINT(bugprone-use-after-move)
+               "^uncopyable: Transaction::commit\\(\\) on a moved-from transaction");
+  ASSERT_TRUE(taker.commit().ok());
+}
+
 TEST(SqliteDeathTest, CommittingTwice) {
   SqliteConnection db = memory();
   absl::StatusOr<Transaction> tx = db.begin();

@@ -124,6 +124,13 @@ TEST(ErrnoStatusTest, NamesTheCallTheErrorAndItsCode) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST(FaultInjectorDeathTest, APlanMustMakeSense) {
+  FaultInjector fault;
+  EXPECT_DEATH(fault.fail_nth(0, EIO),
+               "^uncopyable: FaultInjector::fail_nth\\(0, 5, times=1\\): needs n >= 1");
+  EXPECT_DEATH(fault.fail_nth(1, 0), "^uncopyable: FaultInjector::fail_nth\\(1, 0, times=1\\)");
+}
+
 TEST(FaultInjectorDeathTest, OnlyOneInjectorAtATime) {
   FaultInjector first;
   EXPECT_DEATH(FaultInjector second,

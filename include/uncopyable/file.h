@@ -235,14 +235,14 @@ class File {
   }
   // The descriptor, or abort naming `operation` if there is none.
   int checked_fd(const char* operation) const {
-    if (ABSL_PREDICT_FALSE(!fd_.is_valid())) no_descriptor(operation);
-    return fd_.get();
+    return fd_.get_as("File", operation, [this] { return path_for_messages(); });
   }
   // Abort if a FileLock on this File is alive.
   void require_no_locks(const char* operation) const noexcept {
     if (ABSL_PREDICT_FALSE(live_locks_ != 0)) locks_held(operation);
   }
-  [[noreturn]] void no_descriptor(const char* operation) const;
+  // path="/tmp/t.db", escaped.
+  std::string path_for_messages() const;
   [[noreturn]] void locks_held(const char* operation) const noexcept;
   absl::Status unlock_for(FileLock& lock);
   absl::StatusOr<std::optional<FileLock>> set_lock(LockKind kind, bool wait);

@@ -31,6 +31,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -163,6 +164,23 @@ class UniqueHandle {
   // message: "Mutex::lock() on a moved-from handle".
   [[nodiscard]] value_type get_for(const char* operation) const noexcept {
     require_held(operation);
+    return value_;
+  }
+
+  // The same, for handle types that wrap this one under their own name:
+  // "File::read() on a closed handle (path=\"/tmp/t\")", or "... on a
+  // moved-from handle". `closed_context()` names the resource (a path, an
+  // endpoint); it is called only when there is a misuse to report.
+  template <typename Context>
+  [[nodiscard]] value_type get_as(const char* type, const char* operation,
+                                  const Context& closed_context) const {
+    if (ABSL_PREDICT_FALSE(!is_valid())) {
+      if (state() == HandleState::kClosed) {
+        misuse("%s::%s on a closed handle (%s)", type, operation,
+               std::string(closed_context()).c_str());
+      }
+      misuse("%s::%s on %s", type, operation, describe(state()));
+    }
     return value_;
   }
 

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -29,6 +30,11 @@ void watch_forks();
 inline uint32_t current_fork_generation() {
   return fork_generation.load(std::memory_order_relaxed);
 }
+
+// Aborts: `type`::`operation` was called in a fork()ed child on a resource
+// that belongs to the parent, `where` naming it.
+[[noreturn]] void used_after_fork(const char* type, const char* operation,
+                                  const std::string& where);
 
 // This thread's id (gettid), 0 until first asked; reset in a forked child.
 ABSL_CONST_INIT extern thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC;
