@@ -1,139 +1,479 @@
-// The README's main command: ./bazelw run //examples:tournament
+// The README's main command:
 //
-// Until the tournament story lands (it needs the database handles), this
-// program tells the core idea with the smallest real resource there is, a
-// kernel event counter (eventfd), owned through uncopyable's Fd:
+//   ./bazelw run //examples:tournament                      # SQLite, no server
+//   ./bazelw run //examples:tournament -- --db=postgresql://user:pw@host/db
+//   ./bazelw run //examples:tournament -- --keep            # keep the files, then
+//   ./bazelw run //examples:tournament -- --from=/tmp/.../config.json
 //
-//   copy the config, not the connection.
+// A small tournament told step by step, to show uncopyable's one idea: copy
+// the config, not the connection. Every live resource here (a database
+// connection, a listening socket, a client socket, a lock) is built from a
+// plain config, moved but never copied, rebuilt from its config when another
+// like it is needed, and closed explicitly where the error matters. The
+// configs are saved to a JSON file, and a second run (--from) rebuilds
+// everything from that file.
 //
-// It builds a counter from a config, moves it, rebuilds a fresh counter from
-// the same config, shows the two are independent, and closes both
-// explicitly. It exits non-zero if anything fails.
-#include <sys/eventfd.h>
+// Exits 0 when the whole story ran, 1 on any failure (with the error), 2 on
+// bad flags. It removes what it created (a folder, a table) unless --keep.
+#include <stdlib.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <array>
 #include <cstdint>
-#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "uncopyable/fd.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "examples/match_store.h"
+#include "examples/scoreboard.h"
+#include "examples/standings.h"
+#include "examples/tournament_config.h"
+#include "uncopyable/config_json.h"
+#include "uncopyable/config_url.h"
+#include "uncopyable/file.h"
 #include "uncopyable/rebuildable.h"
 
-namespace example {
-
-// Data: what a counter is. Copy it, compare it, keep it.
-struct CounterConfig {
-  uint32_t initial = 0;    // the count a fresh counter starts at
-  bool semaphore = false;  // reads take 1 instead of everything
-  friend bool operator==(const CounterConfig&, const CounterConfig&) = default;
-};
-
-// A resource: one live kernel counter. Move it; never copy it.
-class Counter {
- public:
-  using config_type = CounterConfig;
-
-  static absl::StatusOr<Counter> open(const CounterConfig& config) {
-    const int fd = ::eventfd(config.initial,
-                             EFD_CLOEXEC | (config.semaphore ? EFD_SEMAPHORE : 0));
-    if (fd < 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("eventfd(", config.initial, ")"));
-    }
-    return Counter(config, uncopyable::Fd(fd));
-  }
-  const CounterConfig& config() const { return config_; }
-  absl::StatusOr<Counter> rebuild() const { return open(config_); }
-
-  absl::Status add(uint64_t amount) {
-    if (::write(fd_.get(), &amount, sizeof amount) != sizeof amount) {
-      return absl::ErrnoToStatus(errno, "eventfd write");
-    }
-    return absl::OkStatus();
-  }
-  absl::StatusOr<uint64_t> take() {
-    uint64_t value = 0;
-    if (::read(fd_.get(), &value, sizeof value) != sizeof value) {
-      return absl::ErrnoToStatus(errno, "eventfd read");
-    }
-    return value;
-  }
-  [[nodiscard]] absl::Status close() { return fd_.close(); }
-  int fd_number() const { return fd_.get(); }
-
- private:
-  Counter(CounterConfig config, uncopyable::Fd fd)
-      : config_(config), fd_(std::move(fd)) {}
-  CounterConfig config_;
-  uncopyable::Fd fd_;
-};
-
-}  // namespace example
-
-template <>
-struct uncopyable::HandleFor<example::CounterConfig> {
-  using type = example::Counter;
-};
-static_assert(uncopyable::Rebuildable<example::Counter>);
-static_assert(!std::is_copy_constructible_v<example::Counter>,
-              "a live counter is never copied");
-
+namespace tournament {
 namespace {
 
-absl::Status run() {
-  using example::Counter;
-  using example::CounterConfig;
+// ---------------------------------------------------------------------------
+// Telling the story.
 
-  std::printf("1. The config is data: CounterConfig{initial=3}\n");
-  const CounterConfig config{.initial = 3};
+int step_number = 0;
 
-  std::printf("2. Build a live counter from it with uncopyable::rebuild(config)\n");
-  absl::StatusOr<Counter> built = uncopyable::rebuild(config);
-  if (!built.ok()) return built.status();
-  Counter first = *std::move(built);
-  std::printf("   first owns fd %d\n", first.fd_number());
+void step(absl::string_view title) { std::cout << "\n" << ++step_number << ". " << title << "\n"; }
 
-  std::printf("3. `Counter copy = first;` does not compile. Moving is how it travels:\n");
-  Counter owner = std::move(first);
-  std::printf("   owner now owns fd %d; first is empty\n", owner.fd_number());
-
-  std::printf("4. Need a second one? Rebuild from the config, don't clone:\n");
-  absl::StatusOr<Counter> second = owner.rebuild();
-  if (!second.ok()) return second.status();
-  std::printf("   second owns fd %d, a fresh counter, equal config: %s\n",
-              second->fd_number(), second->config() == owner.config() ? "yes" : "no");
-
-  std::printf("5. They are independent: add 2 to owner only\n");
-  if (absl::Status s = owner.add(2); !s.ok()) return s;
-  absl::StatusOr<uint64_t> owner_count = owner.take();
-  absl::StatusOr<uint64_t> second_count = second->take();
-  if (!owner_count.ok()) return owner_count.status();
-  if (!second_count.ok()) return second_count.status();
-  std::printf("   owner counts %llu, second counts %llu\n",
-              static_cast<unsigned long long>(*owner_count),
-              static_cast<unsigned long long>(*second_count));
-  if (*owner_count != 5 || *second_count != 3) {
-    return absl::InternalError("the counters are not independent");
+// Prints each line of `text` indented under the current step.
+void say(absl::string_view text) {
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::cout << "   " << line << "\n";
   }
+}
 
-  std::printf("6. Close explicitly where the error matters:\n");
-  if (absl::Status s = owner.close(); !s.ok()) return s;
-  if (absl::Status s = second->close(); !s.ok()) return s;
-  std::printf("   both closed, both reported OK\n");
+// Returns early from the enclosing function with the error, if any.
+#define TRY(expression)                                      \
+  do {                                                       \
+    if (absl::Status try_status = (expression); !try_status.ok()) return try_status; \
+  } while (false)
+
+// ---------------------------------------------------------------------------
+// The games: four players, a round-robin, scores that follow from the round
+// number, so a later run carries on where an earlier one stopped.
+
+constexpr std::array<const char*, 4> kPlayers = {"ann", "bob", "cho", "dev"};
+constexpr std::array<std::array<std::pair<int, int>, 2>, 3> kPairings = {{
+    {{{0, 1}, {2, 3}}},
+    {{{0, 2}, {1, 3}}},
+    {{{0, 3}, {1, 2}}},
+}};
+
+std::vector<Match> play_round(int64_t round) {
+  std::vector<Match> played;
+  for (auto [a, b] : kPairings[static_cast<size_t>(round - 1) % kPairings.size()]) {
+    int64_t points_a = 10 + (round * 7 + a * 5 + b * 3) % 12;
+    const int64_t points_b = 10 + (round * 5 + a * 3 + b * 7) % 12;
+    if (points_a == points_b) points_a += 2;
+    const bool a_won = points_a > points_b;
+    played.push_back({.round = round,
+                      .winner = kPlayers[static_cast<size_t>(a_won ? a : b)],
+                      .loser = kPlayers[static_cast<size_t>(a_won ? b : a)],
+                      .winner_points = a_won ? points_a : points_b,
+                      .loser_points = a_won ? points_b : points_a});
+  }
+  return played;
+}
+
+std::string describe(const std::vector<Match>& matches) {
+  std::string text;
+  for (const Match& match : matches) {
+    absl::StrAppend(&text, "round ", match.round, ": ", match.winner, " beat ", match.loser, " ",
+                    match.winner_points, "-", match.loser_points, "\n");
+  }
+  return text;
+}
+
+// Records the matches of one round in one transaction, and in the standings.
+template <typename Connection>
+absl::Status record_round(Connection& db, int64_t round, Standings& standings) {
+  const std::vector<Match> played = play_round(round);
+  {
+    auto transaction = db.begin();
+    if (!transaction.ok()) return transaction.status();
+    TRY(insert(db, played));
+    TRY(transaction->commit());  // without it, the destructor rolls back
+  }
+  for (const Match& match : played) standings.record(match);
+  say(describe(played));
   return absl::OkStatus();
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------
+// Files: the config is saved with a File and read back with one.
 
-int main() {
-  std::printf("uncopyable: copy the config, not the connection.\n\n");
-  if (absl::Status status = run(); !status.ok()) {
-    std::fprintf(stderr, "tournament: %s\n", status.ToString().c_str());
+absl::Status save_config(const TournamentConfig& config, const std::string& path) {
+  // The copy that is saved leaves the password out: a secret is not data to
+  // write to disk. A later run takes it from PGPASSWORD or ~/.pgpass (libpq).
+  TournamentConfig saved = config;
+  if (saved.postgres.has_value()) saved.postgres->password = {};
+  // With the only secret emptied, revealing secrets reveals nothing; it
+  // writes "password":"" (which reads back) instead of "***" (which does not).
+  const std::string json = uncopyable::to_json(saved, uncopyable::Secrets::kReveal) + "\n";
+
+  absl::StatusOr<uncopyable::File> file =
+      uncopyable::rebuild(uncopyable::FileConfig{.path = path,
+                                                 .access = uncopyable::FileAccess::write,
+                                                 .create = true,
+                                                 .truncate = true,
+                                                 .permissions = uncopyable::Permissions(0600)});
+  if (!file.ok()) return file.status();
+  TRY(file->write(json));
+  TRY(file->sync());
+  return file->close();  // where a full disk can still show up: not ignored
+}
+
+absl::StatusOr<TournamentConfig> load_config(const std::string& path) {
+  absl::StatusOr<uncopyable::File> file = uncopyable::rebuild(uncopyable::FileConfig{.path = path});
+  if (!file.ok()) return file.status();
+  absl::StatusOr<uint64_t> size = file->size();
+  if (!size.ok()) return size.status();
+  if (*size > (1 << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", *size, " bytes is not a config"));
+  }
+  std::string json(*size, '\0');
+  absl::StatusOr<size_t> got = file->read(absl::MakeSpan(json));
+  if (!got.ok()) return got.status();
+  json.resize(*got);
+  TRY(file->close());
+  absl::StatusOr<TournamentConfig> config = uncopyable::from_json<TournamentConfig>(json);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// The story, written once for either database.
+
+struct Run {
+  bool reuse_tables = false;   // --from: the table is there from a kept run
+  bool database_apart = false;  // the database is not in the run's own folder
+  std::string config_path;      // where the configs are saved
+};
+
+// What a run made, to remove at the end unless --keep.
+struct Created {
+  std::string dir;     // the folder it made for its files
+  bool table = false;  // the table, in a database apart from that folder
+};
+
+template <typename DbConfig>
+absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_config,
+                        const Run& run, Created& created) {
+  step("Open the tournament database from its config");
+  auto db = uncopyable::rebuild(db_config);  // a SqliteConnection or a PostgresConnection
+  if (!db.ok()) return db.status();
+  say(absl::StrCat("uncopyable::rebuild(config) connected to ", uncopyable::to_url(db->config())));
+  TRY(create_table(*db, run.reuse_tables ? Tables::kReuse : Tables::kCreate));
+  // Only a table this run made is this run's to drop.
+  created.table = !run.reuse_tables && run.database_apart;
+  absl::StatusOr<std::vector<Match>> earlier = load(*db);
+  if (!earlier.ok()) return earlier.status();
+  say(earlier->empty()
+          ? absl::StrCat("created table ", kTable)
+          : absl::StrCat("found ", earlier->size(), " matches recorded by an earlier run"));
+
+  step(absl::StrCat("The standings, in memory, behind a Mutex named \"", config.standings.name,
+                    "\""));
+  absl::StatusOr<Standings> standings = Standings::open(config.standings);
+  if (!standings.ok()) return standings.status();
+  for (const Match& match : *earlier) standings->record(match);
+  say("the score-board thread reads them while this thread records matches:");
+  say("every access takes the lock, and unlocking it from the wrong thread would abort");
+  int64_t round = earlier->empty() ? 1 : earlier->back().round + 1;
+
+  step("Record two rounds, each in one transaction");
+  TRY(record_round(*db, round++, *standings));
+  TRY(record_round(*db, round++, *standings));
+
+  step("A score-board on a loopback Listener, read by a Socket client");
+  absl::StatusOr<uncopyable::Listener> listener = uncopyable::rebuild(config.scoreboard);
+  if (!listener.ok()) return listener.status();
+  // Restarting must keep the port clients know: the same config, with the
+  // port the kernel picked written in. Configs are data; change a copy.
+  uncopyable::ListenerConfig pinned = listener->config();
+  pinned.endpoint = listener->endpoint();
+  say(absl::StrCat("listening on ", listener->endpoint().to_string(), " (its config asked for ",
+                   listener->config().endpoint.to_string(), ")"));
+  std::optional<ScoreBoardServer> server;
+  server.emplace(*std::move(listener), *standings);  // the server thread owns it now
+  absl::StatusOr<uncopyable::Socket> client =
+      uncopyable::rebuild(uncopyable::SocketConfig{.endpoint = server->endpoint(),
+                                                   .connect_timeout = absl::Seconds(5),
+                                                   .send_timeout = absl::Seconds(5),
+                                                   .receive_timeout = absl::Seconds(5)});
+  if (!client.ok()) return client.status();
+  absl::StatusOr<std::string> board = read_scoreboard(*client);
+  if (!board.ok()) return board.status();
+  say(absl::StrCat("the client read the board:\n", *board));
+
+  step("A backup, the right way, while the original stays in use");
+  say(absl::StrCat("the data is copied into a database built from a second config: ",
+                   uncopyable::to_url(config.backup)));
+  TRY(back_up(*db, config.backup));
+  absl::StatusOr<uncopyable::SqliteConnection> backup = uncopyable::rebuild(config.backup);
+  if (!backup.ok()) return backup.status();
+  absl::StatusOr<int64_t> in_backup = count(*backup);
+  if (!in_backup.ok()) return in_backup.status();
+  TRY(backup->close());
+  say(absl::StrCat("the backup holds ", *in_backup, " matches; the original carries on:"));
+  TRY(record_round(*db, round++, *standings));
+  absl::StatusOr<int64_t> in_original = count(*db);
+  if (!in_original.ok()) return in_original.status();
+  say(absl::StrCat("original: ", *in_original, " matches, backup: still ", *in_backup));
+  if (*in_original != *in_backup + 2) {
+    return absl::InternalError("the backup did not hold what the original held");
+  }
+
+  step("A second connection: rebuilt from the first one's config, never cloned");
+  auto reader = db->rebuild();
+  if (!reader.ok()) return reader.status();
+  say(absl::StrCat("reader.config() == db.config(): ",
+                   reader->config() == db->config() ? "true" : "false"));
+  {
+    auto transaction = db->begin();
+    if (!transaction.ok()) return transaction.status();
+    const std::vector<Match> played = play_round(round++);
+    TRY(insert(*db, played));
+    absl::StatusOr<int64_t> seen_before = count(*reader);
+    if (!seen_before.ok()) return seen_before.status();
+    say(absl::StrCat("db recorded round ", played.front().round,
+                     " in a transaction not yet committed; the reader sees ", *seen_before,
+                     " matches"));
+    TRY(transaction->commit());
+    for (const Match& match : played) standings->record(match);
+    absl::StatusOr<int64_t> seen_after = count(*reader);
+    if (!seen_after.ok()) return seen_after.status();
+    say(absl::StrCat("db committed; the reader sees ", *seen_after,
+                     ": two connections, two sessions, nothing shared"));
+    if (*seen_after != *seen_before + 2) {
+      return absl::InternalError("the reader did not see the committed round");
+    }
+  }
+  TRY(reader->close());
+  absl::StatusOr<int64_t> still = count(*db);
+  if (!still.ok()) return still.status();
+  say(absl::StrCat("reader closed; db still answers: ", *still, " matches"));
+
+  step("The score-board server restarts");
+  TRY(server->stop());
+  server.reset();
+  say("server stopped (its thread joined, its connection and listener closed)");
+  absl::StatusOr<std::string> lost = read_scoreboard(*client);
+  if (lost.ok()) return absl::InternalError("the client still read a board from a stopped server");
+  say(absl::StrCat("the client's next read fails, as it should: ", lost.status().message()));
+  listener = uncopyable::rebuild(pinned);
+  if (!listener.ok()) return listener.status();
+  server.emplace(*std::move(listener), *standings);
+  say(absl::StrCat("listener rebuilt from the pinned config: ", server->endpoint().to_string()));
+  absl::StatusOr<uncopyable::Socket> reconnected = client->rebuild();
+  if (!reconnected.ok()) return reconnected.status();
+  TRY(client->close());
+  client = *std::move(reconnected);
+  say("client.rebuild(): a new connection from the same SocketConfig");
+  board = read_scoreboard(*client);
+  if (!board.ok()) return board.status();
+  say(absl::StrCat("the board now reads:\n", *board));
+
+  step("Save the configs to a JSON file");
+  TRY(save_config(config, run.config_path));
+  absl::StatusOr<TournamentConfig> saved = load_config(run.config_path);
+  if (!saved.ok()) return saved.status();
+  TournamentConfig expected = config;
+  if (expected.postgres.has_value()) {
+    expected.postgres->password = {};
+    say("the PostgreSQL password is left out: a run --from the file takes it from PGPASSWORD");
+  }
+  say(absl::StrCat(run.config_path, " (mode 0600) reads back equal to what this run used: ",
+                   *saved == expected ? "true" : "false"));
+  if (*saved != expected) return absl::InternalError("the saved config did not read back");
+
+  step("Close everything explicitly: each close reports its own error");
+  TRY(client->close());
+  say("client socket: closed, OK");
+  TRY(server->stop());
+  say("score-board server: stopped, OK");
+  TRY(db->close());
+  say("database: closed, OK");
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Flags, the configs of a new run, and cleaning up.
+
+struct Options {
+  std::string db_url;  // --db: a postgresql:// or sqlite: URL
+  std::string from;    // --from: a saved config to rebuild everything from
+  bool keep = false;   // --keep: leave the files and tables in place
+};
+
+constexpr char kUsage[] =
+    "usage: tournament [--db=URL] [--keep] | --from=CONFIG.json\n"
+    "  --db=URL       the database: sqlite:///path/t.db, or postgresql://user:pw@host:port/db\n"
+    "                 (default: SQLite in a fresh folder)\n"
+    "                 other files go to a fresh folder under $TMPDIR (or /tmp)\n"
+    "  --keep         keep the files and the table, to run again with --from\n"
+    "  --from=FILE    rebuild everything from the configs an earlier run saved\n";
+
+absl::StatusOr<Options> parse_flags(absl::Span<char* const> arguments) {
+  Options options;
+  for (absl::string_view argument : arguments) {
+    if (absl::ConsumePrefix(&argument, "--db=")) {
+      options.db_url = std::string(argument);
+    } else if (absl::ConsumePrefix(&argument, "--from=")) {
+      options.from = std::string(argument);
+    } else if (argument == "--keep") {
+      options.keep = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown argument \"", argument, "\""));
+    }
+  }
+  if (!options.from.empty() && !options.db_url.empty()) {
+    return absl::InvalidArgumentError("--from takes everything from the file: no --db with it");
+  }
+  return options;
+}
+
+// The configs of a new run: its files in a fresh folder.
+absl::StatusOr<TournamentConfig> new_config(const Options& options, Created& created, Run& run) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/uncopyable-tournament-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp(", dir, ")"));
+  }
+  created.dir = dir;
+  run.config_path = absl::StrCat(dir, "/config.json");
+  TournamentConfig config{
+      .name = "Autumn Open",
+      .sqlite = std::nullopt,
+      .postgres = std::nullopt,
+      .backup = {.path = absl::StrCat(dir, "/backup.db")},
+      .scoreboard = {.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)},
+      .standings = {.name = "standings"},
+  };
+  if (options.db_url.empty()) {
+    config.sqlite = uncopyable::SqliteConfig{.path = absl::StrCat(dir, "/tournament.db")};
+  } else if (absl::StartsWith(options.db_url, "postgresql:") ||
+             absl::StartsWith(options.db_url, "postgres:")) {
+    absl::StatusOr<uncopyable::PostgresConfig> postgres =
+        uncopyable::from_url<uncopyable::PostgresConfig>(options.db_url);
+    if (!postgres.ok()) return postgres.status();
+    config.postgres = *std::move(postgres);
+  } else if (absl::StartsWith(options.db_url, "sqlite:")) {
+    absl::StatusOr<uncopyable::SqliteConfig> sqlite =
+        uncopyable::from_url<uncopyable::SqliteConfig>(options.db_url);
+    if (!sqlite.ok()) return sqlite.status();
+    config.sqlite = *std::move(sqlite);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--db=", options.db_url, ": expected a postgresql:// or sqlite: URL"));
+  }
+  TRY(config.validate());
+  run.database_apart = !options.db_url.empty();
+  return config;
+}
+
+void print_configs(const TournamentConfig& config) {
+  std::cout << "The configs: plain data, copied, compared, printed and saved\n";
+  if (config.sqlite.has_value()) std::cout << "   database     " << *config.sqlite << "\n";
+  if (config.postgres.has_value()) std::cout << "   database     " << *config.postgres << "\n";
+  std::cout << "   backup       " << config.backup << "\n"
+            << "   score-board  " << config.scoreboard << "\n"
+            << "   standings    " << config.standings << "\n";
+}
+
+// Removes what the run created: the table (through a connection rebuilt
+// from the config, since the run's own is gone) and the folder.
+absl::Status clean_up(const Created& created, const TournamentConfig& config) {
+  absl::Status status;
+  if (created.table) {
+    auto drop = [](const auto& db_config) -> absl::Status {
+      auto db = uncopyable::rebuild(db_config);
+      if (!db.ok()) return db.status();
+      TRY(drop_table(*db));
+      return db->close();
+    };
+    status.Update(config.sqlite.has_value() ? drop(*config.sqlite) : drop(*config.postgres));
+    if (status.ok()) std::cout << "removed table " << kTable << "\n";
+  }
+  if (!created.dir.empty()) {
+    std::error_code error;
+    std::filesystem::remove_all(created.dir, error);
+    if (error) {
+      status.Update(absl::InternalError(absl::StrCat("remove ", created.dir, ": ", error.message())));
+    } else {
+      std::cout << "removed " << created.dir << "\n";
+    }
+  }
+  return status;
+}
+
+int main_with_status(int argc, char** argv) {
+  absl::StatusOr<Options> options = parse_flags(absl::MakeConstSpan(argv + 1, argv + argc));
+  if (!options.ok()) {
+    std::cerr << "tournament: " << options.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  std::cout << "uncopyable tournament: copy the config, not the connection.\n\n";
+
+  Created created;
+  Run run;
+  absl::StatusOr<TournamentConfig> config;
+  if (options->from.empty()) {
+    config = new_config(*options, created, run);
+  } else {
+    config = load_config(options->from);
+    run = {.reuse_tables = true, .config_path = options->from};
+    if (config.ok()) std::cout << "Everything below is rebuilt from " << options->from << "\n";
+  }
+
+  absl::Status status = config.status();
+  if (status.ok()) {
+    print_configs(*config);
+    status = config->sqlite.has_value() ? tell_story(*config, *config->sqlite, run, created)
+                                        : tell_story(*config, *config->postgres, run, created);
+  }
+
+  std::cout << "\n";
+  if (options->keep) {
+    if (status.ok()) {
+      std::cout << "Kept the files. Rebuild everything from the saved configs with:\n"
+                << "   ./bazelw run //examples:tournament -- --from=" << run.config_path << "\n";
+    }
+  } else {
+    status.Update(clean_up(created, config.ok() ? *config : TournamentConfig{}));
+  }
+  if (!status.ok()) {
+    std::cerr << "tournament: failed: " << status << "\n";
     return 1;
   }
-  std::printf("\nDone.\n");
+  std::cout << "Done.\n";
   return 0;
 }
+
+}  // namespace
+}  // namespace tournament
+
+int main(int argc, char** argv) { return tournament::main_with_status(argc, argv); }

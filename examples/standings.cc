@@ -1,0 +1,55 @@
+#include "examples/standings.h"
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace tournament {
+
+absl::StatusOr<Standings> Standings::open(const uncopyable::MutexConfig& config) {
+  absl::StatusOr<uncopyable::Mutex> mutex = uncopyable::rebuild(config);
+  if (!mutex.ok()) return mutex.status();
+  return Standings(*std::move(mutex));
+}
+
+void Standings::record(const Match& match) {
+  uncopyable::MutexLock hold(mutex_);
+  const int64_t margin = match.winner_points - match.loser_points;
+  Row& winner = rows_[match.winner];
+  ++winner.wins;
+  winner.difference += margin;
+  Row& loser = rows_[match.loser];
+  ++loser.losses;
+  loser.difference -= margin;
+  ++matches_;
+}
+
+int64_t Standings::matches() const {
+  uncopyable::MutexLock hold(mutex_);
+  return matches_;
+}
+
+std::string Standings::table() const {
+  std::vector<std::pair<std::string, Row>> rows;
+  {
+    uncopyable::MutexLock hold(mutex_);
+    rows.assign(rows_.begin(), rows_.end());
+  }
+  // Most wins first, then the better point difference, then by name.
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tuple(-a.second.wins, -a.second.difference, a.first) <
+           std::tuple(-b.second.wins, -b.second.difference, b.first);
+  });
+  std::string text = absl::StrFormat("%-4s %-8s %4s %6s %5s\n", "#", "player", "won", "lost", "+/-");
+  int place = 0;
+  for (const auto& [name, row] : rows) {
+    absl::StrAppendFormat(&text, "%-4d %-8s %4d %6d %+5d\n", ++place, name, row.wins,
+                          row.losses, row.difference);
+  }
+  return text;
+}
+
+}  // namespace tournament

@@ -1,0 +1,59 @@
+// The tournament's data in memory: matches, and the standings they add up
+// to, guarded by an uncopyable::Mutex because two threads use them (the
+// main thread records matches while the score-board thread reads).
+#ifndef UNCOPYABLE_EXAMPLES_STANDINGS_H_
+#define UNCOPYABLE_EXAMPLES_STANDINGS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "uncopyable/mutex.h"
+
+namespace tournament {
+
+// One game: who won, who lost, and the points each scored.
+struct Match {
+  int64_t round = 0;
+  std::string winner;
+  std::string loser;
+  int64_t winner_points = 0;
+  int64_t loser_points = 0;
+};
+
+// Wins, losses and point difference per player. A Standings owns its Mutex,
+// so it is move-only like every resource it holds: nobody has to remember
+// that, the compiler does.
+class Standings {
+ public:
+  // A fresh, empty table guarded by a lock built from `config`.
+  static absl::StatusOr<Standings> open(const uncopyable::MutexConfig& config);
+
+  // Adds one result. Thread-safe.
+  void record(const Match& match) ABSL_LOCKS_EXCLUDED(mutex_);
+  // The table as text, best first. Thread-safe.
+  std::string table() const ABSL_LOCKS_EXCLUDED(mutex_);
+  // How many matches it has seen. Thread-safe.
+  int64_t matches() const ABSL_LOCKS_EXCLUDED(mutex_);
+
+  const uncopyable::MutexConfig& lock_config() const { return mutex_.config(); }
+
+ private:
+  struct Row {
+    int64_t wins = 0;
+    int64_t losses = 0;
+    int64_t difference = 0;  // points for minus points against
+  };
+  explicit Standings(uncopyable::Mutex mutex) : mutex_(std::move(mutex)) {}
+
+  mutable uncopyable::Mutex mutex_;
+  std::map<std::string, Row> rows_ ABSL_GUARDED_BY(mutex_);
+  int64_t matches_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace tournament
+
+#endif  // UNCOPYABLE_EXAMPLES_STANDINGS_H_
