@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "examples/standings.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/sqlite.h"
-#include "examples/standings.h"
 
 namespace tournament {
 

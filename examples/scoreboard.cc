@@ -98,8 +98,7 @@ absl::Status ScoreBoardServer::answer(uncopyable::Connection& connection,
           absl::StrCat("score-board: unknown request \"", *request, "\""));
     }
     const std::string table = standings_.table();
-    if (absl::Status sent = connection.send(absl::StrCat(table.size(), "\n", table));
-        !sent.ok()) {
+    if (absl::Status sent = connection.send(absl::StrCat(table.size(), "\n", table)); !sent.ok()) {
       return sent;
     }
   }
@@ -112,8 +111,7 @@ absl::StatusOr<std::string> read_scoreboard(uncopyable::Socket& client) {
   if (!header.ok()) return header.status();
   const std::string where = client.config().endpoint.to_string();
   if (header->empty()) {
-    return absl::UnavailableError(
-        absl::StrCat("score-board at ", where, " closed the connection"));
+    return absl::UnavailableError(absl::StrCat("score-board at ", where, " closed the connection"));
   }
   size_t size = 0;
   if (!absl::SimpleAtoi(absl::string_view(*header).substr(0, header->size() - 1), &size) ||

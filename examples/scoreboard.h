@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "uncopyable/socket.h"
 #include "examples/standings.h"
+#include "uncopyable/socket.h"
 
 namespace tournament {
 
@@ -42,7 +42,7 @@ class ScoreBoardServer {
 
   uncopyable::Listener listener_;
   const Standings& standings_;
-  absl::Status error_;   // written by the thread, read after it is joined
+  absl::Status error_;  // written by the thread, read after it is joined
   bool stopped_ = false;
   std::jthread thread_;  // last: starts once everything it uses exists
 };

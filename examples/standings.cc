@@ -43,11 +43,12 @@ std::string Standings::table() const {
     return std::tuple(-a.second.wins, -a.second.difference, a.first) <
            std::tuple(-b.second.wins, -b.second.difference, b.first);
   });
-  std::string text = absl::StrFormat("%-4s %-8s %4s %6s %5s\n", "#", "player", "won", "lost", "+/-");
+  std::string text =
+      absl::StrFormat("%-4s %-8s %4s %6s %5s\n", "#", "player", "won", "lost", "+/-");
   int place = 0;
   for (const auto& [name, row] : rows) {
-    absl::StrAppendFormat(&text, "%-4d %-8s %4d %6d %+5d\n", ++place, name, row.wins,
-                          row.losses, row.difference);
+    absl::StrAppendFormat(&text, "%-4d %-8s %4d %6d %+5d\n", ++place, name, row.wins, row.losses,
+                          row.difference);
   }
   return text;
 }

@@ -63,9 +63,9 @@ void say(absl::string_view text) {
 }
 
 // Returns early from the enclosing function with the error, if any.
-#define TRY(expression)                                      \
-  do {                                                       \
-    if (absl::Status try_status = (expression); !try_status.ok()) return try_status; \
+#define RETURN_IF_ERROR(expression)                                         \
+  do {                                                                      \
+    if (absl::Status status_ = (expression); !status_.ok()) return status_; \
   } while (false)
 
 // ---------------------------------------------------------------------------
@@ -111,8 +111,8 @@ absl::Status record_round(Connection& db, int64_t round, Standings& standings) {
   {
     auto transaction = db.begin();
     if (!transaction.ok()) return transaction.status();
-    TRY(insert(db, played));
-    TRY(transaction->commit());  // without it, the destructor rolls back
+    RETURN_IF_ERROR(insert(db, played));
+    RETURN_IF_ERROR(transaction->commit());  // without it, the destructor rolls back
   }
   for (const Match& match : played) standings.record(match);
   say(describe(played));
@@ -138,8 +138,8 @@ absl::Status save_config(const TournamentConfig& config, const std::string& path
                                                  .truncate = true,
                                                  .permissions = uncopyable::Permissions(0600)});
   if (!file.ok()) return file.status();
-  TRY(file->write(json));
-  TRY(file->sync());
+  RETURN_IF_ERROR(file->write(json));
+  RETURN_IF_ERROR(file->sync());
   return file->close();  // where a full disk can still show up: not ignored
 }
 
@@ -155,10 +155,11 @@ absl::StatusOr<TournamentConfig> load_config(const std::string& path) {
   absl::StatusOr<size_t> got = file->read(absl::MakeSpan(json));
   if (!got.ok()) return got.status();
   json.resize(*got);
-  TRY(file->close());
+  RETURN_IF_ERROR(file->close());
   absl::StatusOr<TournamentConfig> config = uncopyable::from_json<TournamentConfig>(json);
   if (!config.ok()) {
-    return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
   }
   return config;
 }
@@ -167,7 +168,7 @@ absl::StatusOr<TournamentConfig> load_config(const std::string& path) {
 // The story, written once for either database.
 
 struct Run {
-  bool reuse_tables = false;   // --from: the table is there from a kept run
+  bool reuse_tables = false;    // --from: the table is there from a kept run
   bool database_apart = false;  // the database is not in the run's own folder
   std::string config_path;      // where the configs are saved
 };
@@ -179,13 +180,13 @@ struct Created {
 };
 
 template <typename DbConfig>
-absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_config,
-                        const Run& run, Created& created) {
+absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_config, const Run& run,
+                        Created& created) {
   step("Open the tournament database from its config");
   auto db = uncopyable::rebuild(db_config);  // a SqliteConnection or a PostgresConnection
   if (!db.ok()) return db.status();
   say(absl::StrCat("uncopyable::rebuild(config) connected to ", uncopyable::to_url(db->config())));
-  TRY(create_table(*db, run.reuse_tables ? Tables::kReuse : Tables::kCreate));
+  RETURN_IF_ERROR(create_table(*db, run.reuse_tables ? Tables::kReuse : Tables::kCreate));
   // Only a table this run made is this run's to drop.
   created.table = !run.reuse_tables && run.database_apart;
   absl::StatusOr<std::vector<Match>> earlier = load(*db);
@@ -204,8 +205,8 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   int64_t round = earlier->empty() ? 1 : earlier->back().round + 1;
 
   step("Record two rounds, each in one transaction");
-  TRY(record_round(*db, round++, *standings));
-  TRY(record_round(*db, round++, *standings));
+  RETURN_IF_ERROR(record_round(*db, round++, *standings));
+  RETURN_IF_ERROR(record_round(*db, round++, *standings));
 
   step("A score-board on a loopback Listener, read by a Socket client");
   absl::StatusOr<uncopyable::Listener> listener = uncopyable::rebuild(config.scoreboard);
@@ -231,14 +232,14 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   step("A backup, the right way, while the original stays in use");
   say(absl::StrCat("the data is copied into a database built from a second config: ",
                    uncopyable::to_url(config.backup)));
-  TRY(back_up(*db, config.backup));
+  RETURN_IF_ERROR(back_up(*db, config.backup));
   absl::StatusOr<uncopyable::SqliteConnection> backup = uncopyable::rebuild(config.backup);
   if (!backup.ok()) return backup.status();
   absl::StatusOr<int64_t> in_backup = count(*backup);
   if (!in_backup.ok()) return in_backup.status();
-  TRY(backup->close());
+  RETURN_IF_ERROR(backup->close());
   say(absl::StrCat("the backup holds ", *in_backup, " matches; the original carries on:"));
-  TRY(record_round(*db, round++, *standings));
+  RETURN_IF_ERROR(record_round(*db, round++, *standings));
   absl::StatusOr<int64_t> in_original = count(*db);
   if (!in_original.ok()) return in_original.status();
   say(absl::StrCat("original: ", *in_original, " matches, backup: still ", *in_backup));
@@ -255,13 +256,13 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
     auto transaction = db->begin();
     if (!transaction.ok()) return transaction.status();
     const std::vector<Match> played = play_round(round++);
-    TRY(insert(*db, played));
+    RETURN_IF_ERROR(insert(*db, played));
     absl::StatusOr<int64_t> seen_before = count(*reader);
     if (!seen_before.ok()) return seen_before.status();
     say(absl::StrCat("db recorded round ", played.front().round,
                      " in a transaction not yet committed; the reader sees ", *seen_before,
                      " matches"));
-    TRY(transaction->commit());
+    RETURN_IF_ERROR(transaction->commit());
     for (const Match& match : played) standings->record(match);
     absl::StatusOr<int64_t> seen_after = count(*reader);
     if (!seen_after.ok()) return seen_after.status();
@@ -271,13 +272,13 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
       return absl::InternalError("the reader did not see the committed round");
     }
   }
-  TRY(reader->close());
+  RETURN_IF_ERROR(reader->close());
   absl::StatusOr<int64_t> still = count(*db);
   if (!still.ok()) return still.status();
   say(absl::StrCat("reader closed; db still answers: ", *still, " matches"));
 
   step("The score-board server restarts");
-  TRY(server->stop());
+  RETURN_IF_ERROR(server->stop());
   server.reset();
   say("server stopped (its thread joined, its connection and listener closed)");
   absl::StatusOr<std::string> lost = read_scoreboard(*client);
@@ -289,7 +290,7 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   say(absl::StrCat("listener rebuilt from the pinned config: ", server->endpoint().to_string()));
   absl::StatusOr<uncopyable::Socket> reconnected = client->rebuild();
   if (!reconnected.ok()) return reconnected.status();
-  TRY(client->close());
+  RETURN_IF_ERROR(client->close());
   client = *std::move(reconnected);
   say("client.rebuild(): a new connection from the same SocketConfig");
   board = read_scoreboard(*client);
@@ -297,7 +298,7 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   say(absl::StrCat("the board now reads:\n", *board));
 
   step("Save the configs to a JSON file");
-  TRY(save_config(config, run.config_path));
+  RETURN_IF_ERROR(save_config(config, run.config_path));
   absl::StatusOr<TournamentConfig> saved = load_config(run.config_path);
   if (!saved.ok()) return saved.status();
   TournamentConfig expected = config;
@@ -310,11 +311,11 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   if (*saved != expected) return absl::InternalError("the saved config did not read back");
 
   step("Close everything explicitly: each close reports its own error");
-  TRY(client->close());
+  RETURN_IF_ERROR(client->close());
   say("client socket: closed, OK");
-  TRY(server->stop());
+  RETURN_IF_ERROR(server->stop());
   say("score-board server: stopped, OK");
-  TRY(db->close());
+  RETURN_IF_ERROR(db->close());
   say("database: closed, OK");
   return absl::OkStatus();
 }
@@ -390,13 +391,14 @@ absl::StatusOr<TournamentConfig> new_config(const Options& options, Created& cre
     return absl::InvalidArgumentError(
         absl::StrCat("--db=", options.db_url, ": expected a postgresql:// or sqlite: URL"));
   }
-  TRY(config.validate());
+  RETURN_IF_ERROR(config.validate());
   run.database_apart = !options.db_url.empty();
   return config;
 }
 
 void print_configs(const TournamentConfig& config) {
-  std::cout << "The configs: plain data, copied, compared, printed and saved\n";
+  std::cout << "The " << config.name << ", built from configs: plain data, copied, compared,\n"
+            << "printed and saved. None of them is a live resource.\n";
   if (config.sqlite.has_value()) std::cout << "   database     " << *config.sqlite << "\n";
   if (config.postgres.has_value()) std::cout << "   database     " << *config.postgres << "\n";
   std::cout << "   backup       " << config.backup << "\n"
@@ -412,7 +414,7 @@ absl::Status clean_up(const Created& created, const TournamentConfig& config) {
     auto drop = [](const auto& db_config) -> absl::Status {
       auto db = uncopyable::rebuild(db_config);
       if (!db.ok()) return db.status();
-      TRY(drop_table(*db));
+      RETURN_IF_ERROR(drop_table(*db));
       return db->close();
     };
     status.Update(config.sqlite.has_value() ? drop(*config.sqlite) : drop(*config.postgres));
@@ -422,7 +424,8 @@ absl::Status clean_up(const Created& created, const TournamentConfig& config) {
     std::error_code error;
     std::filesystem::remove_all(created.dir, error);
     if (error) {
-      status.Update(absl::InternalError(absl::StrCat("remove ", created.dir, ": ", error.message())));
+      status.Update(
+          absl::InternalError(absl::StrCat("remove ", created.dir, ": ", error.message())));
     } else {
       std::cout << "removed " << created.dir << "\n";
     }

@@ -20,12 +20,12 @@ namespace tournament {
 struct TournamentConfig {
   UNCOPYABLE_CONFIG(TournamentConfig, name, sqlite, postgres, backup, scoreboard, standings)
 
-  std::string name = "Autumn Open";                    // printed in the output
-  std::optional<uncopyable::SqliteConfig> sqlite{};    // the database on SQLite, or
+  std::string name = "Autumn Open";                      // printed in the output
+  std::optional<uncopyable::SqliteConfig> sqlite{};      // the database on SQLite, or
   std::optional<uncopyable::PostgresConfig> postgres{};  // on a PostgreSQL server
-  uncopyable::SqliteConfig backup{};                   // where backups are written
-  uncopyable::ListenerConfig scoreboard{};             // the score-board server
-  uncopyable::MutexConfig standings{};                 // the lock on the standings
+  uncopyable::SqliteConfig backup{};                     // where backups are written
+  uncopyable::ListenerConfig scoreboard{};               // the score-board server
+  uncopyable::MutexConfig standings{};                   // the lock on the standings
 
   // Exactly one database; a backup path that is not the database's own.
   absl::Status validate() const {
@@ -38,8 +38,7 @@ struct TournamentConfig {
     }
     if (sqlite.has_value() && sqlite->path == backup.path) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "TournamentConfig: the backup would overwrite the database itself (", backup.path,
-          ")"));
+          "TournamentConfig: the backup would overwrite the database itself (", backup.path, ")"));
     }
     return absl::OkStatus();
   }

@@ -36,9 +36,8 @@ struct Outcome {
 // the extra `environment` ("NAME=value"), and waits for it.
 Outcome run_tournament(const std::vector<std::string>& arguments, const std::string& tmpdir,
                        const std::vector<std::string>& environment = {}) {
-  const std::string binary =
-      absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
-                   "/examples/tournament");
+  const std::string binary = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
+                                          std::getenv("TEST_WORKSPACE"), "/examples/tournament");
   int pipe_fds[2];
   EXPECT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
   const pid_t child = ::fork();
@@ -48,7 +47,8 @@ Outcome run_tournament(const std::vector<std::string>& arguments, const std::str
     ::setenv("TMPDIR", tmpdir.c_str(), 1);
     for (const std::string& entry : environment) ::putenv(const_cast<char*>(entry.c_str()));
     std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
@@ -141,8 +141,8 @@ TEST(TournamentTest, ASecondRunRebuildsEverythingFromTheSavedConfigs) {
   expect_whole_story(second);
   EXPECT_THAT(second.output,
               AllOf(HasSubstr("Everything below is rebuilt from " + config_path),
-                    HasSubstr("found 8 matches recorded by an earlier run"),
-                    HasSubstr("round 5: "), HasSubstr("original: 14 matches, backup: still 12")));
+                    HasSubstr("found 8 matches recorded by an earlier run"), HasSubstr("round 5: "),
+                    HasSubstr("original: 14 matches, backup: still 12")));
   // The files belong to the config it was given: a --from run keeps them.
   EXPECT_TRUE(std::filesystem::exists(config_path));
   std::filesystem::remove_all(std::filesystem::path(config_path).parent_path());
@@ -174,8 +174,8 @@ TEST(TournamentTest, FailuresNameWhatWasWrongAndLeaveNothingBehind) {
   }
   const Outcome bad_config = run_tournament({"--from=" + broken}, tmpdir);
   EXPECT_EQ(bad_config.exit_code, 1);
-  EXPECT_THAT(bad_config.output,
-              AllOf(HasSubstr(broken), HasSubstr("unknown field \"pth\""), Not(HasSubstr("Done."))));
+  EXPECT_THAT(bad_config.output, AllOf(HasSubstr(broken), HasSubstr("unknown field \"pth\""),
+                                       Not(HasSubstr("Done."))));
   std::filesystem::remove(broken);
 
   // Nothing listens on port 1: the connect fails, the folder made for the
@@ -260,9 +260,9 @@ TEST_F(TournamentPostgresTest, SavedConfigsLeaveThePasswordOutAndRebuildWithPgpa
   EXPECT_EQ(without_password.exit_code, 1) << without_password.output;
   EXPECT_THAT(without_password.output, HasSubstr("tournament: failed:"));
 
-  const Outcome second = run_tournament(
-      {"--from=" + config_path}, tmpdir,
-      {absl::StrCat("PGPASSWORD=", uncopyable::testing::PostgresServer::kPassword)});
+  const Outcome second =
+      run_tournament({"--from=" + config_path}, tmpdir,
+                     {absl::StrCat("PGPASSWORD=", uncopyable::testing::PostgresServer::kPassword)});
   expect_whole_story(second);
   EXPECT_THAT(second.output, HasSubstr("found 8 matches recorded by an earlier run"));
 
