@@ -161,11 +161,10 @@ void PostgresConnection::require_no_borrows(const char* what) const {
   }
 }
 
-PGconn* PostgresConnection::checked(const char* operation) const {
-  const uintptr_t connection =
-      connection_.get_as("PostgresConnection", operation, [&] { return where(); });
+PGconn* PostgresConnection::checked(const char* operation, const char* type) const {
+  const uintptr_t connection = connection_.get_as(type, operation, [&] { return where(); });
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    internal::used_after_fork("PostgresConnection", operation, where());
+    internal::used_after_fork(type, operation, where());
   }
   return conn_of(connection);
 }
@@ -243,9 +242,9 @@ absl::Status PostgresConnection::close() {
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
     const std::vector<std::optional<std::string>>& parameters) {
   UNCOPYABLE_CHECK(connection_.get() != nullptr,
-                   "PostgresStatement::execute() on a moved-from statement");
+                   "PostgresStatement::execute() on a moved-from handle");
   PostgresConnection* connection = connection_.get();
-  PGconn* raw = connection->checked("PostgresStatement::execute()");
+  PGconn* raw = connection->checked("execute()", "PostgresStatement");
   // Text parameters: libpq reads each up to its NUL, so a value with a NUL
   // byte in it would be cut short; such a value is refused instead.
   absl::InlinedVector<const char*, 8> values;

@@ -157,16 +157,16 @@ SqliteConnection::~SqliteConnection() {
 
 void SqliteConnection::require_no_borrows(const char* what) const {
   if (ABSL_PREDICT_FALSE(borrows_ != 0)) {
-    misuse("SqliteConnection %s: %s while %d Statement(s) or Transaction(s) on it are alive; "
+    misuse("SqliteConnection %s: %s while %d statement(s) or transaction(s) on it are alive; "
            "they must go first",
            where().c_str(), what, borrows_);
   }
 }
 
-sqlite3* SqliteConnection::checked(const char* operation) const {
-  const uintptr_t db = db_.get_as("SqliteConnection", operation, [&] { return where(); });
+sqlite3* SqliteConnection::checked(const char* operation, const char* type) const {
+  const uintptr_t db = db_.get_as(type, operation, [&] { return where(); });
   if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    internal::used_after_fork("SqliteConnection", operation, where());
+    internal::used_after_fork(type, operation, where());
   }
   return sqlite_internal::db_of(db);
 }
@@ -266,8 +266,8 @@ Statement::~Statement() {
 }
 
 void Statement::misused(const char* operation) const {
-  UNCOPYABLE_CHECK(statement_ != nullptr, "Statement::%s on a moved-from Statement", operation);
-  connection_.get()->checked(operation);  // reports the fork
+  UNCOPYABLE_CHECK(statement_ != nullptr, "Statement::%s on a moved-from handle", operation);
+  connection_.get()->checked(operation, "Statement");  // reports the fork
   misuse("Statement::%s: unexpected state", operation);
 }
 

@@ -87,7 +87,7 @@ TEST_F(PostgresDeathTest, AMovedFromStatement) {
         PostgresStatement taker = std::move(statement);
         (void)statement.execute({});  // NOLINT(bugprone-use-after-move)
       },
-      "^uncopyable: PostgresStatement::execute\\(\\) on a moved-from statement");
+      "^uncopyable: PostgresStatement::execute\\(\\) on a moved-from handle");
 }
 
 TEST_F(PostgresDeathTest, ReadingAResultWrongly) {
@@ -135,6 +135,24 @@ TEST_F(PostgresDeathTest, UsingAConnectionInAForkedChild) {
       "uncopyable: PostgresConnection::execute\\(\\) in a fork\\(\\)ed child: a connection "
       "belongs to the process that opened it; the child must rebuild\\(\\) its own from "
       "config\\(\\)");
+}
+
+TEST_F(PostgresDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement select = *db.prepare("SELECT $1::int");
+        const pid_t child = ::fork();
+        if (child == 0) {
+          (void)select.execute({"1"});
+          ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+      },
+      "uncopyable: PostgresStatement::execute\\(\\) in a fork\\(\\)ed child: a connection "
+      "belongs to the process that opened it");
 }
 
 }  // namespace

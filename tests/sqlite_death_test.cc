@@ -34,8 +34,8 @@ TEST(SqliteDeathTest, AStatementThatOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 Statement\\(s\\) or "
-      "Transaction\\(s\\) on it are alive; they must go first");
+      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 statement\\(s\\) or "
+      "transaction\\(s\\) on it are alive; they must go first");
 }
 
 TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
@@ -47,8 +47,8 @@ TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
           transaction.emplace(*db.begin());
         }
       },
-      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 Statement\\(s\\) or "
-      "Transaction\\(s\\) on it are alive");
+      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 statement\\(s\\) or "
+      "transaction\\(s\\) on it are alive");
 }
 
 TEST(SqliteDeathTest, AMovedFromStatementOrTransaction) {
@@ -57,12 +57,12 @@ TEST(SqliteDeathTest, AMovedFromStatementOrTransaction) {
     Statement statement = *db.prepare("SELECT 1");
     Statement taker = std::move(statement);
     EXPECT_DEATH((void)statement.step(),  // NOLINT(bugprone-use-after-move)
-                 "^uncopyable: Statement::step\\(\\) on a moved-from Statement");
+                 "^uncopyable: Statement::step\\(\\) on a moved-from handle");
   }
   Transaction tx = *db.begin();
   Transaction taker = std::move(tx);
   EXPECT_DEATH((void)tx.commit(),  // NOLINT(bugprone-use-after-move)
-               "^uncopyable: Transaction::commit\\(\\) on a moved-from transaction");
+               "^uncopyable: Transaction::commit\\(\\) on a moved-from handle");
   ASSERT_TRUE(taker.commit().ok());
 }
 

@@ -180,7 +180,9 @@ class PostgresConnection {
   PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
                      PostgresConfig config);
   static UniqueHandle<postgres_internal::ConnectionTraits> take(PostgresConnection& other) noexcept;
-  ::pg_conn* checked(const char* operation) const;
+  // The connection, or an abort naming `type`::`operation` if it is closed,
+  // moved from, or the parent's in a forked child.
+  ::pg_conn* checked(const char* operation, const char* type = "PostgresConnection") const;
   void require_no_borrows(const char* what) const;
   // The result of a libpq call as a PostgresResult or a Status.
   absl::StatusOr<PostgresResult> finish(::pg_result* result, const char* verb,

@@ -216,7 +216,9 @@ class SqliteConnection {
   // sqlite "/path/to.db", for messages.
   std::string where() const;
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
-  sqlite3* checked(const char* operation) const;
+  // The connection, or an abort naming `type`::`operation` if it is closed,
+  // moved from, or the parent's in a forked child.
+  sqlite3* checked(const char* operation, const char* type = "SqliteConnection") const;
   void require_no_borrows(const char* what) const;
   static UniqueHandle<sqlite_internal::Traits> take_db(SqliteConnection& other) noexcept;
   absl::Status error(absl::string_view what) const;

@@ -63,7 +63,7 @@ class BasicTransaction {
   explicit BasicTransaction(C* connection) : connection_(connection) {}
 
   absl::Status end(const char* operation, const char* sql) {
-    UNCOPYABLE_CHECK(connection_.get() != nullptr, "%s::%s on a moved-from transaction",
+    UNCOPYABLE_CHECK(connection_.get() != nullptr, "%s::%s on a moved-from handle",
                      C::kTransactionName, operation);
     UNCOPYABLE_CHECK(!done_, "%s::%s on a transaction already committed or rolled back (%s)",
                      C::kTransactionName, operation, connection_.get()->where().c_str());
