@@ -1,0 +1,420 @@
+// docs/guide.md, "What each check catches": every misuse message the guide
+// quotes, produced by the library and matched whole. A message is written
+// here exactly as the guide quotes it, in R"msg(...)msg" quotes, and
+// guide_check.py insists that each one the guide quotes is here (or, for the
+// few that need a PostgreSQL server, in the library's own format strings).
+#include <fcntl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "docs/guide/guide_testing.h"
+#include "gtest/gtest.h"
+#include "uncopyable/fd.h"
+#include "uncopyable/file.h"
+#include "uncopyable/mutex.h"
+#include "uncopyable/socket.h"
+#include "uncopyable/sqlite.h"
+#include "uncopyable/testing/fault_injection.h"
+
+namespace guide {
+namespace {
+
+using uncopyable::Fd;
+using uncopyable::FdView;
+using uncopyable::File;
+using uncopyable::FileConfig;
+using uncopyable::Mutex;
+using uncopyable::MutexConfig;
+using uncopyable::SqliteConfig;
+using uncopyable::SqliteConnection;
+
+// Waits for the fork()ed child, if this process has one, and exits as it
+// did, so that the death test sees the child's message and its death.
+[[noreturn]] void exit_as_the_child_did() {
+  int status = 0;
+  const bool died = ::wait(&status) > 0 && WIFSIGNALED(status);
+  ::_exit(died ? 1 : 0);
+}
+
+// Runs `in_child` in a fork()ed child, then exits as the child did.
+template <typename F>
+[[noreturn]] void in_forked_child(F in_child) {
+  if (::fork() == 0) {
+    in_child();
+    ::_exit(0);
+  }
+  exit_as_the_child_did();
+}
+
+class ChecksDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { enter_scratch_directory(); }
+
+  static File journal() {
+    ::unlink("journal.log");
+    absl::StatusOr<File> file = uncopyable::rebuild(FileConfig{
+        .path = "journal.log", .access = uncopyable::FileAccess::read_write, .create = true});
+    EXPECT_TRUE(file.ok()) << file.status();
+    return *std::move(file);
+  }
+
+  static SqliteConnection database(const char* path) {
+    absl::StatusOr<SqliteConnection> db = uncopyable::rebuild(SqliteConfig{.path = path});
+    EXPECT_TRUE(db.ok()) << db.status();
+    return *std::move(db);
+  }
+
+  static Mutex mutex(MutexConfig config) {
+    absl::StatusOr<Mutex> made = uncopyable::rebuild(config);
+    EXPECT_TRUE(made.ok()) << made.status();
+    return *std::move(made);
+  }
+};
+
+// --- Any handle -------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, UseAfterMove) {
+  absl::StatusOr<File> log = journal();
+  EXPECT_DEATH(
+      {
+        // [guide:use-after-move]
+        File owner = *std::move(log);
+        (void)log->write("late\n");  // aborts: `log` was moved from
+        // [end]
+      },
+      printed(R"msg(uncopyable: File::write() on a moved-from handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, UseAfterClose) {
+  File file = journal();
+  ASSERT_TRUE(file.close().ok());
+  EXPECT_DEATH((void)file.write("late\n"),
+               printed(R"msg(uncopyable: File::write() on a closed handle (path="journal.log"))msg"));
+}
+
+TEST_F(ChecksDeathTest, CloseTwice) {
+  File file = journal();
+  EXPECT_DEATH(
+      {
+        // [guide:close-twice]
+        absl::Status closed = file.close();  // what close(2) said
+        absl::Status again = file.close();   // aborts: closed already
+        // [end]
+      },
+      printed(R"msg(uncopyable: File::close() on a closed handle (path="journal.log"))msg"));
+}
+
+TEST_F(ChecksDeathTest, SocketAfterClose) {
+  absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(
+      uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<uncopyable::Socket> client =
+      uncopyable::rebuild(uncopyable::SocketConfig{.endpoint = server->endpoint()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(client->close().ok());
+  EXPECT_DEATH((void)client->send("x"),
+               printed(R"msg(uncopyable: Socket::send() on a closed handle (peer tcp://127.0.0.1:<port>))msg"));
+  ASSERT_TRUE(server->close().ok());
+  EXPECT_DEATH((void)server->accept(absl::Seconds(1)),
+               printed(R"msg(uncopyable: Listener::accept() on a closed handle (endpoint tcp://127.0.0.1:<port>))msg"));
+}
+
+TEST_F(ChecksDeathTest, SqliteConnectionAfterClose) {
+  SqliteConnection db = database("app.db");
+  ASSERT_TRUE(db.close().ok());
+  EXPECT_DEATH((void)db.execute("SELECT 1"),
+               printed(R"msg(uncopyable: SqliteConnection::execute() on a closed handle (sqlite "app.db"))msg"));
+}
+
+// --- Fd and FdView ------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, AdoptingAFailedOpen) {
+  EXPECT_DEATH(Fd(::open("missing.txt", O_RDONLY | O_CLOEXEC)),
+               printed(R"msg(uncopyable: Fd::Fd(-1): adopting an invalid value)msg"));
+}
+
+TEST_F(ChecksDeathTest, ResetToAFailedOpen) {
+  Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_DEATH(fd.reset(::open("missing.txt", O_RDONLY | O_CLOEXEC)),
+               printed(R"msg(uncopyable: Fd::reset(-1): adopting an invalid value)msg"));
+}
+
+TEST_F(ChecksDeathTest, ResetToTheSameDescriptor) {
+  Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_DEATH(fd.reset(fd.get()),
+               printed(R"msg(uncopyable: Fd::reset(<fd>): the value it already holds would be closed and kept)msg"));
+}
+
+TEST_F(ChecksDeathTest, BorrowingFromAnEmptyFd) {
+  Fd fd;
+  EXPECT_DEATH(FdView{fd}, printed(R"msg(uncopyable: Fd::get() on an empty handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, UsingAReleasedFd) {
+  Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  const int raw = fd.release();
+  EXPECT_DEATH((void)fd.get(), printed(R"msg(uncopyable: Fd::get() on a released handle)msg"));
+  ::close(raw);
+}
+
+TEST_F(ChecksDeathTest, BorrowingANegativeNumber) {
+  EXPECT_DEATH(FdView(-1),
+               printed(R"msg(uncopyable: FdView::FdView(-1): borrowing a negative descriptor)msg"));
+}
+
+TEST_F(ChecksDeathTest, ClosedBehindTheOwnersBack) {
+  EXPECT_DEATH(
+      {
+        Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        ::close(fd.get());
+        (void)fd.close();
+      },
+      printed(R"msg(uncopyable: Fd::close(): fd <fd> was not open; something closed it behind its owner's back)msg"));
+}
+
+// --- File and FileLock ---------------------------------------------------------
+
+TEST_F(ChecksDeathTest, ALockOutlivesItsFile) {
+  EXPECT_DEATH(
+      {
+        std::optional<uncopyable::FileLock> lock;
+        {
+          File file = journal();
+          lock.emplace(*file.lock(uncopyable::LockKind::exclusive));
+        }
+      },
+      printed(R"msg(uncopyable: File::~File() while 1 FileLock(s) on it are held (path="journal.log"); unlock first)msg"));
+}
+
+TEST_F(ChecksDeathTest, ClosingALockedFile) {
+  File file = journal();
+  absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_DEATH((void)file.close(),
+               printed(R"msg(uncopyable: File::close() while 1 FileLock(s) on it are held (path="journal.log"); unlock first)msg"));
+  ASSERT_TRUE(lock->unlock().ok());
+}
+
+TEST_F(ChecksDeathTest, UnlockingTwice) {
+  File file = journal();
+  absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_TRUE(lock->unlock().ok());
+  EXPECT_DEATH((void)lock->unlock(),
+               printed(R"msg(uncopyable: FileLock::unlock() on a lock that is not held (moved from or unlocked))msg"));
+}
+
+// --- SQLite ---------------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, AStatementOutlivesItsConnection) {
+  EXPECT_DEATH(
+      {
+        std::optional<uncopyable::Statement> statement;
+        {
+          SqliteConnection db = database("app.db");
+          statement.emplace(*db.prepare("SELECT 1"));
+        }
+      },
+      printed(R"msg(uncopyable: SqliteConnection sqlite "app.db": destroyed while 1 statement(s) or transaction(s) on it are alive; they must go first)msg"));
+}
+
+TEST_F(ChecksDeathTest, AMovedFromStatement) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1");
+  ASSERT_TRUE(select.ok()) << select.status();
+  uncopyable::Statement taker = *std::move(select);
+  EXPECT_DEATH((void)select->step(),
+               printed(R"msg(uncopyable: Statement::step() on a moved-from handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, AMovedFromTransaction) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Transaction> tx = db.begin();
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  uncopyable::Transaction taker = *std::move(tx);
+  EXPECT_DEATH((void)tx->commit(),
+               printed(R"msg(uncopyable: Transaction::commit() on a moved-from handle)msg"));
+  ASSERT_TRUE(taker.commit().ok());
+}
+
+TEST_F(ChecksDeathTest, CommittingTwice) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Transaction> tx = db.begin();
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  ASSERT_TRUE(tx->commit().ok());
+  EXPECT_DEATH((void)tx->commit(),
+               printed(R"msg(uncopyable: Transaction::commit() on a transaction already committed or rolled back (sqlite "app.db"))msg"));
+}
+
+// --- fork ---------------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, TheParentsConnectionInAChild) {
+  SqliteConnection db = database("runs.db");
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS runs (who TEXT)").ok());
+  EXPECT_DEATH(
+      {
+        // [guide:fork-misuse]
+        if (::fork() == 0) {
+          (void)db.execute("INSERT INTO runs VALUES ('child')");  // aborts, in the child
+        }
+        // [end]
+        exit_as_the_child_did();
+      },
+      printed(R"msg(uncopyable: SqliteConnection::execute() in a fork()ed child: a connection belongs to the process that opened it; the child must rebuild() its own from config() (sqlite "runs.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, TheParentsStatementInAChild) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1");
+  ASSERT_TRUE(select.ok()) << select.status();
+  EXPECT_DEATH(in_forked_child([&] { (void)select->step(); }),
+               printed(R"msg(uncopyable: Statement::step() in a fork()ed child: a connection belongs to the process that opened it; the child must rebuild() its own from config() (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, AMutexHeldAcrossFork) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        jobs.lock();
+        in_forked_child([&] { jobs.lock(); });  // nobody in the child would ever unlock it
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": lock() in a fork()ed child (thread <thread>), but the lock was held by thread <thread> when the process forked; the child must rebuild() its own)msg"));
+}
+
+// --- Mutex --------------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, AMovedFromMutex) {
+  Mutex jobs = mutex({.name = "jobs"});
+  Mutex taker = std::move(jobs);
+  EXPECT_DEATH(jobs.lock(), printed(R"msg(uncopyable: Mutex::lock() on a moved-from handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, UnlockingAFreeMutex) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(jobs.unlock(),
+               printed(R"msg(uncopyable: Mutex "jobs": unlock() by thread <thread>, which does not hold it (no thread does))msg"));
+}
+
+TEST_F(ChecksDeathTest, UnlockingAnotherThreadsMutex) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        std::thread([&] { jobs.lock(); }).join();
+        jobs.unlock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": unlock() by thread <thread>, which does not hold it (thread <thread> does))msg"));
+}
+
+TEST_F(ChecksDeathTest, LockingTwice) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        jobs.lock();
+        jobs.lock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": lock() by thread <thread>, which already holds it: a self-deadlock)msg"));
+}
+
+TEST_F(ChecksDeathTest, DestroyingAHeldMutex) {
+  EXPECT_DEATH(
+      {
+        Mutex jobs = mutex({.name = "jobs"});
+        jobs.lock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": destroyed while held by thread <thread>)msg"));
+}
+
+TEST_F(ChecksDeathTest, MovingAHeldMutex) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        jobs.lock();
+        Mutex elsewhere = std::move(jobs);
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": moved while held by thread <thread>)msg"));
+}
+
+TEST_F(ChecksDeathTest, LockOrderInversion) {
+  const MutexConfig checked{.name = "accounts", .lock_order_checking = true};
+  Mutex accounts = mutex(checked);
+  Mutex ledger = mutex({.name = "ledger", .lock_order_checking = true});
+  {
+    uncopyable::MutexLock a(accounts);
+    uncopyable::MutexLock b(ledger);
+  }
+  EXPECT_DEATH(
+      {
+        uncopyable::MutexLock b(ledger);
+        uncopyable::MutexLock a(accounts);
+      },
+      printed(R"msg(uncopyable: Mutex "accounts": lock-order inversion: "accounts" is being acquired while holding "ledger", but earlier "ledger" was acquired while holding "accounts")msg"));
+}
+
+TEST_F(ChecksDeathTest, AssertHeldByTheWrongThread) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(jobs.assert_held(),
+               printed(R"msg(uncopyable: Mutex "jobs": assert_held() by thread <thread>, which does not hold it (no thread does))msg"));
+}
+
+TEST_F(ChecksDeathTest, PlainLockAfterTheOwnerDied) {
+  const MutexConfig robust{.name = "jobs", .robust = true};
+  Mutex jobs = mutex(robust);
+  EXPECT_DEATH(
+      {
+        std::thread([&] { jobs.lock(); }).join();  // the thread ends holding it
+        jobs.lock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": lock() found that the previous owner died holding it; use lock_robust(), which reports this so the guarded data can be repaired)msg"));
+}
+
+TEST_F(ChecksDeathTest, LockingAnUnrecoverableMutex) {
+  const MutexConfig robust{.name = "jobs", .robust = true};
+  Mutex jobs = mutex(robust);
+  EXPECT_DEATH(
+      {
+        std::thread([&] { jobs.lock(); }).join();
+        if (jobs.lock_robust() != uncopyable::LockOutcome::owner_died) ::_exit(0);
+        jobs.unlock();  // not marked consistent: nobody can have it now
+        jobs.lock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": lock() on a lock made unrecoverable (an owner died and it was never marked consistent); rebuild the lock)msg"));
+}
+
+TEST_F(ChecksDeathTest, MarkingAHealthyMutexConsistent) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        jobs.lock();
+        jobs.mark_consistent();  // nothing died: there is nothing to mark
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": mark_consistent() failed: EINVAL)msg"));
+}
+
+// --- Testing helpers --------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, TwoFaultInjectors) {
+  EXPECT_DEATH(
+      {
+        uncopyable::testing::FaultInjector first;
+        uncopyable::testing::FaultInjector second;
+      },
+      printed(R"msg(uncopyable: FaultInjector: a second injector armed while one is)msg"));
+}
+
+TEST_F(ChecksDeathTest, AFaultPlanThatCannotHappen) {
+  uncopyable::testing::FaultInjector fault;
+  EXPECT_DEATH(fault.fail_nth(0, EIO),
+               printed(R"msg(uncopyable: FaultInjector::fail_nth(0, 5, times=1): needs n >= 1, errno > 0, times >= 1)msg"));
+}
+
+}  // namespace
+}  // namespace guide
