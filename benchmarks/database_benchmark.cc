@@ -30,6 +30,20 @@ using uncopyable::PostgresConnection;
 using uncopyable::SqliteConfig;
 using uncopyable::SqliteConnection;
 
+// What each operation is, in words: printed above the results, and the row
+// labels of //benchmarks:report.
+const bool described = [] {
+  benchmark::AddCustomContext("BM_SqliteOpen", "SQLite open (+ pragmas)");
+  benchmark::AddCustomContext("BM_SqliteInsert100k", "SQLite 100 000-row insert, one transaction");
+  benchmark::AddCustomContext("BM_SqlitePointSelect", "SQLite 1 000 point selects by key");
+  benchmark::AddCustomContext("BM_PgConnect", "PostgreSQL connect");
+  benchmark::AddCustomContext("BM_PgInsert100k",
+                              "PostgreSQL 100 000 prepared inserts, one transaction");
+  benchmark::AddCustomContext("BM_PgPointSelect",
+                              "PostgreSQL 1 000 point selects by key over 100 000 rows");
+  return true;
+}();
+
 constexpr int kRows = 100000;
 constexpr int kPgRows = 100000;  // one network round trip each
 constexpr int kLookups = 1000;

@@ -28,6 +28,14 @@ using uncopyable::Mutex;
 using uncopyable::MutexConfig;
 using uncopyable::MutexKind;
 
+// What each operation is, in words: printed above the results, and the row
+// labels of //benchmarks:report.
+const bool described = [] {
+  benchmark::AddCustomContext("BM_Uncontended", "uncontended lock + unlock");
+  benchmark::AddCustomContext("BM_Contended", "contended lock + unlock");
+  return true;
+}();
+
 const bool multi_threaded = [] {
   const char* single = std::getenv("UNCOPYABLE_SINGLE_THREADED");
   if (single != nullptr && single[0] == '1') return false;

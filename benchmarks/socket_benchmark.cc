@@ -34,6 +34,15 @@ using uncopyable::Listener;
 using uncopyable::Socket;
 using uncopyable::SocketConfig;
 
+// What each operation is, in words: printed above the results, and the row
+// labels of //benchmarks:report.
+const bool described = [] {
+  benchmark::AddCustomContext("BM_ConnectClose", "connect + close");
+  benchmark::AddCustomContext("BM_Echo1MiB", "1 MiB out and back (64 KiB chunks)");
+  benchmark::AddCustomContext("BM_RoundTrip64B", "64-byte request + 64-byte response");
+  return true;
+}();
+
 constexpr size_t kMiB = 1 << 20;
 
 // A server on 127.0.0.1 for connect + close: it accepts and closes, as fast
