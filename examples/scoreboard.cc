@@ -18,6 +18,9 @@ namespace {
 constexpr absl::string_view kRequest = "standings\n";
 // How often the server thread looks up from waiting to see if it should stop.
 constexpr absl::Duration kStopCheck = absl::Milliseconds(50);
+// How long a client may take over one request line, and how long it may be.
+constexpr absl::Duration kRequestTimeout = absl::Seconds(2);
+constexpr size_t kLongestRequest = 64;
 
 // Waits until `fd` can be read, for at most kStopCheck. The descriptor is
 // borrowed (an FdView): poll() needs the number, never the ownership.
@@ -28,17 +31,24 @@ absl::StatusOr<bool> readable(uncopyable::FdView fd) {
   return ready > 0;
 }
 
-// Reads up to and including the next '\n'. An empty result: the peer closed.
-template <typename Stream>
-absl::StatusOr<std::string> read_line(Stream& stream) {
+// Reads up to and including the next '\n', one byte at a time (requests are
+// a few bytes, and nothing after the line is taken from the stream). An
+// empty result: the peer closed first. `wait` is called before each byte and
+// says whether to go on (an error stops the read).
+template <typename Stream, typename Wait>
+absl::StatusOr<std::string> read_line(Stream& stream, Wait wait) {
   std::string line;
   char c = 0;
   while (c != '\n') {
+    if (absl::Status waited = wait(); !waited.ok()) return waited;
     absl::StatusOr<size_t> got = stream.receive(absl::MakeSpan(&c, 1));
     if (!got.ok()) return got.status();
     if (*got == 0) {
       if (line.empty()) return line;
       return absl::DataLossError(absl::StrCat("the line \"", line, "\" was cut short"));
+    }
+    if (line.size() == kLongestRequest) {
+      return absl::InvalidArgumentError(absl::StrCat("a line longer than ", kLongestRequest));
     }
     line += c;
   }
@@ -57,6 +67,7 @@ ScoreBoardServer::~ScoreBoardServer() {
 }
 
 absl::Status ScoreBoardServer::stop() {
+  if (stopped_) return absl::OkStatus();
   stopped_ = true;
   thread_.request_stop();
   thread_.join();
@@ -68,34 +79,38 @@ void ScoreBoardServer::serve(std::stop_token stop) {
   while (!stop.stop_requested()) {
     absl::StatusOr<uncopyable::Connection> connection = listener_.accept(kStopCheck);
     if (absl::IsDeadlineExceeded(connection.status())) continue;  // nobody yet
-    if (!connection.ok()) {
+    if (!connection.ok()) {  // the listener itself failed: that ends the server
       error_ = connection.status();
       return;
     }
-    absl::Status answered = answer(*connection, stop);
-    // Closed here, explicitly: a failed close is an error worth reporting.
-    absl::Status closed = connection->close();
-    if (!answered.ok() || !closed.ok()) {
-      error_ = answered.ok() ? closed : answered;
-      return;
-    }
+    // A client that misbehaves or goes away loses its own connection, and
+    // only that: the server goes on to the next one.
+    answer(*connection, stop).IgnoreError();
+    connection->close().IgnoreError();
   }
 }
 
-// Answers requests on one connection until the client hangs up or the
-// server is told to stop.
+// Answers requests on one connection until the client hangs up, breaks the
+// protocol or is too slow, or the server is told to stop.
 absl::Status ScoreBoardServer::answer(uncopyable::Connection& connection,
                                       const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     absl::StatusOr<bool> ready = readable(connection.fd());
     if (!ready.ok()) return ready.status();
-    if (!*ready) continue;
-    absl::StatusOr<std::string> request = read_line(connection);
+    if (!*ready) continue;  // idle between requests: look at `stop` again
+    const absl::Time deadline = absl::Now() + kRequestTimeout;
+    absl::StatusOr<std::string> request = read_line(connection, [&]() -> absl::Status {
+      while (true) {
+        if (stop.stop_requested()) return absl::CancelledError("the server is stopping");
+        if (absl::Now() > deadline) return absl::DeadlineExceededError("a slow request");
+        absl::StatusOr<bool> more = readable(connection.fd());
+        if (!more.ok() || *more) return more.status();
+      }
+    });
     if (!request.ok()) return request.status();
     if (request->empty()) return absl::OkStatus();  // the client hung up
     if (*request != kRequest) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("score-board: unknown request \"", *request, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("unknown request \"", *request, "\""));
     }
     const std::string table = standings_.table();
     if (absl::Status sent = connection.send(absl::StrCat(table.size(), "\n", table)); !sent.ok()) {
@@ -107,7 +122,8 @@ absl::Status ScoreBoardServer::answer(uncopyable::Connection& connection,
 
 absl::StatusOr<std::string> read_scoreboard(uncopyable::Socket& client) {
   if (absl::Status sent = client.send(kRequest); !sent.ok()) return sent;
-  absl::StatusOr<std::string> header = read_line(client);
+  // The client's own receive_timeout (its SocketConfig) bounds each wait.
+  absl::StatusOr<std::string> header = read_line(client, [] { return absl::OkStatus(); });
   if (!header.ok()) return header.status();
   const std::string where = client.config().endpoint.to_string();
   if (header->empty()) {

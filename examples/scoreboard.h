@@ -17,9 +17,10 @@
 
 namespace tournament {
 
-// Serves `standings` on one thread until stop() or destruction. It owns its
-// Listener (moved in) and every connection it accepts; `standings` must
-// outlive it.
+// Serves `standings` on one thread until stop() or destruction, one client
+// at a time (a client that sends something else, or takes longer than 2 s
+// over a request, is disconnected). It owns its Listener (moved in) and
+// every connection it accepts; `standings` must outlive it.
 class ScoreBoardServer {
  public:
   ScoreBoardServer(uncopyable::Listener listener, const Standings& standings);
@@ -33,7 +34,8 @@ class ScoreBoardServer {
   const uncopyable::Endpoint& endpoint() const { return listener_.endpoint(); }
 
   // Stops serving: the thread ends, the open connection and the listener are
-  // closed. Returns the first error the server met, or what closing said.
+  // closed. Returns what ended the server early (the listener failing), or
+  // what closing the listener said. Once stopped, it does nothing more.
   [[nodiscard]] absl::Status stop();
 
  private:
@@ -42,7 +44,7 @@ class ScoreBoardServer {
 
   uncopyable::Listener listener_;
   const Standings& standings_;
-  absl::Status error_;  // written by the thread, read after it is joined
+  absl::Status error_;  // why the thread ended early; read after it is joined
   bool stopped_ = false;
   std::jthread thread_;  // last: starts once everything it uses exists
 };
