@@ -92,12 +92,14 @@ absl::StatusOr<int64_t> count(uncopyable::SqliteConnection& db) {
   if (!select.ok()) return select.status();
   absl::StatusOr<bool> row = select->step();
   if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError(absl::StrCat(count_sql(), ": no row"));
   return select->get_int64(0);
 }
 
 absl::StatusOr<int64_t> count(uncopyable::PostgresConnection& db) {
   absl::StatusOr<uncopyable::PostgresResult> rows = db.query(count_sql());
   if (!rows.ok()) return rows.status();
+  if (rows->rows() != 1) return absl::InternalError(absl::StrCat(count_sql(), ": no row"));
   return rows->get_int64(0, 0);
 }
 

@@ -29,7 +29,7 @@ absl::Status create_table(uncopyable::PostgresConnection& db, Tables tables);
 absl::Status insert(uncopyable::SqliteConnection& db, const std::vector<Match>& matches);
 absl::Status insert(uncopyable::PostgresConnection& db, const std::vector<Match>& matches);
 
-// Every match, in the order played.
+// Every match, by round (and by winner within a round).
 absl::StatusOr<std::vector<Match>> load(uncopyable::SqliteConnection& db);
 absl::StatusOr<std::vector<Match>> load(uncopyable::PostgresConnection& db);
 

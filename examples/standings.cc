@@ -24,12 +24,6 @@ void Standings::record(const Match& match) {
   Row& loser = rows_[match.loser];
   ++loser.losses;
   loser.difference -= margin;
-  ++matches_;
-}
-
-int64_t Standings::matches() const {
-  uncopyable::MutexLock hold(mutex_);
-  return matches_;
 }
 
 std::string Standings::table() const {

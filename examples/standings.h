@@ -36,10 +36,6 @@ class Standings {
   void record(const Match& match) ABSL_LOCKS_EXCLUDED(mutex_);
   // The table as text, best first. Thread-safe.
   std::string table() const ABSL_LOCKS_EXCLUDED(mutex_);
-  // How many matches it has seen. Thread-safe.
-  int64_t matches() const ABSL_LOCKS_EXCLUDED(mutex_);
-
-  const uncopyable::MutexConfig& lock_config() const { return mutex_.config(); }
 
  private:
   struct Row {
@@ -51,7 +47,6 @@ class Standings {
 
   mutable uncopyable::Mutex mutex_;
   std::map<std::string, Row> rows_ ABSL_GUARDED_BY(mutex_);
-  int64_t matches_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace tournament

@@ -1,7 +1,7 @@
 // The README's main command:
 //
 //   ./bazelw run //examples:tournament                      # SQLite, no server
-//   ./bazelw run //examples:tournament -- --db=postgresql://user:pw@host/db
+//   PGPASSWORD=... ./bazelw run //examples:tournament -- --db=postgresql://user@host/db
 //   ./bazelw run //examples:tournament -- --keep            # keep the files, then
 //   ./bazelw run //examples:tournament -- --from=/tmp/.../config.json
 //
@@ -14,7 +14,11 @@
 // everything from that file.
 //
 // Exits 0 when the whole story ran, 1 on any failure (with the error), 2 on
-// bad flags. It removes what it created (a folder, a table) unless --keep.
+// bad flags. It removes what it created unless --keep: the folder it makes
+// for its files, and the table if it made it in a database given with --db
+// (that database, file or server, is the caller's and stays). A --from run
+// reads the saved file and never writes to it: it saves its configs to a
+// fresh folder of its own.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -125,6 +129,7 @@ absl::Status record_round(Connection& db, int64_t round, Standings& standings) {
 absl::Status save_config(const TournamentConfig& config, const std::string& path) {
   // The copy that is saved leaves the password out: a secret is not data to
   // write to disk. A later run takes it from PGPASSWORD or ~/.pgpass (libpq).
+  // The file is new (exclusive): nothing is overwritten, and its mode holds.
   TournamentConfig saved = config;
   if (saved.postgres.has_value()) saved.postgres->password = {};
   // With the only secret emptied, revealing secrets reveals nothing; it
@@ -135,7 +140,7 @@ absl::Status save_config(const TournamentConfig& config, const std::string& path
       uncopyable::rebuild(uncopyable::FileConfig{.path = path,
                                                  .access = uncopyable::FileAccess::write,
                                                  .create = true,
-                                                 .truncate = true,
+                                                 .exclusive = true,
                                                  .permissions = uncopyable::Permissions(0600)});
   if (!file.ok()) return file.status();
   RETURN_IF_ERROR(file->write(json));
@@ -330,12 +335,14 @@ struct Options {
 };
 
 constexpr char kUsage[] =
-    "usage: tournament [--db=URL] [--keep] | --from=CONFIG.json\n"
-    "  --db=URL       the database: sqlite:///path/t.db, or postgresql://user:pw@host:port/db\n"
-    "                 (default: SQLite in a fresh folder)\n"
-    "                 other files go to a fresh folder under $TMPDIR (or /tmp)\n"
-    "  --keep         keep the files and the table, to run again with --from\n"
-    "  --from=FILE    rebuild everything from the configs an earlier run saved\n";
+    "usage: tournament [--db=URL] [--keep]\n"
+    "       tournament --from=CONFIG.json [--keep]\n"
+    "  --db=URL     the database (default: SQLite in the run's own folder):\n"
+    "                 sqlite:///path/t.db, or postgresql://user@host:port/db with the\n"
+    "                 password in PGPASSWORD (not on the command line, where ps shows it)\n"
+    "  --keep       keep the files and the table, to run again with --from\n"
+    "  --from=FILE  rebuild everything from the configs an earlier run saved\n"
+    "Other files go to a fresh folder under $TMPDIR (or /tmp).\n";
 
 absl::StatusOr<Options> parse_flags(absl::Span<char* const> arguments) {
   Options options;
@@ -356,8 +363,9 @@ absl::StatusOr<Options> parse_flags(absl::Span<char* const> arguments) {
   return options;
 }
 
-// The configs of a new run: its files in a fresh folder.
-absl::StatusOr<TournamentConfig> new_config(const Options& options, Created& created, Run& run) {
+// A fresh folder for the run's files, under $TMPDIR (or /tmp); where its
+// configs are saved.
+absl::StatusOr<std::string> make_folder(Created& created, Run& run) {
   const char* tmp = std::getenv("TMPDIR");
   std::string dir =
       absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/uncopyable-tournament-XXXXXX");
@@ -366,6 +374,14 @@ absl::StatusOr<TournamentConfig> new_config(const Options& options, Created& cre
   }
   created.dir = dir;
   run.config_path = absl::StrCat(dir, "/config.json");
+  return dir;
+}
+
+// The configs of a new run: its files in a fresh folder.
+absl::StatusOr<TournamentConfig> new_config(const Options& options, Created& created, Run& run) {
+  absl::StatusOr<std::string> folder = make_folder(created, run);
+  if (!folder.ok()) return folder.status();
+  const std::string& dir = *folder;
   TournamentConfig config{
       .name = "Autumn Open",
       .sqlite = std::nullopt,
@@ -448,8 +464,12 @@ int main_with_status(int argc, char** argv) {
     config = new_config(*options, created, run);
   } else {
     config = load_config(options->from);
-    run = {.reuse_tables = true, .config_path = options->from};
-    if (config.ok()) std::cout << "Everything below is rebuilt from " << options->from << "\n";
+    run.reuse_tables = true;
+    if (config.ok()) {
+      std::cout << "Everything below is rebuilt from " << options->from << "\n";
+      absl::StatusOr<std::string> folder = make_folder(created, run);
+      if (!folder.ok()) config = folder.status();
+    }
   }
 
   absl::Status status = config.status();

@@ -4,11 +4,11 @@
 #ifndef UNCOPYABLE_EXAMPLES_TOURNAMENT_CONFIG_H_
 #define UNCOPYABLE_EXAMPLES_TOURNAMENT_CONFIG_H_
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "uncopyable/config.h"
 #include "uncopyable/mutex.h"
 #include "uncopyable/postgres.h"
@@ -27,20 +27,24 @@ struct TournamentConfig {
   uncopyable::ListenerConfig scoreboard{};               // the score-board server
   uncopyable::MutexConfig standings{};                   // the lock on the standings
 
-  // Exactly one database; a backup path that is not the database's own.
+  // Exactly one database; each part valid; a backup that is not the
+  // database itself.
   absl::Status validate() const {
-    if (sqlite.has_value() == postgres.has_value()) {
-      return absl::InvalidArgumentError(
-          "TournamentConfig: give exactly one database, sqlite or postgres");
-    }
-    if (backup.path.empty()) {
-      return absl::InvalidArgumentError("TournamentConfig.backup.path: required");
-    }
-    if (sqlite.has_value() && sqlite->path == backup.path) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "TournamentConfig: the backup would overwrite the database itself (", backup.path, ")"));
-    }
-    return absl::OkStatus();
+    const auto valid = [](const auto& part) {
+      return part.has_value() ? part->validate() : absl::OkStatus();
+    };
+    return uncopyable::ConfigRules(*this)
+        .check(sqlite.has_value() != postgres.has_value(), "sqlite",
+               "give exactly one database: sqlite or postgres")
+        .valid("sqlite", valid(sqlite))
+        .valid("postgres", valid(postgres))
+        .valid("backup", backup.validate())
+        .valid("scoreboard", scoreboard.validate())
+        .valid("standings", standings.validate())
+        .check(!sqlite.has_value() || std::filesystem::path(sqlite->path).lexically_normal() !=
+                                          std::filesystem::path(backup.path).lexically_normal(),
+               "backup", "the backup would overwrite the database itself")
+        .status();
   }
 };
 

@@ -3,18 +3,26 @@
 // then again from the configs it saved. Checks what it says, what it exits
 // with, and what it leaves behind.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
@@ -28,36 +36,72 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 struct Outcome {
-  int exit_code = -1;
+  int exit_code = -1;  // 128 + the signal if it was killed
   std::string output;  // stdout and stderr, interleaved as written
 };
+
+// How long one run may take before it is killed (it takes well under a
+// second; a hang must fail the test with what the run printed, not time it
+// out silently).
+constexpr int kRunSeconds = 60;
 
 // Runs the tournament binary with `arguments`, TMPDIR set to `tmpdir` and
 // the extra `environment` ("NAME=value"), and waits for it.
 Outcome run_tournament(const std::vector<std::string>& arguments, const std::string& tmpdir,
                        const std::vector<std::string>& environment = {}) {
+  // Everything the child needs is made before fork(): after it, the child
+  // only redirects and execs.
   const std::string binary = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
                                           std::getenv("TEST_WORKSPACE"), "/examples/tournament");
+  std::vector<std::string> env_strings = environment;
+  env_strings.push_back("TMPDIR=" + tmpdir);
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!absl::StartsWith(*entry, "TMPDIR=")) env_strings.push_back(*entry);
+  }
+  std::vector<char*> envp;
+  for (std::string& entry : env_strings) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = {binary};
+  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& argument : argv_strings) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+
+  Outcome outcome;
   int pipe_fds[2];
-  EXPECT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    return outcome;
+  }
   const pid_t child = ::fork();
   if (child == 0) {
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::setenv("TMPDIR", tmpdir.c_str(), 1);
-    for (const std::string& entry : environment) ::putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-    for (const std::string& argument : arguments)
-      argv.push_back(const_cast<char*>(argument.c_str()));
-    argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
+    ::execve(binary.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
-  Outcome outcome;
+  if (child < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    ::close(pipe_fds[0]);
+    return outcome;
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(kRunSeconds);
   char buffer[4096];
-  ssize_t got = 0;
-  while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) outcome.output.append(buffer, got);
+  while (true) {
+    pollfd entry{.fd = pipe_fds[0], .events = POLLIN, .revents = 0};
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left <= 0) {
+      ::kill(child, SIGKILL);
+      ADD_FAILURE() << "the run took over " << kRunSeconds << " s and was killed; it said:\n"
+                    << outcome.output;
+      break;
+    }
+    if (::poll(&entry, 1, static_cast<int>(left)) <= 0) continue;
+    const ssize_t got = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (got <= 0) break;
+    outcome.output.append(buffer, static_cast<size_t>(got));
+  }
   ::close(pipe_fds[0]);
   int status = 0;
   EXPECT_EQ(::waitpid(child, &status, 0), child);
@@ -74,6 +118,13 @@ std::string fresh_dir(const std::string& name) {
 }
 
 bool is_empty(const std::string& dir) { return std::filesystem::is_empty(dir); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 // The path after "--from=" in the hint a --keep run prints.
 std::string saved_config_path(const std::string& output) {
@@ -137,15 +188,20 @@ TEST(TournamentTest, ASecondRunRebuildsEverythingFromTheSavedConfigs) {
   ASSERT_EQ(::stat(config_path.c_str(), &info), 0) << config_path;
   EXPECT_EQ(info.st_mode & 0777, 0600u);
 
+  const std::string saved = read_file(config_path);
+
   const Outcome second = run_tournament({"--from=" + config_path}, tmpdir);
   expect_whole_story(second);
   EXPECT_THAT(second.output,
               AllOf(HasSubstr("Everything below is rebuilt from " + config_path),
                     HasSubstr("found 8 matches recorded by an earlier run"), HasSubstr("round 5: "),
                     HasSubstr("original: 14 matches, backup: still 12")));
-  // The files belong to the config it was given: a --from run keeps them.
-  EXPECT_TRUE(std::filesystem::exists(config_path));
-  std::filesystem::remove_all(std::filesystem::path(config_path).parent_path());
+  // The file it was given is read, never written: the second run saved its
+  // configs in a folder of its own, and removed that folder at the end.
+  EXPECT_EQ(read_file(config_path), saved);
+  const std::filesystem::path kept = std::filesystem::path(config_path).parent_path();
+  std::filesystem::remove_all(kept);
+  EXPECT_TRUE(is_empty(tmpdir)) << "the --from run left files in " << tmpdir;
 }
 
 TEST(TournamentTest, BadFlagsPrintUsageAndExit2) {
@@ -249,20 +305,29 @@ TEST_F(TournamentPostgresTest, NeverDropsATableItDidNotMake) {
 
 TEST_F(TournamentPostgresTest, SavedConfigsLeaveThePasswordOutAndRebuildWithPgpassword) {
   const std::string tmpdir = fresh_dir("postgres_from");
-  const std::string url = uncopyable::to_url(server_->config(), uncopyable::Secrets::kReveal);
-  const Outcome first = run_tournament({"--db=" + url, "--keep"}, tmpdir);
+  // The way the README shows: no password in the URL, the password in PGPASSWORD.
+  uncopyable::PostgresConfig without = server_->config();
+  without.password = {};
+  const std::string url = uncopyable::to_url(without, uncopyable::Secrets::kReveal);
+  const std::string pgpassword =
+      absl::StrCat("PGPASSWORD=", uncopyable::testing::PostgresServer::kPassword);
+  const Outcome first = run_tournament({"--db=" + url, "--keep"}, tmpdir, {pgpassword});
   expect_whole_story(first);
   EXPECT_TRUE(table_exists());
   const std::string config_path = saved_config_path(first.output);
   ASSERT_FALSE(config_path.empty()) << first.output;
 
+  EXPECT_THAT(read_file(config_path),
+              AllOf(HasSubstr("\"password\":\"\""),
+                    Not(HasSubstr(uncopyable::testing::PostgresServer::kPassword))));
+
+  // The server wants a password, and the file has none: libpq says so.
   const Outcome without_password = run_tournament({"--from=" + config_path}, tmpdir);
   EXPECT_EQ(without_password.exit_code, 1) << without_password.output;
-  EXPECT_THAT(without_password.output, HasSubstr("tournament: failed:"));
+  EXPECT_THAT(without_password.output,
+              AllOf(HasSubstr("tournament: failed:"), HasSubstr("no password supplied")));
 
-  const Outcome second =
-      run_tournament({"--from=" + config_path}, tmpdir,
-                     {absl::StrCat("PGPASSWORD=", uncopyable::testing::PostgresServer::kPassword)});
+  const Outcome second = run_tournament({"--from=" + config_path}, tmpdir, {pgpassword});
   expect_whole_story(second);
   EXPECT_THAT(second.output, HasSubstr("found 8 matches recorded by an earlier run"));
 

@@ -92,5 +92,45 @@ TEST(SqliteDeathTest, UsingAConnectionInAForkedChild) {
       "to the process that opened it; the child must rebuild\\(\\) its own from config\\(\\)");
 }
 
+TEST(SqliteDeathTest, CommittingInAForkedChildNamesTheTransaction) {
+  SqliteConnection db = memory();
+  std::optional<Transaction> transaction(*db.begin());
+  EXPECT_DEATH(
+      {
+        const pid_t child = ::fork();
+        if (child == 0) {
+          (void)transaction->commit();
+          ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+      },
+      "^uncopyable: Transaction::commit\\(\\) in a fork\\(\\)ed child: a connection belongs "
+      "to the process that opened it");
+  ASSERT_TRUE(transaction->commit().ok());
+}
+
+// Like a connection, a transaction the child merely lets go of is left to
+// the parent: no ROLLBACK is sent on the parent's session, nothing aborts.
+TEST(SqliteForkTest, AChildLettingGoOfAnOpenTransactionLeavesItToTheParent) {
+  SqliteConnection db = memory();
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x INTEGER)").ok());
+  std::optional<Transaction> transaction(*db.begin());
+  ASSERT_TRUE(db.execute("INSERT INTO t VALUES (1)").ok());
+  const pid_t child = ::fork();
+  if (child == 0) {
+    transaction.reset();
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_TRUE(transaction->commit().ok());
+  Statement count = *db.prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(*count.step());
+  EXPECT_EQ(count.get_int64(0), 1);
+}
+
 }  // namespace
 }  // namespace uncopyable

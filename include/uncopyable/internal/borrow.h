@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/process.h"
 
 namespace uncopyable::internal {
 
@@ -50,9 +51,13 @@ class BasicTransaction {
   BasicTransaction& operator=(BasicTransaction&&) = delete;
   BasicTransaction(const BasicTransaction&) = delete;
   BasicTransaction& operator=(const BasicTransaction&) = delete;
-  // Rolls back if still open; an error here is lost (call rollback()).
+  // Rolls back if still open; an error here is lost (call rollback()). In a
+  // fork()ed child it does nothing: the session is the parent's.
   ~BasicTransaction() {
-    if (connection_.get() != nullptr && !done_) end("rollback()", "ROLLBACK").IgnoreError();
+    if (connection_.get() != nullptr && !done_ &&
+        connection_.get()->fork_generation_ == current_fork_generation()) {
+      end("rollback()", "ROLLBACK").IgnoreError();
+    }
   }
 
   [[nodiscard]] absl::Status commit() { return end("commit()", "COMMIT"); }
@@ -65,6 +70,7 @@ class BasicTransaction {
   absl::Status end(const char* operation, const char* sql) {
     UNCOPYABLE_CHECK(connection_.get() != nullptr, "%s::%s on a moved-from handle",
                      C::kTransactionName, operation);
+    connection_.get()->checked(operation, C::kTransactionName);  // closed, or a forked child
     UNCOPYABLE_CHECK(!done_, "%s::%s on a transaction already committed or rolled back (%s)",
                      C::kTransactionName, operation, connection_.get()->where().c_str());
     done_ = true;
