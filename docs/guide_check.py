@@ -17,8 +17,8 @@
 2. Messages. Every `uncopyable: ...` the guide quotes in backticks must be
    one a death test in DIR matches whole, written there as
    printed(R"msg(...)msg") in the same words; or, for the few that need a
-   PostgreSQL server, one that a format string in the library's sources
-   (src/, include/) prints, most of the message being that format's own
+   PostgreSQL server (`uncopyable: Postgres...`), one that a format string
+   in src/postgres.cc prints, most of the message being that format's own
    text. Every message the death tests check must be quoted in the guide.
 
 Exits 1 and says what differs on any failure.
@@ -39,6 +39,8 @@ QUOTED_MESSAGE = re.compile(r"`(uncopyable: [^`]+)`")
 PRINTED = re.compile(r'printed\(\s*R"msg\((.*?)\)msg"\s*\)', re.S)
 PLACEHOLDER = re.compile(r"<[a-z][a-z ]*>")
 PREFIX = "uncopyable: "
+POSTGRES_PREFIX = PREFIX + "Postgres"
+POSTGRES_SOURCE = os.path.join("src", "postgres.cc")
 # How much of a message a library format must spell out itself, so that a
 # bare "%s::%s on %s" does not vouch for any message at all.
 MIN_LITERAL_SHARE = 0.5
@@ -270,8 +272,12 @@ def check_messages(guide_text, example_dir, source_dirs):
             from_tests += 1
             continue
         sample = PLACEHOLDER.sub("0", message[len(PREFIX):])
+        # Only PostgreSQL's messages (they need a server, so the guide's
+        # death tests cannot print them) may be vouched for by a format, and
+        # only by one in the PostgreSQL source.
         matches = [(fmt, path) for fmt, path, pattern, literal in formats
-                   if pattern.fullmatch(sample) and literal >= MIN_LITERAL_SHARE * len(sample)]
+                   if message.startswith(POSTGRES_PREFIX) and path.endswith(POSTGRES_SOURCE)
+                   and pattern.fullmatch(sample) and literal >= MIN_LITERAL_SHARE * len(sample)]
         if matches:
             from_sources += 1
             continue
