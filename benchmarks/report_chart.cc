@@ -130,6 +130,10 @@ std::string chart(const std::vector<ProgramReport>& programs) {
   std::string figures;  // drawn last, over the 1.0 line
   int y = kPlotTop;
   for (const ProgramReport& program : programs) {
+    const bool charted = std::any_of(program.rows.begin(), program.rows.end(), [](const Row& row) {
+      return row.find(Role::kBaseline) != nullptr;
+    });
+    if (!charted) continue;  // no operation with a baseline: nothing to draw
     absl::StrAppendFormat(&bars, "<text class=\"program\" x=\"8\" y=\"%d\">%s</text>\n", y + 24,
                           escape_xml(program.program));
     y += 32;

@@ -11,9 +11,9 @@
 // whole. The same results give the same files, byte for byte.
 // `./bazelw run //benchmarks:report` (report.sh) runs the benchmark programs
 // and then this.
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +28,7 @@
 #include "absl/strings/strip.h"
 #include "absl/types/span.h"
 #include "benchmarks/report.h"
+#include "uncopyable/file.h"
 
 ABSL_FLAG(std::string, markdown, "",
           "the Markdown file whose generated section is rewritten (created if missing); the "
@@ -52,23 +53,57 @@ std::string compiler() {
 #endif
 }
 
+// The whole file, through the library's own File: an error names the path
+// and the errno (NotFound if there is no such file).
 absl::StatusOr<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<uncopyable::File> file = uncopyable::rebuild(uncopyable::FileConfig{.path = path});
+  if (!file.ok()) return file.status();
+  absl::StatusOr<uint64_t> size = file->size();
+  if (!size.ok()) return size.status();
+  std::string text(*size, '\0');
+  absl::StatusOr<size_t> got = file->read(absl::MakeSpan(text));
+  if (!got.ok()) return got.status();
+  text.resize(*got);
+  if (absl::Status closed = file->close(); !closed.ok()) return closed;
+  return text;
 }
 
-// Through a temporary file, so that a failure leaves the old one whole.
-absl::Status write_file(const std::string& path, absl::string_view text) {
-  const std::string temporary = absl::StrCat(path, ".tmp");
-  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.close();
-  if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot be written"));
+// Replaces each file (path, text) whole: every text is first written to
+// PATH.tmp, synced and closed, and only when all are written are they
+// renamed into place, so a failure leaves the old files as they were.
+absl::Status replace_files(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> written;
+  auto discard = [&written] {
+    for (const std::string& temporary : written) std::remove(temporary.c_str());
+  };
+  for (const auto& [path, text] : files) {
+    const std::string temporary = absl::StrCat(path, ".tmp");
+    absl::StatusOr<uncopyable::File> file =
+        uncopyable::rebuild(uncopyable::FileConfig{.path = temporary,
+                                                   .access = uncopyable::FileAccess::write,
+                                                   .create = true,
+                                                   .truncate = true,
+                                                   .permissions = uncopyable::Permissions(0644)});
+    if (!file.ok()) {
+      discard();
+      return file.status();
+    }
+    written.push_back(temporary);
+    absl::Status status = file->write(text);
+    if (status.ok()) status = file->sync();
+    if (status.ok()) status = file->close();
+    if (!status.ok()) {
+      discard();
+      return status;
+    }
+  }
+  for (const auto& [path, text] : files) {
+    const std::string temporary = absl::StrCat(path, ".tmp");
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      const int error = errno;
+      discard();
+      return absl::ErrnoToStatus(error, absl::StrCat("rename(", temporary, ", ", path, ")"));
+    }
   }
   return absl::OkStatus();
 }
@@ -106,19 +141,19 @@ absl::Status run(absl::Span<char* const> results) {
       .chart_link = slash == std::string::npos ? chart_path : chart_path.substr(slash + 1),
   };
 
-  std::string document;  // a missing file is an empty one
-  if (absl::StatusOr<std::string> old = read_file(markdown); old.ok()) document = *std::move(old);
+  std::string document;  // a missing file is an empty one; any other error stops here
+  if (absl::StatusOr<std::string> old = read_file(markdown); old.ok()) {
+    document = *std::move(old);
+  } else if (!absl::IsNotFound(old.status())) {
+    return old.status();
+  }
   absl::StatusOr<std::string> updated =
       uncopyable::report::splice(document, uncopyable::report::markdown_section(programs, setting));
   if (!updated.ok()) {
     return absl::Status(updated.status().code(),
                         absl::StrCat(markdown, ": ", updated.status().message()));
   }
-  if (absl::Status written = write_file(chart_path, uncopyable::report::chart(programs));
-      !written.ok()) {
-    return written;
-  }
-  return write_file(markdown, *updated);
+  return replace_files({{chart_path, uncopyable::report::chart(programs)}, {markdown, *updated}});
 }
 
 }  // namespace

@@ -254,11 +254,9 @@ absl::StatusOr<ProgramReport> read_program(absl::string_view program, absl::stri
     if (!entry.is_object()) continue;
     const boost::json::object& run = entry.get_object();
     const std::string run_name = string_at(run, "run_name");
-    if (true_at(run, "error_occurred")) {
-      std::fprintf(stderr, "report: %.*s: %s failed, left out: %s\n",
-                   static_cast<int>(path.size()), path.data(), run_name.c_str(),
-                   string_at(run, "error_message").c_str());
-      continue;
+    if (true_at(run, "error_occurred")) {  // a report with a hole in it would mislead
+      return absl::FailedPreconditionError(absl::StrCat(path, ": ", run_name, " failed: ",
+                                                        string_at(run, "error_message")));
     }
     const std::string type = string_at(run, "run_type");
     const std::string aggregate = string_at(run, "aggregate_name");
