@@ -2,6 +2,9 @@
 // dependency: it writes a journal through a File, reads it back through a
 // second File built from a copy of the first one's config, and prints that
 // config as JSON. Exits 1 with the error if anything fails.
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -46,10 +49,18 @@ absl::Status run(const std::string& path) {
 }  // namespace
 
 int main() {
+  // A folder of its own: nothing else's file is ever truncated.
   const char* tmp = std::getenv("TMPDIR");
-  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/uncopyable-consumer.log");
+  std::string dir =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/uncopyable-consumer-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    std::perror("journal: mkdtemp");
+    return 1;
+  }
+  const std::string path = dir + "/journal.log";
   const absl::Status status = run(path);
   std::remove(path.c_str());
+  ::rmdir(dir.c_str());
   if (!status.ok()) {
     std::fprintf(stderr, "journal: %s\n", status.ToString().c_str());
     return 1;
