@@ -128,6 +128,19 @@ TEST(RebuildTest, ARebuildDoesWhatTheConfigSaysAgain) {
   EXPECT_NE(second.status().message().find("fresh.lock"), absl::string_view::npos)
       << second.status();
 
+  // "Empty it on open": a rebuilt writer empties the file again. A reader
+  // is another config: copy this one and change what differs.
+  absl::StatusOr<uncopyable::File> log = uncopyable::rebuild(uncopyable::FileConfig{
+      .path = "run.log", .access = uncopyable::FileAccess::write, .create = true,
+      .truncate = true});
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(log->write("kept?").ok());
+  absl::StatusOr<uncopyable::File> again = log->rebuild();
+  ASSERT_TRUE(again.ok()) << again.status();
+  absl::StatusOr<uint64_t> emptied = log->size();
+  ASSERT_TRUE(emptied.ok()) << emptied.status();
+  EXPECT_EQ(*emptied, 0u);
+
   // "Any free port": a rebuilt listener gets a port of its own.
   absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(
       uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
