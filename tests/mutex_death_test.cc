@@ -1,13 +1,13 @@
 // Misuse of a Mutex aborts with one line that names it. Each test fails if
 // its check is removed: the statement would run on (or hang, bounded by the
 // test's timeout) without the expected message.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "uncopyable/mutex.h"
 
 namespace uncopyable {
@@ -84,15 +84,9 @@ TEST(MutexDeathTest, UsingInAForkedChildAMutexHeldAtFork) {
   EXPECT_DEATH(
       {
         mutex.lock();
-        const pid_t child = ::fork();
-        if (child == 0) {
+        uncopyable::testing::in_forked_child([&] {
           mutex.lock();  // would hang forever: nobody in the child holds it
-          ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        // Pass the child's fate on, so the death test sees its message.
-        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+        });
       },
       "^uncopyable: Mutex \"forky\": lock\\(\\) in a fork\\(\\)ed child \\(thread [0-9]+\\), but "
       "the lock was held by thread [0-9]+ when the process forked; the child must rebuild\\(\\) "

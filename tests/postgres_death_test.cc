@@ -1,7 +1,6 @@
 // Misuse of a PostgreSQL connection aborts with one line that says what.
 // These death tests fork ("fast" style) so that the child reaches the server
 // this binary started; each opens its own connection inside the child.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
@@ -9,6 +8,7 @@
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/postgres_server.h"
 #include "uncopyable/postgres.h"
 
@@ -123,14 +123,9 @@ TEST_F(PostgresDeathTest, UsingAConnectionInAForkedChild) {
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
-        const pid_t child = ::fork();
-        if (child == 0) {
+        uncopyable::testing::in_forked_child([&] {
           (void)db.execute("SELECT 1");
-          ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+        });
       },
       "uncopyable: PostgresConnection::execute\\(\\) in a fork\\(\\)ed child: a connection "
       "belongs to the process that opened it; the child must rebuild\\(\\) its own from "
@@ -142,14 +137,9 @@ TEST_F(PostgresDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
       {
         PostgresConnection db = connect();
         PostgresStatement select = *db.prepare("SELECT $1::int");
-        const pid_t child = ::fork();
-        if (child == 0) {
+        uncopyable::testing::in_forked_child([&] {
           (void)select.execute({"1"});
-          ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        ::_exit(WIFSIGNALED(status) ? 1 : 0);
+        });
       },
       "uncopyable: PostgresStatement::execute\\(\\) in a fork\\(\\)ed child: a connection "
       "belongs to the process that opened it");

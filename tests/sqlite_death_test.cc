@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "uncopyable/sqlite.h"
 
 namespace uncopyable {
@@ -78,16 +79,7 @@ TEST(SqliteDeathTest, CommittingTwice) {
 TEST(SqliteDeathTest, UsingAConnectionInAForkedChild) {
   SqliteConnection db = memory();
   EXPECT_DEATH(
-      {
-        const pid_t child = ::fork();
-        if (child == 0) {
-          (void)db.execute("SELECT 1");
-          ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        ::_exit(WIFSIGNALED(status) ? 1 : 0);
-      },
+      uncopyable::testing::in_forked_child([&] { (void)db.execute("SELECT 1"); }),
       "^uncopyable: SqliteConnection::execute\\(\\) in a fork\\(\\)ed child: a connection belongs "
       "to the process that opened it; the child must rebuild\\(\\) its own from config\\(\\)");
 }
@@ -96,16 +88,7 @@ TEST(SqliteDeathTest, CommittingInAForkedChildNamesTheTransaction) {
   SqliteConnection db = memory();
   std::optional<Transaction> transaction(*db.begin());
   EXPECT_DEATH(
-      {
-        const pid_t child = ::fork();
-        if (child == 0) {
-          (void)transaction->commit();
-          ::_exit(0);
-        }
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        ::_exit(WIFSIGNALED(status) ? 1 : 0);
-      },
+      uncopyable::testing::in_forked_child([&] { (void)transaction->commit(); }),
       "^uncopyable: Transaction::commit\\(\\) in a fork\\(\\)ed child: a connection belongs "
       "to the process that opened it");
   ASSERT_TRUE(transaction->commit().ok());

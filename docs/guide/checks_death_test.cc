@@ -5,7 +5,6 @@
 // few that need a PostgreSQL server, in the library's own format strings).
 #include <fcntl.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include "absl/time/time.h"
 #include "docs/guide/guide_testing.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/file.h"
 #include "uncopyable/mutex.h"
@@ -37,23 +37,8 @@ using uncopyable::MutexConfig;
 using uncopyable::SqliteConfig;
 using uncopyable::SqliteConnection;
 
-// Waits for the fork()ed child, if this process has one, and exits as it
-// did, so that the death test sees the child's message and its death.
-[[noreturn]] void exit_as_the_child_did() {
-  int status = 0;
-  const bool died = ::wait(&status) > 0 && WIFSIGNALED(status);
-  ::_exit(died ? 1 : 0);
-}
-
-// Runs `in_child` in a fork()ed child, then exits as the child did.
-template <typename F>
-[[noreturn]] void in_forked_child(F in_child) {
-  if (::fork() == 0) {
-    in_child();
-    ::_exit(0);
-  }
-  exit_as_the_child_did();
-}
+using ::uncopyable::testing::exit_as_the_child_did;
+using ::uncopyable::testing::in_forked_child;
 
 class ChecksDeathTest : public ::testing::Test {
  protected:
