@@ -58,12 +58,8 @@ std::string compiler() {
 absl::StatusOr<std::string> read_file(const std::string& path) {
   absl::StatusOr<uncopyable::File> file = uncopyable::rebuild(uncopyable::FileConfig{.path = path});
   if (!file.ok()) return file.status();
-  absl::StatusOr<uint64_t> size = file->size();
-  if (!size.ok()) return size.status();
-  std::string text(*size, '\0');
-  absl::StatusOr<size_t> got = file->read(absl::MakeSpan(text));
-  if (!got.ok()) return got.status();
-  text.resize(*got);
+  absl::StatusOr<std::string> text = file->read_to_end(size_t{64} << 20);
+  if (!text.ok()) return text.status();
   if (absl::Status closed = file->close(); !closed.ok()) return closed;
   return text;
 }

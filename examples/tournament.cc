@@ -151,17 +151,10 @@ absl::Status save_config(const TournamentConfig& config, const std::string& path
 absl::StatusOr<TournamentConfig> load_config(const std::string& path) {
   absl::StatusOr<uncopyable::File> file = uncopyable::rebuild(uncopyable::FileConfig{.path = path});
   if (!file.ok()) return file.status();
-  absl::StatusOr<uint64_t> size = file->size();
-  if (!size.ok()) return size.status();
-  if (*size > (1 << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", *size, " bytes is not a config"));
-  }
-  std::string json(*size, '\0');
-  absl::StatusOr<size_t> got = file->read(absl::MakeSpan(json));
-  if (!got.ok()) return got.status();
-  json.resize(*got);
+  absl::StatusOr<std::string> json = file->read_to_end(1 << 20);  // a config is far smaller
+  if (!json.ok()) return json.status();
   RETURN_IF_ERROR(file->close());
-  absl::StatusOr<TournamentConfig> config = uncopyable::from_json<TournamentConfig>(json);
+  absl::StatusOr<TournamentConfig> config = uncopyable::from_json<TournamentConfig>(*json);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

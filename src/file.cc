@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/ascii.h"
@@ -213,6 +214,30 @@ absl::StatusOr<size_t> File::read(absl::Span<char> buffer) {
   return read_all("read", config_, buffer, [fd](char* to, size_t size, size_t) {
     return sys::read(fd, to, size);
   });
+}
+
+absl::StatusOr<std::string> File::read_to_end(size_t max_bytes) {
+  const int fd = checked_fd("read_to_end()");
+  if (!can_read(config_)) return wrong_access("read_to_end", config_);
+  std::string text;
+  size_t chunk = 4096;  // doubled each time, up to what is still allowed
+  while (true) {
+    const size_t had = text.size();
+    // One byte past the limit tells "exactly max_bytes" from "more".
+    const size_t want = std::min(chunk, max_bytes + 1 - had);
+    text.resize(had + want);
+    absl::StatusOr<size_t> got =
+        read_all("read_to_end", config_, absl::MakeSpan(text.data() + had, want),
+                 [fd](char* to, size_t size, size_t) { return sys::read(fd, to, size); });
+    if (!got.ok()) return got.status();
+    text.resize(had + *got);
+    if (text.size() > max_bytes) {
+      return absl::OutOfRangeError(absl::StrCat(what("read_to_end", config_),
+                                                ": more than ", max_bytes, " bytes"));
+    }
+    if (*got < want) return text;  // read_all stops short only at the end
+    chunk *= 2;
+  }
 }
 
 absl::StatusOr<size_t> File::pread(absl::Span<char> buffer, off_t offset) {

@@ -48,6 +48,7 @@ TEST_F(FileDeathTest, AnyOperationAfterCloseNamesThePath) {
   EXPECT_DEATH((void)file.sync(), "^uncopyable: File::sync\\(\\) " + closed);
   EXPECT_DEATH((void)file.seek(0), "^uncopyable: File::seek\\(\\) " + closed);
   EXPECT_DEATH((void)file.pwrite("x", 0), "^uncopyable: File::pwrite\\(\\) " + closed);
+  EXPECT_DEATH((void)file.read_to_end(10), "^uncopyable: File::read_to_end\\(\\) " + closed);
 }
 
 TEST_F(FileDeathTest, ClosingTwice) {

@@ -162,6 +162,13 @@ std::vector<Operation> operations() {
          }
          return got.status();
        }},
+      {"read_to_end", [](File& file, const std::string&) {
+         absl::StatusOr<std::string> text = file.read_to_end(1 << 20);
+         if (text.ok() && *text != kData) {
+           return absl::InternalError("read the wrong bytes: " + *text);
+         }
+         return text.status();
+       }},
       {"write", [](File& file, const std::string&) { return file.write(kData); }},
       {"pwrite", [](File& file, const std::string&) { return file.pwrite(kData, 4); }},
       {"sync", [](File& file, const std::string&) { return file.sync(); }},

@@ -68,6 +68,30 @@ TEST(FileTest, WritesReadsSeeksAndSizes) {
   EXPECT_EQ(slurp(temp.path()), "HELLO, world");
 }
 
+TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
+  TempPath temp("whole");
+  std::string big(10000, '\0');  // over several of its reads
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write(big).ok());
+  ASSERT_TRUE(file.seek(0).ok());
+  absl::StatusOr<std::string> all = file.read_to_end(big.size());  // exactly the limit
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, big);
+  ASSERT_TRUE(file.seek(9990).ok());
+  EXPECT_EQ(*file.read_to_end(100), big.substr(9990));  // from the current offset
+  EXPECT_EQ(*file.read_to_end(100), "");                // at the end: nothing left
+
+  ASSERT_TRUE(file.seek(0).ok());
+  absl::StatusOr<std::string> over = file.read_to_end(big.size() - 1);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange) << over.status();
+  EXPECT_THAT(over.status().message(), HasSubstr("read_to_end(\"" + temp.path() + "\")"));
+  EXPECT_THAT(over.status().message(), HasSubstr("more than 9999 bytes"));
+
+  File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
+  EXPECT_FALSE(write_only.read_to_end(10).ok());
+}
+
 TEST(FileTest, ErrorsNameThePathAndTheErrno) {
   absl::StatusOr<File> missing = File::open(FileConfig{.path = "/nonexistent/dir/file"});
   ASSERT_FALSE(missing.ok());

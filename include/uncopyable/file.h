@@ -197,6 +197,10 @@ class File {
   [[nodiscard]] absl::StatusOr<size_t> read(absl::Span<char> buffer);
   // The same at `offset`, leaving the file offset alone.
   [[nodiscard]] absl::StatusOr<size_t> pread(absl::Span<char> buffer, off_t offset);
+  // Reads from the current offset to the end of the file, however long it
+  // turns out to be. More than `max_bytes` is an error (OutOfRange) naming
+  // the path; what was read is then dropped, and the offset has moved on.
+  [[nodiscard]] absl::StatusOr<std::string> read_to_end(size_t max_bytes);
 
   // Writes all of `data` at the current offset (at the end with append). On
   // error, `*written` (if given) and the message say how many bytes went out
