@@ -4,14 +4,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "uncopyable/internal/quote.h"
 
 namespace uncopyable::config_internal {
 
 std::string quote_for_message(absl::string_view text) {
-  constexpr size_t kLongest = 64;
-  if (text.size() <= kLongest) return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kLongest)), "\"... (",
-                      text.size(), " bytes)");
+  return internal::quoted(text, /*limit=*/64);
 }
 
 absl::Status parse_bool(absl::string_view text, bool& out) {
