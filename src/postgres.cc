@@ -154,10 +154,11 @@ PostgresConnection::~PostgresConnection() {
 }
 
 void PostgresConnection::require_no_borrows(const char* what) const {
-  if (ABSL_PREDICT_FALSE(borrows_ != 0)) {
+  const int borrows = borrows_.load(std::memory_order_acquire);
+  if (ABSL_PREDICT_FALSE(borrows != 0)) {
     misuse("PostgresConnection %s: %s while %d statement(s) or transaction(s) on it are alive; "
            "they must go first",
-           where().c_str(), what, borrows_);
+           where().c_str(), what, borrows);
   }
 }
 

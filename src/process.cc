@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "uncopyable/check.h"
+#include "uncopyable/internal/single_user.h"
 
 namespace uncopyable::internal {
 
@@ -28,6 +29,13 @@ void used_after_fork(const char* type, const char* operation, const std::string&
   misuse("%s::%s in a fork()ed child: a connection belongs to the process that opened it; the "
          "child must rebuild() its own from config() (%s)",
          type, operation, where.c_str());
+}
+
+void used_by_two_threads(const char* type, const char* operation, pid_t thread, pid_t other,
+                         const std::string& where) {
+  misuse("%s::%s by thread %d while thread %d is in a call on it; a connection serves one thread "
+         "at a time (%s)",
+         type, operation, static_cast<int>(thread), static_cast<int>(other), where.c_str());
 }
 
 void watch_forks() {

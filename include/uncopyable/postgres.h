@@ -22,6 +22,7 @@
 #ifndef UNCOPYABLE_POSTGRES_H_
 #define UNCOPYABLE_POSTGRES_H_
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -191,7 +192,7 @@ class PostgresConnection {
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
   PostgresConfig config_;
   uint32_t fork_generation_ = 0;
-  int borrows_ = 0;
+  std::atomic<int> borrows_{0};
   int statements_made_ = 0;
 };
 

@@ -28,6 +28,7 @@
 #ifndef UNCOPYABLE_SQLITE_H_
 #define UNCOPYABLE_SQLITE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -226,7 +227,7 @@ class SqliteConnection {
   UniqueHandle<sqlite_internal::Traits> db_;
   SqliteConfig config_;
   uint32_t fork_generation_ = 0;
-  int borrows_ = 0;
+  std::atomic<int> borrows_{0};
 };
 
 inline sqlite3_stmt* Statement::checked(const char* operation) const {

@@ -6,6 +6,7 @@
 #ifndef UNCOPYABLE_INTERNAL_BORROW_H_
 #define UNCOPYABLE_INTERNAL_BORROW_H_
 
+#include <atomic>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -15,11 +16,15 @@
 namespace uncopyable::internal {
 
 // A counted pointer to connection C, which lets Borrow<C> touch its
-// `int borrows_`.
+// `std::atomic<int> borrows_`: atomic, since a connection that may be shared
+// between threads (SQLite serialized) has statements made and dropped by
+// several at once.
 template <typename C>
 class Borrow {
  public:
-  explicit Borrow(C* connection) : connection_(connection) { ++connection_->borrows_; }
+  explicit Borrow(C* connection) : connection_(connection) {
+    connection_->borrows_.fetch_add(1, std::memory_order_relaxed);
+  }
   Borrow(Borrow&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
   Borrow& operator=(Borrow&& other) noexcept {
     if (this != &other) {
@@ -36,7 +41,9 @@ class Borrow {
 
  private:
   void release() {
-    if (connection_ != nullptr) --std::exchange(connection_, nullptr)->borrows_;
+    if (connection_ != nullptr) {
+      std::exchange(connection_, nullptr)->borrows_.fetch_sub(1, std::memory_order_release);
+    }
   }
   C* connection_;
 };
