@@ -5,7 +5,7 @@
 // message stays a readable line whatever the input:
 //
 //   quoted("/tmp/t.db")          => "/tmp/t.db"
-//   quoted("a\nb\xff")           => "a\nb\377"            (escaped, one line)
+//   quoted("a\nb\xff")           => "a\nb\xff"            (escaped, one line)
 //   quoted(ten_megabyte_path)    => "/aaaa…aaa"... (10485760 bytes)
 //
 // Control characters, quotes, backslashes and bytes that are not ASCII are
