@@ -142,21 +142,28 @@ absl::Status sqlite_internal::Traits::close(uintptr_t db) {
   return absl::Status(code_for(result), absl::StrCat("sqlite3_close: ", ::sqlite3_errstr(result)));
 }
 
+// A call that reads SQLite's error message when it fails holds the mutex
+// (kReadsMessage); one whose message is SQLite's fixed text for the code
+// (a bind, a reset) need not, and saves the cost on the hot path.
 class SqliteConnection::Call {
  public:
-  Call(const SqliteConnection& connection, const char* type, const char* operation)
+  enum Kind { kReadsMessage, kOnlyOneUser };
+  Call(const SqliteConnection& connection, const char* type, const char* operation,
+       Kind kind = kReadsMessage)
       : user_(connection.config_.threading == SqliteThreading::serialized
                   ? internal::SingleUser::unchecked()
                   : connection.user_.enter(type, operation,
                                            [&connection] { return connection.where(); })),
-        mutex_(connection.config_.threading == SqliteThreading::serialized
+        mutex_(connection.config_.threading == SqliteThreading::serialized && kind == kReadsMessage
                    ? ::sqlite3_db_mutex(sqlite_internal::db_of(connection.db_.get()))
                    : nullptr) {
-    ::sqlite3_mutex_enter(mutex_);  // nothing, for a null mutex
+    if (mutex_ != nullptr) ::sqlite3_mutex_enter(mutex_);
   }
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
-  ~Call() { ::sqlite3_mutex_leave(mutex_); }
+  ~Call() {
+    if (mutex_ != nullptr) ::sqlite3_mutex_leave(mutex_);
+  }
 
  private:
   internal::SingleUser::Scope user_;
@@ -441,7 +448,8 @@ void Statement::finalize() {
     statement_ = nullptr;
     return;
   }
-  SqliteConnection::Call call(connection, "Statement", "~Statement()");
+  SqliteConnection::Call call(connection, "Statement", "~Statement()",
+                              SqliteConnection::Call::kOnlyOneUser);
   ::sqlite3_finalize(std::exchange(statement_, nullptr));
   columns_ = 0;
 }
@@ -464,39 +472,49 @@ void Statement::column_misused(const char* operation, int column) const {
          column, columns_, columns_ == 1 ? "" : "s", connection_.get()->where().c_str());
 }
 
-absl::Status Statement::error(absl::string_view what, int code) const {
+absl::Status Statement::error(absl::string_view what, int code, const char* message) const {
   const SqliteConnection& connection = *connection_.get();
   return failure(sqlite_internal::db_of(connection.db_.get()), code,
-                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)));
+                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)), message);
+}
+
+absl::Status Statement::bind_error(int index, int code) const {
+  // SQLite's message for a bind is the code's own (no mutex is held for
+  // binds, so the connection's last message may be another thread's).
+  return error(absl::StrCat("bind ?", index, " of"), code, ::sqlite3_errstr(code));
 }
 
 absl::Status Statement::bind(int index, int64_t value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_int64(statement, index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, double value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_double(statement, index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, absl::string_view value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_text64(statement, index, value.data(), value.size(),
                                            SQLITE_TRANSIENT, SQLITE_UTF8);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, std::nullptr_t) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_null(statement, index);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::StatusOr<bool> Statement::step() {
@@ -540,10 +558,12 @@ absl::Status Statement::run() {
 
 absl::Status Statement::reset() {
   sqlite3_stmt* statement = checked("reset()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "reset()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "reset()",
+                              SqliteConnection::Call::kOnlyOneUser);
   columns_ = 0;
+  // An error here is the last step()'s again; step() reported it (and reset).
   const int result = ::sqlite3_reset(statement);
-  return result == SQLITE_OK ? absl::OkStatus() : error("reset", result);
+  return result == SQLITE_OK ? absl::OkStatus() : error("reset", result, ::sqlite3_errstr(result));
 }
 
 int Statement::column_count() const {

@@ -190,7 +190,10 @@ class Statement {
   sqlite3_stmt* row_checked(const char* operation, int column) const;
   [[noreturn]] void misused(const char* operation) const;
   [[noreturn]] void column_misused(const char* operation, int column) const;
-  absl::Status error(absl::string_view what, int code) const;
+  // SQLite's error `code` as a Status naming the statement; the message is
+  // the connection's last one unless given.
+  absl::Status error(absl::string_view what, int code, const char* message = nullptr) const;
+  absl::Status bind_error(int index, int code) const;
   void finalize();
 
   internal::Borrow<SqliteConnection> connection_;
@@ -272,8 +275,9 @@ class SqliteConnection {
   static constexpr const char* kTransactionName = "Transaction";
   // One call on the connection, for its length: on a multi_thread
   // connection this thread is its only user (another arriving aborts); on a
-  // serialized one, SQLite's connection mutex is held, so that the call's
-  // error code and message are its own, not another thread's.
+  // serialized one, SQLite's connection mutex is held by the calls that
+  // read SQLite's error message (execute, prepare, begin, step, run), so
+  // that the message is the call's own, not another thread's.
   class Call;
   // sqlite "/path/to.db", for messages (the path quoted and cut short).
   std::string where() const;
