@@ -343,6 +343,21 @@ absl::StatusOr<Transaction> SqliteConnection::begin() {
   return Transaction(this);
 }
 
+absl::Status SqliteConnection::transaction_end_failed(absl::Status failed) {
+  // (Transaction::end() checked the connection, and execute() the thread.)
+  sqlite3* db = sqlite_internal::db_of(db_.get());
+  // Ended anyway (SQLite rolls back by itself after some errors), or there
+  // was no transaction to end.
+  if (::sqlite3_get_autocommit(db) != 0) return failed;
+  const absl::Status rolled_back = exec("ROLLBACK", "rollback");
+  return absl::Status(
+      failed.code(),
+      rolled_back.ok()
+          ? absl::StrCat(failed.message(), "; the transaction was rolled back")
+          : absl::StrCat(failed.message(), "; rolling the transaction back failed too: ",
+                         rolled_back.message()));
+}
+
 absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   sqlite3* source = checked("backup_to()");
   // Only the one-user check: a serialized connection's mutex is not held

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -135,6 +136,41 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's check number that failed";
+}
+
+// SQLite keeps a transaction open when its COMMIT finds the database locked
+// (SQLITE_BUSY): the Transaction is over, so nothing may stay open behind it
+// for later statements to join unseen.
+TEST(SqliteFaultTest, ACommitThatFindsTheDatabaseLockedLeavesNoTransactionOpen) {
+  TempPath temp("commit-busy.db");
+  const SqliteConfig config{.path = temp.path(),
+                            .busy_timeout = absl::Milliseconds(100),
+                            .journal_mode = JournalMode::rollback};
+  absl::StatusOr<SqliteConnection> writer = SqliteConnection::open(config);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE(writer->execute("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2)").ok());
+  absl::StatusOr<SqliteConnection> reader = writer->rebuild();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  {
+    // A read in progress holds a shared lock, which COMMIT must wait out.
+    absl::StatusOr<Statement> reading = reader->prepare("SELECT x FROM t");
+    ASSERT_TRUE(*reading->step());
+    absl::StatusOr<Transaction> tx = writer->begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    ASSERT_TRUE(writer->execute("INSERT INTO t VALUES (3)").ok());
+    const absl::Status committed = tx->commit();
+    EXPECT_EQ(committed.code(), absl::StatusCode::kUnavailable) << committed;
+    EXPECT_THAT(committed.message(), HasSubstr("execute \"COMMIT\": database is locked; the "
+                                               "transaction was rolled back"));
+    EXPECT_NE(::sqlite3_get_autocommit(writer->get()), 0) << "a transaction is still open";
+  }
+  // The next statement is a transaction of its own, kept; the insert is not.
+  ASSERT_TRUE(writer->execute("INSERT INTO t VALUES (4)").ok());
+  absl::StatusOr<Statement> all = reader->prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(*all->step());
+  EXPECT_EQ(all->get_text(0), "1,2,4");
+  absl::StatusOr<Transaction> again = writer->begin();
+  EXPECT_TRUE(again.ok()) << again.status();
 }
 
 TEST(SqliteFaultTest, ACorruptFileIsAClearError) {

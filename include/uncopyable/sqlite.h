@@ -204,7 +204,12 @@ class Statement {
 };
 
 // BEGIN ... COMMIT, rolled back unless commit() ran. It must not outlive its
-// connection; committing twice is misuse.
+// connection; committing twice is misuse. A commit() that fails leaves no
+// transaction open: where SQLite would keep it open for a retry (the COMMIT
+// found the database locked, SQLITE_BUSY, and waited the busy_timeout in
+// vain), it is rolled back and the Status says so ("...; the transaction was
+// rolled back"), so that later statements never join it unseen. Retry the
+// whole transaction, not the COMMIT.
 using Transaction = internal::BasicTransaction<SqliteConnection>;
 
 class SqliteConnection {
@@ -290,6 +295,10 @@ class SqliteConnection {
   // SQLite's error `result` of the last call, as a Status: "<where>: <what>:
   // <SQLite's message>".
   absl::Status error(absl::string_view what, int result) const;
+  // Called by Transaction when its COMMIT (or ROLLBACK) failed: a
+  // transaction SQLite left open (COMMIT refused with SQLITE_BUSY while
+  // readers hold the database) is rolled back, and `failed` says so.
+  absl::Status transaction_end_failed(absl::Status failed);
   // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `what`.
   absl::Status exec(const std::string& sql, absl::string_view what);
   // InvalidArgument if SQLite would not read `sql` whole: a NUL byte in it,
