@@ -519,8 +519,11 @@ absl::Status Statement::bind(int index, absl::string_view value) {
   sqlite3_stmt* statement = checked("bind()");
   SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_text64(statement, index, value.data(), value.size(),
-                                           SQLITE_TRANSIENT, SQLITE_UTF8);
+  // An empty view may have no data at all; SQLite would take a null
+  // pointer for NULL, where an empty string was meant.
+  const char* text = value.data() != nullptr ? value.data() : "";
+  const int result =
+      ::sqlite3_bind_text64(statement, index, text, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 

@@ -326,6 +326,25 @@ TEST(SqliteTest, ColumnsAreReadableWhileTheirRowIsCurrent) {
   EXPECT_EQ(moved.get_text(1), "x");
 }
 
+// An empty string is text, whatever its view points at; NULL is nullptr.
+TEST(SqliteTest, AnEmptyStringBindsAsTextNotNull) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  absl::StatusOr<Statement> kind = db.prepare("SELECT typeof(?)");
+  ASSERT_TRUE(kind.ok()) << kind.status();
+  auto type_of = [&](auto value) {
+    EXPECT_TRUE(kind->bind(1, value).ok());
+    EXPECT_TRUE(*kind->step());
+    std::string type = kind->get_text(0);
+    EXPECT_TRUE(kind->reset().ok());
+    return type;
+  };
+  EXPECT_EQ(type_of(absl::string_view()), "text");
+  EXPECT_EQ(type_of(std::string()), "text");
+  EXPECT_EQ(type_of(""), "text");
+  EXPECT_EQ(type_of(static_cast<const char*>(nullptr)), "null");
+  EXPECT_EQ(type_of(nullptr), "null");
+}
+
 // A quoted path or SQL text is cut short, its length said.
 TEST(SqliteTest, MessagesQuotingHugePathsAndSqlStayShort) {
   const std::string path = "/nonexistent/" + std::string(10 << 20, 'a');

@@ -133,13 +133,15 @@ class Statement {
   ~Statement();
 
   // Binds a value to parameter `index` (1-based). Values are never SQL: a
-  // hostile string is stored as the string it is.
+  // hostile string is stored as the string it is. Text is always text: an
+  // empty string_view (even a default one, with no data) binds '', not
+  // NULL; bind nullptr (or a null const char*) for NULL.
   [[nodiscard]] absl::Status bind(int index, int64_t value);
   [[nodiscard]] absl::Status bind(int index, int value) { return bind(index, int64_t{value}); }
   [[nodiscard]] absl::Status bind(int index, double value);
   [[nodiscard]] absl::Status bind(int index, absl::string_view value);
   [[nodiscard]] absl::Status bind(int index, const char* value) {
-    return bind(index, absl::string_view(value));
+    return value == nullptr ? bind(index, nullptr) : bind(index, absl::string_view(value));
   }
   [[nodiscard]] absl::Status bind(int index, std::nullptr_t);
   // Binds every parameter in order, starting at 1.
