@@ -186,8 +186,9 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   UniqueHandle<sqlite_internal::Traits> db;
   if (raw != nullptr) db.reset(reinterpret_cast<uintptr_t>(raw));
   if (result != SQLITE_OK) {
-    return failure(raw, result,
-                   absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode)));
+    return failure(
+        raw, result,
+        absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode)));
   }
   ::sqlite3_extended_result_codes(raw, 1);
   ::sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(config.busy_timeout)));
@@ -200,7 +201,8 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   }
   // The first statement also reads the file's header: a file that is not a
   // database fails here, with SQLite's own words.
-  if (absl::Status s = connection.exec(pragmas, absl::StrCat("open with mode=", enum_name(config.mode)));
+  if (absl::Status s =
+          connection.exec(pragmas, absl::StrCat("open with mode=", enum_name(config.mode)));
       !s.ok()) {
     return s;
   }
@@ -274,10 +276,9 @@ absl::Status SqliteConnection::refuse_unreadable(sqlite3* db, absl::string_view 
                      " bytes is over SQLite's limit of ", limit, " (SQLITE_LIMIT_SQL_LENGTH)"));
   }
   if (const void* nul = std::memchr(sql.data(), '\0', sql.size()); nul != nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql),
-                     ": SQL text contains a NUL byte at offset ",
-                     static_cast<const char*>(nul) - sql.data()));
+    return absl::InvalidArgumentError(absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql),
+                                                   ": SQL text contains a NUL byte at offset ",
+                                                   static_cast<const char*>(nul) - sql.data()));
   }
   return absl::OkStatus();
 }
@@ -320,11 +321,11 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   const size_t next =
       next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - sql.data()) : sql.size());
   if (next != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where(), ": prepare ", internal::quoted(sql),
-        ": more SQL after the first statement, from offset ", next, ": ",
-        internal::quoted(sql.substr(next)),
-        " would never run; prepare() takes one statement (execute() runs several)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": prepare ", internal::quoted(sql),
+                     ": more SQL after the first statement, from offset ", next, ": ",
+                     internal::quoted(sql.substr(next)),
+                     " would never run; prepare() takes one statement (execute() runs several)"));
   }
   return statement;
 }
@@ -336,8 +337,9 @@ absl::StatusOr<Transaction> SqliteConnection::begin() {
   Call call(*this, "SqliteConnection", "begin()");
   if (::sqlite3_get_autocommit(db) == 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(where(), ": begin: a transaction is already open on this connection; nest "
-                              "with a savepoint"));
+        absl::StrCat(where(),
+                     ": begin: a transaction is already open on this connection; nest "
+                     "with a savepoint"));
   }
   if (absl::Status s = exec("BEGIN", "begin"); !s.ok()) return s;
   return Transaction(this);
@@ -354,8 +356,8 @@ absl::Status SqliteConnection::transaction_end_failed(absl::Status failed) {
       failed.code(),
       rolled_back.ok()
           ? absl::StrCat(failed.message(), "; the transaction was rolled back")
-          : absl::StrCat(failed.message(), "; rolling the transaction back failed too: ",
-                         rolled_back.message()));
+          : absl::StrCat(failed.message(),
+                         "; rolling the transaction back failed too: ", rolled_back.message()));
 }
 
 absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
@@ -394,16 +396,16 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
       waited += absl::Now() - start;
       break;
     }
-    ::sqlite3_sleep(static_cast<int>(
-        std::clamp<int64_t>(absl::ToInt64Milliseconds(patience - waited), 1, 5)));
+    ::sqlite3_sleep(
+        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(patience - waited), 1, 5)));
     waited += absl::Now() - start;
   }
   const int finished = ::sqlite3_backup_finish(backup);
   if (result == SQLITE_BUSY || result == SQLITE_LOCKED) {
-    return absl::UnavailableError(absl::StrCat(
-        context, ": ", ::sqlite3_errstr(result), "; gave up after waiting ",
-        absl::FormatDuration(waited), " (the source's busy_timeout is ",
-        absl::FormatDuration(patience), ")"));
+    return absl::UnavailableError(
+        absl::StrCat(context, ": ", ::sqlite3_errstr(result), "; gave up after waiting ",
+                     absl::FormatDuration(waited), " (the source's busy_timeout is ",
+                     absl::FormatDuration(patience), ")"));
   }
   if (result != SQLITE_DONE) {
     // The error is the target's (its message, its errno), unless the
@@ -490,7 +492,8 @@ void Statement::column_misused(const char* operation, int column) const {
 absl::Status Statement::error(absl::string_view what, int code, const char* message) const {
   const SqliteConnection& connection = *connection_.get();
   return failure(sqlite_internal::db_of(connection.db_.get()), code,
-                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)), message);
+                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)),
+                 message);
 }
 
 absl::Status Statement::bind_error(int index, int code) const {
@@ -556,8 +559,8 @@ absl::Status Statement::run() {
   columns_ = 0;
   if (const int columns = ::sqlite3_column_count(statement); ABSL_PREDICT_FALSE(columns != 0)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        connection_.get()->where(), ": run ", internal::quoted(sql_), ": the statement returns rows (",
-        columns, columns == 1 ? " column" : " columns",
+        connection_.get()->where(), ": run ", internal::quoted(sql_),
+        ": the statement returns rows (", columns, columns == 1 ? " column" : " columns",
         "), which run() would throw away; nothing was run: step() through them"));
   }
   int result;
@@ -587,7 +590,8 @@ absl::Status Statement::reset() {
 int Statement::column_count() const {
   sqlite3_stmt* statement = checked("column_count()");
   const SqliteConnection* connection = connection_.get();
-  connection->user_.check("Statement", "column_count()", [connection] { return connection->where(); });
+  connection->user_.check("Statement", "column_count()",
+                          [connection] { return connection->where(); });
   return ::sqlite3_column_count(statement);
 }
 

@@ -1,8 +1,7 @@
 // Misuse of a SQLite connection aborts with one line that says what.
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -107,14 +106,17 @@ TEST(SqliteDeathTest, ReadingAColumnWithNoCurrentRow) {
   EXPECT_DEATH((void)select.get_int64(0),
                "^uncopyable: Statement::get_int64\\(\\) with no current row; step\\(\\) must "
                "return true first \\(sqlite \":memory:\"\\)");
-  EXPECT_DEATH((void)select.is_null(0), "^uncopyable: Statement::is_null\\(\\) with no current row");
+  EXPECT_DEATH((void)select.is_null(0),
+               "^uncopyable: Statement::is_null\\(\\) with no current row");
   EXPECT_DEATH((void)select.get_double(0),
                "^uncopyable: Statement::get_double\\(\\) with no current row");
-  EXPECT_DEATH((void)select.get_text(1), "^uncopyable: Statement::get_text\\(\\) with no current row");
+  EXPECT_DEATH((void)select.get_text(1),
+               "^uncopyable: Statement::get_text\\(\\) with no current row");
   // After step() said false.
   ASSERT_TRUE(*select.step());
   ASSERT_FALSE(*select.step());
-  EXPECT_DEATH((void)select.get_text(1), "^uncopyable: Statement::get_text\\(\\) with no current row");
+  EXPECT_DEATH((void)select.get_text(1),
+               "^uncopyable: Statement::get_text\\(\\) with no current row");
   // After reset().
   ASSERT_TRUE(select.reset().ok());
   EXPECT_DEATH((void)select.get_int64(0),
@@ -122,7 +124,8 @@ TEST(SqliteDeathTest, ReadingAColumnWithNoCurrentRow) {
   // After step() failed.
   Statement failing = *db.prepare("SELECT abs(-9223372036854775807 - 1)");  // integer overflow
   ASSERT_FALSE(failing.step().ok());
-  EXPECT_DEATH((void)failing.is_null(0), "^uncopyable: Statement::is_null\\(\\) with no current row");
+  EXPECT_DEATH((void)failing.is_null(0),
+               "^uncopyable: Statement::is_null\\(\\) with no current row");
   // After run().
   ASSERT_TRUE(db.execute("CREATE TABLE t (x)").ok());
   Statement insert = *db.prepare("INSERT INTO t VALUES (1)");
@@ -168,12 +171,14 @@ struct Gate {
   std::atomic<bool> release{false};
 
   void install(SqliteConnection& db) {
-    ASSERT_EQ(::sqlite3_create_function(db.get(), "wait_at_gate", 0, SQLITE_UTF8, this,
-                                        &Gate::wait, nullptr, nullptr),
+    ASSERT_EQ(::sqlite3_create_function(db.get(), "wait_at_gate", 0, SQLITE_UTF8, this, &Gate::wait,
+                                        nullptr, nullptr),
               SQLITE_OK);
   }
   void wait_until_inside() const {
-    for (int i = 0; i < 1000 && !inside; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 1000 && !inside; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   static void wait(sqlite3_context* context, int, sqlite3_value**) {
     Gate* gate = static_cast<Gate*>(::sqlite3_user_data(context));

@@ -1,9 +1,9 @@
 // SQLite under faults: a locked database, a corrupt file, hostile values, no
 // file descriptor left.
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -80,8 +80,9 @@ TEST(SqliteFaultTest, ABackupOfALockedDatabaseGivesUpAfterTheBusyTimeout) {
   ASSERT_TRUE(gave_up) << "backup_to() still waiting after 10 s, with a busy_timeout of 200 ms";
   EXPECT_EQ(backed_up.code(), absl::StatusCode::kUnavailable) << backed_up;
   EXPECT_THAT(backed_up.message(),
-              HasSubstr(absl::StrCat("sqlite ", internal::quoted(source_path.path()), ": backup to sqlite ",
-                                     internal::quoted(copy_path.path()), ": database is locked; gave up after waiting ")));
+              HasSubstr(absl::StrCat("sqlite ", internal::quoted(source_path.path()),
+                                     ": backup to sqlite ", internal::quoted(copy_path.path()),
+                                     ": database is locked; gave up after waiting ")));
   EXPECT_THAT(backed_up.message(), HasSubstr("(the source's busy_timeout is 200ms)"));
   EXPECT_GE(took, absl::Milliseconds(180));
   EXPECT_LT(took, absl::Seconds(5));
@@ -98,8 +99,7 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    absl::StatusOr<SqliteConnection> source =
-        SqliteConnection::open({.path = source_path.path()});
+    absl::StatusOr<SqliteConnection> source = SqliteConnection::open({.path = source_path.path()});
     if (!source.ok()) ::_exit(8);
     if (!source->execute("CREATE TABLE t (x); INSERT INTO t VALUES (1)").ok()) ::_exit(9);
     const std::set<int> before = testing::open_fds();
@@ -114,14 +114,14 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
         SqliteConnection::open({.path = other_path.path()});
     if (opened.ok()) ::_exit(12);
     if (opened.status().code() != absl::StatusCode::kResourceExhausted) ::_exit(13);
-    const std::string expected_open = absl::StrCat(
-        "sqlite ", internal::quoted(other_path.path()),
-        ": open with mode=rwc: unable to open database file [EMFILE]");
+    const std::string expected_open =
+        absl::StrCat("sqlite ", internal::quoted(other_path.path()),
+                     ": open with mode=rwc: unable to open database file [EMFILE]");
     if (opened.status().message() != expected_open) ::_exit(14);
     const absl::Status backed_up = source->backup_to({.path = other_path.path()});
     if (backed_up.code() != absl::StatusCode::kResourceExhausted) ::_exit(15);
-    if (backed_up.message() !=
-        absl::StrCat("sqlite ", internal::quoted(source_path.path()), ": backup to ", expected_open)) {
+    if (backed_up.message() != absl::StrCat("sqlite ", internal::quoted(source_path.path()),
+                                            ": backup to ", expected_open)) {
       ::_exit(16);
     }
     for (int fd : fillers) ::close(fd);

@@ -1,11 +1,11 @@
 #include "uncopyable/sqlite.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -247,17 +247,16 @@ TEST(SqliteTest, PrepareRefusesASecondStatement) {
   EXPECT_EQ(count_rows(db, "t"), 1);
   // Blanks, comments and empty statements may follow the one statement.
   for (const char* fine : {"SELECT 1;", "SELECT 1 ;  ; \n", "SELECT 1; -- the end",
-                           "SELECT 1; -- a line\n/* and a block */ ;", "SELECT 1 /* open to the end",
-                           "SELECT 1; /* open to the end"}) {
+                           "SELECT 1; -- a line\n/* and a block */ ;",
+                           "SELECT 1 /* open to the end", "SELECT 1; /* open to the end"}) {
     absl::StatusOr<Statement> one = db.prepare(fine);
     ASSERT_TRUE(one.ok()) << fine << ": " << one.status();
     ASSERT_TRUE(*one->step()) << fine;
     EXPECT_EQ(one->get_int64(0), 1) << fine;
   }
-  for (const char* two_more : {"SELECT 1; SELECT 2", "SELECT 1 -- a line\n; SELECT 2",
-                               "SELECT 1; /* a block */ x"}) {
-    EXPECT_EQ(db.prepare(two_more).status().code(), absl::StatusCode::kInvalidArgument)
-        << two_more;
+  for (const char* two_more :
+       {"SELECT 1; SELECT 2", "SELECT 1 -- a line\n; SELECT 2", "SELECT 1; /* a block */ x"}) {
+    EXPECT_EQ(db.prepare(two_more).status().code(), absl::StatusCode::kInvalidArgument) << two_more;
   }
 }
 
@@ -376,15 +375,17 @@ TEST(SqliteTest, SqlAndValuesPastSqlitesLimitsAreInvalidArguments) {
   const std::string long_sql = "INSERT INTO t VALUES ('" + std::string(100, 'x') + "')";
   const absl::Status executed = db.execute(long_sql);
   EXPECT_EQ(executed.code(), absl::StatusCode::kInvalidArgument) << executed;
-  EXPECT_THAT(executed.message(),
-              HasSubstr("SQL text of 125 bytes is over SQLite's limit of 64 (SQLITE_LIMIT_SQL_LENGTH)"));
+  EXPECT_THAT(
+      executed.message(),
+      HasSubstr("SQL text of 125 bytes is over SQLite's limit of 64 (SQLITE_LIMIT_SQL_LENGTH)"));
   EXPECT_EQ(db.prepare(long_sql).status().code(), absl::StatusCode::kInvalidArgument);
   ::sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, 16);
   absl::StatusOr<Statement> insert = db.prepare("INSERT INTO t VALUES (?)");
   ASSERT_TRUE(insert.ok()) << insert.status();
   const absl::Status bound = insert->bind(1, std::string(100, 'y'));
   EXPECT_EQ(bound.code(), absl::StatusCode::kInvalidArgument) << bound;
-  EXPECT_THAT(bound.message(), HasSubstr("bind ?1 of \"INSERT INTO t VALUES (?)\": string or blob too big"));
+  EXPECT_THAT(bound.message(),
+              HasSubstr("bind ?1 of \"INSERT INTO t VALUES (?)\": string or blob too big"));
   EXPECT_EQ(count_rows(db, "t"), 0);
 }
 
@@ -432,8 +433,9 @@ TEST(SqliteTest, AMultiThreadConnectionMovesBetweenThreads) {
     db = std::move(mine);
   }).join();
   // Used by one thread, then another, one at a time: no misuse.
-  std::thread([&db] { EXPECT_TRUE(db.execute("INSERT INTO players (name) VALUES ('third')").ok()); })
-      .join();
+  std::thread([&db] {
+    EXPECT_TRUE(db.execute("INSERT INTO players (name) VALUES ('third')").ok());
+  }).join();
   EXPECT_THAT(names(db), ElementsAre("main", "worker", "third"));
 }
 

@@ -29,8 +29,9 @@
 // multi_thread connection at once.
 //
 // Threads. A `serialized` connection (the default) may be shared: SQLite's
-// own mutex orders the calls, and each call holds it until its error message
-// has been read, so one thread never reports another's error. A
+// own mutex orders the calls, and a call that may report SQLite's message
+// holds it until the message has been read, so that no thread reports
+// another's error. A
 // `multi_thread` connection (no SQLite mutex, faster) serves one thread at a
 // time: it may move from thread to thread, but a call made while another
 // thread is inside one on it (or on one of its statements) aborts, naming
@@ -91,7 +92,7 @@ struct SqliteConfig {
 
   std::string path{};                             // required: a file, ":memory:", or "file:" URI
   SqliteMode mode = SqliteMode::rwc;              // ro, rw or rwc
-  absl::Duration busy_timeout = absl::Seconds(5); // wait this long for a locked database (backup_to too)
+  absl::Duration busy_timeout = absl::Seconds(5); // wait this long for a lock (backup_to too)
   JournalMode journal_mode = JournalMode::wal;    // for files opened for writing
   Synchronous synchronous = Synchronous::normal;  // safe with WAL
   bool foreign_keys = true;                       // PRAGMA foreign_keys
@@ -252,10 +253,10 @@ class SqliteConnection {
   [[nodiscard]] absl::StatusOr<Statement> prepare(absl::string_view sql);
   // BEGIN (deferred); the Transaction rolls back unless committed. A
   // transaction already open on this connection, whether by another
-  // Transaction or by "BEGIN" run through execute(), is FailedPrecondition
-  // and nothing runs: SQLite has no nested BEGIN, and an inner Transaction
-  // would otherwise commit or roll back the outer one's work. Nest with
-  // SAVEPOINT / RELEASE through execute().
+  // Transaction or by "BEGIN" (or SAVEPOINT) run through execute(), is
+  // FailedPrecondition and nothing runs; the open one is left as it was.
+  // SQLite has no nested BEGIN: nest with SAVEPOINT / RELEASE through
+  // execute(). (PostgresConnection::begin() says the same.)
   [[nodiscard]] absl::StatusOr<Transaction> begin();
 
   // Copies the whole database, with SQLite's online backup, into a fresh
