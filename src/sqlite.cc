@@ -275,10 +275,10 @@ absl::Status SqliteConnection::refuse_unreadable(sqlite3* db, absl::string_view 
         absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql), ": SQL text of ", sql.size(),
                      " bytes is over SQLite's limit of ", limit, " (SQLITE_LIMIT_SQL_LENGTH)"));
   }
-  if (const void* nul = std::memchr(sql.data(), '\0', sql.size()); nul != nullptr) {
+  if (const size_t nul = sql.find('\0'); nul != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql),
                                                    ": SQL text contains a NUL byte at offset ",
-                                                   static_cast<const char*>(nul) - sql.data()));
+                                                   nul));
   }
   return absl::OkStatus();
 }
@@ -309,8 +309,9 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   // The size is at most SQLITE_LIMIT_SQL_LENGTH (checked above): an int.
-  const int result =
-      ::sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, &tail);
+  // (An empty view may have no data: SQLite would call a null text misuse.)
+  const char* text = sql.data() != nullptr ? sql.data() : "";
+  const int result = ::sqlite3_prepare_v2(db, text, static_cast<int>(sql.size()), &raw, &tail);
   if (result != SQLITE_OK) return error(absl::StrCat("prepare ", internal::quoted(sql)), result);
   if (raw == nullptr) {
     return absl::InvalidArgumentError(
@@ -319,7 +320,7 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   }
   Statement statement(this, raw, std::string(sql));  // owns it from here
   const size_t next =
-      next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - sql.data()) : sql.size());
+      next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - text) : sql.size());
   if (next != absl::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat(where(), ": prepare ", internal::quoted(sql),

@@ -272,8 +272,13 @@ TEST(SqliteTest, PrepareRefusesTextWithNoStatement) {
                            ": no SQL statement in the text (it is empty, or only blanks and "
                            "comments)"));
   }
+  // A view with no data at all is empty text too.
+  EXPECT_EQ(db.prepare(absl::string_view()).status().message(),
+            "sqlite \":memory:\": prepare \"\": no SQL statement in the text (it is empty, or only "
+            "blanks and comments)");
   // execute() of nothing runs nothing, and that is fine.
   EXPECT_TRUE(db.execute("").ok());
+  EXPECT_TRUE(db.execute(absl::string_view()).ok());
   EXPECT_TRUE(db.execute("-- nothing").ok());
 }
 
