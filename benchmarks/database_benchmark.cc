@@ -36,6 +36,11 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_SqliteOpen", "SQLite open (+ pragmas)");
   benchmark::AddCustomContext("BM_SqliteInsert100k", "SQLite 100 000-row insert, one transaction");
   benchmark::AddCustomContext("BM_SqlitePointSelect", "SQLite 1 000 point selects by key");
+  benchmark::AddCustomContext("BM_SqlitePointSelectNoMutex",
+                              "SQLite 1 000 point selects by key, multi-thread mode (no mutex)");
+  benchmark::AddCustomContext("BM_SqliteColumns", "SQLite 1 000 column reads of one row");
+  benchmark::AddCustomContext("BM_SqliteColumnsNoMutex",
+                              "SQLite 1 000 column reads of one row, multi-thread mode (no mutex)");
   benchmark::AddCustomContext("BM_PgConnect", "PostgreSQL connect");
   benchmark::AddCustomContext("BM_PgInsert100k",
                               "PostgreSQL 100 000 prepared inserts, one transaction");
@@ -253,6 +258,93 @@ void BM_SqlitePointSelect_SQLiteCpp(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SqlitePointSelect_SQLiteCpp);
+
+// The same lookups on a connection opened without SQLite's mutex
+// (SQLITE_OPEN_NOMUTEX; uncopyable's SqliteThreading::multi_thread, whose
+// calls check that one thread at a time uses the connection).
+void BM_SqlitePointSelectNoMutex_Raw(benchmark::State& state) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(lookup_table().c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                  nullptr);
+  sqlite3_stmt* select = nullptr;
+  sqlite3_prepare_v2(db, kSelect, -1, &select, nullptr);
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) {
+      sqlite3_bind_int64(select, 1, (i * 7919) % kRows);
+      check(sqlite3_step(select) == SQLITE_ROW);
+      benchmark::DoNotOptimize(std::string(reinterpret_cast<const char*>(sqlite3_column_text(select, 0))));
+      sqlite3_reset(select);
+    }
+  }
+  sqlite3_finalize(select);
+  sqlite3_close(db);
+}
+BENCHMARK(BM_SqlitePointSelectNoMutex_Raw);
+
+void BM_SqlitePointSelectNoMutex_Uncopyable(benchmark::State& state) {
+  SqliteConnection db = *SqliteConnection::open({.path = lookup_table(),
+                                                 .mode = uncopyable::SqliteMode::rw,
+                                                 .threading = uncopyable::SqliteThreading::multi_thread});
+  {
+    uncopyable::Statement select = *db.prepare(kSelect);
+    for (auto _ : state) {
+      for (int i = 0; i < kLookups; ++i) {
+        check(select.bind(1, int64_t{(i * 7919) % kRows}).ok());
+        check(*select.step());
+        benchmark::DoNotOptimize(select.get_text(0));
+        check(select.reset().ok());
+      }
+    }
+  }
+}
+BENCHMARK(BM_SqlitePointSelectNoMutex_Uncopyable);
+
+// Reading the columns of the current row: the accessors' own cost (their
+// checks: a current row, a column in range, one thread), next to SQLite's.
+constexpr char kRow[] = "SELECT 1, 2, 3, 4";
+
+void columns_raw(benchmark::State& state, int threading_flag) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | threading_flag, nullptr);
+  sqlite3_stmt* row = nullptr;
+  sqlite3_prepare_v2(db, kRow, -1, &row, nullptr);
+  check(sqlite3_step(row) == SQLITE_ROW);
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (int i = 0; i < kLookups; ++i) sum += sqlite3_column_int64(row, i & 3);
+    benchmark::DoNotOptimize(sum);
+  }
+  sqlite3_finalize(row);
+  sqlite3_close(db);
+}
+
+void columns_uncopyable(benchmark::State& state, uncopyable::SqliteThreading threading) {
+  SqliteConnection db = *SqliteConnection::open({.path = ":memory:", .threading = threading});
+  {
+    uncopyable::Statement row = *db.prepare(kRow);
+    check(*row.step());
+    for (auto _ : state) {
+      int64_t sum = 0;
+      for (int i = 0; i < kLookups; ++i) sum += row.get_int64(i & 3);
+      benchmark::DoNotOptimize(sum);
+    }
+  }
+}
+
+void BM_SqliteColumns_Raw(benchmark::State& state) { columns_raw(state, SQLITE_OPEN_FULLMUTEX); }
+BENCHMARK(BM_SqliteColumns_Raw);
+void BM_SqliteColumns_Uncopyable(benchmark::State& state) {
+  columns_uncopyable(state, uncopyable::SqliteThreading::serialized);
+}
+BENCHMARK(BM_SqliteColumns_Uncopyable);
+void BM_SqliteColumnsNoMutex_Raw(benchmark::State& state) {
+  columns_raw(state, SQLITE_OPEN_NOMUTEX);
+}
+BENCHMARK(BM_SqliteColumnsNoMutex_Raw);
+void BM_SqliteColumnsNoMutex_Uncopyable(benchmark::State& state) {
+  columns_uncopyable(state, uncopyable::SqliteThreading::multi_thread);
+}
+BENCHMARK(BM_SqliteColumnsNoMutex_Uncopyable);
 
 // ---------------------------------------------------------------------------
 // PostgreSQL, on a private server.

@@ -1,12 +1,17 @@
 #include "uncopyable/sqlite.h"
 
 #include <sqlite3.h>
+#include <string.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/internal/quote.h"
 
 namespace uncopyable {
 namespace {
@@ -28,6 +33,7 @@ absl::StatusCode code_for(int result) {
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH: return absl::StatusCode::kFailedPrecondition;
     case SQLITE_RANGE:
+    case SQLITE_TOOBIG:
     case SQLITE_ERROR: return absl::StatusCode::kInvalidArgument;
     case SQLITE_INTERRUPT: return absl::StatusCode::kCancelled;
     case SQLITE_IOERR: return absl::StatusCode::kUnavailable;
@@ -36,7 +42,52 @@ absl::StatusCode code_for(int result) {
 }
 
 std::string where(const SqliteConfig& config) {
-  return absl::StrCat("sqlite \"", absl::CHexEscape(config.path), "\"");
+  return absl::StrCat("sqlite ", internal::quoted(config.path));
+}
+
+// SQLite's error `result` as a Status: "<context>: <message>", the message
+// SQLite's own for `db` (or for the code, without one). SQLite says
+// "unable to open database file" (SQLITE_CANTOPEN, or an I/O error) whatever
+// the system said; when it was that no descriptor is left (EMFILE, ENFILE),
+// the code is ResourceExhausted, as for File and Socket, and the errno is
+// named.
+absl::Status failure(sqlite3* db, int result, absl::string_view context,
+                     const char* message = nullptr) {
+  absl::StatusCode code = code_for(result);
+  std::string system;
+  const int primary = result & 0xff;
+  if (db != nullptr && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR)) {
+    const int error = ::sqlite3_system_errno(db);
+    if (error == EMFILE || error == ENFILE) {
+      code = absl::StatusCode::kResourceExhausted;
+      system = absl::StrCat(" [", ::strerrorname_np(error), "]");
+    }
+  }
+  if (message == nullptr) message = db != nullptr ? ::sqlite3_errmsg(db) : ::sqlite3_errstr(result);
+  return absl::Status(code, absl::StrCat(context, ": ", internal::shortened(message), system));
+}
+
+// Where the next statement of `sql` starts, from `offset` on, skipping what
+// SQLite skips between statements (blanks, `--` and `/* */` comments, `;`);
+// npos if nothing but those follows.
+size_t next_statement(absl::string_view sql, size_t offset) {
+  while (offset < sql.size()) {
+    const char c = sql[offset];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ';') {
+      ++offset;
+    } else if (sql.substr(offset, 2) == "--") {
+      const size_t end = sql.find('\n', offset);
+      if (end == absl::string_view::npos) return absl::string_view::npos;
+      offset = end + 1;
+    } else if (sql.substr(offset, 2) == "/*") {
+      const size_t end = sql.find("*/", offset + 2);
+      if (end == absl::string_view::npos) return absl::string_view::npos;  // to the end
+      offset = end + 2;
+    } else {
+      return offset;
+    }
+  }
+  return absl::string_view::npos;
 }
 
 int open_flags(const SqliteConfig& config) {
@@ -90,6 +141,34 @@ absl::Status sqlite_internal::Traits::close(uintptr_t db) {
   return absl::Status(code_for(result), absl::StrCat("sqlite3_close: ", ::sqlite3_errstr(result)));
 }
 
+// A call that reads SQLite's error message when it fails holds the mutex
+// (kReadsMessage); one whose message is SQLite's fixed text for the code
+// (a bind, a reset) need not, and saves the cost on the hot path.
+class SqliteConnection::Call {
+ public:
+  enum Kind { kReadsMessage, kOnlyOneUser };
+  Call(const SqliteConnection& connection, const char* type, const char* operation,
+       Kind kind = kReadsMessage)
+      : user_(connection.config_.threading == SqliteThreading::serialized
+                  ? internal::SingleUser::unchecked()
+                  : connection.user_.enter(type, operation,
+                                           [&connection] { return connection.where(); })),
+        mutex_(connection.config_.threading == SqliteThreading::serialized && kind == kReadsMessage
+                   ? ::sqlite3_db_mutex(sqlite_internal::db_of(connection.db_.get()))
+                   : nullptr) {
+    if (mutex_ != nullptr) ::sqlite3_mutex_enter(mutex_);
+  }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  ~Call() {
+    if (mutex_ != nullptr) ::sqlite3_mutex_leave(mutex_);
+  }
+
+ private:
+  internal::SingleUser::Scope user_;
+  sqlite3_mutex* mutex_;
+};
+
 SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config)
     : db_(std::move(db)),
       config_(std::move(config)),
@@ -99,16 +178,16 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   internal::watch_forks();
   sqlite3* raw = nullptr;
+  errno = 0;  // so that the errno SQLite keeps for a failure is this open's
   const int result = ::sqlite3_open_v2(config.path.c_str(), &raw, open_flags(config), nullptr);
   // Even a failed open may hand back a handle (for its message): it is
   // owned, and closed, either way.
   UniqueHandle<sqlite_internal::Traits> db;
   if (raw != nullptr) db.reset(reinterpret_cast<uintptr_t>(raw));
   if (result != SQLITE_OK) {
-    return absl::Status(code_for(result),
-                        absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode),
-                                     ": ", raw != nullptr ? ::sqlite3_errmsg(raw)
-                                                          : ::sqlite3_errstr(result)));
+    return failure(
+        raw, result,
+        absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode)));
   }
   ::sqlite3_extended_result_codes(raw, 1);
   ::sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(config.busy_timeout)));
@@ -121,7 +200,11 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   }
   // The first statement also reads the file's header: a file that is not a
   // database fails here, with SQLite's own words.
-  if (absl::Status s = connection.execute(pragmas); !s.ok()) return s;
+  if (absl::Status s =
+          connection.exec(pragmas, absl::StrCat("open with mode=", enum_name(config.mode)));
+      !s.ok()) {
+    return s;
+  }
   return connection;
 }
 
@@ -153,6 +236,11 @@ SqliteConnection::~SqliteConnection() {
   if (db_.is_valid() && fork_generation_ != internal::current_fork_generation()) {
     (void)db_.release();
   }
+  if (db_.is_valid() && config_.threading == SqliteThreading::multi_thread) {
+    internal::SingleUser::Scope in_use =
+        user_.enter("SqliteConnection", "~SqliteConnection()", [this] { return where(); });
+    db_.reset();
+  }
 }
 
 void SqliteConnection::require_no_borrows(const char* what) const {
@@ -172,61 +260,157 @@ sqlite3* SqliteConnection::checked(const char* operation, const char* type) cons
   return sqlite_internal::db_of(db);
 }
 
-absl::Status SqliteConnection::error(absl::string_view what) const {
-  sqlite3* db = sqlite_internal::db_of(db_.get());
-  return absl::Status(code_for(::sqlite3_extended_errcode(db)),
-                      absl::StrCat(where(), ": ", what, ": ", ::sqlite3_errmsg(db)));
+absl::Status SqliteConnection::error(absl::string_view what, int result) const {
+  return failure(sqlite_internal::db_of(db_.get()), result, absl::StrCat(where(), ": ", what));
 }
 
 std::string SqliteConnection::where() const { return uncopyable::where(config_); }
+
+absl::Status SqliteConnection::refuse_unreadable(sqlite3* db, absl::string_view verb,
+                                                 absl::string_view sql) const {
+  const int limit = ::sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
+  if (sql.size() > static_cast<size_t>(std::max(limit, 0))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql), ": SQL text of ", sql.size(),
+                     " bytes is over SQLite's limit of ", limit, " (SQLITE_LIMIT_SQL_LENGTH)"));
+  }
+  if (const size_t nul = sql.find('\0'); nul != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql),
+                                                   ": SQL text contains a NUL byte at offset ",
+                                                   nul));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<SqliteConnection> SqliteConnection::rebuild() const {
   checked("rebuild()");
   return open(config_);
 }
 
+absl::Status SqliteConnection::exec(const std::string& sql, absl::string_view what) {
+  sqlite3* db = sqlite_internal::db_of(db_.get());
+  errno = 0;
+  const int result = ::sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  return result == SQLITE_OK ? absl::OkStatus() : error(what, result);
+}
+
 absl::Status SqliteConnection::execute(absl::string_view sql) {
   sqlite3* db = checked("execute()");
-  const std::string text(sql);
-  if (::sqlite3_exec(db, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return error("execute");
-  }
-  return absl::OkStatus();
+  Call call(*this, "SqliteConnection", "execute()");
+  if (absl::Status refused = refuse_unreadable(db, "execute", sql); !refused.ok()) return refused;
+  return exec(std::string(sql), absl::StrCat("execute ", internal::quoted(sql)));
 }
 
 absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   sqlite3* db = checked("prepare()");
-  sqlite3_stmt* statement = nullptr;
-  if (::sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
-      SQLITE_OK) {
-    return error(absl::StrCat("prepare \"", absl::CHexEscape(sql.substr(0, 200)), "\""));
+  Call call(*this, "SqliteConnection", "prepare()");
+  if (absl::Status refused = refuse_unreadable(db, "prepare", sql); !refused.ok()) return refused;
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  // The size is at most SQLITE_LIMIT_SQL_LENGTH (checked above): an int.
+  // (An empty view may have no data: SQLite would call a null text misuse.)
+  const char* text = sql.data() != nullptr ? sql.data() : "";
+  const int result = ::sqlite3_prepare_v2(db, text, static_cast<int>(sql.size()), &raw, &tail);
+  if (result != SQLITE_OK) return error(absl::StrCat("prepare ", internal::quoted(sql)), result);
+  if (raw == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": prepare ", internal::quoted(sql),
+                     ": no SQL statement in the text (it is empty, or only blanks and comments)"));
   }
-  return Statement(this, statement, std::string(sql));
+  Statement statement(this, raw, std::string(sql));  // owns it from here
+  const size_t next =
+      next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - text) : sql.size());
+  if (next != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": prepare ", internal::quoted(sql),
+                     ": more SQL after the first statement, from offset ", next, ": ",
+                     internal::quoted(sql.substr(next)),
+                     " would never run; prepare() takes one statement (execute() runs several)"));
+  }
+  return statement;
 }
 
 absl::StatusOr<Transaction> SqliteConnection::begin() {
-  if (absl::Status s = execute("BEGIN"); !s.ok()) return s;
+  sqlite3* db = checked("begin()");
+  // Held across the check and the BEGIN, so no other thread's BEGIN (on a
+  // shared, serialized connection) comes between them.
+  Call call(*this, "SqliteConnection", "begin()");
+  if (::sqlite3_get_autocommit(db) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where(),
+                     ": begin: a transaction is already open on this connection; nest "
+                     "with a savepoint"));
+  }
+  if (absl::Status s = exec("BEGIN", "begin"); !s.ok()) return s;
   return Transaction(this);
+}
+
+absl::Status SqliteConnection::transaction_end_failed(absl::Status failed) {
+  // (Transaction::end() checked the connection, and execute() the thread.)
+  sqlite3* db = sqlite_internal::db_of(db_.get());
+  // Ended anyway (SQLite rolls back by itself after some errors), or there
+  // was no transaction to end.
+  if (::sqlite3_get_autocommit(db) != 0) return failed;
+  const absl::Status rolled_back = exec("ROLLBACK", "rollback");
+  return absl::Status(
+      failed.code(),
+      rolled_back.ok()
+          ? absl::StrCat(failed.message(), "; the transaction was rolled back")
+          : absl::StrCat(failed.message(),
+                         "; rolling the transaction back failed too: ", rolled_back.message()));
 }
 
 absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   sqlite3* source = checked("backup_to()");
+  // Only the one-user check: a serialized connection's mutex is not held
+  // across the copy, so that other threads may use it between batches.
+  internal::SingleUser::Scope in_use =
+      config_.threading == SqliteThreading::serialized
+          ? internal::SingleUser::unchecked()
+          : user_.enter("SqliteConnection", "backup_to()", [this] { return where(); });
+  const std::string context = absl::StrCat(where(), ": backup to ", uncopyable::where(target));
   absl::StatusOr<SqliteConnection> destination = open(target);
-  if (!destination.ok()) return destination.status();
-  sqlite3_backup* backup = ::sqlite3_backup_init(destination->get(), "main", source, "main");
-  if (backup == nullptr) return destination->error(absl::StrCat("backup from ", where()));
-  int result;
-  // A page batch at a time, so that writers on the source are not shut out
-  // for the whole copy; a busy or locked source is waited for.
-  while ((result = ::sqlite3_backup_step(backup, 256)) == SQLITE_OK || result == SQLITE_BUSY ||
-         result == SQLITE_LOCKED) {
-    if (result != SQLITE_OK) ::sqlite3_sleep(5);
+  if (!destination.ok()) {
+    // Its message starts with its own where(): name the source before it.
+    return absl::Status(destination.status().code(),
+                        absl::StrCat(where(), ": backup to ", destination.status().message()));
   }
-  ::sqlite3_backup_finish(backup);
+  sqlite3* copy = destination->get();
+  sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
+  if (backup == nullptr) return failure(copy, ::sqlite3_extended_errcode(copy), context);
+  // A page batch at a time, so that writers on the source are not shut out
+  // for the whole copy. A locked source or target is waited for, up to the
+  // busy_timeout in all: sqlite3_backup_step() does not wait itself.
+  // (A step can itself wait in the source's or the target's busy handler
+  // before it says SQLITE_BUSY: that time counts too.)
+  const absl::Duration patience = config_.busy_timeout;
+  absl::Duration waited = absl::ZeroDuration();
+  int result;
+  while (true) {
+    const absl::Time start = absl::Now();
+    errno = 0;
+    result = ::sqlite3_backup_step(backup, 256);
+    if (result == SQLITE_OK) continue;
+    if (result != SQLITE_BUSY && result != SQLITE_LOCKED) break;
+    if (waited + (absl::Now() - start) >= patience) {
+      waited += absl::Now() - start;
+      break;
+    }
+    ::sqlite3_sleep(
+        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(patience - waited), 1, 5)));
+    waited += absl::Now() - start;
+  }
+  const int finished = ::sqlite3_backup_finish(backup);
+  if (result == SQLITE_BUSY || result == SQLITE_LOCKED) {
+    return absl::UnavailableError(
+        absl::StrCat(context, ": ", ::sqlite3_errstr(result), "; gave up after waiting ",
+                     absl::FormatDuration(waited), " (the source's busy_timeout is ",
+                     absl::FormatDuration(patience), ")"));
+  }
   if (result != SQLITE_DONE) {
-    return absl::Status(code_for(result),
-                        absl::StrCat(where(), ": backup to ", uncopyable::where(target), ": ",
-                                     ::sqlite3_errstr(result)));
+    // The error is the target's (its message, its errno), unless the
+    // source failed to read.
+    return failure(copy, finished != SQLITE_OK ? finished : result, context);
   }
   return destination->close();
 }
@@ -234,7 +418,14 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
 absl::Status SqliteConnection::close() {
   checked("close()");
   require_no_borrows("closed");
-  absl::Status status = db_.close();
+  absl::Status status;
+  {
+    internal::SingleUser::Scope in_use =
+        config_.threading == SqliteThreading::serialized
+            ? internal::SingleUser::unchecked()
+            : user_.enter("SqliteConnection", "close()", [this] { return where(); });
+    status = db_.close();
+  }
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat(where(), ": ", status.message()));
   }
@@ -250,20 +441,34 @@ Statement::Statement(SqliteConnection* connection, sqlite3_stmt* statement, std:
 Statement::Statement(Statement&& other) noexcept
     : connection_(std::move(other.connection_)),
       statement_(std::exchange(other.statement_, nullptr)),
+      columns_(std::exchange(other.columns_, 0)),
       sql_(std::move(other.sql_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    if (statement_ != nullptr) ::sqlite3_finalize(statement_);
+    finalize();
     connection_ = std::move(other.connection_);
     statement_ = std::exchange(other.statement_, nullptr);
+    columns_ = std::exchange(other.columns_, 0);
     sql_ = std::move(other.sql_);
   }
   return *this;
 }
 
-Statement::~Statement() {
-  if (statement_ != nullptr) ::sqlite3_finalize(statement_);
+Statement::~Statement() { finalize(); }
+
+void Statement::finalize() {
+  if (statement_ == nullptr) return;
+  const SqliteConnection& connection = *connection_.get();
+  // A forked child lets go of the parent's statement, as of its connection.
+  if (connection.fork_generation_ != internal::current_fork_generation()) {
+    statement_ = nullptr;
+    return;
+  }
+  SqliteConnection::Call call(connection, "Statement", "~Statement()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  ::sqlite3_finalize(std::exchange(statement_, nullptr));
+  columns_ = 0;
 }
 
 void Statement::misused(const char* operation) const {
@@ -272,46 +477,92 @@ void Statement::misused(const char* operation) const {
   misuse("Statement::%s: unexpected state", operation);
 }
 
-absl::Status Statement::error(absl::string_view what, int code) const {
-  sqlite3* db = sqlite_internal::db_of(connection_.get()->db_.get());
-  return absl::Status(code_for(code),
-                      absl::StrCat(connection_.get()->where(), ": ", what, " \"",
-                                   absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
-                                   "\": ", ::sqlite3_errmsg(db)));
+void Statement::column_misused(const char* operation, int column) const {
+  checked(operation);  // moved from, or in a forked child
+  if (columns_ == 0) {
+    misuse("Statement::%s with no current row; step() must return true first (%s)", operation,
+           connection_.get()->where().c_str());
+  }
+  // "get_text()" => "get_text(5)"
+  const int name = static_cast<int>(std::strlen(operation)) - 2;
+  misuse("Statement::%.*s(%d) outside the row's %d column%s (%s)", std::max(name, 0), operation,
+         column, columns_, columns_ == 1 ? "" : "s", connection_.get()->where().c_str());
+}
+
+absl::Status Statement::error(absl::string_view what, int code, const char* message) const {
+  const SqliteConnection& connection = *connection_.get();
+  return failure(sqlite_internal::db_of(connection.db_.get()), code,
+                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)),
+                 message);
+}
+
+absl::Status Statement::bind_error(int index, int code) const {
+  // SQLite's message for a bind is the code's own (no mutex is held for
+  // binds, so the connection's last message may be another thread's).
+  return error(absl::StrCat("bind ?", index, " of"), code, ::sqlite3_errstr(code));
 }
 
 absl::Status Statement::bind(int index, int64_t value) {
-  const int result = ::sqlite3_bind_int64(checked("bind()"), index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  sqlite3_stmt* statement = checked("bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  const int result = ::sqlite3_bind_int64(statement, index, value);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, double value) {
-  const int result = ::sqlite3_bind_double(checked("bind()"), index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  sqlite3_stmt* statement = checked("bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  const int result = ::sqlite3_bind_double(statement, index, value);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, absl::string_view value) {
-  const int result = ::sqlite3_bind_text64(checked("bind()"), index, value.data(), value.size(),
-                                           SQLITE_TRANSIENT, SQLITE_UTF8);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  sqlite3_stmt* statement = checked("bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  // An empty view may have no data at all; SQLite would take a null
+  // pointer for NULL, where an empty string was meant.
+  const char* text = value.data() != nullptr ? value.data() : "";
+  const int result =
+      ::sqlite3_bind_text64(statement, index, text, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::Status Statement::bind(int index, std::nullptr_t) {
-  const int result = ::sqlite3_bind_null(checked("bind()"), index);
-  return result == SQLITE_OK ? absl::OkStatus() : error(absl::StrCat("bind ?", index, " of"), result);
+  sqlite3_stmt* statement = checked("bind()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  const int result = ::sqlite3_bind_null(statement, index);
+  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
 }
 
 absl::StatusOr<bool> Statement::step() {
-  const int result = ::sqlite3_step(checked("step()"));
-  if (result == SQLITE_ROW) return true;
+  sqlite3_stmt* statement = checked("step()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "step()");
+  const int result = ::sqlite3_step(statement);
+  if (ABSL_PREDICT_TRUE(result == SQLITE_ROW)) {
+    columns_ = ::sqlite3_data_count(statement);
+    return true;
+  }
+  columns_ = 0;
   if (result == SQLITE_DONE) return false;
   absl::Status status = error("step", result);
-  ::sqlite3_reset(statement_);
+  ::sqlite3_reset(statement);
   return status;
 }
 
 absl::Status Statement::run() {
   sqlite3_stmt* statement = checked("run()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "run()");
+  columns_ = 0;
+  if (const int columns = ::sqlite3_column_count(statement); ABSL_PREDICT_FALSE(columns != 0)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        connection_.get()->where(), ": run ", internal::quoted(sql_),
+        ": the statement returns rows (", columns, columns == 1 ? " column" : " columns",
+        "), which run() would throw away; nothing was run: step() through them"));
+  }
   int result;
   while ((result = ::sqlite3_step(statement)) == SQLITE_ROW) {
   }
@@ -327,26 +578,37 @@ absl::Status Statement::run() {
 }
 
 absl::Status Statement::reset() {
-  const int result = ::sqlite3_reset(checked("reset()"));
-  return result == SQLITE_OK ? absl::OkStatus() : error("reset", result);
+  sqlite3_stmt* statement = checked("reset()");
+  SqliteConnection::Call call(*connection_.get(), "Statement", "reset()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  columns_ = 0;
+  // An error here is the last step()'s again; step() reported it (and reset).
+  const int result = ::sqlite3_reset(statement);
+  return result == SQLITE_OK ? absl::OkStatus() : error("reset", result, ::sqlite3_errstr(result));
 }
 
-int Statement::column_count() const { return ::sqlite3_column_count(checked("column_count()")); }
+int Statement::column_count() const {
+  sqlite3_stmt* statement = checked("column_count()");
+  const SqliteConnection* connection = connection_.get();
+  connection->user_.check("Statement", "column_count()",
+                          [connection] { return connection->where(); });
+  return ::sqlite3_column_count(statement);
+}
 
 bool Statement::is_null(int column) const {
-  return ::sqlite3_column_type(checked("is_null()"), column) == SQLITE_NULL;
+  return ::sqlite3_column_type(row_checked("is_null()", column), column) == SQLITE_NULL;
 }
 
 int64_t Statement::get_int64(int column) const {
-  return ::sqlite3_column_int64(checked("get_int64()"), column);
+  return ::sqlite3_column_int64(row_checked("get_int64()", column), column);
 }
 
 double Statement::get_double(int column) const {
-  return ::sqlite3_column_double(checked("get_double()"), column);
+  return ::sqlite3_column_double(row_checked("get_double()", column), column);
 }
 
 std::string Statement::get_text(int column) const {
-  sqlite3_stmt* statement = checked("get_text()");
+  sqlite3_stmt* statement = row_checked("get_text()", column);
   const auto* text = ::sqlite3_column_text(statement, column);
   const int size = ::sqlite3_column_bytes(statement, column);
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), size);

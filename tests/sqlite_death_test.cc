@@ -1,8 +1,12 @@
 // Misuse of a SQLite connection aborts with one line that says what.
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "gtest/gtest.h"
@@ -92,6 +96,171 @@ TEST(SqliteDeathTest, CommittingInAForkedChildNamesTheTransaction) {
       "^uncopyable: Transaction::commit\\(\\) in a fork\\(\\)ed child: a connection belongs "
       "to the process that opened it");
   ASSERT_TRUE(transaction->commit().ok());
+}
+
+// Every column accessor needs a current row: the last step() said true.
+TEST(SqliteDeathTest, ReadingAColumnWithNoCurrentRow) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1, 'one'");
+  // Before the first step().
+  EXPECT_DEATH((void)select.get_int64(0),
+               "^uncopyable: Statement::get_int64\\(\\) with no current row; step\\(\\) must "
+               "return true first \\(sqlite \":memory:\"\\)");
+  EXPECT_DEATH((void)select.is_null(0),
+               "^uncopyable: Statement::is_null\\(\\) with no current row");
+  EXPECT_DEATH((void)select.get_double(0),
+               "^uncopyable: Statement::get_double\\(\\) with no current row");
+  EXPECT_DEATH((void)select.get_text(1),
+               "^uncopyable: Statement::get_text\\(\\) with no current row");
+  // After step() said false.
+  ASSERT_TRUE(*select.step());
+  ASSERT_FALSE(*select.step());
+  EXPECT_DEATH((void)select.get_text(1),
+               "^uncopyable: Statement::get_text\\(\\) with no current row");
+  // After reset().
+  ASSERT_TRUE(select.reset().ok());
+  EXPECT_DEATH((void)select.get_int64(0),
+               "^uncopyable: Statement::get_int64\\(\\) with no current row");
+  // After step() failed.
+  Statement failing = *db.prepare("SELECT abs(-9223372036854775807 - 1)");  // integer overflow
+  ASSERT_FALSE(failing.step().ok());
+  EXPECT_DEATH((void)failing.is_null(0),
+               "^uncopyable: Statement::is_null\\(\\) with no current row");
+  // After run().
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x)").ok());
+  Statement insert = *db.prepare("INSERT INTO t VALUES (1)");
+  ASSERT_TRUE(insert.run().ok());
+  EXPECT_DEATH((void)insert.get_int64(0),
+               "^uncopyable: Statement::get_int64\\(\\) with no current row");
+}
+
+TEST(SqliteDeathTest, ReadingAColumnOutsideTheRow) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1, 'one'");
+  ASSERT_TRUE(*select.step());
+  EXPECT_DEATH((void)select.get_text(5),
+               "^uncopyable: Statement::get_text\\(5\\) outside the row's 2 columns \\(sqlite "
+               "\":memory:\"\\)");
+  EXPECT_DEATH((void)select.get_int64(2),
+               "^uncopyable: Statement::get_int64\\(2\\) outside the row's 2 columns");
+  EXPECT_DEATH((void)select.get_double(-1),
+               "^uncopyable: Statement::get_double\\(-1\\) outside the row's 2 columns");
+  EXPECT_DEATH((void)select.is_null(2),
+               "^uncopyable: Statement::is_null\\(2\\) outside the row's 2 columns");
+  Statement one = *db.prepare("SELECT 1");
+  ASSERT_TRUE(*one.step());
+  EXPECT_DEATH((void)one.get_int64(1),
+               "^uncopyable: Statement::get_int64\\(1\\) outside the row's 1 column \\(");
+  // The row is still there to read, in range.
+  EXPECT_EQ(select.get_text(1), "one");
+}
+
+TEST(SqliteDeathTest, ReadingAColumnOfAMovedFromStatement) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1");
+  ASSERT_TRUE(*select.step());
+  Statement taker = std::move(select);
+  EXPECT_DEATH((void)select.get_int64(0),  // NOLINT(bugprone-use-after-move)
+               "^uncopyable: Statement::get_int64\\(\\) on a moved-from handle");
+}
+
+// A SQL function that holds its caller inside sqlite3_step() until released
+// (or 10 s pass), so that another thread can call meanwhile.
+struct Gate {
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+
+  void install(SqliteConnection& db) {
+    ASSERT_EQ(::sqlite3_create_function(db.get(), "wait_at_gate", 0, SQLITE_UTF8, this, &Gate::wait,
+                                        nullptr, nullptr),
+              SQLITE_OK);
+  }
+  void wait_until_inside() const {
+    for (int i = 0; i < 1000 && !inside; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  static void wait(sqlite3_context* context, int, sqlite3_value**) {
+    Gate* gate = static_cast<Gate*>(::sqlite3_user_data(context));
+    gate->inside = true;
+    for (int i = 0; i < 1000 && !gate->release; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::sqlite3_result_int(context, 1);
+  }
+};
+
+// A multi_thread connection (no SQLite mutex) serves one thread at a time.
+TEST(SqliteDeathTest, TwoThreadsInCallsOnAMultiThreadConnection) {
+  const SqliteConfig config{.path = ":memory:", .threading = SqliteThreading::multi_thread};
+  EXPECT_DEATH(
+      {
+        SqliteConnection db = *SqliteConnection::open(config);
+        Gate gate;
+        gate.install(db);
+        std::thread stepping([&] {
+          Statement slow = *db.prepare("SELECT wait_at_gate()");
+          (void)slow.step();
+        });
+        gate.wait_until_inside();
+        (void)db.execute("SELECT 1");  // aborts: the other thread is in step()
+        gate.release = true;
+        stepping.join();
+      },
+      "^uncopyable: SqliteConnection::execute\\(\\) by thread [0-9]+ while thread [0-9]+ is in a "
+      "call on it; a connection serves one thread at a time \\(sqlite \":memory:\"\\)");
+  // A statement's calls, and reading a column, are checked the same way.
+  EXPECT_DEATH(
+      {
+        SqliteConnection db = *SqliteConnection::open(config);
+        Gate gate;
+        gate.install(db);
+        Statement mine = *db.prepare("SELECT 7");
+        (void)mine.step();
+        std::thread stepping([&] {
+          Statement slow = *db.prepare("SELECT wait_at_gate()");
+          (void)slow.step();
+        });
+        gate.wait_until_inside();
+        (void)mine.get_int64(0);  // aborts
+        gate.release = true;
+        stepping.join();
+      },
+      "^uncopyable: Statement::get_int64\\(\\) by thread [0-9]+ while thread [0-9]+ is in a "
+      "call on it");
+  EXPECT_DEATH(
+      {
+        SqliteConnection db = *SqliteConnection::open(config);
+        Gate gate;
+        gate.install(db);
+        Statement mine = *db.prepare("SELECT 7");
+        std::thread stepping([&] { (void)db.execute("SELECT wait_at_gate()"); });
+        gate.wait_until_inside();
+        (void)mine.step();  // aborts
+        gate.release = true;
+        stepping.join();
+      },
+      "^uncopyable: Statement::step\\(\\) by thread [0-9]+ while thread [0-9]+ is in a call on "
+      "it");
+}
+
+// The same, on a serialized connection, is sharing: the second thread waits
+// for SQLite's mutex instead of aborting.
+TEST(SqliteThreadTest, ASerializedConnectionMakesTheSecondThreadWait) {
+  SqliteConnection db = memory();
+  Gate gate;
+  gate.install(db);
+  std::thread stepping([&] { EXPECT_TRUE(db.execute("SELECT wait_at_gate()").ok()); });
+  gate.wait_until_inside();
+  ASSERT_TRUE(gate.inside);
+  std::thread releasing([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gate.release = true;
+  });
+  EXPECT_TRUE(db.execute("SELECT 1").ok());  // waits for the other call, then runs
+  EXPECT_TRUE(gate.release);
+  stepping.join();
+  releasing.join();
 }
 
 // Like a connection, a transaction the child merely lets go of is left to

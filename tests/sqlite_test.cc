@@ -1,15 +1,19 @@
 #include "uncopyable/sqlite.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
+#include "uncopyable/internal/quote.h"
 
 namespace uncopyable {
 namespace {
@@ -153,7 +157,7 @@ TEST(SqliteTest, ReadOnlyRefusesWritesWithAStatus) {
   SqliteConnection reader = open_or_die({.path = temp.path(), .mode = SqliteMode::ro});
   const absl::Status status = reader.execute("INSERT INTO players (name) VALUES ('x')");
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
-  EXPECT_THAT(status.message(), HasSubstr(temp.path()));
+  EXPECT_THAT(status.message(), HasSubstr(internal::quoted(temp.path())));
   EXPECT_THAT(status.message(), HasSubstr("readonly"));
 }
 
@@ -166,10 +170,278 @@ TEST(SqliteTest, ErrorsCarrySqlitesMessageAndThePath) {
   SqliteConnection db = open_or_die({.path = ":memory:"});
   const absl::Status syntax = db.execute("SELEC 1");
   EXPECT_EQ(syntax.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(syntax.message(), HasSubstr("near \"SELEC\": syntax error"));
+  // SQLite's words are quoted data too: escaped, like the SQL before them.
+  EXPECT_EQ(syntax.message(),
+            "sqlite \":memory:\": execute \"SELEC 1\": near \\\"SELEC\\\": syntax error");
   absl::StatusOr<Statement> bad = db.prepare("SELECT * FROM nowhere");
   EXPECT_THAT(bad.status().message(),
               HasSubstr("prepare \"SELECT * FROM nowhere\": no such table: nowhere"));
+}
+
+int64_t count_rows(SqliteConnection& db, const char* table = "players") {
+  absl::StatusOr<Statement> count = db.prepare(absl::StrCat("SELECT count(*) FROM ", table));
+  EXPECT_TRUE(count.ok()) << count.status();
+  absl::StatusOr<bool> row = count->step();
+  EXPECT_TRUE(row.ok() && *row) << row.status();
+  return count->get_int64(0);
+}
+
+// A second begin() would commit or roll back the first one's work; SQLite
+// has no nested BEGIN.
+TEST(SqliteTest, BeginWhileATransactionIsOpenIsRefused) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  make_players(db);
+  absl::StatusOr<Transaction> outer = db.begin();
+  ASSERT_TRUE(outer.ok()) << outer.status();
+  ASSERT_TRUE(db.execute("INSERT INTO players (name) VALUES ('outer')").ok());
+  absl::StatusOr<Transaction> inner = db.begin();
+  EXPECT_EQ(inner.status().code(), absl::StatusCode::kFailedPrecondition) << inner.status();
+  EXPECT_EQ(inner.status().message(),
+            "sqlite \":memory:\": begin: a transaction is already open on this connection; nest "
+            "with a savepoint");
+  // The outer transaction is untouched, and still decides.
+  ASSERT_TRUE(outer->rollback().ok());
+  EXPECT_EQ(count_rows(db), 0);
+  // A BEGIN run by hand is seen too.
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  EXPECT_EQ(db.begin().status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(db.execute("COMMIT").ok());
+  // And once it is over, begin() works again.
+  absl::StatusOr<Transaction> again = db.begin();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(again->commit().ok());
+}
+
+// SQLite would read the text up to the NUL and run only that.
+TEST(SqliteTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (owner TEXT)").ok());
+  ASSERT_TRUE(db.execute("INSERT INTO t VALUES ('me'), ('you')").ok());
+  const std::string sql("DELETE FROM t\0 WHERE owner='me'", 31);
+  const absl::Status executed = db.execute(sql);
+  EXPECT_EQ(executed.code(), absl::StatusCode::kInvalidArgument) << executed;
+  EXPECT_EQ(executed.message(),
+            "sqlite \":memory:\": execute \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
+            "contains a NUL byte at offset 13");
+  absl::StatusOr<Statement> prepared = db.prepare(sql);
+  EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument) << prepared.status();
+  EXPECT_EQ(prepared.status().message(),
+            "sqlite \":memory:\": prepare \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
+            "contains a NUL byte at offset 13");
+  EXPECT_EQ(count_rows(db, "t"), 2);
+}
+
+// sqlite3_prepare_v2() compiles the first statement and ignores the rest.
+TEST(SqliteTest, PrepareRefusesASecondStatement) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x TEXT)").ok());
+  ASSERT_TRUE(db.execute("INSERT INTO t VALUES ('kept')").ok());
+  absl::StatusOr<Statement> two = db.prepare("INSERT INTO t VALUES ('x'); DELETE FROM t");
+  EXPECT_EQ(two.status().code(), absl::StatusCode::kInvalidArgument) << two.status();
+  EXPECT_EQ(two.status().message(),
+            "sqlite \":memory:\": prepare \"INSERT INTO t VALUES (\\'x\\'); DELETE FROM t\": "
+            "more SQL after the first statement, from offset 28: \"DELETE FROM t\" would never "
+            "run; prepare() takes one statement (execute() runs several)");
+  // Even a broken second statement is found, not run: nothing was.
+  EXPECT_EQ(db.prepare("SELECT 1; garbage").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(count_rows(db, "t"), 1);
+  // Blanks, comments and empty statements may follow the one statement.
+  for (const char* fine : {"SELECT 1;", "SELECT 1 ;  ; \n", "SELECT 1; -- the end",
+                           "SELECT 1; -- a line\n/* and a block */ ;",
+                           "SELECT 1 /* open to the end", "SELECT 1; /* open to the end"}) {
+    absl::StatusOr<Statement> one = db.prepare(fine);
+    ASSERT_TRUE(one.ok()) << fine << ": " << one.status();
+    ASSERT_TRUE(*one->step()) << fine;
+    EXPECT_EQ(one->get_int64(0), 1) << fine;
+  }
+  for (const char* two_more :
+       {"SELECT 1; SELECT 2", "SELECT 1 -- a line\n; SELECT 2", "SELECT 1; /* a block */ x"}) {
+    EXPECT_EQ(db.prepare(two_more).status().code(), absl::StatusCode::kInvalidArgument) << two_more;
+  }
+}
+
+// Without a statement, SQLite hands back none, and the first step() would
+// have aborted on a "moved-from handle".
+TEST(SqliteTest, PrepareRefusesTextWithNoStatement) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  for (const char* empty : {"", "   ", "-- comment", "/* block */", " ; ;\n"}) {
+    absl::StatusOr<Statement> none = db.prepare(empty);
+    EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument) << empty;
+    EXPECT_EQ(none.status().message(),
+              absl::StrCat("sqlite \":memory:\": prepare ", internal::quoted(empty),
+                           ": no SQL statement in the text (it is empty, or only blanks and "
+                           "comments)"));
+  }
+  // A view with no data at all is empty text too.
+  EXPECT_EQ(db.prepare(absl::string_view()).status().message(),
+            "sqlite \":memory:\": prepare \"\": no SQL statement in the text (it is empty, or only "
+            "blanks and comments)");
+  // execute() of nothing runs nothing, and that is fine.
+  EXPECT_TRUE(db.execute("").ok());
+  EXPECT_TRUE(db.execute(absl::string_view()).ok());
+  EXPECT_TRUE(db.execute("-- nothing").ok());
+}
+
+// run() would have stepped through a SELECT (or an INSERT ... RETURNING)
+// and thrown its rows away.
+TEST(SqliteTest, RunRefusesAStatementThatReturnsRowsBeforeRunningIt) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  make_players(db);
+  absl::StatusOr<Statement> returning =
+      db.prepare("INSERT INTO players (name) VALUES ('ann') RETURNING id");
+  ASSERT_TRUE(returning.ok()) << returning.status();
+  const absl::Status ran = returning->run();
+  EXPECT_EQ(ran.code(), absl::StatusCode::kFailedPrecondition) << ran;
+  EXPECT_EQ(ran.message(),
+            "sqlite \":memory:\": run \"INSERT INTO players (name) VALUES (\\'ann\\') RETURNING "
+            "id\": the statement returns rows (1 column), which run() would throw away; nothing "
+            "was run: step() through them");
+  EXPECT_EQ(count_rows(db), 0);  // nothing ran
+  absl::StatusOr<Statement> select = db.prepare("SELECT id, name FROM players");
+  EXPECT_THAT(select->run().message(), HasSubstr("returns rows (2 columns)"));
+  // The statement is still usable the right way.
+  ASSERT_TRUE(*returning->step());
+  EXPECT_EQ(returning->get_int64(0), 1);
+  EXPECT_FALSE(*returning->step());
+  EXPECT_EQ(count_rows(db), 1);
+  EXPECT_EQ(returning->column_count(), 1);
+  EXPECT_EQ(db.prepare("DELETE FROM players")->column_count(), 0);
+}
+
+// A row is readable from step() returning true until the next step(),
+// reset() or run().
+TEST(SqliteTest, ColumnsAreReadableWhileTheirRowIsCurrent) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  absl::StatusOr<Statement> two = db.prepare("SELECT 7, 'x' UNION ALL SELECT 8, NULL");
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->column_count(), 2);  // known before the first row
+  ASSERT_TRUE(*two->step());
+  EXPECT_EQ(two->get_int64(0), 7);
+  EXPECT_EQ(two->get_text(1), "x");
+  ASSERT_TRUE(*two->step());
+  EXPECT_EQ(two->get_double(0), 8.0);
+  EXPECT_TRUE(two->is_null(1));
+  EXPECT_FALSE(*two->step());
+  ASSERT_TRUE(two->reset().ok());
+  ASSERT_TRUE(*two->step());
+  EXPECT_EQ(two->get_int64(0), 7);
+  // Moving a statement carries its current row along.
+  Statement moved = *std::move(two);
+  EXPECT_EQ(moved.get_text(1), "x");
+}
+
+// An empty string is text, whatever its view points at; NULL is nullptr.
+TEST(SqliteTest, AnEmptyStringBindsAsTextNotNull) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  absl::StatusOr<Statement> kind = db.prepare("SELECT typeof(?)");
+  ASSERT_TRUE(kind.ok()) << kind.status();
+  auto type_of = [&](auto value) {
+    EXPECT_TRUE(kind->bind(1, value).ok());
+    EXPECT_TRUE(*kind->step());
+    std::string type = kind->get_text(0);
+    EXPECT_TRUE(kind->reset().ok());
+    return type;
+  };
+  EXPECT_EQ(type_of(absl::string_view()), "text");
+  EXPECT_EQ(type_of(std::string()), "text");
+  EXPECT_EQ(type_of(""), "text");
+  EXPECT_EQ(type_of(static_cast<const char*>(nullptr)), "null");
+  EXPECT_EQ(type_of(nullptr), "null");
+}
+
+// A quoted path or SQL text is cut short, its length said.
+TEST(SqliteTest, MessagesQuotingHugePathsAndSqlStayShort) {
+  const std::string path = "/nonexistent/" + std::string(10 << 20, 'a');
+  const absl::StatusOr<SqliteConnection> missing =
+      SqliteConnection::open({.path = path, .mode = SqliteMode::rw});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_LT(missing.status().message().size(), 2048u);
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr(absl::StrCat("\"... (", path.size(), " bytes): open with mode=rw: ")));
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  const std::string table(10 << 20, 'b');
+  const std::string sql = "SELECT * FROM " + table;
+  absl::StatusOr<Statement> select = db.prepare(sql);
+  ASSERT_FALSE(select.ok());
+  EXPECT_LT(select.status().message().size(), 2048u) << select.status().message().substr(0, 2048);
+  EXPECT_THAT(select.status().message(), HasSubstr(absl::StrCat("(", sql.size(), " bytes)")));
+  EXPECT_THAT(select.status().message(), HasSubstr("no such table: bbbb"));
+  const absl::Status executed = db.execute(sql);
+  EXPECT_LT(executed.message().size(), 2048u) << executed.message().substr(0, 2048);
+  const std::string nul_late = table + std::string(1, '\0');
+  EXPECT_LT(db.execute(nul_late).message().size(), 2048u);
+}
+
+// Past SQLite's limits: a clear InvalidArgument, before anything runs.
+TEST(SqliteTest, SqlAndValuesPastSqlitesLimitsAreInvalidArguments) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x TEXT)").ok());
+  ::sqlite3_limit(db.get(), SQLITE_LIMIT_SQL_LENGTH, 64);
+  const std::string long_sql = "INSERT INTO t VALUES ('" + std::string(100, 'x') + "')";
+  const absl::Status executed = db.execute(long_sql);
+  EXPECT_EQ(executed.code(), absl::StatusCode::kInvalidArgument) << executed;
+  EXPECT_THAT(
+      executed.message(),
+      HasSubstr("SQL text of 125 bytes is over SQLite's limit of 64 (SQLITE_LIMIT_SQL_LENGTH)"));
+  EXPECT_EQ(db.prepare(long_sql).status().code(), absl::StatusCode::kInvalidArgument);
+  ::sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, 16);
+  absl::StatusOr<Statement> insert = db.prepare("INSERT INTO t VALUES (?)");
+  ASSERT_TRUE(insert.ok()) << insert.status();
+  const absl::Status bound = insert->bind(1, std::string(100, 'y'));
+  EXPECT_EQ(bound.code(), absl::StatusCode::kInvalidArgument) << bound;
+  EXPECT_THAT(bound.message(),
+              HasSubstr("bind ?1 of \"INSERT INTO t VALUES (?)\": string or blob too big"));
+  EXPECT_EQ(count_rows(db, "t"), 0);
+}
+
+// Serialized (SQLite's mutex): threads may share one connection. Under
+// --config=tsan this also proves the borrow count and the checks race-free.
+TEST(SqliteTest, ASerializedConnectionIsSharedByThreads) {
+  TempPath temp("shared.db");
+  SqliteConnection db = open_or_die({.path = temp.path()});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (who INTEGER, n INTEGER)").ok());
+  constexpr int kRounds = 200;
+  auto work = [&db](int who) {
+    for (int i = 0; i < kRounds; ++i) {
+      absl::StatusOr<Statement> insert = db.prepare("INSERT INTO t VALUES (?, ?)");
+      ASSERT_TRUE(insert.ok()) << insert.status();
+      ASSERT_TRUE(insert->bind_all(who, i).ok());
+      ASSERT_TRUE(insert->run().ok());
+      absl::StatusOr<Statement> select = db.prepare("SELECT count(*) FROM t WHERE who = ?");
+      ASSERT_TRUE(select.ok()) << select.status();
+      ASSERT_TRUE(select->bind(1, who).ok());
+      ASSERT_TRUE(*select->step());
+      EXPECT_EQ(select->get_int64(0), i + 1);
+      // An error is this thread's own, whatever the other one is doing.
+      const absl::Status missing = db.execute(absl::StrCat("SELECT * FROM missing_", who));
+      EXPECT_THAT(missing.message(), HasSubstr(absl::StrCat("no such table: missing_", who)));
+    }
+  };
+  std::thread other(work, 2);
+  work(1);
+  other.join();
+  EXPECT_EQ(count_rows(db, "t"), 2 * kRounds);
+}
+
+// multi_thread: one thread at a time, but which one may change.
+TEST(SqliteTest, AMultiThreadConnectionMovesBetweenThreads) {
+  SqliteConnection db =
+      open_or_die({.path = ":memory:", .threading = SqliteThreading::multi_thread});
+  make_players(db);
+  ASSERT_TRUE(db.execute("INSERT INTO players (name) VALUES ('main')").ok());
+  std::thread([&db] {
+    SqliteConnection mine = std::move(db);
+    absl::StatusOr<Statement> insert = mine.prepare("INSERT INTO players (name) VALUES (?)");
+    ASSERT_TRUE(insert->bind(1, "worker").ok());
+    ASSERT_TRUE(insert->run().ok());
+    insert = absl::CancelledError("done");  // the statement goes before the connection moves
+    db = std::move(mine);
+  }).join();
+  // Used by one thread, then another, one at a time: no misuse.
+  std::thread([&db] {
+    EXPECT_TRUE(db.execute("INSERT INTO players (name) VALUES ('third')").ok());
+  }).join();
+  EXPECT_THAT(names(db), ElementsAre("main", "worker", "third"));
 }
 
 TEST(SqliteConfigTest, UrlJsonAndRules) {

@@ -4,10 +4,13 @@
 // guide_check.py insists that each one the guide quotes is here (or, for the
 // few that need a PostgreSQL server, in the library's own format strings).
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -238,6 +241,58 @@ TEST_F(ChecksDeathTest, CommittingTwice) {
   ASSERT_TRUE(tx->commit().ok());
   EXPECT_DEATH((void)tx->commit(),
                printed(R"msg(uncopyable: Transaction::commit() on a transaction already committed or rolled back (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, AColumnWithNoCurrentRow) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1, 'one'");
+  ASSERT_TRUE(select.ok()) << select.status();
+  EXPECT_DEATH((void)select->get_int64(0),  // step() has not run yet
+               printed(R"msg(uncopyable: Statement::get_int64() with no current row; step() must return true first (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, AColumnOutsideTheRow) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1, 'one'");
+  ASSERT_TRUE(select.ok()) << select.status();
+  ASSERT_TRUE(*select->step());
+  EXPECT_DEATH((void)select->get_text(5),
+               printed(R"msg(uncopyable: Statement::get_text(5) outside the row's 2 columns (sqlite "app.db"))msg"));
+}
+
+// Holds the thread that runs `SELECT wait_at_gate()` inside sqlite3_step()
+// until released (or 10 s pass).
+struct Gate {
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+
+  static void wait(sqlite3_context* context, int, sqlite3_value**) {
+    Gate* gate = static_cast<Gate*>(::sqlite3_user_data(context));
+    gate->inside = true;
+    for (int i = 0; i < 1000 && !gate->release; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::sqlite3_result_int(context, 1);
+  }
+};
+
+TEST_F(ChecksDeathTest, TwoThreadsOnAMultiThreadConnection) {
+  EXPECT_DEATH(
+      {
+        absl::StatusOr<SqliteConnection> db = uncopyable::rebuild(
+            SqliteConfig{.path = "app.db", .threading = uncopyable::SqliteThreading::multi_thread});
+        Gate gate;
+        ::sqlite3_create_function(db->get(), "wait_at_gate", 0, SQLITE_UTF8, &gate, &Gate::wait,
+                                  nullptr, nullptr);
+        std::thread slow([&] { (void)db->execute("SELECT wait_at_gate()"); });
+        for (int i = 0; i < 1000 && !gate.inside; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        (void)db->execute("SELECT 1");  // aborts: the other thread is in a call
+        gate.release = true;
+        slow.join();
+      },
+      printed(R"msg(uncopyable: SqliteConnection::execute() by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time (sqlite "app.db"))msg"));
 }
 
 // --- fork ---------------------------------------------------------------------

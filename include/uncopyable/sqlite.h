@@ -24,7 +24,18 @@
 // Transaction borrows its connection and must be gone before the connection
 // is closed, moved or destroyed. Misuse aborts with one line: using a
 // moved-from or closed connection, a Statement or Transaction outliving its
-// connection, committing twice, any use in a forked child.
+// connection, committing twice, any use in a forked child, reading a column
+// with no current row or outside the row, and two threads in calls on one
+// multi_thread connection at once.
+//
+// Threads. A `serialized` connection (the default) may be shared: SQLite's
+// own mutex orders the calls, and a call that may report SQLite's message
+// holds it until the message has been read, so that no thread reports
+// another's error. A
+// `multi_thread` connection (no SQLite mutex, faster) serves one thread at a
+// time: it may move from thread to thread, but a call made while another
+// thread is inside one on it (or on one of its statements) aborts, naming
+// both threads. Its statements follow the same rule.
 #ifndef UNCOPYABLE_SQLITE_H_
 #define UNCOPYABLE_SQLITE_H_
 
@@ -44,6 +55,7 @@
 #include "uncopyable/config_url.h"
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
 
@@ -68,8 +80,9 @@ UNCOPYABLE_ENUM(JournalMode, wal, rollback, truncate, persist, memory, off)
 enum class Synchronous { off, normal, full, extra };
 UNCOPYABLE_ENUM(Synchronous, off, normal, full, extra)
 
-// SQLITE_OPEN_FULLMUTEX (serialized) or SQLITE_OPEN_NOMUTEX (multi_thread:
-// one thread at a time uses the connection).
+// SQLITE_OPEN_FULLMUTEX (serialized: threads may share the connection) or
+// SQLITE_OPEN_NOMUTEX (multi_thread: one thread at a time uses it; two at
+// once is misuse, and aborts).
 enum class SqliteThreading { serialized, multi_thread };
 UNCOPYABLE_ENUM(SqliteThreading, serialized, multi_thread)
 
@@ -79,7 +92,7 @@ struct SqliteConfig {
 
   std::string path{};                             // required: a file, ":memory:", or "file:" URI
   SqliteMode mode = SqliteMode::rwc;              // ro, rw or rwc
-  absl::Duration busy_timeout = absl::Seconds(5); // wait this long for a locked database
+  absl::Duration busy_timeout = absl::Seconds(5); // wait this long for a lock (backup_to too)
   JournalMode journal_mode = JournalMode::wal;    // for files opened for writing
   Synchronous synchronous = Synchronous::normal;  // safe with WAL
   bool foreign_keys = true;                       // PRAGMA foreign_keys
@@ -121,13 +134,15 @@ class Statement {
   ~Statement();
 
   // Binds a value to parameter `index` (1-based). Values are never SQL: a
-  // hostile string is stored as the string it is.
+  // hostile string is stored as the string it is. Text is always text: an
+  // empty string_view (even a default one, with no data) binds '', not
+  // NULL; bind nullptr (or a null const char*) for NULL.
   [[nodiscard]] absl::Status bind(int index, int64_t value);
   [[nodiscard]] absl::Status bind(int index, int value) { return bind(index, int64_t{value}); }
   [[nodiscard]] absl::Status bind(int index, double value);
   [[nodiscard]] absl::Status bind(int index, absl::string_view value);
   [[nodiscard]] absl::Status bind(int index, const char* value) {
-    return bind(index, absl::string_view(value));
+    return value == nullptr ? bind(index, nullptr) : bind(index, absl::string_view(value));
   }
   [[nodiscard]] absl::Status bind(int index, std::nullptr_t);
   // Binds every parameter in order, starting at 1.
@@ -139,16 +154,27 @@ class Statement {
     return status;
   }
 
-  // Runs it to the next row: true if there is one to read, false when done.
+  // Runs it to the next row: true if there is one to read (its columns can
+  // be read until the next step(), run() or reset()), false when done.
   [[nodiscard]] absl::StatusOr<bool> step();
-  // Runs it to the end, expecting no rows (INSERT, UPDATE, ...), then
-  // resets it for the next bind.
+  // Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE,
+  // ...) to the end, then resets it for the next bind. A statement that
+  // returns rows (SELECT, INSERT ... RETURNING, most PRAGMAs) is refused
+  // with FailedPrecondition before anything runs, since its rows would be
+  // thrown away (SQLiteCpp's exec() throws too, but only after a first step
+  // has run): step() through it instead.
   [[nodiscard]] absl::Status run();
-  // Back to the start, bindings kept.
+  // Back to the start, bindings kept. No row is current afterwards.
   [[nodiscard]] absl::Status reset();
 
-  // The current row's columns (0-based), after step() returned true.
+  // How many columns the statement's rows have (0 for one that returns
+  // none); known from prepare() on, with or without a current row.
   int column_count() const;
+  // The current row's columns (0-based), while step()'s last answer was
+  // true. Reading one with no current row (before the first step(), after
+  // step() returned false or failed, after reset() or run()) or outside the
+  // row (a column < 0 or >= the row's columns) is misuse and aborts, where
+  // sqlite3_column_*() would quietly answer NULL, 0 or "".
   bool is_null(int column) const;
   int64_t get_int64(int column) const;
   double get_double(int column) const;
@@ -161,16 +187,32 @@ class Statement {
   // borrowed (it cannot close or move meanwhile): not moved-from, not in a
   // forked child. Inline: it runs for every bind, step and column.
   sqlite3_stmt* checked(const char* operation) const;
+  // checked(), and a current row with `column` in it, and no other thread
+  // in a call on a multi_thread connection: what every column accessor
+  // checks, one compare and one load on the way.
+  sqlite3_stmt* row_checked(const char* operation, int column) const;
   [[noreturn]] void misused(const char* operation) const;
-  absl::Status error(absl::string_view what, int code) const;
+  [[noreturn]] void column_misused(const char* operation, int column) const;
+  // SQLite's error `code` as a Status naming the statement; the message is
+  // the connection's last one unless given.
+  absl::Status error(absl::string_view what, int code, const char* message = nullptr) const;
+  absl::Status bind_error(int index, int code) const;
+  void finalize();
 
   internal::Borrow<SqliteConnection> connection_;
   sqlite3_stmt* statement_;
+  // The current row's columns; 0 when no row is current (or moved from).
+  int columns_ = 0;
   std::string sql_;
 };
 
 // BEGIN ... COMMIT, rolled back unless commit() ran. It must not outlive its
-// connection; committing twice is misuse.
+// connection; committing twice is misuse. A commit() that fails leaves no
+// transaction open: where SQLite would keep it open for a retry (the COMMIT
+// found the database locked, SQLITE_BUSY, and waited the busy_timeout in
+// vain), it is rolled back and the Status says so ("...; the transaction was
+// rolled back"), so that later statements never join it unseen. Retry the
+// whole transaction, not the COMMIT.
 using Transaction = internal::BasicTransaction<SqliteConnection>;
 
 class SqliteConnection {
@@ -178,7 +220,10 @@ class SqliteConnection {
   using config_type = SqliteConfig;
 
   // Opens the database and applies the config's pragmas. Errors carry
-  // SQLite's message and the path.
+  // SQLite's message and the path (quoted, cut short past 200 bytes with
+  // its length said). No file descriptor left (EMFILE, ENFILE) is
+  // ResourceExhausted, as for File and Socket, not the NotFound that
+  // SQLite's "unable to open database file" would suggest.
   [[nodiscard]] static absl::StatusOr<SqliteConnection> open(const SqliteConfig& config);
 
   SqliteConnection(SqliteConnection&& other) noexcept;
@@ -192,14 +237,36 @@ class SqliteConnection {
   // A second, independent connection to the same database.
   [[nodiscard]] absl::StatusOr<SqliteConnection> rebuild() const;
 
-  // Runs SQL text with no parameters (one or more statements).
+  // Runs SQL text with no parameters (one or more statements; rows they
+  // return are dropped). Text holding a NUL byte is refused with
+  // InvalidArgument before anything runs: SQLite would stop reading at the
+  // NUL and run only what came before it (`DELETE FROM t\0 WHERE ...` would
+  // empty the table). Text longer than SQLite's SQLITE_LIMIT_SQL_LENGTH is
+  // refused likewise. Empty text runs nothing and is OK.
   [[nodiscard]] absl::Status execute(absl::string_view sql);
+  // Compiles ONE statement. InvalidArgument, and nothing compiled, for text
+  // with a NUL byte or over SQLITE_LIMIT_SQL_LENGTH, for text with no
+  // statement at all ("", blanks, only comments), and for text with a
+  // second statement after the first (only blanks, comments and `;` may
+  // follow it): sqlite3_prepare_v2() (and SQLiteCpp) would compile the
+  // first and quietly ignore the rest; Python's sqlite3 refuses it too.
   [[nodiscard]] absl::StatusOr<Statement> prepare(absl::string_view sql);
+  // BEGIN (deferred); the Transaction rolls back unless committed. A
+  // transaction already open on this connection, whether by another
+  // Transaction or by "BEGIN" (or SAVEPOINT) run through execute(), is
+  // FailedPrecondition and nothing runs; the open one is left as it was.
+  // SQLite has no nested BEGIN: nest with SAVEPOINT / RELEASE through
+  // execute(). (PostgresConnection::begin() says the same.)
   [[nodiscard]] absl::StatusOr<Transaction> begin();
 
   // Copies the whole database, with SQLite's online backup, into a fresh
   // database built from `target` (created or overwritten), while this one
-  // stays in use.
+  // stays in use. While the source or target is locked (another connection
+  // in BEGIN EXCLUSIVE, or writing), it waits, at most this connection's
+  // busy_timeout in all, then gives up with Unavailable naming both
+  // databases; the target is then incomplete. A target that cannot be
+  // opened fails as open() does (ResourceExhausted when no file descriptor
+  // is left), named after the source.
   [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
 
   // The raw handle, borrowed, for SQLite calls this class does not wrap.
@@ -214,7 +281,13 @@ class SqliteConnection {
   friend class internal::BasicTransaction<SqliteConnection>;
   friend class internal::Borrow<SqliteConnection>;
   static constexpr const char* kTransactionName = "Transaction";
-  // sqlite "/path/to.db", for messages.
+  // One call on the connection, for its length: on a multi_thread
+  // connection this thread is its only user (another arriving aborts); on a
+  // serialized one, SQLite's connection mutex is held by the calls that
+  // read SQLite's error message (execute, prepare, begin, step, run), so
+  // that the message is the call's own, not another thread's.
+  class Call;
+  // sqlite "/path/to.db", for messages (the path quoted and cut short).
   std::string where() const;
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
   // The connection, or an abort naming `type`::`operation` if it is closed,
@@ -222,12 +295,25 @@ class SqliteConnection {
   sqlite3* checked(const char* operation, const char* type = "SqliteConnection") const;
   void require_no_borrows(const char* what) const;
   static UniqueHandle<sqlite_internal::Traits> take_db(SqliteConnection& other) noexcept;
-  absl::Status error(absl::string_view what) const;
+  // SQLite's error `result` of the last call, as a Status: "<where>: <what>:
+  // <SQLite's message>".
+  absl::Status error(absl::string_view what, int result) const;
+  // Called by Transaction when its COMMIT (or ROLLBACK) failed: a
+  // transaction SQLite left open (COMMIT refused with SQLITE_BUSY while
+  // readers hold the database) is rolled back, and `failed` says so.
+  absl::Status transaction_end_failed(absl::Status failed);
+  // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `what`.
+  absl::Status exec(const std::string& sql, absl::string_view what);
+  // InvalidArgument if SQLite would not read `sql` whole: a NUL byte in it,
+  // or more bytes than its SQLITE_LIMIT_SQL_LENGTH.
+  absl::Status refuse_unreadable(sqlite3* db, absl::string_view verb, absl::string_view sql) const;
 
   UniqueHandle<sqlite_internal::Traits> db_;
   SqliteConfig config_;
   uint32_t fork_generation_ = 0;
   std::atomic<int> borrows_{0};
+  // Which thread is in a call (multi_thread only); checking is not a change.
+  mutable internal::SingleUser user_;
 };
 
 inline sqlite3_stmt* Statement::checked(const char* operation) const {
@@ -236,6 +322,20 @@ inline sqlite3_stmt* Statement::checked(const char* operation) const {
                              internal::current_fork_generation())) {
     misused(operation);
   }
+  return statement_;
+}
+
+inline sqlite3_stmt* Statement::row_checked(const char* operation, int column) const {
+  // One unsigned compare: a negative column, a column past the row, no row
+  // (columns_ == 0), and a moved-from statement (columns_ == 0 too).
+  if (ABSL_PREDICT_FALSE(static_cast<unsigned>(column) >= static_cast<unsigned>(columns_))) {
+    column_misused(operation, column);
+  }
+  const SqliteConnection* connection = connection_.get();
+  if (ABSL_PREDICT_FALSE(connection->fork_generation_ != internal::current_fork_generation())) {
+    misused(operation);
+  }
+  connection->user_.check("Statement", operation, [connection] { return connection->where(); });
   return statement_;
 }
 

@@ -81,7 +81,13 @@ class BasicTransaction {
     UNCOPYABLE_CHECK(!done_, "%s::%s on a transaction already committed or rolled back (%s)",
                      C::kTransactionName, operation, connection_.get()->where().c_str());
     done_ = true;
-    return connection_.get()->execute(sql);
+    absl::Status status = connection_.get()->execute(sql);
+    // Optional: C may see to a COMMIT that failed but left the transaction
+    // open (SQLite on SQLITE_BUSY), so it cannot outlive this object.
+    if constexpr (requires(C& c) { c.transaction_end_failed(std::move(status)); }) {
+      if (!status.ok()) status = connection_.get()->transaction_end_failed(std::move(status));
+    }
+    return status;
   }
 
   Borrow<C> connection_;
