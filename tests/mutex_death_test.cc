@@ -138,7 +138,7 @@ void end_holding(Mutex& mutex) {
 
 // Each statement below would wait forever without the check: the alarm ends
 // it, so that the test fails (killed by SIGALRM, no message) rather than hangs.
-constexpr unsigned kSecondsBeforeAHang = 20;
+constexpr unsigned kSecondsBeforeAHang = 10;
 
 TEST(MutexDeathTest, WaitingForAHolderThreadThatExited) {
   for (const MutexConfig& config :
