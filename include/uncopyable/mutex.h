@@ -36,6 +36,7 @@
 #define UNCOPYABLE_MUTEX_H_
 
 #include <pthread.h>
+#include <sys/single_threaded.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -239,7 +240,16 @@ class ABSL_LOCKABLE Mutex {
     // lock_slow().
     if (ABSL_PREDICT_TRUE(!slow_ &&
                           mutex_internal::fork_generation.load(std::memory_order_relaxed) == 0)) {
-      const int result = ::pthread_mutex_trylock(&s->mutex);
+      int result;
+      if (__libc_single_threaded) {
+        // No other thread exists, nor ever did (glibc never sets it back):
+        // a free lock cannot make lock() wait, and glibc's lock, unlike its
+        // try, takes it without an atomic instruction here.
+        if (mutex_internal::owner_of(s) != 0) return lock_slow(s, /*attempt=*/-1);
+        result = ::pthread_mutex_lock(&s->mutex);
+      } else {
+        result = ::pthread_mutex_trylock(&s->mutex);
+      }
       if (ABSL_PREDICT_TRUE(result == 0)) {
         s->holder.store(mutex_internal::holder_id(), std::memory_order_relaxed);
         return;
@@ -301,7 +311,7 @@ class ABSL_LOCKABLE Mutex {
   // (and recorded), false if `result` is `miss` (EBUSY, ETIMEDOUT; 0 for
   // none); any other error aborts, named.
   bool acquired(mutex_internal::State* s, int result, int miss, const char* operation);
-  // `attempt` is what pthread_mutex_trylock returned (-1 if not called).
+  // `attempt` is what the fast path's pthread call returned (-1 if none).
   void lock_slow(mutex_internal::State* s, int attempt);
   // Takes the lock: one try, then waits (until `deadline` on the clock
   // try_lock_for() uses, if given), looking between slices of the wait
