@@ -229,8 +229,11 @@ class ABSL_LOCKABLE Mutex {
   // processes see the same thread ids; a robust mutex reports a dead owner
   // through lock_robust() instead). std::mutex, absl::Mutex and Rust's
   // Mutex would wait forever. A thread id that the system has since given to
-  // a new thread is not mistaken for the holder. The fast path is unchanged:
-  // one try, and the look happens only after a wait of 100 ms.
+  // a new thread is not mistaken for the holder. Uncontended, lock() is one
+  // try (glibc's plain lock while the process has never had a second
+  // thread) and one store; the look costs nothing until a wait has lasted
+  // 100 ms. Where /proc does not show this process's threads, nothing is
+  // reported and the wait goes on.
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
     mutex_internal::State* s = state("lock()");
     // The common case, inline: a free lock, in a process that has not
