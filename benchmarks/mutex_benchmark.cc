@@ -8,15 +8,26 @@
 // per critical section, all threads together); and what lock-order checking
 // costs when it is on. Results are in docs/benchmarks.md.
 //
+// BM_DestroyChecked and BM_DestroyUnchecked: what destroying 1024 mutexes
+// costs while the lock-order graph holds N checked mutexes (a chain of
+// edges); the time is for all 1024. Neither should grow with N: a
+// checked mutex leaves the graph in time proportional to its own edges, an
+// unchecked one never touches it.
+//
+//   ./bazelw run -c opt //benchmarks:mutex_benchmark -- --benchmark_filter=Destroy
+//
 // glibc takes a shortcut while a process has only one thread (its locks skip
 // the atomic instructions), and a process never goes back once it has had a
 // second. So that every benchmark runs in the same kind of process, one idle
 // thread is started before them all: a mutex is for programs with threads.
 // UNCOPYABLE_SINGLE_THREADED=1 leaves it out, to see the other kind (then run
 // only the Uncontended benchmarks).
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
@@ -33,6 +44,10 @@ using uncopyable::MutexKind;
 const bool described = [] {
   benchmark::AddCustomContext("BM_Uncontended", "uncontended lock + unlock");
   benchmark::AddCustomContext("BM_Contended", "contended lock + unlock");
+  benchmark::AddCustomContext("BM_DestroyChecked",
+                              "destroying 1024 checked mutexes (4 edges each) beside N others");
+  benchmark::AddCustomContext("BM_DestroyUnchecked",
+                              "destroying 1024 unchecked mutexes beside N checked ones");
   return true;
 }();
 
@@ -113,5 +128,57 @@ void BM_Contended_Mutex(benchmark::State& state) {
   critical_section(state, shared_mutex({.name = "contended"}));
 }
 BENCHMARK(BM_Contended_Mutex)->Threads(2)->Threads(4)->UseRealTime();
+
+// The checked mutexes that stay alive, in a chain: each was taken while
+// holding the one before it. Grown or shrunk to `size` (never timed), so each
+// benchmark sees a graph of exactly its N whatever ran before it.
+std::vector<Mutex>& population(size_t size) {
+  static auto* mutexes = new std::vector<Mutex>;  // never destroyed: the graph outlives main
+  while (mutexes->size() > size) mutexes->pop_back();
+  mutexes->reserve(size);
+  while (mutexes->size() < size) {
+    mutexes->push_back(*Mutex::open({.name = "population", .lock_order_checking = true}));
+    if (mutexes->size() >= 2) {
+      uncopyable::MutexLock first((*mutexes)[mutexes->size() - 2]);
+      uncopyable::MutexLock second(mutexes->back());
+    }
+  }
+  return *mutexes;
+}
+
+constexpr int kDestroyed = 1024;
+
+// 1024 fresh mutexes; checked ones get edges into the graph: each is taken
+// while holding a member of the population and the fresh one before it, so
+// most have four edges (two from members, two among the fresh).
+std::vector<Mutex> fresh_mutexes(std::vector<Mutex>& graph, bool checked) {
+  std::vector<Mutex> fresh;
+  fresh.reserve(kDestroyed);
+  for (int i = 0; i < kDestroyed; ++i) {
+    fresh.push_back(*Mutex::open({.name = "fresh", .lock_order_checking = checked}));
+    if (!checked || i == 0) continue;
+    uncopyable::MutexLock member(graph[(static_cast<size_t>(i) * 7919) % graph.size()]);
+    uncopyable::MutexLock before(fresh[i - 1]);
+    uncopyable::MutexLock mine(fresh[i]);
+  }
+  return fresh;
+}
+
+void destroy_in_graph(benchmark::State& state, bool checked) {
+  std::vector<Mutex>& graph = population(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<Mutex> fresh = fresh_mutexes(graph, checked);
+    state.ResumeTiming();
+    while (!fresh.empty()) fresh.pop_back();
+  }
+  state.SetItemsProcessed(state.iterations() * kDestroyed);
+}
+
+void BM_DestroyChecked_Mutex(benchmark::State& state) { destroy_in_graph(state, true); }
+BENCHMARK(BM_DestroyChecked_Mutex)->ArgName("N")->Arg(1 << 11)->Arg(1 << 17);
+
+void BM_DestroyUnchecked_Mutex(benchmark::State& state) { destroy_in_graph(state, false); }
+BENCHMARK(BM_DestroyUnchecked_Mutex)->ArgName("N")->Arg(1 << 11)->Arg(1 << 17);
 
 }  // namespace

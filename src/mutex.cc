@@ -1,6 +1,8 @@
 #include "uncopyable/mutex.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -15,10 +19,10 @@
 #include "absl/base/config.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
@@ -30,11 +34,15 @@ using internal::this_thread;
 using internal::watch_forks;
 using mutex_internal::State;
 
-std::string quoted(const std::string& name) { return "\"" + absl::CHexEscape(name) + "\""; }
+using internal::quoted;
 
 // ---------------------------------------------------------------------------
 // Lock-order checking: a graph of "B was taken while holding A" edges over
 // the mutexes that check, and each thread's list of those it holds.
+//
+// Only mutexes with lock_order_checking are in the graph; the others never
+// touch it. Each node keeps its edges both ways, so a mutex leaves the graph
+// in time proportional to its own edges, however large the graph is.
 
 class OrderGraph {
  public:
@@ -45,14 +53,26 @@ class OrderGraph {
 
   void add(const State* state, const std::string& name) {
     std::lock_guard<std::mutex> hold(guard_);
-    names_[state] = name;
+    Node& node = nodes_[state];
+    node.name = name;
   }
 
   void remove(const State* state) {
     std::lock_guard<std::mutex> hold(guard_);
-    names_.erase(state);
-    after_.erase(state);
-    for (auto& [from, to] : after_) to.erase(state);
+    ++removals_;
+    const auto found = nodes_.find(state);
+    if (found == nodes_.end()) return;
+    const Node& node = found->second;
+    for (const State* to : node.after) {
+      nodes_.find(to)->second.before.erase(state);
+      ++removal_steps_;
+    }
+    for (const State* from : node.before) {
+      nodes_.find(from)->second.after.erase(state);
+      ++removal_steps_;
+    }
+    edges_ -= node.after.size() + node.before.size();
+    nodes_.erase(found);
   }
 
   // Before `state` is taken while the thread holds `held`: aborts if some
@@ -62,18 +82,36 @@ class OrderGraph {
     for (const State* other : held) {
       if (other == state) continue;
       if (reaches(state, other)) {
-        const std::string& name = names_[state];
-        const std::string& other_name = names_[other];
+        // Each name is said three times or twice: quoted shorter than usual,
+        // so that the line stays whole.
+        const std::string name = quoted(nodes_[state].name, internal::kQuotedBytes / 2);
+        const std::string other_name = quoted(nodes_[other].name, internal::kQuotedBytes / 2);
         misuse("Mutex %s: lock-order inversion: %s is being acquired while holding %s, but "
                "earlier %s was acquired while holding %s",
-               quoted(name).c_str(), quoted(name).c_str(), quoted(other_name).c_str(),
-               quoted(other_name).c_str(), quoted(name).c_str());
+               name.c_str(), name.c_str(), other_name.c_str(), other_name.c_str(), name.c_str());
       }
-      after_[other].insert(state);
+      const auto from = nodes_.find(other);
+      const auto to = nodes_.find(state);
+      if (from == nodes_.end() || to == nodes_.end()) continue;  // not checked: no edge
+      if (from->second.after.insert(state).second) {
+        to->second.before.insert(other);
+        ++edges_;
+      }
     }
   }
 
+  mutex_internal::OrderGraphCounts counts() {
+    std::lock_guard<std::mutex> hold(guard_);
+    return {nodes_.size(), edges_, removals_, removal_steps_};
+  }
+
  private:
+  struct Node {
+    std::string name;
+    absl::flat_hash_set<const State*> after;   // taken while this one was held
+    absl::flat_hash_set<const State*> before;  // held when this one was taken
+  };
+
   // Whether `to` was taken (directly or through others) after `from`.
   bool reaches(const State* from, const State* to) const {
     std::vector<const State*> stack = {from};
@@ -81,9 +119,9 @@ class OrderGraph {
     while (!stack.empty()) {
       const State* at = stack.back();
       stack.pop_back();
-      const auto edges = after_.find(at);
-      if (edges == after_.end()) continue;
-      for (const State* next : edges->second) {
+      const auto node = nodes_.find(at);
+      if (node == nodes_.end()) continue;
+      for (const State* next : node->second.after) {
         if (next == to) return true;
         if (seen.insert(next).second) stack.push_back(next);
       }
@@ -92,8 +130,10 @@ class OrderGraph {
   }
 
   std::mutex guard_;
-  absl::flat_hash_map<const State*, std::string> names_;
-  absl::flat_hash_map<const State*, absl::flat_hash_set<const State*>> after_;
+  absl::flat_hash_map<const State*, Node> nodes_;
+  size_t edges_ = 0;
+  uint64_t removals_ = 0;
+  uint64_t removal_steps_ = 0;
 };
 
 thread_local std::vector<const State*> held_checked;
@@ -101,6 +141,132 @@ thread_local std::vector<const State*> held_checked;
 void forget_held(const State* state) {
   const auto found = std::find(held_checked.rbegin(), held_checked.rend(), state);
   if (found != held_checked.rend()) held_checked.erase(std::next(found).base());
+}
+
+// ---------------------------------------------------------------------------
+// Who holds a lock, and whether that thread still exists.
+
+// /proc's clock tick (USER_HZ), in nanoseconds.
+int64_t nanoseconds_per_tick() {
+  static const int64_t tick = [] {
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    return hz > 0 ? int64_t{1000000000} / hz : int64_t{10000000};
+  }();
+  return tick;
+}
+
+// The process's pid and time namespaces, which give meaning to a thread id
+// and to a start time: 0 if they cannot be known. Once per process.
+std::atomic<uint64_t> cached_world{0};
+
+uint64_t namespace_of(const char* path) {
+  struct stat info;
+  if (::stat(path, &info) != 0) return 0;
+  return static_cast<uint32_t>(info.st_ino);
+}
+
+uint64_t world() {
+  uint64_t world = cached_world.load(std::memory_order_relaxed);
+  if (ABSL_PREDICT_TRUE(world != 0)) return world;
+  // A /proc mounted for another pid namespace (a process that entered a new
+  // one and kept its parent's /proc) shows other threads under our ids.
+  char self[32];
+  const ssize_t size = ::readlink("/proc/self", self, sizeof(self) - 1);
+  if (size <= 0) return 0;
+  self[size] = '\0';
+  if (std::strtol(self, nullptr, 10) != ::getpid()) return 0;
+  const uint64_t pids = namespace_of("/proc/self/ns/pid");
+  if (pids == 0) return 0;
+  // Kernels before 5.6 have no time namespaces: one clock for all.
+  world = (pids << 32) | namespace_of("/proc/self/ns/time");
+  cached_world.store(world, std::memory_order_relaxed);
+  return world;
+}
+
+void forget_identity_in_child() {
+  mutex_internal::cached_holder_id = 0;  // the child's thread has a new id
+  cached_world.store(0, std::memory_order_relaxed);  // and may be in new namespaces
+}
+
+void watch_identity_forks() {
+  static const bool registered =
+      (::pthread_atfork(nullptr, nullptr, &forget_identity_in_child), true);
+  (void)registered;
+}
+
+}  // namespace
+
+namespace mutex_internal {
+
+// A probe of /proc and kill(2), not a resource: it goes around the fault
+// seam, and anything it cannot read means "unknown", never "exited".
+Liveness liveness(uint64_t holder) {
+  const pid_t tid = static_cast<pid_t>(holder & ((uint64_t{1} << mutex_internal::kHolderTidBits) - 1));
+  const uint64_t since = holder >> mutex_internal::kHolderTidBits;
+  if (tid <= 0) return Liveness::unknown;
+  // kill(tid, 0) looks up any thread id, of this process or another, and
+  // says ESRCH only if there is none (EPERM: one, of someone else's).
+  if (::kill(tid, 0) != 0 && errno == ESRCH) return Liveness::exited;
+  char path[40];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(tid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Liveness::unknown;  // gone since, or hidden (hidepid): look again later
+  char text[1024];
+  const ssize_t size = ::read(fd, text, sizeof(text) - 1);
+  ::close(fd);
+  if (size <= 0) return Liveness::unknown;
+  text[size] = '\0';
+  // "tid (name) S ppid ...": the name may hold anything, so fields are
+  // counted from the last ')'. The state is field 3, the start time 22.
+  const char* after_name = static_cast<const char*>(::memrchr(text, ')', size));
+  if (after_name == nullptr || after_name + 2 >= text + size) return Liveness::unknown;
+  const char state = after_name[2];
+  // A zombie (a main thread that returned while others run, a process not
+  // yet waited for) has exited: it unlocks nothing any more.
+  if (state == 'Z' || state == 'X' || state == 'x') return Liveness::exited;
+  const char* field = after_name + 2;
+  for (int skip = 3; skip < 22 && field != nullptr; ++skip) {
+    field = std::strchr(field, ' ');
+    if (field != nullptr) ++field;
+  }
+  if (field == nullptr) return Liveness::unknown;
+  char* end = nullptr;
+  const unsigned long long started = std::strtoull(field, &end, 10);
+  if (end == field) return Liveness::unknown;
+  // The holder had started by the tick it wrote down. A thread that started
+  // later is another thread, given the id after the holder exited.
+  return started > since ? Liveness::exited : Liveness::alive;
+}
+
+}  // namespace mutex_internal
+
+namespace {
+
+using mutex_internal::Liveness;
+
+// While a lock() waits: aborts if the lock's holder exited without
+// unlocking it, as nobody else ever will. Anything uncertain (the holder
+// not yet written down, the lock changing hands meanwhile, a holder in
+// other namespaces, /proc unreadable) means: look again later.
+void check_holder(const State* state, const MutexConfig& config, const char* operation) {
+  if (config.robust) return;  // the kernel tells a robust lock's waiter: EOWNERDEAD
+  const uint64_t holder = state->holder.load(std::memory_order_acquire);
+  const pid_t owner = mutex_internal::owner_of(state);
+  const uint64_t tid_mask = (uint64_t{1} << mutex_internal::kHolderTidBits) - 1;
+  if (holder == 0 || owner <= 0 || (holder & tid_mask) != static_cast<uint64_t>(owner)) return;
+  const uint64_t mine = world();
+  if (mine == 0) return;  // /proc does not show this process's threads
+  if (config.process_shared) {
+    if (state->holder_world.load(std::memory_order_acquire) != mine) return;
+    if (state->holder.load(std::memory_order_acquire) != holder) return;
+  }
+  if (mutex_internal::liveness(holder) != Liveness::exited) return;
+  if (state->holder.load(std::memory_order_acquire) != holder ||
+      mutex_internal::owner_of(state) != owner) {
+    return;
+  }
+  misuse("Mutex %s: %s by thread %d waits for thread %d, which exited while holding it",
+         quoted(config.name).c_str(), operation, this_thread(), owner);
 }
 
 // ---------------------------------------------------------------------------
@@ -131,7 +297,7 @@ absl::Status lock_error(const MutexConfig& config, absl::string_view what, int e
 // this is the first process to open it.
 absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> open_named(const MutexConfig& config) {
   const char* name = config.shared_memory_name.c_str();
-  const std::string what = absl::StrCat("shm_open(\"", absl::CHexEscape(config.shared_memory_name), "\")");
+  const std::string what = absl::StrCat("shm_open(", quoted(config.shared_memory_name), ")");
   bool creator = true;
   int fd = sys::shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno == EEXIST) {
@@ -189,16 +355,33 @@ absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> open_named(const Mut
   }
   return UniqueHandle<mutex_internal::StorageTraits>(
       reinterpret_cast<uintptr_t>(memory),
-      mutex_internal::StorageTraits::make(/*mapped=*/true, /*destroy_lock=*/false, ::getpid()));
+      mutex_internal::StorageTraits::make(/*mapped=*/true, /*destroy_lock=*/false, ::getpid(),
+                                          config.lock_order_checking));
 }
 
 }  // namespace
 
 namespace mutex_internal {
 
+ABSL_CONST_INIT thread_local uint64_t cached_holder_id ABSL_ATTRIBUTE_INITIAL_EXEC = 0;
+
+uint64_t holder_id_slow() {
+  const uint64_t tid = static_cast<uint64_t>(this_thread());
+  if (tid >= (uint64_t{1} << kHolderTidBits)) return 1 << kHolderTidBits;  // no such ids on Linux
+  timespec now;
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  const int64_t tick = nanoseconds_per_tick();
+  const uint64_t ticks = static_cast<uint64_t>(now.tv_sec) * (1000000000 / tick) +
+                         static_cast<uint64_t>(now.tv_nsec / tick);
+  cached_holder_id = (ticks << kHolderTidBits) | tid;
+  return cached_holder_id;
+}
+
+OrderGraphCounts order_graph_counts() { return OrderGraph::get().counts(); }
+
 absl::Status StorageTraits::close(uintptr_t address) {
   auto* state = reinterpret_cast<State*>(address);
-  OrderGraph::get().remove(state);
+  if (in_order_graph) OrderGraph::get().remove(state);
   int result = 0;
   if (destroy_lock && creator == ::getpid()) result = ::pthread_mutex_destroy(&state->mutex);
   if (mapped) {
@@ -234,7 +417,7 @@ absl::Status MutexConfig::validate() const {
 
 Mutex::Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> storage)
     : storage_(std::move(storage)),
-      checking_(config.lock_order_checking),
+      slow_(config.lock_order_checking || config.process_shared),
       config_(std::move(config)) {
   if (config_.lock_order_checking) OrderGraph::get().add(state("Mutex()"), config_.name);
 }
@@ -242,6 +425,7 @@ Mutex::Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> sto
 absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   watch_forks();
+  watch_identity_forks();
   if (!config.shared_memory_name.empty()) {
     absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> storage = open_named(config);
     if (!storage.ok()) return storage.status();
@@ -268,8 +452,9 @@ absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
   }
   return Mutex(config, UniqueHandle<mutex_internal::StorageTraits>(
                            reinterpret_cast<uintptr_t>(state),
-                           mutex_internal::StorageTraits::make(config.process_shared,
-                                                               /*destroy_lock=*/true, ::getpid())));
+                           mutex_internal::StorageTraits::make(
+                               config.process_shared, /*destroy_lock=*/true, ::getpid(),
+                               config.lock_order_checking)));
 }
 
 UniqueHandle<mutex_internal::StorageTraits> Mutex::take_storage(Mutex& other) noexcept {
@@ -278,14 +463,14 @@ UniqueHandle<mutex_internal::StorageTraits> Mutex::take_storage(Mutex& other) no
 }
 
 Mutex::Mutex(Mutex&& other) noexcept
-    : storage_(take_storage(other)), checking_(other.checking_), config_(std::move(other.config_)) {}
+    : storage_(take_storage(other)), slow_(other.slow_), config_(std::move(other.config_)) {}
 
 Mutex& Mutex::operator=(Mutex&& other) noexcept {
   if (this != &other) {
     check_not_held("assigned to");
     other.check_not_held("moved");
     storage_ = std::move(other.storage_);
-    checking_ = other.checking_;
+    slow_ = other.slow_;
     config_ = std::move(other.config_);
   }
   return *this;
@@ -363,6 +548,9 @@ void check_before_lock(const State* state, pid_t self, const MutexConfig& config
 
 void Mutex::took(State* s) {
   s->generation.store(fork_generation.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  // Its namespaces first, so that a waiter that reads the holder reads them.
+  if (config_.process_shared) s->holder_world.store(world(), std::memory_order_release);
+  s->holder.store(mutex_internal::holder_id(), std::memory_order_release);
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking) &&
       std::find(held_checked.begin(), held_checked.end(), s) == held_checked.end()) {
     held_checked.push_back(s);
@@ -371,16 +559,60 @@ void Mutex::took(State* s) {
 
 void Mutex::failed(const char* operation, int error) const { fail(config_, operation, error); }
 
-void Mutex::lock_slow(State* s, int attempt) {
-  const pid_t self = this_thread();
-  if (attempt == -1) {  // not tried yet: check first, then wait
-    check_before_lock(s, self, config_, "lock()");
-    if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
-      OrderGraph::get().before_lock(s, held_checked);
-    }
-    attempt = ::pthread_mutex_lock(&s->mutex);
+namespace {
+
+// How long a waiter sleeps between looks at the holder.
+constexpr absl::Duration kWaitSlice = absl::Milliseconds(100);
+
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+// ThreadSanitizer does not intercept pthread_mutex_clocklock (it would miss
+// the acquisition), so it gets the wall-clock variant it does know.
+constexpr clockid_t kClock = CLOCK_REALTIME;
+#else
+constexpr clockid_t kClock = CLOCK_MONOTONIC;  // immune to clock changes
+#endif
+
+absl::Duration clock_now() {
+  timespec now;
+  ::clock_gettime(kClock, &now);
+  return absl::DurationFromTimespec(now);
+}
+
+int lock_until(pthread_mutex_t* mutex, absl::Duration until) {
+  const timespec deadline = absl::ToTimespec(until);
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+  return ::pthread_mutex_timedlock(mutex, &deadline);
+#else
+  return ::pthread_mutex_clocklock(mutex, kClock, &deadline);
+#endif
+}
+
+}  // namespace
+
+int Mutex::take(State* s, const timespec* deadline, const char* operation) {
+  const int attempt = ::pthread_mutex_trylock(&s->mutex);
+  if (attempt != EBUSY) return attempt;
+  const absl::Duration end =
+      deadline != nullptr ? absl::DurationFromTimespec(*deadline) : absl::InfiniteDuration();
+  for (;;) {
+    const absl::Duration now = clock_now();
+    if (now >= end) return ETIMEDOUT;
+    const int result = lock_until(&s->mutex, std::min(end, now + kWaitSlice));
+    if (result != ETIMEDOUT) return result;
+    check_holder(s, config_, operation);
   }
-  acquired(s, attempt, /*miss=*/0, "lock()");
+}
+
+void Mutex::lock_slow(State* s, int attempt) {
+  if (attempt != -1 && attempt != EBUSY) {  // the fast path's try did more than miss
+    acquired(s, attempt, /*miss=*/0, "lock()");
+    return;
+  }
+  check_before_lock(s, this_thread(), config_, "lock()");
+  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
+    OrderGraph::get().before_lock(s, held_checked);
+  }
+  acquired(s, take(s, /*deadline=*/nullptr, "lock()"), /*miss=*/0, "lock()");
 }
 
 bool Mutex::acquired(State* s, int result, int miss, const char* operation) {
@@ -403,30 +635,15 @@ bool Mutex::try_lock_for(absl::Duration timeout) {
   State* s = state("try_lock_for()");
   check_before_lock(s, this_thread(), config_, "try_lock_for()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
-#ifdef ABSL_HAVE_THREAD_SANITIZER
-  // ThreadSanitizer does not intercept pthread_mutex_clocklock (it would miss
-  // the acquisition), so it gets the wall-clock variant it does know.
-  constexpr clockid_t kClock = CLOCK_REALTIME;
-#else
-  constexpr clockid_t kClock = CLOCK_MONOTONIC;  // immune to clock changes
-#endif
-  timespec now;
-  ::clock_gettime(kClock, &now);
-  const timespec deadline =
-      absl::ToTimespec(absl::DurationFromTimespec(now) + std::max(timeout, absl::ZeroDuration()));
-#ifdef ABSL_HAVE_THREAD_SANITIZER
-  const int result = ::pthread_mutex_timedlock(&s->mutex, &deadline);
-#else
-  const int result = ::pthread_mutex_clocklock(&s->mutex, kClock, &deadline);
-#endif
-  return acquired(s, result, ETIMEDOUT, "try_lock_for()");
+  const timespec deadline = absl::ToTimespec(clock_now() + std::max(timeout, absl::ZeroDuration()));
+  return acquired(s, take(s, &deadline, "try_lock_for()"), ETIMEDOUT, "try_lock_for()");
 }
 
 LockOutcome Mutex::lock_robust() {
   State* s = state("lock_robust()");
   check_before_lock(s, this_thread(), config_, "lock_robust()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
-  const int error = ::pthread_mutex_lock(&s->mutex);
+  const int error = take(s, /*deadline=*/nullptr, "lock_robust()");
   if (error == ENOTRECOVERABLE) return LockOutcome::unrecoverable;
   if (error != 0 && error != EOWNERDEAD) failed("lock_robust()", error);
   took(s);
@@ -435,10 +652,14 @@ LockOutcome Mutex::lock_robust() {
 
 void Mutex::mark_consistent() {
   State* s = state("mark_consistent()");
-  assert_held();
-  if (const int error = ::pthread_mutex_consistent(&s->mutex); error != 0) {
-    failed("mark_consistent()", error);
+  check_held(s, "mark_consistent()");
+  const int error = ::pthread_mutex_consistent(&s->mutex);
+  if (error == EINVAL) {
+    misuse("Mutex %s: mark_consistent() on a lock that no dead owner left inconsistent; call it "
+           "only after lock_robust() returned owner_died",
+           quoted(config_.name).c_str());
   }
+  if (error != 0) failed("mark_consistent()", error);
 }
 
 void Mutex::unlock_failed(State* s, int result) const {
@@ -458,22 +679,24 @@ void Mutex::unlock_failed(State* s, int result) const {
 
 void Mutex::unlock_slow(State* s) {
   if (mutex_internal::owner_of(s) != this_thread()) unlock_failed(s, EPERM);
+  mutex_internal::forget_holder(s);
   const int result = ::pthread_mutex_unlock(&s->mutex);
   if (result != 0) unlock_failed(s, result);
   // A recursive mutex may still be held; the checks forget it at the last.
   if (mutex_internal::owner_of(s) != this_thread()) forget_held(s);
 }
 
-void Mutex::assert_held() const {
-  const State* s = state("assert_held()");
+void Mutex::check_held(const State* s, const char* operation) const {
   const pid_t self = this_thread();
   const pid_t owner = mutex_internal::owner_of(s);
   if (ABSL_PREDICT_FALSE(owner != self)) {
-    misuse("Mutex %s: assert_held() by thread %d, which does not hold it (%s)",
-           quoted(config_.name).c_str(), self,
+    misuse("Mutex %s: %s by thread %d, which does not hold it (%s)", quoted(config_.name).c_str(),
+           operation, self,
            owner == 0 ? "no thread does" : absl::StrCat("thread ", owner, " does").c_str());
   }
 }
+
+void Mutex::assert_held() const { check_held(state("assert_held()"), "assert_held()"); }
 
 bool Mutex::held_by_this_thread() const {
   return mutex_internal::owner_of(state("held_by_this_thread()")) == this_thread();
@@ -486,7 +709,7 @@ absl::Status Mutex::remove_shared(const MutexConfig& config) {
   }
   if (sys::shm_unlink(config.shared_memory_name.c_str()) != 0) {
     return lock_error(config,
-                      absl::StrCat("shm_unlink(\"", absl::CHexEscape(config.shared_memory_name), "\")"),
+                      absl::StrCat("shm_unlink(", quoted(config.shared_memory_name), ")"),
                       errno);
   }
   return absl::OkStatus();

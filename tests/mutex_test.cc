@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "uncopyable/config_json.h"
+#include "uncopyable/internal/process.h"
 
 namespace uncopyable {
 namespace {
@@ -156,6 +158,7 @@ TEST(MutexTest, ProcessSharedWorksAcrossFork) {
     mutex.unlock();
     ::_exit(0);
   }
+  ::close(held[1]);  // a child that dies early ends the read
   char byte;
   ASSERT_EQ(::read(held[0], &byte, 1), 1);
   EXPECT_FALSE(mutex.try_lock());
@@ -165,7 +168,7 @@ TEST(MutexTest, ProcessSharedWorksAcrossFork) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_TRUE(mutex.try_lock_for(absl::Seconds(5)));
   mutex.unlock();
-  for (int fd : {go[0], go[1], held[0], held[1]}) ::close(fd);
+  for (int fd : {go[0], go[1], held[0]}) ::close(fd);
 }
 
 TEST(MutexTest, RobustMutexReportsAnOwnerThatDied) {
@@ -249,6 +252,180 @@ TEST(MutexTest, WithoutCheckingAnInversionIsNotReported) {
   }
 }
 #endif  // ABSL_HAVE_THREAD_SANITIZER
+
+// --- A wait looks at the holder -----------------------------------------------
+
+// A holder that keeps the lock for several of the wait's 100 ms slices, and
+// is alive throughout, is waited for, not reported.
+TEST(MutexTest, WaitingOutALiveHolderIsNotReported) {
+  for (const MutexConfig& config : {MutexConfig{.name = "plain"},
+                                    MutexConfig{.name = "shared", .process_shared = true},
+                                    MutexConfig{.name = "checked", .lock_order_checking = true}}) {
+    Mutex mutex = make(config);
+    std::atomic<bool> held{false};
+    std::thread holder([&] {
+      MutexLock hold(mutex);
+      held = true;
+      ::usleep(350 * 1000);
+    });
+    for (int i = 0; i < 10000 && !held; ++i) ::usleep(1000);
+    ASSERT_TRUE(held);
+    mutex.lock();  // waits about 350 ms, looking at the holder three times
+    mutex.assert_held();
+    mutex.unlock();
+    holder.join();
+    EXPECT_TRUE(mutex.try_lock_for(absl::Milliseconds(250)));  // and free again
+    mutex.unlock();
+  }
+}
+
+TEST(MutexTest, ProcessSharedWaitForALiveChildIsNotReported) {
+  Mutex mutex = make({.name = "shared", .process_shared = true});
+  int held[2];
+  ASSERT_EQ(::pipe(held), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    mutex.lock();
+    (void)!::write(held[1], "h", 1);
+    ::usleep(350 * 1000);
+    mutex.unlock();
+    ::_exit(0);
+  }
+  ::close(held[1]);  // a child that dies early ends the read
+  char byte;
+  ASSERT_EQ(::read(held[0], &byte, 1), 1);
+  mutex.lock();  // waits for the child, alive, through a few looks
+  mutex.unlock();
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ::close(held[0]);
+}
+
+// The look itself: a thread that exited, and a thread id given to a new
+// thread after its holder exited, are told from the holder that is alive.
+TEST(MutexTest, LivenessTellsAnExitedHolderFromALiveOne) {
+  using mutex_internal::holder_id;
+  using mutex_internal::kHolderTidBits;
+  using mutex_internal::Liveness;
+  using mutex_internal::liveness;
+  EXPECT_EQ(liveness(holder_id()), Liveness::alive);
+  uint64_t gone = 0;
+  std::thread([&] { gone = holder_id(); }).join();
+  // The kernel forgets a thread a moment after join() returns.
+  Liveness seen = liveness(gone);
+  for (int i = 0; i < 1000 && seen != Liveness::exited; ++i) {
+    ::usleep(1000);
+    seen = liveness(gone);
+  }
+  EXPECT_EQ(seen, Liveness::exited);
+  // This thread's id, written down by a holder at the first clock tick after
+  // boot: a thread that started at boot, so not this one, which started
+  // later and reuses its id. The holder exited.
+  const uint64_t tid = static_cast<uint64_t>(internal::this_thread());
+  EXPECT_EQ(liveness((uint64_t{1} << kHolderTidBits) | tid), Liveness::exited);
+  // Written down now (or later), by this thread: alive.
+  EXPECT_EQ(liveness((holder_id() & ~((uint64_t{1} << kHolderTidBits) - 1)) | tid),
+            Liveness::alive);
+}
+
+// --- Lock-order graph --------------------------------------------------------------
+
+TEST(MutexTest, UncheckedMutexesNeverTouchTheOrderGraph) {
+  Mutex checked = make({.name = "checked", .lock_order_checking = true});
+  const mutex_internal::OrderGraphCounts before = mutex_internal::order_graph_counts();
+  {
+    std::vector<Mutex> plain;
+    for (int i = 0; i < 100; ++i) plain.push_back(make({.name = "plain"}));
+    for (Mutex& mutex : plain) {
+      MutexLock outer(checked);
+      MutexLock inner(mutex);
+    }
+    Mutex moved = std::move(plain[0]);
+    plain[1] = std::move(moved);
+  }  // all destroyed
+  const mutex_internal::OrderGraphCounts after = mutex_internal::order_graph_counts();
+  EXPECT_EQ(after.nodes, before.nodes);
+  EXPECT_EQ(after.edges, before.edges);
+  EXPECT_EQ(after.removals, before.removals);
+  EXPECT_EQ(after.removal_steps, before.removal_steps);
+}
+
+TEST(MutexTest, ACheckedMutexLeavesTheGraphThroughItsOwnEdges) {
+  const MutexConfig checked{.name = "checked", .lock_order_checking = true};
+  std::vector<Mutex> chain;  // a graph of some size around it
+  for (int i = 0; i < 200; ++i) {
+    chain.push_back(make(checked));
+    if (i > 0) {
+      MutexLock first(chain[i - 1]);
+      MutexLock second(chain[i]);
+    }
+  }
+  const mutex_internal::OrderGraphCounts before = mutex_internal::order_graph_counts();
+  {
+    Mutex middle = make(checked);
+    {
+      MutexLock a(chain[10]);
+      MutexLock b(middle);  // chain[10] -> middle
+      MutexLock c(chain[20]);  // middle -> chain[20] (and chain[10] -> chain[20])
+    }
+    {
+      MutexLock a(chain[5]);
+      MutexLock b(middle);  // chain[5] -> middle
+    }
+    const mutex_internal::OrderGraphCounts with = mutex_internal::order_graph_counts();
+    EXPECT_EQ(with.nodes, before.nodes + 1);
+    EXPECT_EQ(with.edges, before.edges + 4);
+  }
+  const mutex_internal::OrderGraphCounts after = mutex_internal::order_graph_counts();
+  EXPECT_EQ(after.nodes, before.nodes);
+  EXPECT_EQ(after.edges, before.edges + 1);  // chain[10] -> chain[20] stays
+  EXPECT_EQ(after.removals, before.removals + 1);
+  EXPECT_EQ(after.removal_steps, before.removal_steps + 3);  // its three edges, not the graph
+}
+
+// A mutex that died leaves no edge behind: a new one, which may get its
+// address, starts with none, so taking it in any order is no inversion.
+TEST(MutexTest, NoInversionIsReportedAgainstADeadMutexsSuccessor) {
+  const MutexConfig checked{.name = "checked", .lock_order_checking = true};
+  Mutex a = make(checked);
+  const mutex_internal::OrderGraphCounts before = mutex_internal::order_graph_counts();
+  for (int i = 0; i < 50; ++i) {
+    {
+      Mutex b = make(checked);
+      MutexLock first(a);
+      MutexLock second(b);  // a -> b
+    }
+    Mutex c = make(checked);
+    {
+      MutexLock first(c);
+      MutexLock second(a);  // c -> a: an inversion only if c inherited a -> b
+    }
+  }
+  const mutex_internal::OrderGraphCounts after = mutex_internal::order_graph_counts();
+  EXPECT_EQ(after.nodes, before.nodes);
+  EXPECT_EQ(after.edges, before.edges);
+}
+
+// --- Long names --------------------------------------------------------------------
+
+TEST(MutexTest, ALongNameIsShortenedInStatusMessages) {
+  const std::string long_name(10 << 20, 'n');
+  const MutexConfig config{.name = long_name, .process_shared = true,
+                           .shared_memory_name = shm_name("absent")};
+  const absl::Status missing = Mutex::remove_shared(config);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_LT(missing.message().size(), 1000u);
+  EXPECT_THAT(missing.message(), HasSubstr("\"... (10485760 bytes): shm_unlink(\"/uncopyable-test-"));
+  // A shared-memory name longer than the system allows is quoted short too.
+  MutexConfig too_long = config;
+  too_long.shared_memory_name = "/" + std::string(10 << 20, 's');
+  const absl::Status refused = Mutex::remove_shared(too_long);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_LT(refused.message().size(), 1000u);
+  EXPECT_THAT(refused.message(), HasSubstr("ss\"... (10485761 bytes))"));
+}
 
 TEST(MutexConfigTest, RulesJsonAndPrinting) {
   EXPECT_EQ(MutexConfig{.name = ""}.validate().message(), "MutexConfig.name: must not be empty");

@@ -430,13 +430,24 @@ TEST_F(ChecksDeathTest, LockingAnUnrecoverableMutex) {
 }
 
 TEST_F(ChecksDeathTest, MarkingAHealthyMutexConsistent) {
-  Mutex jobs = mutex({.name = "jobs"});
+  Mutex jobs = mutex({.name = "jobs", .robust = true});
   EXPECT_DEATH(
       {
         jobs.lock();
         jobs.mark_consistent();  // nothing died: there is nothing to mark
       },
-      printed(R"msg(uncopyable: Mutex "jobs": mark_consistent() failed: EINVAL)msg"));
+      printed(R"msg(uncopyable: Mutex "jobs": mark_consistent() on a lock that no dead owner left inconsistent; call it only after lock_robust() returned owner_died)msg"));
+}
+
+TEST_F(ChecksDeathTest, WaitingForAHolderThatExited) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        ::alarm(10);  // without the check the wait never ends; the alarm fails the test
+        std::thread([&] { jobs.lock(); }).join();  // the thread ends holding it
+        jobs.lock();
+      },
+      printed(R"msg(uncopyable: Mutex "jobs": lock() by thread <thread> waits for thread <thread>, which exited while holding it)msg"));
 }
 
 // --- Testing helpers --------------------------------------------------------------

@@ -28,12 +28,17 @@
 //     earlier acquisition (both names are reported);
 //   using, in a fork()ed child, a mutex that was held when the process forked
 //     (the child should rebuild() its own);
-//   lock() on a robust mutex whose owner died (use lock_robust(), which tells).
+//   lock() on a robust mutex whose owner died (use lock_robust(), which tells);
+//   waiting for a lock whose holder thread exited without unlocking it (the
+//     wait would never end; reported instead of hanging);
+//   mark_consistent() when no dead owner left the lock inconsistent.
 #ifndef UNCOPYABLE_MUTEX_H_
 #define UNCOPYABLE_MUTEX_H_
 
 #include <pthread.h>
+#include <sys/single_threaded.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <atomic>
 #include <cerrno>
@@ -109,11 +114,17 @@ namespace mutex_internal {
 //
 // Which thread holds the lock is the id glibc itself records in every
 // pthread mutex it locks, so knowing the owner costs the fast path a load.
+// Beside it, the holder writes who it is (holder_id()): its thread id and a
+// time no later than its start, so that a waiter can tell the holder from a
+// later thread that was given the same id after the holder exited.
 struct alignas(64) State {
   pthread_mutex_t mutex;
   std::atomic<uint32_t> generation{0};  // the fork generation it was last taken in
   std::atomic<uint32_t> ready{0};       // named shared memory: initialised
+  std::atomic<uint64_t> holder{0};      // holder_id() of the holder; 0: none, or not yet known
+  std::atomic<uint64_t> holder_world{0};  // process_shared: the holder's namespaces (world())
 };
+static_assert(sizeof(State) == 64, "one cache line");
 
 // The id of the thread that holds it, or 0. Read without the lock: a hint
 // for checks and messages, exact when the caller is the holder.
@@ -130,14 +141,39 @@ inline pid_t owner_of(const State* state) {
 using internal::fork_generation;
 using internal::this_thread;
 
+// Who this thread is, as a holder: its thread id in the low kHolderTidBits
+// bits, above them the CLOCK_BOOTTIME clock tick (in /proc's units) at which
+// it first asked, which is no earlier than the thread started. Computed once
+// per thread (and again in a fork()ed child); never 0.
+inline constexpr int kHolderTidBits = 24;
+ABSL_CONST_INIT extern thread_local uint64_t cached_holder_id ABSL_ATTRIBUTE_INITIAL_EXEC;
+uint64_t holder_id_slow();
+inline uint64_t holder_id() {
+  const uint64_t id = cached_holder_id;
+  return ABSL_PREDICT_TRUE(id != 0) ? id : holder_id_slow();
+}
+
+// For tests and the wait: whether the thread that wrote `holder` (a
+// holder_id()) has exited. A thread with its id that started after the
+// holder wrote it down is another thread: the holder exited.
+enum class Liveness { alive, exited, unknown };
+Liveness liveness(uint64_t holder);
+
+// Before the holder unlocks: it no longer holds it (a recursive mutex, once
+// its last level goes). glibc counts a recursive mutex's levels in __count.
+inline void forget_holder(State* state) {
+  if (state->mutex.__data.__count <= 1) state->holder.store(0, std::memory_order_relaxed);
+}
+
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
 // a shared mapping (anonymous or of a named shared-memory object).
 struct StorageTraits : AddressTraits {
   static constexpr std::string_view kName = "Mutex";
-  static StorageTraits make(bool mapped, bool destroy_lock, pid_t creator) {
+  static StorageTraits make(bool mapped, bool destroy_lock, pid_t creator, bool in_order_graph) {
     StorageTraits traits;
     traits.mapped = mapped;
     traits.destroy_lock = destroy_lock;
+    traits.in_order_graph = in_order_graph;
     traits.creator = creator;
     return traits;
   }
@@ -145,8 +181,21 @@ struct StorageTraits : AddressTraits {
 
   bool mapped = false;          // munmap rather than delete
   bool destroy_lock = true;     // pthread_mutex_destroy it (its creator only)
+  bool in_order_graph = false;  // lock_order_checking: leave the graph when closed
   pid_t creator = 0;            // the process that created the lock
 };
+
+// For tests: the lock-order graph, counted. Only mutexes with
+// lock_order_checking are nodes, and only they are removed from it (so
+// `removals` counts the checked mutexes closed); removal_steps counts the
+// edges those removals visited (each visits its own edges only).
+struct OrderGraphCounts {
+  size_t nodes = 0;
+  size_t edges = 0;
+  uint64_t removals = 0;
+  uint64_t removal_steps = 0;
+};
+OrderGraphCounts order_graph_counts();
 }  // namespace mutex_internal
 
 class ABSL_LOCKABLE Mutex {
@@ -171,17 +220,43 @@ class ABSL_LOCKABLE Mutex {
   // handle to the same lock).
   [[nodiscard]] absl::StatusOr<Mutex> rebuild() const;
 
+  // Takes the lock, waiting as long as another thread holds it.
+  //
+  // A wait never hangs on a holder that is gone: while it waits, lock()
+  // looks, every 100 ms, whether the holding thread still exists, and
+  // aborts, naming both threads, if it exited without unlocking (for a
+  // process_shared lock, also a thread of another process, when both
+  // processes see the same thread ids; a robust mutex reports a dead owner
+  // through lock_robust() instead). std::mutex, absl::Mutex and Rust's
+  // Mutex would wait forever. A thread id that the system has since given to
+  // a new thread is not mistaken for the holder. Uncontended, lock() is one
+  // try (glibc's plain lock while the process has never had a second
+  // thread) and one store; the look costs nothing until a wait has lasted
+  // 100 ms. Where /proc does not show this process's threads, nothing is
+  // reported and the wait goes on.
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
     mutex_internal::State* s = state("lock()");
-    // The common case, inline: a lock this thread does not hold, in a
-    // process that has not forked, taken with one pthread call. Everything
-    // else (recursion, a self-deadlock, lock-order checks, a forked child,
-    // errors) is lock_slow().
-    if (ABSL_PREDICT_TRUE(!checking_ &&
-                          mutex_internal::fork_generation.load(std::memory_order_relaxed) == 0 &&
-                          mutex_internal::owner_of(s) != mutex_internal::this_thread())) {
-      const int result = ::pthread_mutex_lock(&s->mutex);
-      if (ABSL_PREDICT_TRUE(result == 0)) return;
+    // The common case, inline: a free lock, in a process that has not
+    // forked, taken with one try, and this thread written down as its
+    // holder. Everything else (a wait, recursion, a self-deadlock,
+    // lock-order checks, process-shared locks, a forked child, errors) is
+    // lock_slow().
+    if (ABSL_PREDICT_TRUE(!slow_ &&
+                          mutex_internal::fork_generation.load(std::memory_order_relaxed) == 0)) {
+      int result;
+      if (__libc_single_threaded) {
+        // No other thread exists, nor ever did (glibc never sets it back):
+        // a free lock cannot make lock() wait, and glibc's lock, unlike its
+        // try, takes it without an atomic instruction here.
+        if (mutex_internal::owner_of(s) != 0) return lock_slow(s, /*attempt=*/-1);
+        result = ::pthread_mutex_lock(&s->mutex);
+      } else {
+        result = ::pthread_mutex_trylock(&s->mutex);
+      }
+      if (ABSL_PREDICT_TRUE(result == 0)) {
+        s->holder.store(mutex_internal::holder_id(), std::memory_order_relaxed);
+        return;
+      }
       return lock_slow(s, result);
     }
     lock_slow(s, /*attempt=*/-1);
@@ -189,22 +264,32 @@ class ABSL_LOCKABLE Mutex {
 
   void unlock() ABSL_UNLOCK_FUNCTION() {
     mutex_internal::State* s = state("unlock()");
-    if (ABSL_PREDICT_TRUE(!checking_ &&
+    if (ABSL_PREDICT_TRUE(!slow_ &&
                           mutex_internal::owner_of(s) == mutex_internal::this_thread())) {
+      mutex_internal::forget_holder(s);
       const int result = ::pthread_mutex_unlock(&s->mutex);
       if (ABSL_PREDICT_TRUE(result == 0)) return;
       return unlock_failed(s, result);
     }
     unlock_slow(s);
   }
+  // Takes the lock if it is free, without waiting (and so without looking
+  // whether a holder exited).
   [[nodiscard]] bool try_lock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
-  // Waits at most `timeout` (measured on the monotonic clock).
+  // Waits at most `timeout` (measured on the monotonic clock). A wait that
+  // finds the holder exited aborts, as lock() does, rather than wait out the
+  // timeout for a lock nobody will ever release.
   [[nodiscard]] bool try_lock_for(absl::Duration timeout) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
 
   // For robust mutexes: like lock(), but says whether the previous owner
-  // died holding it. See LockOutcome.
+  // died holding it. See LockOutcome. (On a mutex that is not robust it is
+  // lock(), and says acquired.)
   [[nodiscard]] LockOutcome lock_robust();
-  // After LockOutcome::owner_died: the guarded data is repaired.
+  // After LockOutcome::owner_died: the guarded data is repaired, and the
+  // lock is usable again. Calling it at any other time (the lock is not
+  // robust, or no dead owner left it inconsistent) is misuse, not a no-op:
+  // it means the caller believes an owner died, and the pthread call would
+  // only have said EINVAL.
   void mark_consistent() ABSL_EXCLUSIVE_LOCKS_REQUIRED(this);
 
   // Aborts unless the calling thread holds it (not merely someone).
@@ -229,8 +314,15 @@ class ABSL_LOCKABLE Mutex {
   // (and recorded), false if `result` is `miss` (EBUSY, ETIMEDOUT; 0 for
   // none); any other error aborts, named.
   bool acquired(mutex_internal::State* s, int result, int miss, const char* operation);
-  // `attempt` is what pthread_mutex_lock returned (-1 if not called).
+  // `attempt` is what the fast path's pthread call returned (-1 if none).
   void lock_slow(mutex_internal::State* s, int attempt);
+  // Takes the lock: one try, then waits (until `deadline` on the clock
+  // try_lock_for() uses, if given), looking between slices of the wait
+  // whether the holder exited. Returns what the pthread call did (0,
+  // EOWNERDEAD, ENOTRECOVERABLE, ETIMEDOUT, ...).
+  int take(mutex_internal::State* s, const struct timespec* deadline, const char* operation);
+  // Aborts unless the calling thread holds it.
+  void check_held(const mutex_internal::State* s, const char* operation) const;
   void unlock_slow(mutex_internal::State* s);
   [[noreturn]] void unlock_failed(mutex_internal::State* s, int result) const;
   [[noreturn]] void failed(const char* operation, int error) const;
@@ -239,7 +331,9 @@ class ABSL_LOCKABLE Mutex {
   static UniqueHandle<mutex_internal::StorageTraits> take_storage(Mutex& other) noexcept;
 
   UniqueHandle<mutex_internal::StorageTraits> storage_;
-  bool checking_ = false;  // config_.lock_order_checking, next to storage_ for the fast path
+  // lock_order_checking or process_shared: every lock and unlock takes the
+  // slow path. Next to storage_ for the fast path.
+  bool slow_ = false;
   MutexConfig config_;
 };
 
