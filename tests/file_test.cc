@@ -45,10 +45,12 @@ File open_or_die(const FileConfig& config) {
 }
 
 // Runs `check` in a death-test child that SIGALRM ends after 10 s, and
-// expects it to return true: a call that would hang fails the test (the
-// child dies of the alarm) instead of stalling it.
+// asserts that it returned true: a call that would hang fails the test (the
+// child dies of the alarm) instead of stalling it. Wrap in
+// ASSERT_NO_FATAL_FAILURE, so that the test stops before it makes the same
+// call itself.
 void finishes_in_time(const std::function<bool()>& check) {
-  EXPECT_EXIT(
+  ASSERT_EXIT(
       {
         ::alarm(10);
         ::_exit(check() ? 0 : 1);
@@ -126,10 +128,10 @@ TEST(FileTest, ReadToEndWithoutALimit) {
   ASSERT_TRUE(file.write(text).ok());
   ASSERT_TRUE(file.seek(0).ok());
   constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
-  finishes_in_time([&] {
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
     absl::StatusOr<std::string> all = file.read_to_end(kNoLimit);
     return all.ok() && *all == text;
-  });
+  }));
   for (const size_t limit : {kNoLimit, kNoLimit - 1, text.size()}) {
     ASSERT_TRUE(file.seek(0).ok());
     absl::StatusOr<std::string> all = file.read_to_end(limit);
@@ -159,9 +161,9 @@ TEST(FileTest, OffsetsPastTheLargestAreInvalid) {
 TEST(FileTest, AFifoWithNoWriterIsRefusedAtOnce) {
   TempPath fifo("fifo");
   ASSERT_EQ(::mkfifo(fifo.path().c_str(), 0600), 0);
-  finishes_in_time(
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time(
       [&] { return is(File::open(FileConfig{.path = fifo.path()}).status(),
-                      absl::StatusCode::kFailedPrecondition); });
+                      absl::StatusCode::kFailedPrecondition); }));
   absl::StatusOr<File> reader = File::open(FileConfig{.path = fifo.path()});
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reader.status().message(),
@@ -181,13 +183,13 @@ TEST(FileTest, AnAllowedFifoOpensAtOnceAndThenBlocksAsUsual) {
   const FileConfig read_end{.path = fifo.path(), .allow_special_files = true};
   FileConfig write_end = read_end;
   write_end.access = FileAccess::write;
-  finishes_in_time([&] {
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
     absl::StatusOr<File> reader = File::open(read_end);
     if (!reader.ok()) return is(reader.status(), absl::StatusCode::kOk);
     char byte;
     absl::StatusOr<size_t> got = reader->read(absl::MakeSpan(&byte, 1));
     return got.ok() && *got == 0;  // no writer yet: end of file, not a wait
-  });
+  }));
   // For writing, with no reader yet: an error that says so.
   absl::StatusOr<File> early = File::open(write_end);
   EXPECT_EQ(early.status().code(), absl::StatusCode::kNotFound) << early.status();
