@@ -552,9 +552,8 @@ Listener::~Listener() { remove_socket_file().IgnoreError(); }
 // and this is the process that made it: a fork()ed child closing its copy
 // leaves the parent's live socket file alone.
 absl::Status Listener::remove_socket_file() {
-  if (socket_inode_ == 0) return absl::OkStatus();
-  socket_inode_ = 0;  // tried once, whatever happens
-  if (owner_pid_ != ::getpid()) return absl::OkStatus();
+  const uint64_t inode = std::exchange(socket_inode_, 0);  // tried once, whatever happens
+  if (inode == 0 || owner_pid_ != ::getpid()) return absl::OkStatus();
   struct stat info;
   const std::string& path = config_.endpoint.address();
   // Gone already (someone removed it) is what was wanted: not an error.
@@ -563,7 +562,7 @@ absl::Status Listener::remove_socket_file() {
     if (errno == ENOENT) return absl::OkStatus();
     return internal::errno_status(errno, absl::StrCat("lstat(", internal::quoted(path), ")"));
   }
-  if (info.st_ino != socket_inode_ || !S_ISSOCK(info.st_mode)) return absl::OkStatus();
+  if (info.st_ino != inode || !S_ISSOCK(info.st_mode)) return absl::OkStatus();
   if (sys::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return internal::errno_status(errno, absl::StrCat("unlink(", internal::quoted(path), ")"));
   }
