@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -399,6 +400,7 @@ absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait)
         error, absl::StrCat(what(operation, config_), " (", enum_name(kind), ")"));
   }
   ++live_locks_;
+  lock_pid_ = ::getpid();
   return std::optional<FileLock>(FileLock(this));
 }
 
@@ -415,6 +417,9 @@ absl::StatusOr<std::optional<FileLock>> File::try_lock(LockKind kind) {
 absl::Status File::unlock_for(FileLock&) {
   const int fd = checked_fd("unlock()");
   --live_locks_;
+  // In a fork()ed child the lock is the parent's (one open file description,
+  // one holder): letting go of the copy must not release it for the parent.
+  if (lock_pid_ != ::getpid()) return absl::OkStatus();
   struct flock request = {};
   request.l_type = F_UNLCK;
   request.l_whence = SEEK_SET;

@@ -389,6 +389,40 @@ TEST(FileTest, TheKernelLockLivesExactlyAsLongAsItsFileLock) {
   }
 }
 
+// A fork()ed child shares the parent's open file description, and so its
+// lock: unlocking or destroying the inherited FileLock there must not
+// release the lock the parent still holds.
+TEST(FileTest, AForkedChildLettingGoOfALockKeepsItForTheParent) {
+  TempPath temp("forklock");
+  File file = open_or_die(writable(temp.path()));
+  File other = open_or_die(writable(temp.path()));
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  for (const bool destroy : {false, true}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      if (destroy) {
+        FileLock gone = *std::move(lock);
+      } else if (!lock->unlock().ok()) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    EXPECT_FALSE(probe->has_value()) << "the child " << (destroy ? "destroying" : "unlocking")
+                                     << " its copy released the parent's lock";
+  }
+  ASSERT_TRUE(lock->unlock().ok());  // the parent's own unlock releases it
+  absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_TRUE(probe->has_value());
+}
+
 TEST(FileTest, LockKindNeedsTheMatchingAccess) {
   TempPath temp("lockaccess");
   open_or_die(writable(temp.path()));

@@ -135,9 +135,12 @@ enum class Whence { start, current, end };
 // An advisory lock on a whole File, held by its open file description (an
 // OFD lock): a rebuild() of the same File is a different holder, a fork()ed
 // copy of the descriptor is the same one. Released by unlock() or by the
-// destructor. It borrows its File: the File must not be closed, moved or
-// destroyed while the lock lives (that aborts), and gives out no second
-// FileLock meanwhile (see File::lock()).
+// destructor, in the process that took it: in a fork()ed child, unlocking or
+// destroying the inherited copy releases nothing (the parent still holds the
+// lock; a child that wants a lock of its own rebuild()s its own File). It
+// borrows its File: the File must not be closed, moved or destroyed while
+// the lock lives (that aborts), and gives out no second FileLock meanwhile
+// (see File::lock()).
 class FileLock {
  public:
   FileLock(FileLock&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
@@ -147,8 +150,9 @@ class FileLock {
   // Releases the lock if still held; an error here is lost (see unlock()).
   ~FileLock();
 
-  // Releases the lock now, reporting the error if the kernel gives one.
-  // Misuse on a moved-from or already unlocked FileLock.
+  // Releases the lock now, reporting the error if the kernel gives one (in a
+  // fork()ed child: forgets it, releasing nothing, and is OK). Misuse on a
+  // moved-from or already unlocked FileLock.
   [[nodiscard]] absl::Status unlock();
 
   // Whether this object still holds the lock.
@@ -300,6 +304,7 @@ class File {
   Fd fd_;
   FileConfig config_;
   int live_locks_ = 0;
+  pid_t lock_pid_ = 0;  // the process that took the lock: only it releases it
 };
 
 template <>
