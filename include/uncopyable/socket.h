@@ -192,7 +192,8 @@ class Listener {
   using config_type = ListenerConfig;
 
   // Binds and listens. A Unix socket file left by a listener that is gone is
-  // replaced (with remove_stale); one that a live listener holds is an error.
+  // replaced (with remove_stale); one that a live listener holds is an error
+  // (EADDRINUSE), also when its backlog is full: the check never waits.
   [[nodiscard]] static absl::StatusOr<Listener> open(const ListenerConfig& config);
 
   Listener(Listener&& other) noexcept
