@@ -300,6 +300,12 @@ TEST(SocketTest, AHugeEndpointIsCutShortInMessages) {
   EXPECT_EQ(Socket::open({.endpoint = huge}).status().message(),
             "SocketConfig.endpoint: Endpoint: the TCP host must be at most 255 bytes without NUL, "
             "got 10485760");
+  // A Unix path cannot be that long; the message says how long it was.
+  EXPECT_EQ(Listener::open({.endpoint = Endpoint::unix_socket(std::string(10 << 20, 'p'))})
+                .status()
+                .message(),
+            "ListenerConfig.endpoint: Endpoint: the socket path must be at most 107 bytes "
+            "without NUL, got 10485760");
   // Adopted with such a config, a socket still speaks of it briefly.
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
