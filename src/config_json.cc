@@ -39,7 +39,8 @@ class RefusingDuplicates {
       const Frame& frame = frames_[i];
       if (frame.object) {
         absl::StrAppend(&path, ".",
-                        plain(frame.key) ? frame.key : config_internal::quote_for_message(frame.key));
+                        plain(frame.key) ? frame.key
+                                         : config_internal::quote_for_message(frame.key));
       } else {
         absl::StrAppend(&path, "[", frame.index, "]");
       }

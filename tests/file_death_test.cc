@@ -126,7 +126,8 @@ TEST_F(FileDeathTest, ALongPathIsCutShort) {
   ASSERT_TRUE(file.ok()) << file.status();
   ASSERT_TRUE(file->close().ok());
   EXPECT_DEATH((void)file->write("x"),
-               "^uncopyable: File::write\\(\\) on a closed handle \\(path=\"/[^\"]*\"\\.\\.\\. \\(" +
+               "^uncopyable: File::write\\(\\) on a closed handle "
+               "\\(path=\"/[^\"]*\"\\.\\.\\. \\(" +
                    std::to_string(long_name.path().size()) + " bytes\\)\\)\n");
 }
 

@@ -92,7 +92,9 @@ TEST(FileFaultTest, NoDescriptorsLeftIsResourceExhaustedAndLeaksNothing) {
     if (file.ok()) ::_exit(11);
     if (file.status().code() != absl::StatusCode::kResourceExhausted) ::_exit(12);
     if (file.status().message().find("[EMFILE]") == absl::string_view::npos) ::_exit(13);
-    if (file.status().message().find(internal::quoted(temp.path())) == absl::string_view::npos) ::_exit(14);
+    if (file.status().message().find(internal::quoted(temp.path())) == absl::string_view::npos) {
+      ::_exit(14);
+    }
     for (int fd : fillers) ::close(fd);
     // Room again (listing the descriptors takes one), then nothing leaked,
     // and the same config builds.

@@ -112,7 +112,8 @@ TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
   ASSERT_TRUE(file.seek(0).ok());
   absl::StatusOr<std::string> over = file.read_to_end(big.size() - 1);
   EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange) << over.status();
-  EXPECT_THAT(over.status().message(), HasSubstr("read_to_end(" + internal::quoted(temp.path()) + ")"));
+  EXPECT_THAT(over.status().message(),
+              HasSubstr("read_to_end(" + internal::quoted(temp.path()) + ")"));
   EXPECT_THAT(over.status().message(), HasSubstr("more than 9999 bytes"));
 
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
@@ -213,7 +214,8 @@ TEST(FileTest, ADirectoryIsAClearError) {
         File::open(FileConfig{.path = directory, .allow_special_files = allowed});
     EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
     EXPECT_EQ(file.status().message(),
-              "open(" + internal::quoted(directory) + ") with access=read: a directory, not a regular file");
+              "open(" + internal::quoted(directory) +
+                  ") with access=read: a directory, not a regular file");
   }
   // For writing, the kernel says it first.
   absl::StatusOr<File> writer =
@@ -236,7 +238,8 @@ TEST(FileTest, AUnixSocketFileIsNamedForWhatItIs) {
         File::open(FileConfig{.path = path.path(), .allow_special_files = allowed});
     EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
     EXPECT_EQ(file.status().message(),
-              "open(" + internal::quoted(path.path()) + ") with access=read: a Unix socket, not a regular file");
+              "open(" + internal::quoted(path.path()) +
+                  ") with access=read: a Unix socket, not a regular file");
   }
   ::close(listening);
 }

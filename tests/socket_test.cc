@@ -275,11 +275,14 @@ TEST(SocketTest, ALiveListenerWithAFullBacklogIsNeverTakenOver) {
     const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     ASSERT_GE(client, 0);
     waiting.push_back(client);
-    if (::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) error = errno;
+    if (::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      error = errno;
+    }
   }
   ASSERT_EQ(error, EAGAIN) << "the backlog never filled";
   auto refused = [&] {
-    const absl::Status status = Listener::open({.endpoint = Endpoint::unix_socket(path.path())}).status();
+    const absl::Status status =
+        Listener::open({.endpoint = Endpoint::unix_socket(path.path())}).status();
     if (status.message().find("[EADDRINUSE]") == absl::string_view::npos) {
       std::fprintf(stderr, "got %s\n", status.ToString().c_str());
       return false;

@@ -28,8 +28,9 @@
 //
 // Only regular files are opened unless the config says otherwise
 // (allow_special_files): a path that names a FIFO, a socket or a device is an
-// error, never a hang, and a directory always is (see File::open). Paths quoted in messages
-// are escaped and cut past 200 bytes, with their length said.
+// error, never a hang, and a directory always is (see File::open). Paths
+// quoted in messages are escaped and cut past 200 bytes, with their length
+// said.
 //
 // Misuse aborts with one line: any operation on a moved-from or closed File
 // ("uncopyable: File::read() on a closed handle (path=\"/tmp/t\")"), closing
@@ -174,9 +175,9 @@ class File {
   //
   // open(2) is called with O_NONBLOCK, so that no path makes it wait: then
   // fstat(2) says what was opened. A directory is an error
-  // (FailedPrecondition: `open("/var/lib"): a directory, not a regular
-  // file`), and so is anything else that is not a regular file (a FIFO, a
-  // device) unless allow_special_files is set. A Unix socket file can never
+  // (FailedPrecondition: `open("/var/lib") with access=read: a directory,
+  // not a regular file`), and so is anything else that is not a regular file
+  // (a FIFO, a device) unless allow_special_files is set. A Unix socket file can never
   // be opened as a file (its error says what it is). What is kept is switched
   // back to blocking I/O, as if opened without O_NONBLOCK, except that:
   //   - a FIFO (allow_special_files) opens at once even with no process at
