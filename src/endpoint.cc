@@ -16,6 +16,9 @@ constexpr char kWhat[] = "Endpoint";
 // name its leading one.
 constexpr size_t kLongestPath = sizeof(sockaddr_un::sun_path) - 1;
 constexpr size_t kLongestAbstractName = sizeof(sockaddr_un::sun_path) - 1;
+// A DNS name is at most 253 characters (255 bytes on the wire); an address
+// literal, with an IPv6 zone, is shorter.
+constexpr size_t kLongestHost = 255;
 
 absl::Status endpoint_error(absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(kWhat, ": ", message));
@@ -83,6 +86,11 @@ absl::Status Endpoint::validate() const {
   switch (kind_) {
     case Kind::kTcp:
       if (address_.empty()) return endpoint_error("the TCP host is empty");
+      // A NUL would cut the name short for getaddrinfo(3): another host.
+      if (address_.size() > kLongestHost || address_.find('\0') != std::string::npos) {
+        return endpoint_error(absl::StrCat("the TCP host must be at most ", kLongestHost,
+                                           " bytes without NUL, got ", address_.size()));
+      }
       return absl::OkStatus();
     case Kind::kUnix:
       if (address_.empty()) return endpoint_error("the socket path is empty");

@@ -2,15 +2,18 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
@@ -18,9 +21,28 @@ namespace {
 
 namespace sys = internal::sys;
 
-// "read(\"/tmp/t.db\")": the operation and the path, for messages.
+// "read(\"/tmp/t.db\")": the operation and the path, for messages (a long
+// path is cut short, its length said).
 std::string what(absl::string_view operation, const FileConfig& config) {
-  return absl::StrCat(operation, "(\"", absl::CHexEscape(config.path), "\")");
+  return absl::StrCat(operation, "(", internal::quoted(config.path), ")");
+}
+
+// "a directory", "a FIFO", ...: what a file that is not a regular one is.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a Unix socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+// Whether [offset, offset + size) lies within what an off_t can say, as
+// pread(2) and pwrite(2) require (they fail with EINVAL otherwise).
+bool offset_range_ok(off_t offset, size_t size) {
+  return offset >= 0 &&
+         size <= static_cast<uint64_t>(std::numeric_limits<off_t>::max() - offset);
 }
 
 int open_flags(const FileConfig& config) {
@@ -151,21 +173,61 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     return -1;
   }
   const int flags = open_flags(config);
+  // O_NONBLOCK: a FIFO with no writer, or a device, must not make open(2)
+  // wait. What it opened is checked, then switched back to blocking.
   int fd;
   do {
-    fd = sys::open(config.path.c_str(), flags, config.permissions.bits());
+    fd = sys::open(config.path.c_str(), flags | O_NONBLOCK, config.permissions.bits());
   } while (fd < 0 && errno == EINTR);
   if (ABSL_PREDICT_FALSE(fd < 0)) {
-    error = open_error(config, errno);
+    const int open_errno = errno;
+    // ENXIO: a Unix socket file, or a FIFO with no reader: say which.
+    struct stat info;
+    if (open_errno == ENXIO && sys::lstat(config.path.c_str(), &info) == 0 &&
+        (S_ISSOCK(info.st_mode) || S_ISFIFO(info.st_mode))) {
+      error = S_ISFIFO(info.st_mode) && config.allow_special_files
+                  ? open_error(config, open_errno, " (a FIFO with no reader yet)")
+                  : not_regular(config, info.st_mode);
+    } else {
+      error = open_error(config, open_errno);
+    }
+    return -1;
   }
-  return fd;
+  Fd owned(fd);  // closed on the way out unless kept
+  struct stat info;
+  if (ABSL_PREDICT_FALSE(sys::fstat(fd, &info) != 0)) {
+    error = internal::errno_status(errno, what("fstat", config));
+    return -1;
+  }
+  if (ABSL_PREDICT_FALSE(!S_ISREG(info.st_mode)) &&
+      (S_ISDIR(info.st_mode) || !config.allow_special_files)) {
+    error = not_regular(config, info.st_mode);
+    return -1;
+  }
+  int result;
+  do {
+    result = sys::fcntl(fd, F_SETFL, flags);  // O_NONBLOCK off, O_APPEND kept
+  } while (result != 0 && errno == EINTR);
+  if (ABSL_PREDICT_FALSE(result != 0)) {
+    error = internal::errno_status(errno, absl::StrCat(what("fcntl", config), " F_SETFL"));
+    return -1;
+  }
+  return owned.release();
 }
 
-absl::Status File::open_error(const FileConfig& config, int error) {
+absl::Status File::not_regular(const FileConfig& config, mode_t mode) {
+  const bool special = !S_ISDIR(mode) && !S_ISSOCK(mode);
+  return absl::FailedPreconditionError(absl::StrCat(
+      what("open", config), " with access=", enum_name(config.access), ": ", kind_of(mode),
+      ", not a regular file",
+      special && !config.allow_special_files ? " (allow_special_files=true opens one)" : ""));
+}
+
+absl::Status File::open_error(const FileConfig& config, int error, absl::string_view note) {
   return internal::errno_status(
       error, absl::StrCat(what("open", config), " with access=", enum_name(config.access),
                           config.create ? ", create" : "", config.exclusive ? ", exclusive" : "",
-                          config.no_follow ? ", no_follow" : ""));
+                          config.no_follow ? ", no_follow" : "", note));
 }
 
 absl::StatusOr<File> File::open(const FileConfig& config) {
@@ -193,12 +255,18 @@ File& File::operator=(File&& other) noexcept {
 }
 
 std::string File::path_for_messages() const {
-  return absl::StrCat("path=\"", absl::CHexEscape(config_.path), "\"");
+  return absl::StrCat("path=", internal::quoted(config_.path));
 }
 
 void File::locks_held(const char* operation) const noexcept {
   misuse("File::%s while %d FileLock(s) on it are held (%s); unlock first", operation,
          live_locks_, path_for_messages().c_str());
+}
+
+void File::second_lock(const char* operation) const noexcept {
+  misuse("File::%s while a FileLock on it is held (%s); a File holds one lock at a time: "
+         "unlock it first, or rebuild() another File",
+         operation, path_for_messages().c_str());
 }
 
 absl::StatusOr<File> File::rebuild() const {
@@ -220,11 +288,14 @@ absl::StatusOr<std::string> File::read_to_end(size_t max_bytes) {
   const int fd = checked_fd("read_to_end()");
   if (!can_read(config_)) return wrong_access("read_to_end", config_);
   std::string text;
+  constexpr size_t kLargestChunk = size_t{1} << 30;
   size_t chunk = 4096;  // doubled each time, up to what is still allowed
   while (true) {
-    const size_t had = text.size();
-    // One byte past the limit tells "exactly max_bytes" from "more".
-    const size_t want = std::min(chunk, max_bytes + 1 - had);
+    const size_t had = text.size();  // at most max_bytes: more returned above
+    // One byte past the limit tells "exactly max_bytes" from "more"; written
+    // so that max_bytes = SIZE_MAX does not wrap to 0.
+    const size_t room = max_bytes - had;
+    const size_t want = room < chunk ? room + 1 : chunk;
     text.resize(had + want);
     absl::StatusOr<size_t> got =
         read_all("read_to_end", config_, absl::MakeSpan(text.data() + had, want),
@@ -236,13 +307,17 @@ absl::StatusOr<std::string> File::read_to_end(size_t max_bytes) {
                                                 ": more than ", max_bytes, " bytes"));
     }
     if (*got < want) return text;  // read_all stops short only at the end
-    chunk *= 2;
+    chunk = std::min(chunk * 2, kLargestChunk);
   }
 }
 
 absl::StatusOr<size_t> File::pread(absl::Span<char> buffer, off_t offset) {
   const int fd = checked_fd("pread()");
   if (!can_read(config_)) return wrong_access("pread", config_);
+  if (!offset_range_ok(offset, buffer.size())) {
+    return internal::errno_status(EINVAL, absl::StrCat(what("pread", config_), " of ",
+                                                       buffer.size(), " bytes at ", offset));
+  }
   return read_all("pread", config_, buffer, [fd, offset](char* to, size_t size, size_t done) {
     return sys::pread(fd, to, size, offset + static_cast<off_t>(done));
   });
@@ -261,6 +336,10 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
   const int fd = checked_fd("pwrite()");
   if (written != nullptr) *written = 0;
   if (!can_write(config_)) return wrong_access("pwrite", config_);
+  if (!offset_range_ok(offset, data.size())) {
+    return internal::errno_status(EINVAL, absl::StrCat(what("pwrite", config_), " of ",
+                                                       data.size(), " bytes at ", offset));
+  }
   return write_all("pwrite", config_, data, written,
                    [fd, offset](const char* from, size_t size, size_t done) {
                      return sys::pwrite(fd, from, size, offset + static_cast<off_t>(done));
@@ -298,6 +377,7 @@ absl::Status File::datasync() {
 
 absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait) {
   const int fd = checked_fd(wait ? "lock()" : "try_lock()");
+  if (ABSL_PREDICT_FALSE(live_locks_ != 0)) second_lock(wait ? "lock()" : "try_lock()");
   const char* operation = wait ? "lock" : "try_lock";
   if (kind == LockKind::shared ? !can_read(config_) : !can_write(config_)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -320,6 +400,7 @@ absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait)
         error, absl::StrCat(what(operation, config_), " (", enum_name(kind), ")"));
   }
   ++live_locks_;
+  lock_pid_ = ::getpid();
   return std::optional<FileLock>(FileLock(this));
 }
 
@@ -336,6 +417,9 @@ absl::StatusOr<std::optional<FileLock>> File::try_lock(LockKind kind) {
 absl::Status File::unlock_for(FileLock&) {
   const int fd = checked_fd("unlock()");
   --live_locks_;
+  // In a fork()ed child the lock is the parent's (one open file description,
+  // one holder): letting go of the copy must not release it for the parent.
+  if (lock_pid_ != ::getpid()) return absl::OkStatus();
   struct flock request = {};
   request.l_type = F_UNLCK;
   request.l_whence = SEEK_SET;

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
@@ -30,6 +33,12 @@ struct Address {
   socklen_t length = 0;
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
 };
+
+// An endpoint's URL for a message, cut short past 200 bytes with its length
+// said (a TCP host name can be anything until it is resolved).
+std::string text_of(const Endpoint& endpoint) {
+  return internal::shortened(endpoint.to_string(), internal::kQuotedBytes);
+}
 
 // A closed peer or a reset is Unavailable: the other end went away.
 absl::Status io_error(int error, absl::string_view what) {
@@ -84,7 +93,7 @@ absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool pass
         result == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(result);
     return absl::Status(result == EAI_AGAIN ? absl::StatusCode::kUnavailable
                                             : absl::StatusCode::kNotFound,
-                        absl::StrCat("resolve ", endpoint.to_string(), ": ", reason));
+                        absl::StrCat("resolve ", text_of(endpoint), ": ", reason));
   }
   std::vector<Address> addresses;
   for (const addrinfo* info = found; info != nullptr; info = info->ai_next) {
@@ -111,9 +120,10 @@ Endpoint endpoint_of(const sockaddr_storage& storage, socklen_t length) {
     return Endpoint::tcp(text, ntohs(in6->sin6_port));
   }
   const auto* un = reinterpret_cast<const sockaddr_un*>(&storage);
-  const size_t size = length > offsetof(sockaddr_un, sun_path)
-                          ? length - offsetof(sockaddr_un, sun_path)
-                          : 0;
+  const size_t size = std::min(length > offsetof(sockaddr_un, sun_path)
+                                   ? length - offsetof(sockaddr_un, sun_path)
+                                   : 0,
+                               sizeof un->sun_path);
   if (size > 0 && un->sun_path[0] == '\0') {
     return Endpoint::abstract_unix(std::string(un->sun_path + 1, size - 1));
   }
@@ -124,15 +134,25 @@ absl::Status set_option(int fd, int level, int name, const void* value, socklen_
                         absl::string_view what, const Endpoint& endpoint) {
   if (sys::setsockopt(fd, level, name, value, size) != 0) {
     return internal::errno_status(errno,
-                                  absl::StrCat("setsockopt ", what, " on ", endpoint.to_string()));
+                                  absl::StrCat("setsockopt ", what, " on ", text_of(endpoint)));
   }
   return absl::OkStatus();
+}
+
+// A positive timeout as SO_SNDTIMEO and SO_RCVTIMEO take it: rounded up to
+// whole microseconds, at least one, because {0, 0} tells the kernel "no
+// timeout" (500ns would otherwise mean "wait forever"). Infinite is {0, 0}.
+timeval kernel_timeval(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return timeval{0, 0};
+  timeval value = absl::ToTimeval(absl::Ceil(timeout, absl::Microseconds(1)));
+  if (value.tv_sec <= 0 && value.tv_usec <= 0) value = timeval{0, 1};
+  return value;
 }
 
 absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_view what,
                          const Endpoint& endpoint) {
   if (timeout == absl::InfiniteDuration()) return absl::OkStatus();
-  const timeval value = absl::ToTimeval(timeout);
+  const timeval value = kernel_timeval(timeout);
   return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, endpoint);
 }
 
@@ -203,7 +223,7 @@ int wait_for(int fd, short events, absl::Time deadline) {
 // connect bounded by SO_SNDTIMEO (Linux applies it to connect) costs two
 // system calls fewer than a non-blocking one and poll().
 absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address) {
-  const auto endpoint = [&] { return config.endpoint.to_string(); };  // for messages only
+  const auto endpoint = [&] { return text_of(config.endpoint); };  // for messages only
   const int family = address.storage.ss_family;
   const int raw = sys::socket(family, SOCK_STREAM | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
   if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint()));
@@ -235,9 +255,7 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
     return io_error(error, absl::StrCat("connect to ", endpoint()));
   }
   if (config.send_timeout != config.connect_timeout) {
-    const timeval value = config.send_timeout == absl::InfiniteDuration()
-                              ? timeval{0, 0}  // none
-                              : absl::ToTimeval(config.send_timeout);
+    const timeval value = kernel_timeval(config.send_timeout);  // inf: {0, 0}, none
     if (absl::Status s = set_option(raw, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value,
                                     "SO_SNDTIMEO", config.endpoint);
         !s.ok()) {
@@ -280,7 +298,7 @@ absl::Status ListenerConfig::validate() const {
 namespace socket_internal {
 
 std::string Stream::peer_name() const {
-  return client_of_ ? absl::StrCat("a client of ", peer_.to_string()) : peer_.to_string();
+  return client_of_ ? absl::StrCat("a client of ", text_of(peer_)) : text_of(peer_);
 }
 
 int Stream::checked_fd(const char* operation) const {
@@ -313,6 +331,7 @@ absl::Status Stream::send(absl::string_view data, size_t* sent) {
 
 absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
   const int fd = checked_fd("send_some()");
+  if (data.empty()) return 0;  // nothing to wait for room for
   while (true) {
     const ssize_t n = sys::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
@@ -326,6 +345,8 @@ absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
 
 absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
   const int fd = checked_fd("receive()");
+  // recv(2) of 0 bytes waits for 1 to arrive on a stream socket: not asked.
+  if (buffer.empty()) return 0;
   while (true) {
     const ssize_t n = sys::recv(fd, buffer.data(), buffer.size(), 0);
     if (n >= 0) return static_cast<size_t>(n);
@@ -397,7 +418,7 @@ absl::Status Stream::close() {
 
 Fd Stream::release() {
   checked_fd("release()");
-  return std::move(fd_);
+  return Fd(fd_.release());  // leaves fd_ released, not moved-from, for messages
 }
 
 }  // namespace socket_internal
@@ -438,7 +459,7 @@ Connection Connection::adopt(Fd fd, Endpoint peer) {
 
 absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  const std::string endpoint = config.endpoint.to_string();
+  const std::string endpoint = text_of(config.endpoint);
   absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/true);
   if (!addresses.ok()) return addresses.status();
   const Address& address = addresses->front();
@@ -470,7 +491,9 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
     int error = errno;
     // A socket file left by a listener that is gone: nobody answers on it.
     if (error == EADDRINUSE && unix_file && config.remove_stale) {
-      const int probe = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // Non-blocking: a live listener whose backlog is full must not make
+      // this connect wait (it says EAGAIN, and the file is left alone).
+      const int probe = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       const bool alive = probe >= 0 && sys::connect(probe, address.get(), address.length) == 0;
       const int probe_error = errno;
       if (probe >= 0) sys::close(probe);
@@ -484,7 +507,7 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
       return internal::errno_status(error, absl::StrCat("bind to ", endpoint));
     }
   }
-  uint64_t inode = 0;
+  uint64_t inode = 0;  // stays 0 unless this process made a socket file
   if (unix_file) {
     struct stat info;
     if (sys::chmod(path.c_str(), config.socket_mode.bits()) != 0 ||
@@ -495,7 +518,7 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
     }
     inode = info.st_ino;
   }
-  Listener listener(std::move(fd), config, config.endpoint, inode);
+  Listener listener(std::move(fd), config, config.endpoint, inode, ::getpid());
   if (sys::listen(raw, config.backlog) != 0) {
     return internal::errno_status(errno, absl::StrCat("listen on ", endpoint));
   }
@@ -513,30 +536,41 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
 
 Listener& Listener::operator=(Listener&& other) noexcept {
   if (this != &other) {
-    remove_socket_file();
+    remove_socket_file().IgnoreError();
     fd_ = std::move(other.fd_);
     config_ = std::move(other.config_);
     bound_ = std::move(other.bound_);
     socket_inode_ = std::exchange(other.socket_inode_, 0);
+    owner_pid_ = other.owner_pid_;
   }
   return *this;
 }
 
-Listener::~Listener() { remove_socket_file(); }
+Listener::~Listener() { remove_socket_file().IgnoreError(); }
 
-// Removes the Unix socket file this listener made, if it is still that file.
-void Listener::remove_socket_file() {
-  if (socket_inode_ == 0) return;
+// Removes the Unix socket file this listener made, if it is still that file
+// and this is the process that made it: a fork()ed child closing its copy
+// leaves the parent's live socket file alone.
+absl::Status Listener::remove_socket_file() {
+  const uint64_t inode = std::exchange(socket_inode_, 0);  // tried once, whatever happens
+  if (inode == 0 || owner_pid_ != ::getpid()) return absl::OkStatus();
   struct stat info;
   const std::string& path = config_.endpoint.address();
-  if (sys::lstat(path.c_str(), &info) == 0 && info.st_ino == socket_inode_ && S_ISSOCK(info.st_mode)) {
-    sys::unlink(path.c_str());
+  // Gone already (someone removed it) is what was wanted: not an error.
+  // Another file in its place (a new listener's) is not ours to remove.
+  if (sys::lstat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return internal::errno_status(errno, absl::StrCat("lstat(", internal::quoted(path), ")"));
   }
-  socket_inode_ = 0;
+  if (info.st_ino != inode || !S_ISSOCK(info.st_mode)) return absl::OkStatus();
+  if (sys::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return internal::errno_status(errno, absl::StrCat("unlink(", internal::quoted(path), ")"));
+  }
+  return absl::OkStatus();
 }
 
 int Listener::checked_fd(const char* operation) const {
-  return fd_.get_as("Listener", operation, [&] { return "endpoint " + bound_.to_string(); });
+  return fd_.get_as("Listener", operation, [&] { return "endpoint " + text_of(bound_); });
 }
 
 const Endpoint& Listener::endpoint() const {
@@ -553,7 +587,7 @@ FdView Listener::fd() const { return FdView(checked_fd("fd()")); }
 
 absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const int fd = checked_fd("accept()");
-  const std::string endpoint = bound_.to_string();
+  const std::string endpoint = text_of(bound_);
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   while (true) {
@@ -585,14 +619,21 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
 
 absl::Status Listener::close() {
   checked_fd("close()");
-  remove_socket_file();
-  absl::Status status = fd_.close();
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat("close of the listener on ", bound_.to_string(), ": ",
-                                     status.message()));
+  // The file goes first, so that nobody connects to it while it closes. The
+  // descriptor is closed whatever happened to the file.
+  absl::Status removed = remove_socket_file();
+  absl::Status closed = fd_.close();
+  if (!removed.ok()) {
+    return absl::Status(removed.code(),
+                        absl::StrCat("close of the listener on ", text_of(bound_), ": ",
+                                     removed.message(),
+                                     closed.ok() ? "" : absl::StrCat("; then ", closed.message())));
   }
-  return status;
+  if (!closed.ok()) {
+    return absl::Status(closed.code(), absl::StrCat("close of the listener on ", text_of(bound_),
+                                                    ": ", closed.message()));
+  }
+  return closed;
 }
 
 }  // namespace uncopyable

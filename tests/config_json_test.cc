@@ -1,11 +1,13 @@
 #include "uncopyable/config_json.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/config_generator.h"
 #include "tests/testing/example_configs.h"
+#include "uncopyable/file.h"
 
 namespace {
 
@@ -150,6 +152,52 @@ TEST(ConfigJsonTest, HostileKeysAreCutShortInMessages) {
   const std::string message = error_of("{\"name\": \"n\", \"" + key + "\": 1}");
   EXPECT_LT(message.size(), 400u);
   EXPECT_THAT(message, HasSubstr("(10000 bytes)"));
+}
+
+// Boost.JSON keeps the last of duplicate keys; a config reader must not:
+// {"path":"/tmp/x","path":"/etc/shadow"} is neither path.
+TEST(ConfigJsonTest, AKeyGivenTwiceIsRefusedAtAnyDepth) {
+  absl::StatusOr<uncopyable::FileConfig> file =
+      from_json<uncopyable::FileConfig>(R"({"path":"/tmp/x","path":"/etc/shadow"})");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(file.status().message(),
+            "FileConfig: duplicate key \"path\" (each may be given once)");
+  EXPECT_EQ(error_of(R"({"name": "a", "enabled": true, "name": "b"})"),
+            "Everything: duplicate key \"name\" (each may be given once)");
+  EXPECT_EQ(error_of(R"({"name": "n", "retry": {"attempts": 1, "attempts": 2}})"),
+            "Everything.retry: duplicate key \"attempts\" (each may be given once)");
+  // Unknown keys are not read, but are not given twice either.
+  EXPECT_EQ(error_of(R"({"name": "n", "x": {"y": 1, "y": 1}})"),
+            "Everything.x: duplicate key \"y\" (each may be given once)");
+  EXPECT_EQ(error_of(R"({"name": "n", "tags": ["a", {}, {"k": 1, "k": 2}]})"),
+            "Everything.tags[2]: duplicate key \"k\" (each may be given once)");
+  // A hostile key is cut short here too.
+  const std::string key(10000, 'k');
+  const std::string message = error_of("{\"" + key + "\": 1, \"" + key + "\": 2}");
+  EXPECT_LT(message.size(), 400u);
+  EXPECT_THAT(message, HasSubstr("(10000 bytes)"));
+}
+
+// Configs in configs, in lists: each object has its own keys.
+struct Pair {
+  UNCOPYABLE_CONFIG(Pair, left, right, more)
+  testing_configs::Retry left{};
+  testing_configs::Retry right{};
+  std::vector<testing_configs::Retry> more{};
+  absl::Status validate() const { return absl::OkStatus(); }
+};
+
+TEST(ConfigJsonTest, TheSameKeyInSiblingObjectsIsFine) {
+  absl::StatusOr<Pair> pair = from_json<Pair>(
+      R"({"left": {"attempts": 1}, "right": {"attempts": 2},
+          "more": [{"attempts": 3}, {"attempts": 4, "backoff": "1s"}]})");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  EXPECT_EQ(pair->right.attempts, 2);
+  EXPECT_EQ(pair->more[1].attempts, 4);
+  EXPECT_EQ(from_json<Pair>(R"({"more": [{"attempts": 3}, {"attempts": 4, "attempts": 5}]})")
+                .status()
+                .message(),
+            "Pair.more[1]: duplicate key \"attempts\" (each may be given once)");
 }
 
 TEST(ConfigJsonTest, RedactedSecretDoesNotReadBackAsASecret) {

@@ -54,6 +54,19 @@ TEST(EndpointTest, BadInputIsNamed) {
   EXPECT_EQ(error("unix-abstract:a%00b"), "Endpoint: %00 (a NUL byte) is not allowed in a URL");
 }
 
+// A NUL would cut a host short for getaddrinfo(3) (127.0.0.1\0evil would
+// reach 127.0.0.1); no DNS name is longer than 253 characters. Messages give
+// the length, never the text.
+TEST(EndpointTest, TcpHostsAreShortAndHoldNoNul) {
+  EXPECT_EQ(Endpoint::tcp(std::string("127.0.0.1\0evil", 14), 80).validate().message(),
+            "Endpoint: the TCP host must be at most 255 bytes without NUL, got 14");
+  EXPECT_EQ(Endpoint::tcp(std::string(256, 'h'), 80).validate().message(),
+            "Endpoint: the TCP host must be at most 255 bytes without NUL, got 256");
+  EXPECT_TRUE(Endpoint::tcp(std::string(255, 'h'), 80).validate().ok());
+  EXPECT_EQ(Endpoint::from_string("tcp://" + std::string(300, 'h') + ":1").status().message(),
+            "Endpoint: the TCP host must be at most 255 bytes without NUL, got 300");
+}
+
 TEST(EndpointTest, IsARegularValue) {
   EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly(
       {Endpoint(), Endpoint::tcp("a", 1), Endpoint::tcp("a", 2), Endpoint::unix_socket("a"),

@@ -2,16 +2,34 @@
 // fails if its check is removed: the statement would run on without dying.
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "gtest/gtest.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/file.h"
+#include "uncopyable/internal/quote.h"
 
 namespace uncopyable {
 namespace {
 
 using testing::TempPath;
+
+// `text` as a regular expression that matches it literally.
+std::string literally(const std::string& text) {
+  std::string pattern;
+  for (const char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+  }
+  return pattern;
+}
+
+// path="..." as the messages quote it (cut past 200 bytes), as a regex.
+std::string path_pattern(const std::string& path) {
+  return literally("path=" + internal::quoted(path));
+}
 
 class FileDeathTest : public ::testing::Test {
  protected:
@@ -42,7 +60,7 @@ TEST_F(FileDeathTest, AnyOperationOnAMovedFromFile) {
 TEST_F(FileDeathTest, AnyOperationAfterCloseNamesThePath) {
   File file = open();
   ASSERT_TRUE(file.close().ok());
-  const std::string closed = "on a closed handle \\(path=\"" + temp_.path() + "\"\\)";
+  const std::string closed = "on a closed handle \\(" + path_pattern(temp_.path()) + "\\)";
   EXPECT_DEATH((void)file.write("x"), "^uncopyable: File::write\\(\\) " + closed);
   EXPECT_DEATH((void)file.size(), "^uncopyable: File::size\\(\\) " + closed);
   EXPECT_DEATH((void)file.sync(), "^uncopyable: File::sync\\(\\) " + closed);
@@ -66,8 +84,8 @@ TEST_F(FileDeathTest, ALockThatOutlivesItsFile) {
           lock.emplace(*file.lock(LockKind::exclusive));
         }  // the File goes first
       },
-      "^uncopyable: File::~File\\(\\) while 1 FileLock\\(s\\) on it are held \\(path=\"" +
-          temp_.path() + "\"\\); unlock first");
+      "^uncopyable: File::~File\\(\\) while 1 FileLock\\(s\\) on it are held \\(" +
+          path_pattern(temp_.path()) + "\\); unlock first");
 }
 
 TEST_F(FileDeathTest, MovingOrClosingAFileWhileLocked) {
@@ -79,6 +97,38 @@ TEST_F(FileDeathTest, MovingOrClosingAFileWhileLocked) {
   EXPECT_DEATH((void)file.close(),
                "^uncopyable: File::close\\(\\) while 1 FileLock\\(s\\) on it are held");
   ASSERT_TRUE(lock->unlock().ok());
+}
+
+// A File holds one lock at a time. The kernel would grant a second one on
+// the same open file description at once (it is the same holder), and the
+// first unlock would then drop the lock the second still claims.
+TEST_F(FileDeathTest, ASecondLockOnOneFile) {
+  File file = open();
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  const std::string held = " while a FileLock on it is held \\(" + path_pattern(temp_.path()) +
+                           "\\); a File holds one lock at a time: unlock it first, or "
+                           "rebuild\\(\\) another File\n";
+  EXPECT_DEATH((void)file.lock(LockKind::exclusive), "^uncopyable: File::lock\\(\\)" + held);
+  EXPECT_DEATH((void)file.lock(LockKind::shared), "^uncopyable: File::lock\\(\\)" + held);
+  EXPECT_DEATH((void)file.try_lock(LockKind::exclusive),
+               "^uncopyable: File::try_lock\\(\\)" + held);
+  ASSERT_TRUE(lock->unlock().ok());
+  absl::StatusOr<FileLock> again = file.lock(LockKind::shared);  // one at a time is fine
+  ASSERT_TRUE(again.ok()) << again.status();
+}
+
+// A long path is cut short in a misuse line too, its length said.
+TEST_F(FileDeathTest, ALongPathIsCutShort) {
+  TempPath long_name(std::string(220, 'n'));
+  absl::StatusOr<File> file = File::open(
+      FileConfig{.path = long_name.path(), .access = FileAccess::write, .create = true});
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_TRUE(file->close().ok());
+  EXPECT_DEATH((void)file->write("x"),
+               "^uncopyable: File::write\\(\\) on a closed handle "
+               "\\(path=\"/[^\"]*\"\\.\\.\\. \\(" +
+                   std::to_string(long_name.path().size()) + " bytes\\)\\)\n");
 }
 
 TEST_F(FileDeathTest, UnlockingTwice) {

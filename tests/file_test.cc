@@ -1,11 +1,17 @@
 #include "uncopyable/file.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -13,6 +19,7 @@
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
+#include "uncopyable/internal/quote.h"
 
 namespace uncopyable {
 namespace {
@@ -35,6 +42,26 @@ File open_or_die(const FileConfig& config) {
   absl::StatusOr<File> file = File::open(config);
   EXPECT_TRUE(file.ok()) << file.status();
   return *std::move(file);
+}
+
+// Runs `check` in a death-test child that SIGALRM ends after 10 s, and
+// asserts that it returned true: a call that would hang fails the test (the
+// child dies of the alarm) instead of stalling it. Wrap in
+// ASSERT_NO_FATAL_FAILURE, so that the test stops before it makes the same
+// call itself.
+void finishes_in_time(const std::function<bool()>& check) {
+  ASSERT_EXIT(
+      {
+        ::alarm(10);
+        ::_exit(check() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Prints `status` to the death-test child's stderr (shown if it fails).
+bool is(const absl::Status& status, absl::StatusCode code) {
+  if (status.code() != code) std::fprintf(stderr, "got %s\n", status.ToString().c_str());
+  return status.code() == code;
 }
 
 std::string slurp(const std::string& path) {
@@ -85,11 +112,159 @@ TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
   ASSERT_TRUE(file.seek(0).ok());
   absl::StatusOr<std::string> over = file.read_to_end(big.size() - 1);
   EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange) << over.status();
-  EXPECT_THAT(over.status().message(), HasSubstr("read_to_end(\"" + temp.path() + "\")"));
+  EXPECT_THAT(over.status().message(),
+              HasSubstr("read_to_end(" + internal::quoted(temp.path()) + ")"));
   EXPECT_THAT(over.status().message(), HasSubstr("more than 9999 bytes"));
 
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
   EXPECT_FALSE(write_only.read_to_end(10).ok());
+}
+
+// SIZE_MAX is "no limit": the limit plus the one byte that tells "exactly
+// the limit" from "more" must not wrap to 0 (which read nothing, forever).
+TEST(FileTest, ReadToEndWithoutALimit) {
+  TempPath temp("nolimit");
+  const std::string text(10000, 'x');
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write(text).ok());
+  ASSERT_TRUE(file.seek(0).ok());
+  constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    absl::StatusOr<std::string> all = file.read_to_end(kNoLimit);
+    return all.ok() && *all == text;
+  }));
+  for (const size_t limit : {kNoLimit, kNoLimit - 1, text.size()}) {
+    ASSERT_TRUE(file.seek(0).ok());
+    absl::StatusOr<std::string> all = file.read_to_end(limit);
+    ASSERT_TRUE(all.ok()) << limit << ": " << all.status();
+    EXPECT_EQ(*all, text) << limit;
+  }
+}
+
+// Offsets past what an off_t can say are refused before any arithmetic on
+// them can overflow, with the kernel's EINVAL.
+TEST(FileTest, OffsetsPastTheLargestAreInvalid) {
+  TempPath temp("offsets");
+  File file = open_or_die(writable(temp.path()));
+  char buffer[8];
+  const off_t last = std::numeric_limits<off_t>::max();
+  absl::StatusOr<size_t> read = file.pread(absl::MakeSpan(buffer), last - 2);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(read.status().message(), HasSubstr("[EINVAL]"));
+  EXPECT_THAT(read.status().message(), HasSubstr(internal::quoted(temp.path())));
+  EXPECT_EQ(file.pwrite("abc", -1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(file.pwrite("", last).ok());  // nothing goes past the end
+}
+
+// A config naming a FIFO, a socket, a device or a directory never makes
+// open() wait, and only a regular file is kept unless the config allows
+// special files (a directory never is).
+TEST(FileTest, AFifoWithNoWriterIsRefusedAtOnce) {
+  TempPath fifo("fifo");
+  ASSERT_EQ(::mkfifo(fifo.path().c_str(), 0600), 0);
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time(
+      [&] { return is(File::open(FileConfig{.path = fifo.path()}).status(),
+                      absl::StatusCode::kFailedPrecondition); }));
+  absl::StatusOr<File> reader = File::open(FileConfig{.path = fifo.path()});
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reader.status().message(),
+            "open(" + internal::quoted(fifo.path()) +
+                ") with access=read: a FIFO, not a regular file (allow_special_files=true "
+                "opens one)");
+  // Write-only with no reader: the same answer, not ENXIO's "No such device".
+  absl::StatusOr<File> writer =
+      File::open(FileConfig{.path = fifo.path(), .access = FileAccess::write});
+  EXPECT_EQ(writer.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(writer.status().message(), HasSubstr("a FIFO, not a regular file"));
+}
+
+TEST(FileTest, AnAllowedFifoOpensAtOnceAndThenBlocksAsUsual) {
+  TempPath fifo("fifo");
+  ASSERT_EQ(::mkfifo(fifo.path().c_str(), 0600), 0);
+  const FileConfig read_end{.path = fifo.path(), .allow_special_files = true};
+  FileConfig write_end = read_end;
+  write_end.access = FileAccess::write;
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    absl::StatusOr<File> reader = File::open(read_end);
+    if (!reader.ok()) return is(reader.status(), absl::StatusCode::kOk);
+    char byte;
+    absl::StatusOr<size_t> got = reader->read(absl::MakeSpan(&byte, 1));
+    return got.ok() && *got == 0;  // no writer yet: end of file, not a wait
+  }));
+  // For writing, with no reader yet: an error that says so.
+  absl::StatusOr<File> early = File::open(write_end);
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kNotFound) << early.status();
+  EXPECT_THAT(early.status().message(), HasSubstr("(a FIFO with no reader yet)"));
+  EXPECT_THAT(early.status().message(), HasSubstr("[ENXIO]"));
+
+  File reader = open_or_die(read_end);
+  File writer = open_or_die(write_end);
+  EXPECT_EQ(::fcntl(reader.fd().get(), F_GETFL) & O_NONBLOCK, 0);  // blocking, as asked
+  EXPECT_EQ(::fcntl(writer.fd().get(), F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_TRUE(writer.write("hi").ok());
+  std::string buffer(2, '\0');
+  EXPECT_EQ(*reader.read(absl::MakeSpan(buffer)), 2u);
+  EXPECT_EQ(buffer, "hi");
+}
+
+TEST(FileTest, ADirectoryIsAClearError) {
+  const std::string directory = ::testing::TempDir();
+  for (const bool allowed : {false, true}) {
+    absl::StatusOr<File> file =
+        File::open(FileConfig{.path = directory, .allow_special_files = allowed});
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
+    EXPECT_EQ(file.status().message(),
+              "open(" + internal::quoted(directory) +
+                  ") with access=read: a directory, not a regular file");
+  }
+  // For writing, the kernel says it first.
+  absl::StatusOr<File> writer =
+      File::open(FileConfig{.path = directory, .access = FileAccess::write});
+  EXPECT_THAT(writer.status().message(), HasSubstr("[EISDIR]"));
+  EXPECT_THAT(writer.status().message(), HasSubstr(internal::quoted(directory)));
+}
+
+TEST(FileTest, AUnixSocketFileIsNamedForWhatItIs) {
+  TempPath path = TempPath::for_socket("file.sock");
+  const int listening = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listening, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.path().c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(listening, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listening, 1), 0);
+  for (const bool allowed : {false, true}) {
+    absl::StatusOr<File> file =
+        File::open(FileConfig{.path = path.path(), .allow_special_files = allowed});
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
+    EXPECT_EQ(file.status().message(),
+              "open(" + internal::quoted(path.path()) +
+                  ") with access=read: a Unix socket, not a regular file");
+  }
+  ::close(listening);
+}
+
+TEST(FileTest, ADeviceOpensOnlyWhenAllowed) {
+  absl::StatusOr<File> refused = File::open(FileConfig{.path = "/dev/null"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(),
+            "open(\"/dev/null\") with access=read: a character device, not a regular file "
+            "(allow_special_files=true opens one)");
+  File null = open_or_die(FileConfig{
+      .path = "/dev/null", .access = FileAccess::read_write, .allow_special_files = true});
+  EXPECT_EQ(::fcntl(null.fd().get(), F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_TRUE(null.write("gone").ok());
+  EXPECT_EQ(*null.read_to_end(10), "");
+}
+
+// A path of any length is quoted short: its start, then its length.
+TEST(FileTest, AHugePathIsCutShortInMessages) {
+  const std::string path = "/" + std::string(10 << 20, 'a');
+  absl::StatusOr<File> file = File::open(FileConfig{.path = path});
+  ASSERT_FALSE(file.ok());
+  EXPECT_LT(file.status().message().size(), 1000u);
+  EXPECT_THAT(file.status().message(), HasSubstr("\"... (10485761 bytes)"));
+  EXPECT_THAT(file.status().message(), HasSubstr("[ENAMETOOLONG]"));
 }
 
 TEST(FileTest, ErrorsNameThePathAndTheErrno) {
@@ -132,7 +307,7 @@ TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {
   const absl::Status status = file.write("x", &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(status.message(),
-            "write(\"" + temp.path() + "\"): the file was opened with access=read");
+            "write(" + internal::quoted(temp.path()) + "): the file was opened with access=read");
   EXPECT_EQ(written, 0u);
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
   char byte;
@@ -190,6 +365,65 @@ TEST(FileTest, SharedLocksShareAndExclusiveExcludes) {
   absl::StatusOr<std::optional<FileLock>> exclusive_b = b.try_lock(LockKind::exclusive);
   ASSERT_TRUE(exclusive_b.ok());
   EXPECT_TRUE(exclusive_b->has_value());
+}
+
+// One lock per File at a time (a second is misuse: file_death_test): the
+// kernel lock lives exactly as long as the FileLock that says it is held.
+TEST(FileTest, TheKernelLockLivesExactlyAsLongAsItsFileLock) {
+  TempPath temp("lockspan");
+  File file = open_or_die(writable(temp.path()));
+  File other = open_or_die(writable(temp.path()));
+  auto other_can_lock = [&] {
+    absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+    EXPECT_TRUE(probe.ok()) << probe.status();
+    return probe.ok() && probe->has_value();
+  };
+  for (int round = 0; round < 2; ++round) {
+    absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+    ASSERT_TRUE(lock.ok()) << lock.status();
+    EXPECT_TRUE(lock->held());
+    EXPECT_FALSE(other_can_lock());
+    FileLock moved = *std::move(lock);  // the lock moves; the kernel's stays
+    EXPECT_TRUE(moved.held());
+    EXPECT_FALSE(other_can_lock());
+    ASSERT_TRUE(moved.unlock().ok());
+    EXPECT_FALSE(moved.held());
+    EXPECT_TRUE(other_can_lock());  // and the File may lock again
+  }
+}
+
+// A fork()ed child shares the parent's open file description, and so its
+// lock: unlocking or destroying the inherited FileLock there must not
+// release the lock the parent still holds.
+TEST(FileTest, AForkedChildLettingGoOfALockKeepsItForTheParent) {
+  TempPath temp("forklock");
+  File file = open_or_die(writable(temp.path()));
+  File other = open_or_die(writable(temp.path()));
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  for (const bool destroy : {false, true}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      if (destroy) {
+        FileLock gone = *std::move(lock);
+      } else if (!lock->unlock().ok()) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    EXPECT_FALSE(probe->has_value()) << "the child " << (destroy ? "destroying" : "unlocking")
+                                     << " its copy released the parent's lock";
+  }
+  ASSERT_TRUE(lock->unlock().ok());  // the parent's own unlock releases it
+  absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_TRUE(probe->has_value());
 }
 
 TEST(FileTest, LockKindNeedsTheMatchingAccess) {
@@ -314,11 +548,12 @@ TEST(FileConfigTest, PrintsJsonAndUrl) {
   EXPECT_EQ(to_string(config),
             "FileConfig{path=\"/tmp/t.db\", access=read_write, create=true, exclusive=false, "
             "truncate=false, append=false, permissions=0600, close_on_exec=true, "
-            "no_follow=false, sync=none}");
+            "no_follow=false, allow_special_files=false, sync=none}");
   EXPECT_EQ(to_json(config),
             "{\"path\":\"/tmp/t.db\",\"access\":\"read_write\",\"create\":true,"
             "\"exclusive\":false,\"truncate\":false,\"append\":false,\"permissions\":\"0600\","
-            "\"close_on_exec\":true,\"no_follow\":false,\"sync\":\"none\"}");
+            "\"close_on_exec\":true,\"no_follow\":false,\"allow_special_files\":false,"
+            "\"sync\":\"none\"}");
   EXPECT_EQ(*from_json<FileConfig>(to_json(config)), config);
   EXPECT_EQ(to_url(config), "file:///tmp/t.db?access=read_write&create=true");
   EXPECT_EQ(*from_url<FileConfig>(to_url(config)), config);

@@ -28,6 +28,29 @@ TEST(SocketDeathTest, AnyOperationOnAMovedFromOrClosedSocket) {
                "^uncopyable: Socket::shutdown\\(\\) " + closed);
 }
 
+// After release() the handle says "released", as an Fd does, not
+// "moved-from".
+TEST(SocketDeathTest, AnyOperationOnAReleasedSocketOrConnection) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(listener.ok());
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  ASSERT_TRUE(client.ok());
+  absl::StatusOr<Connection> server = listener->accept(absl::Seconds(5));
+  ASSERT_TRUE(server.ok());
+  Fd client_fd = client->release();
+  Fd server_fd = server->release();
+  char byte;
+  EXPECT_DEATH((void)client->send("x"), "^uncopyable: Socket::send\\(\\) on a released handle\n");
+  EXPECT_DEATH((void)client->release(),
+               "^uncopyable: Socket::release\\(\\) on a released handle\n");
+  EXPECT_DEATH((void)client->rebuild(),
+               "^uncopyable: Socket::rebuild\\(\\) on a released handle\n");
+  EXPECT_DEATH((void)server->receive(absl::MakeSpan(&byte, 1)),
+               "^uncopyable: Connection::receive\\(\\) on a released handle\n");
+  EXPECT_TRUE(client_fd.close().ok());  // the caller owns them now
+  EXPECT_TRUE(server_fd.close().ok());
+}
+
 TEST(SocketDeathTest, AcceptOnAMovedFromListener) {
   absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
   ASSERT_TRUE(listener.ok());

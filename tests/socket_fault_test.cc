@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fds.h"
+#include "tests/testing/temp_path.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/testing/fault_injection.h"
 
@@ -23,6 +24,7 @@ using ::testing::HasSubstr;
 using testing::FaultInjector;
 using testing::open_fds;
 using testing::Syscall;
+using testing::TempPath;
 
 constexpr absl::Duration kWait = absl::Seconds(5);
 
@@ -81,6 +83,40 @@ TEST(SocketFaultTest, FullBacklogMakesConnectTimeOut) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_THAT(status.message(), HasSubstr("timed out after 200ms"));
   EXPECT_LT(waiting.size(), 16u);
+}
+
+// A Unix socket file that close() could not remove is an error naming the
+// path (the file is still there); the descriptor is closed all the same.
+TEST(SocketFaultTest, ListenerCloseReportsASocketFileItCouldNotRemove) {
+  TempPath path = TempPath::for_socket("stuck.sock");
+  absl::StatusOr<Listener> listener =
+      Listener::open({.endpoint = Endpoint::unix_socket(path.path())});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  const std::string endpoint = listener->endpoint().to_string();
+  const int fd = listener->fd().get();
+  absl::Status closed;
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EACCES, Syscall::kUnlink);
+    closed = listener->close();
+    EXPECT_EQ(fault.injected(), 1) << fault.describe();
+  }
+  EXPECT_EQ(closed.code(), absl::StatusCode::kPermissionDenied) << closed;
+  EXPECT_EQ(closed.message(), "close of the listener on " + endpoint + ": unlink(\"" +
+                                  path.path() + "\"): Permission denied [EACCES]");
+  EXPECT_EQ(::access(path.path().c_str(), F_OK), 0);  // left behind, and said so
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);                // closed anyway
+
+  // Looking at the file failing is reported the same way.
+  absl::StatusOr<Listener> again = Listener::open({.endpoint = Endpoint::unix_socket(path.path())});
+  ASSERT_TRUE(again.ok()) << again.status();  // the file was stale: replaced
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EIO, Syscall::kLstat);
+    closed = again->close();
+  }
+  EXPECT_EQ(closed.message(), "close of the listener on " + endpoint + ": lstat(\"" +
+                                  path.path() + "\"): Input/output error [EIO]");
 }
 
 TEST(SocketFaultTest, RebuildReconnectsAfterTheServerRestarts) {

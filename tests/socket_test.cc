@@ -6,11 +6,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -42,6 +47,26 @@ Socket dial(const Endpoint& endpoint) {
   absl::StatusOr<Socket> socket = Socket::open({.endpoint = endpoint, .connect_timeout = kWait});
   EXPECT_TRUE(socket.ok()) << socket.status();
   return *std::move(socket);
+}
+
+// Runs `check` in a death-test child that SIGALRM ends after 10 s, and
+// asserts that it returned true: a call that would hang fails the test (the
+// child dies of the alarm) instead of stalling it. Wrap in
+// ASSERT_NO_FATAL_FAILURE, so that the test stops before it makes the same
+// call itself.
+void finishes_in_time(const std::function<bool()>& check) {
+  ASSERT_EXIT(
+      {
+        ::alarm(10);
+        ::_exit(check() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Prints `status` to the death-test child's stderr (shown if it fails).
+bool is(const absl::Status& status, absl::StatusCode code) {
+  if (status.code() != code) std::fprintf(stderr, "got %s\n", status.ToString().c_str());
+  return status.code() == code;
 }
 
 // A round trip both ways over a fresh pair.
@@ -122,6 +147,179 @@ TEST(SocketTest, TimeoutsAreDeadlineExceeded) {
   absl::StatusOr<size_t> got = client->receive(absl::MakeSpan(&byte, 1));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(got.status().message(), HasSubstr(listener.endpoint().to_string()));
+}
+
+// The kernel takes timeouts in microseconds and reads {0, 0} as "none": a
+// timeout under 1us is rounded up, never down to "wait forever".
+TEST(SocketTest, SubMicrosecondTimeoutsStillTimeOut) {
+  Listener listener = listen_on(Endpoint::tcp("127.0.0.1", 0));
+  absl::StatusOr<Socket> receiver =
+      Socket::open({.endpoint = listener.endpoint(), .receive_timeout = absl::Nanoseconds(500)});
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  char byte;
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    return is(receiver->receive(absl::MakeSpan(&byte, 1)).status(),
+              absl::StatusCode::kDeadlineExceeded);
+  }));
+
+  // The same written in JSON.
+  absl::StatusOr<SocketConfig> from_text = from_json<SocketConfig>(
+      R"({"endpoint":")" + listener.endpoint().to_string() + R"(","receive_timeout":"0.5us"})");
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  EXPECT_EQ(from_text->receive_timeout, absl::Nanoseconds(500));
+  absl::StatusOr<Socket> parsed = Socket::open(*from_text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    return is(parsed->receive(absl::MakeSpan(&byte, 1)).status(),
+              absl::StatusCode::kDeadlineExceeded);
+  }));
+
+  // Sending to a peer that never reads.
+  absl::StatusOr<Socket> sender =
+      Socket::open({.endpoint = listener.endpoint(), .send_timeout = absl::Nanoseconds(500)});
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    return is(sender->send(std::string(64 << 20, 'x')), absl::StatusCode::kDeadlineExceeded);
+  }));
+
+  // Connecting to a listener whose backlog is full: the SYN is dropped.
+  Listener full = *Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0), .backlog = 0});
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    std::vector<Socket> waiting;  // never accepted
+    absl::Status status;
+    for (int i = 0; i < 64 && status.ok(); ++i) {
+      absl::StatusOr<Socket> client =
+          Socket::open({.endpoint = full.endpoint(), .connect_timeout = absl::Nanoseconds(500)});
+      status = client.status();
+      if (client.ok()) waiting.push_back(*std::move(client));
+    }
+    return is(status, absl::StatusCode::kDeadlineExceeded);
+  }));
+}
+
+// A zero-length receive or send asks for nothing and waits for nothing
+// (recv(2) of 0 bytes would wait for a byte).
+TEST(SocketTest, ZeroLengthTransfersReturnAtOnce) {
+  Listener listener = listen_on(Endpoint::tcp("127.0.0.1", 0));
+  Socket client = dial(listener.endpoint());
+  absl::StatusOr<Connection> server = listener.accept(kWait);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    absl::StatusOr<size_t> got = client.receive(absl::Span<char>());
+    absl::StatusOr<size_t> accepted_got = server->receive(absl::Span<char>());
+    return got.ok() && *got == 0 && accepted_got.ok() && *accepted_got == 0;
+  }));
+  EXPECT_EQ(*client.receive(absl::Span<char>()), 0u);
+  EXPECT_EQ(*client.send_some(""), 0u);
+  EXPECT_TRUE(client.send("").ok());
+  EXPECT_TRUE(client.receive_exactly(absl::Span<char>()).ok());
+  // Data waiting changes nothing for an empty buffer, and stays for the next.
+  ASSERT_TRUE(server->send("x").ok());
+  EXPECT_EQ(*client.receive(absl::Span<char>()), 0u);
+  char byte = 0;
+  EXPECT_EQ(*client.receive(absl::MakeSpan(&byte, 1)), 1u);
+  EXPECT_EQ(byte, 'x');
+}
+
+// Only the process that bound a Unix socket file removes it: a fork()ed
+// child closing or destroying its copy of the Listener leaves the parent
+// serving on it.
+TEST(SocketTest, AForkedChildLeavesTheParentsSocketFileAlone) {
+  TempPath path = TempPath::for_socket("forked.sock");
+  Listener listener = listen_on(Endpoint::unix_socket(path.path()));
+  for (const bool destroy : {false, true}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      if (destroy) {
+        Listener gone = std::move(listener);
+      } else if (!listener.close().ok()) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_EQ(::access(path.path().c_str(), F_OK), 0)
+        << "the child " << (destroy ? "destroying" : "closing")
+        << " its copy removed the parent's socket file";
+    exchange(listener);  // still served
+  }
+  ASSERT_TRUE(listener.close().ok());
+  EXPECT_NE(::access(path.path().c_str(), F_OK), 0) << "the parent left its socket file behind";
+}
+
+// A socket file that someone else removed first: gone, as close() wanted.
+TEST(SocketTest, ClosingAfterTheSocketFileWasRemovedIsOk) {
+  TempPath path = TempPath::for_socket("removed.sock");
+  Listener listener = listen_on(Endpoint::unix_socket(path.path()));
+  ASSERT_EQ(::unlink(path.path().c_str()), 0);
+  EXPECT_TRUE(listener.close().ok());
+}
+
+// Checking whether a socket file is stale must not wait on a live listener
+// whose backlog is full (a blocking connect(2) to it would).
+TEST(SocketTest, ALiveListenerWithAFullBacklogIsNeverTakenOver) {
+  TempPath path = TempPath::for_socket("busy.sock");
+  const int busy = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(busy, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.path().c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(busy, 0), 0);
+  std::vector<int> waiting;
+  int error = 0;
+  for (int i = 0; i < 64 && error == 0; ++i) {
+    const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ASSERT_GE(client, 0);
+    waiting.push_back(client);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      error = errno;
+    }
+  }
+  ASSERT_EQ(error, EAGAIN) << "the backlog never filled";
+  auto refused = [&] {
+    const absl::Status status =
+        Listener::open({.endpoint = Endpoint::unix_socket(path.path())}).status();
+    if (status.message().find("[EADDRINUSE]") == absl::string_view::npos) {
+      std::fprintf(stderr, "got %s\n", status.ToString().c_str());
+      return false;
+    }
+    return true;
+  };
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time(refused));
+  EXPECT_TRUE(refused());
+  EXPECT_EQ(::access(path.path().c_str(), F_OK), 0);
+  for (const int fd : waiting) ::close(fd);
+  ::close(busy);
+}
+
+// An endpoint of any length is cut short in messages, its length said.
+TEST(SocketTest, AHugeEndpointIsCutShortInMessages) {
+  const Endpoint huge = Endpoint::tcp(std::string(10 << 20, 'h'), 80);
+  // Refused before any lookup: no DNS name is that long.
+  EXPECT_EQ(Socket::open({.endpoint = huge}).status().message(),
+            "SocketConfig.endpoint: Endpoint: the TCP host must be at most 255 bytes without NUL, "
+            "got 10485760");
+  // A Unix path cannot be that long; the message says how long it was.
+  EXPECT_EQ(Listener::open({.endpoint = Endpoint::unix_socket(std::string(10 << 20, 'p'))})
+                .status()
+                .message(),
+            "ListenerConfig.endpoint: Endpoint: the socket path must be at most 107 bytes "
+            "without NUL, got 10485760");
+  // Adopted with such a config, a socket still speaks of it briefly.
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  Socket adopted = Socket::adopt(Fd(pair[0]), SocketConfig{.endpoint = huge});
+  ::close(pair[1]);
+  const absl::Status sent = adopted.send("x");
+  ASSERT_FALSE(sent.ok());
+  EXPECT_LT(sent.message().size(), 1000u) << sent.message().substr(0, 300);
+  EXPECT_THAT(sent.message(),
+              HasSubstr("... (" + std::to_string(huge.to_string().size()) + " bytes)"));
+  EXPECT_THAT(sent.message(), HasSubstr("[EPIPE]"));
 }
 
 TEST(SocketTest, OptionsFromTheConfigAreSet) {

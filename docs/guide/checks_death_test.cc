@@ -116,6 +116,18 @@ TEST_F(ChecksDeathTest, SocketAfterClose) {
                printed(R"msg(uncopyable: Listener::accept() on a closed handle (endpoint tcp://127.0.0.1:<port>))msg"));
 }
 
+TEST_F(ChecksDeathTest, SocketAfterRelease) {
+  absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(
+      uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<uncopyable::Socket> client =
+      uncopyable::rebuild(uncopyable::SocketConfig{.endpoint = server->endpoint()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  Fd handed_over = client->release();  // another library owns it now
+  EXPECT_DEATH((void)client->send("x"),
+               printed(R"msg(uncopyable: Socket::send() on a released handle)msg"));
+}
+
 TEST_F(ChecksDeathTest, SqliteConnectionAfterClose) {
   SqliteConnection db = database("app.db");
   ASSERT_TRUE(db.close().ok());
@@ -189,6 +201,15 @@ TEST_F(ChecksDeathTest, ClosingALockedFile) {
   ASSERT_TRUE(lock.ok()) << lock.status();
   EXPECT_DEATH((void)file.close(),
                printed(R"msg(uncopyable: File::close() while 1 FileLock(s) on it are held (path="journal.log"); unlock first)msg"));
+  ASSERT_TRUE(lock->unlock().ok());
+}
+
+TEST_F(ChecksDeathTest, ASecondLockOnOneFile) {
+  File file = journal();
+  absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_DEATH((void)file.lock(uncopyable::LockKind::shared),
+               printed(R"msg(uncopyable: File::lock() while a FileLock on it is held (path="journal.log"); a File holds one lock at a time: unlock it first, or rebuild() another File)msg"));
   ASSERT_TRUE(lock->unlock().ok());
 }
 

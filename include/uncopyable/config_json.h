@@ -16,7 +16,12 @@
 //   bad value             LogConfig.access: "rw" is not one of read, write, ...
 //   missing required      LogConfig.path: required field is missing
 //   broken JSON           LogConfig: invalid JSON at byte 17: syntax error
+//   a key given twice     LogConfig.retry: duplicate key "attempts" (each may be given once)
 // Absent fields keep their defaults; the result is validated (validate()).
+// A key given twice in any object, at any depth, is refused rather than
+// "the last one wins" (Boost.JSON's, and most JSON readers', choice): a
+// config that says {"path":"/tmp/x","path":"/etc/shadow"} is not read as
+// either.
 //
 // This header includes Boost.JSON; handle headers never include it.
 #ifndef UNCOPYABLE_CONFIG_JSON_H_
@@ -194,7 +199,10 @@ std::string to_json(const T& config, Secrets secrets = Secrets::kRedact) {
 }
 
 // Reads a config from a JSON value: strict, validated, errors name the
-// config and the field (see the top of this file).
+// config and the field (see the top of this file). A boost::json::value
+// holds each key once: whoever parsed it chose among duplicates already
+// (boost::json::parse keeps the last). Read text with from_json, which
+// refuses them.
 template <Config T>
 absl::StatusOr<T> from_json_value(const boost::json::value& json) {
   static_assert(required_fields_exist<T>(), "kRequired names a field that is not described");
@@ -208,7 +216,8 @@ absl::StatusOr<T> from_json_value(const boost::json::value& json) {
   return config;
 }
 
-// Reads a config from JSON text (one object, nothing after it).
+// Reads a config from JSON text (one object, nothing after it, no key
+// given twice in any object).
 template <Config T>
 absl::StatusOr<T> from_json(absl::string_view text) {
   absl::StatusOr<boost::json::value> json = json_internal::parse(text, config_name<T>());

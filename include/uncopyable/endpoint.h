@@ -57,8 +57,10 @@ class Endpoint {
   // Parses the forms to_string() writes. Errors say what was wrong.
   static absl::StatusOr<Endpoint> from_string(absl::string_view text);
 
-  // A TCP host must not be empty; a path or name must not be empty and must
-  // fit in a sockaddr_un (107 bytes for a path, 106 for an abstract name).
+  // A TCP host must not be empty, longer than 255 bytes (a DNS name has at
+  // most 253 characters) or hold a NUL; a path or name must not be empty and
+  // must fit in a sockaddr_un (107 bytes for a path or an abstract name),
+  // and a path must hold no NUL. Messages give lengths, never quote.
   absl::Status validate() const;
 
   friend bool operator==(const Endpoint&, const Endpoint&) = default;

@@ -26,9 +26,16 @@
 // short transfers; close() never retries. Writing to a file opened for
 // reading only is an error Status, not a crash.
 //
+// Only regular files are opened unless the config says otherwise
+// (allow_special_files): a path that names a FIFO, a socket or a device is an
+// error, never a hang, and a directory always is (see File::open). Paths
+// quoted in messages are escaped and cut past 200 bytes, with their length
+// said.
+//
 // Misuse aborts with one line: any operation on a moved-from or closed File
 // ("uncopyable: File::read() on a closed handle (path=\"/tmp/t\")"), closing
-// twice, and a FileLock that outlives, or is held across a move of, its File.
+// twice, a second FileLock on a File that holds one, and a FileLock that
+// outlives, or is held across a move of, its File.
 #ifndef UNCOPYABLE_FILE_H_
 #define UNCOPYABLE_FILE_H_
 
@@ -89,7 +96,7 @@ class Permissions {
 // Everything needed to open a file again: plain data.
 struct FileConfig {
   UNCOPYABLE_CONFIG(FileConfig, path, access, create, exclusive, truncate, append,
-                    permissions, close_on_exec, no_follow, sync)
+                    permissions, close_on_exec, no_follow, allow_special_files, sync)
 
   std::string path{};                     // required: the file to open
   FileAccess access = FileAccess::read;   // read, write or read_write
@@ -100,6 +107,7 @@ struct FileConfig {
   Permissions permissions{};              // 0600: mode of a created file, less umask
   bool close_on_exec = true;              // O_CLOEXEC: exec'd programs do not inherit it
   bool no_follow = false;                 // O_NOFOLLOW: refuse a symlink as the last part
+  bool allow_special_files = false;       // also FIFOs and devices, not only regular files
   SyncMode sync = SyncMode::none;         // O_DSYNC or O_SYNC
 
   static constexpr absl::string_view kRequired[] = {"path"};
@@ -128,8 +136,12 @@ enum class Whence { start, current, end };
 // An advisory lock on a whole File, held by its open file description (an
 // OFD lock): a rebuild() of the same File is a different holder, a fork()ed
 // copy of the descriptor is the same one. Released by unlock() or by the
-// destructor. It borrows its File: the File must not be closed, moved or
-// destroyed while the lock lives (that aborts).
+// destructor, in the process that took it: in a fork()ed child, unlocking or
+// destroying the inherited copy releases nothing (the parent still holds the
+// lock; a child that wants a lock of its own rebuild()s its own File). It
+// borrows its File: the File must not be closed, moved or destroyed while
+// the lock lives (that aborts), and gives out no second FileLock meanwhile
+// (see File::lock()).
 class FileLock {
  public:
   FileLock(FileLock&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
@@ -139,8 +151,9 @@ class FileLock {
   // Releases the lock if still held; an error here is lost (see unlock()).
   ~FileLock();
 
-  // Releases the lock now, reporting the error if the kernel gives one.
-  // Misuse on a moved-from or already unlocked FileLock.
+  // Releases the lock now, reporting the error if the kernel gives one (in a
+  // fork()ed child: forgets it, releasing nothing, and is OK). Misuse on a
+  // moved-from or already unlocked FileLock.
   [[nodiscard]] absl::Status unlock();
 
   // Whether this object still holds the lock.
@@ -159,6 +172,23 @@ class File {
 
   // Opens the file `config` describes. The config is validated first; errors
   // name the path and the errno (EMFILE and ENFILE are ResourceExhausted).
+  //
+  // open(2) is called with O_NONBLOCK, so that no path makes it wait: then
+  // fstat(2) says what was opened. A directory is an error
+  // (FailedPrecondition: `open("/var/lib") with access=read: a directory,
+  // not a regular file`), and so is anything else that is not a regular file
+  // (a FIFO, a device) unless allow_special_files is set. A Unix socket file can never
+  // be opened as a file (its error says what it is). What is kept is switched
+  // back to blocking I/O, as if opened without O_NONBLOCK, except that:
+  //   - a FIFO (allow_special_files) opens at once even with no process at
+  //     the other end: for reading it then reads as end of file until a
+  //     writer comes; for writing with no reader yet it is an error (ENXIO);
+  //   - a regular file on which another process holds a lease (fcntl
+  //     F_SETLEASE) is an error (EAGAIN) rather than a wait for the lease to
+  //     be broken.
+  // A device that is refused was still opened and closed once (its driver
+  // sees both). Unlike std::fstream or Rust's File::open, which open a FIFO
+  // or a directory as asked (and may block), this refuses them by default.
   [[nodiscard]] static absl::StatusOr<File> open(const FileConfig& config);
   // The same, taking the config over instead of copying it.
   [[nodiscard]] static absl::StatusOr<File> open(FileConfig&& config);
@@ -193,20 +223,25 @@ class File {
   [[nodiscard]] FdView fd() const;
 
   // Reads at the current offset until `buffer` is full or the file ends;
-  // returns how many bytes arrived (fewer only at end of file).
+  // returns how many bytes arrived (fewer only at end of file). An empty
+  // buffer returns 0 at once, without a system call.
   [[nodiscard]] absl::StatusOr<size_t> read(absl::Span<char> buffer);
-  // The same at `offset`, leaving the file offset alone.
+  // The same at `offset`, leaving the file offset alone. A negative offset,
+  // or one that `buffer` would carry past the largest off_t, is EINVAL.
   [[nodiscard]] absl::StatusOr<size_t> pread(absl::Span<char> buffer, off_t offset);
   // Reads from the current offset to the end of the file, however long it
   // turns out to be. More than `max_bytes` is an error (OutOfRange) naming
   // the path; what was read is then dropped, and the offset has moved on.
+  // SIZE_MAX (std::numeric_limits<size_t>::max()) means no limit but memory.
   [[nodiscard]] absl::StatusOr<std::string> read_to_end(size_t max_bytes);
 
   // Writes all of `data` at the current offset (at the end with append). On
   // error, `*written` (if given) and the message say how many bytes went out
-  // first; those bytes are in the file.
+  // first; those bytes are in the file. Empty `data` is OK at once, without a
+  // system call.
   [[nodiscard]] absl::Status write(absl::string_view data, size_t* written = nullptr);
-  // The same at `offset`, leaving the file offset alone.
+  // The same at `offset`, leaving the file offset alone (EINVAL as for
+  // pread()).
   [[nodiscard]] absl::Status pwrite(absl::string_view data, off_t offset,
                                     size_t* written = nullptr);
 
@@ -220,8 +255,17 @@ class File {
   [[nodiscard]] absl::Status datasync();
 
   // Waits for the lock. Shared needs read access, exclusive write access.
+  //
+  // A File holds one lock at a time: asking a File for a second FileLock
+  // while one from it is alive is misuse and aborts ("File::lock() while a
+  // FileLock on it is held"). The kernel counts no such nesting (a second
+  // fcntl lock on one open file description would be granted at once and
+  // converted, and one unlock would drop it for both), so neither does this.
+  // To change the kind, unlock() and lock again (not atomic); to contend
+  // with yourself, rebuild() a second File, which is a holder of its own.
   [[nodiscard]] absl::StatusOr<FileLock> lock(LockKind kind);
-  // Takes the lock if free; nullopt if another holder has it.
+  // Takes the lock if free; nullopt if another holder has it. A second lock
+  // on this File is misuse, as for lock().
   [[nodiscard]] absl::StatusOr<std::optional<FileLock>> try_lock(LockKind kind);
 
   // Closes the descriptor now and reports what close(2) said. The File is
@@ -248,15 +292,20 @@ class File {
   // path="/tmp/t.db", escaped.
   std::string path_for_messages() const;
   [[noreturn]] void locks_held(const char* operation) const noexcept;
+  [[noreturn]] void second_lock(const char* operation) const noexcept;
   absl::Status unlock_for(FileLock& lock);
   absl::StatusOr<std::optional<FileLock>> set_lock(LockKind kind, bool wait);
   // Validates `config` and opens it: the descriptor, or -1 with `error` set.
   static int open_fd(const FileConfig& config, absl::Status& error);
-  static absl::Status open_error(const FileConfig& config, int error);
+  static absl::Status open_error(const FileConfig& config, int error,
+                                 absl::string_view note = "");
+  // What open(2) gave is not what may be kept (a directory, a FIFO, ...).
+  static absl::Status not_regular(const FileConfig& config, mode_t mode);
 
   Fd fd_;
   FileConfig config_;
   int live_locks_ = 0;
+  pid_t lock_pid_ = 0;  // the process that took the lock: only it releases it
 };
 
 template <>

@@ -25,10 +25,13 @@
 //   receive from tcp://127.0.0.1:8080: timed out after 2s           (DeadlineExceeded)
 //   send to tcp://127.0.0.1:8080: Connection reset by peer [ECONNRESET]  (Unavailable)
 // A closed peer is a Status, never SIGPIPE (MSG_NOSIGNAL); EINTR is retried,
-// short transfers finished. Misuse aborts: any use of a moved-from or closed
-// Socket, Connection or Listener, and closing twice.
+// short transfers finished. Endpoints in messages are cut short past 200
+// bytes, with their length said. Misuse aborts: any use of a moved-from,
+// released or closed Socket, Connection or Listener, and closing twice.
 #ifndef UNCOPYABLE_SOCKET_H_
 #define UNCOPYABLE_SOCKET_H_
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +60,9 @@ struct SocketConfig {
   absl::Duration connect_timeout = absl::Seconds(10);         // per address tried
   absl::Duration send_timeout = absl::InfiniteDuration();     // SO_SNDTIMEO; inf: none
   absl::Duration receive_timeout = absl::InfiniteDuration();  // SO_RCVTIMEO; inf: none
+  // (The kernel takes these in whole microseconds, and 0 means "none" to it:
+  // each is rounded up to the next microsecond, so that 500ns times out
+  // after 1us, or the next clock tick, rather than never.)
   bool no_delay = true;                                       // TCP_NODELAY (TCP only)
   bool keep_alive = false;                                    // SO_KEEPALIVE
   int32_t send_buffer = 0;                                    // SO_SNDBUF bytes; 0: default
@@ -98,10 +104,13 @@ class Stream {
   // Sends all of `data`. On error, `*sent` (if given) and the message say
   // how much went out first.
   [[nodiscard]] absl::Status send(absl::string_view data, size_t* sent = nullptr);
-  // Sends what the kernel takes now (at least 1 byte unless `data` is empty).
+  // Sends what the kernel takes now (at least 1 byte unless `data` is empty;
+  // empty `data` returns 0 at once, without a system call).
   [[nodiscard]] absl::StatusOr<size_t> send_some(absl::string_view data);
   // Receives what has arrived, waiting for at least 1 byte; 0 means the peer
-  // closed its side.
+  // closed its side. An empty `buffer` returns 0 at once, without a system
+  // call and whatever the peer did (recv(2) itself would wait for a byte):
+  // 0 means "peer closed" only for a buffer that is not empty.
   [[nodiscard]] absl::StatusOr<size_t> receive(absl::Span<char> buffer);
   // Receives until `buffer` is full; the peer closing first is an error
   // (OutOfRange) that says how much arrived.
@@ -122,7 +131,8 @@ class Stream {
   [[nodiscard]] absl::Status close();
 
   // Gives up the descriptor (for handing it to another library): the caller
-  // owns it now. Misuse if there is none.
+  // owns it now. Misuse if there is none. Any later use of this object is
+  // misuse that says so: "Socket::send() on a released handle".
   [[nodiscard]] Fd release();
 
  protected:
@@ -182,16 +192,19 @@ class Listener {
   using config_type = ListenerConfig;
 
   // Binds and listens. A Unix socket file left by a listener that is gone is
-  // replaced (with remove_stale); one that a live listener holds is an error.
+  // replaced (with remove_stale); one that a live listener holds is an error
+  // (EADDRINUSE), also when its backlog is full: the check never waits.
   [[nodiscard]] static absl::StatusOr<Listener> open(const ListenerConfig& config);
 
   Listener(Listener&& other) noexcept
       : fd_(std::move(other.fd_)), config_(std::move(other.config_)),
-        bound_(std::move(other.bound_)), socket_inode_(std::exchange(other.socket_inode_, 0)) {}
+        bound_(std::move(other.bound_)), socket_inode_(std::exchange(other.socket_inode_, 0)),
+        owner_pid_(other.owner_pid_) {}
   Listener& operator=(Listener&& other) noexcept;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
-  // Closes the socket and removes the Unix socket file it made.
+  // Closes the socket and removes the Unix socket file it made (only in the
+  // process that made it; an error here is lost: call close()).
   ~Listener();
 
   // What was asked (port 0 stays 0).
@@ -206,20 +219,33 @@ class Listener {
       absl::Duration timeout = absl::InfiniteDuration());
 
   [[nodiscard]] FdView fd() const;
-  // Closes it now (and removes its Unix socket file). Closing twice is misuse.
+  // Closes it now and removes the Unix socket file it made. Closing twice is
+  // misuse. The descriptor is closed whatever the result.
+  //
+  // The file is removed only by the process that bound it: in a fork()ed
+  // child, closing (or destroying) the inherited copy closes the child's
+  // descriptor and leaves the parent's live socket file where it is (unlike
+  // Asio or Rust's UnixListener, which never remove the file, and servers
+  // that unlink it in every process that exits). A file that is gone already
+  // (someone removed it) or that is another socket now (someone bound the
+  // path again) is left alone and is not an error; failing to remove our
+  // own is, naming the path: `close of the listener on unix:///run/app.sock:
+  // unlink("/run/app.sock"): Permission denied [EACCES]`.
   [[nodiscard]] absl::Status close();
 
  private:
-  Listener(Fd fd, ListenerConfig config, Endpoint bound, uint64_t socket_inode)
+  Listener(Fd fd, ListenerConfig config, Endpoint bound, uint64_t socket_inode, pid_t owner_pid)
       : fd_(std::move(fd)), config_(std::move(config)), bound_(std::move(bound)),
-        socket_inode_(socket_inode) {}
+        socket_inode_(socket_inode), owner_pid_(owner_pid) {}
   int checked_fd(const char* operation) const;
-  void remove_socket_file();
+  // Removes the Unix socket file, once; see close().
+  absl::Status remove_socket_file();
 
   Fd fd_;
   ListenerConfig config_;
   Endpoint bound_;
   uint64_t socket_inode_ = 0;  // the Unix socket file it made, to remove
+  pid_t owner_pid_ = 0;        // the process that bound it: only it removes the file
 };
 
 template <>
