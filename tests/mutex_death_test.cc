@@ -255,7 +255,7 @@ TEST(MutexDeathTest, ALongNameIsShortenedInTheLine) {
   const std::string long_name(10 << 20, 'n');
   Mutex mutex = make({.name = long_name});
   EXPECT_DEATH(mutex.unlock(),
-               "^uncopyable: Mutex \"n{200}\"\\.\\.\\. \\(10485760 bytes\\): unlock\\(\\) by "
+               "^uncopyable: Mutex \"n{100}\"\\.\\.\\.\"n{100}\" \\(10485760 bytes\\): unlock\\(\\) by "
                "thread [0-9]+, which does not hold it \\(no thread does\\)\n");
   Mutex accounts = make({.name = std::string(10 << 20, 'a'), .lock_order_checking = true});
   Mutex ledger = make({.name = std::string(10 << 20, 'l'), .lock_order_checking = true});
@@ -268,11 +268,11 @@ TEST(MutexDeathTest, ALongNameIsShortenedInTheLine) {
         MutexLock first(ledger);
         MutexLock second(accounts);
       },
-      "^uncopyable: Mutex \"a{100}\"\\.\\.\\. \\(10485760 bytes\\): lock-order inversion: "
-      "\"a{100}\"\\.\\.\\. \\(10485760 bytes\\) is being acquired while holding "
-      "\"l{100}\"\\.\\.\\. \\(10485760 bytes\\), but earlier \"l{100}\"\\.\\.\\. "
-      "\\(10485760 bytes\\) was acquired while holding \"a{100}\"\\.\\.\\. \\(10485760 "
-      "bytes\\)\n");
+      "^uncopyable: Mutex \"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\): lock-order "
+      "inversion: \"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\) is being acquired while "
+      "holding \"l{50}\"\\.\\.\\.\"l{50}\" \\(10485760 bytes\\), but earlier "
+      "\"l{50}\"\\.\\.\\.\"l{50}\" \\(10485760 bytes\\) was acquired while holding "
+      "\"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\)\n");
 }
 
 TEST(MutexDeathTest, UsingAMovedFromMutex) {

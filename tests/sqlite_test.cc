@@ -357,7 +357,7 @@ TEST(SqliteTest, MessagesQuotingHugePathsAndSqlStayShort) {
   ASSERT_FALSE(missing.ok());
   EXPECT_LT(missing.status().message().size(), 2048u);
   EXPECT_THAT(missing.status().message(),
-              HasSubstr(absl::StrCat("\"... (", path.size(), " bytes): open with mode=rw: ")));
+              HasSubstr(absl::StrCat("\" (", path.size(), " bytes): open with mode=rw: ")));
   SqliteConnection db = open_or_die({.path = ":memory:"});
   const std::string table(10 << 20, 'b');
   const std::string sql = "SELECT * FROM " + table;

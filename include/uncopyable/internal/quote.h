@@ -6,7 +6,7 @@
 //
 //   quoted("/tmp/t.db")          => "/tmp/t.db"
 //   quoted("a\nb\xff")           => "a\nb\xff"            (escaped, one line)
-//   quoted(ten_megabyte_path)    => "/aaaa…aaa"... (10485760 bytes)
+//   quoted(ten_megabyte_path)    => "/aaaa…aaa"..."aaa…/t.db" (10485760 bytes)
 //
 // Control characters, quotes, backslashes and bytes that are not ASCII are
 // C-escaped, so raw non-UTF-8 bytes from a server never reach a log as-is.
@@ -23,8 +23,9 @@ namespace uncopyable::internal {
 // How many bytes of user data a message quotes before it cuts the rest.
 inline constexpr size_t kQuotedBytes = 200;
 
-// `text` in double quotes, C-escaped; past `limit` bytes, only its first
-// `limit` bytes and then `... (N bytes)` with its whole length.
+// `text` in double quotes, C-escaped; past `limit` bytes, only its first and
+// last `limit / 2` bytes, each quoted, with `...` between them and its whole
+// length after: "/very/long/fol"..."der/file.db" (4200 bytes).
 std::string quoted(absl::string_view text, size_t limit = kQuotedBytes);
 
 // The same without the quotes, for text that is already a sentence (a
