@@ -38,6 +38,12 @@ void used_by_two_threads(const char* type, const char* operation, pid_t thread, 
          type, operation, static_cast<int>(thread), static_cast<int>(other), where.c_str());
 }
 
+void moved_while_in_use(pid_t other) {
+  misuse("a connection was moved by thread %d while thread %d is in a call on it; a connection "
+         "serves one thread at a time",
+         static_cast<int>(this_thread()), static_cast<int>(other));
+}
+
 void watch_forks() {
   static const bool registered = (::pthread_atfork(nullptr, nullptr, &after_fork_in_child), true);
   (void)registered;

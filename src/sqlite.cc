@@ -1,17 +1,22 @@
 #include "uncopyable/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/internal/quote.h"
+#include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
 namespace {
@@ -45,6 +50,33 @@ std::string where(const SqliteConfig& config) {
   return absl::StrCat("sqlite ", internal::quoted(config.path));
 }
 
+std::string file_of(const SqliteConfig& config);
+const char* kind_of(mode_t mode);
+
+// SQLite opens the file itself, and blocking: a FIFO with no writer would
+// hang the caller forever, a directory or a device would fail later with a
+// misleading code. What the config names is looked at first (an O_PATH
+// descriptor waits for nothing) and refused unless it is a regular file or
+// does not exist yet.
+absl::Status refuse_special_file(const SqliteConfig& config) {
+  const std::string file = file_of(config);
+  if (file.empty()) return absl::OkStatus();
+  const int fd = internal::sys::open(file.c_str(), O_PATH | O_CLOEXEC, 0);
+  if (fd < 0) return absl::OkStatus();  // missing, or unreadable: SQLite says so
+  struct stat info;
+  const int stated = internal::sys::fstat(fd, &info);
+  const int stat_errno = errno;
+  internal::sys::close(fd);
+  if (stated != 0) {
+    return internal::errno_status(stat_errno, absl::StrCat(where(config), ": open: fstat"));
+  }
+  if (S_ISREG(info.st_mode)) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(where(config), ": open with mode=",
+                                                    enum_name(config.mode), ": ",
+                                                    kind_of(info.st_mode),
+                                                    ", not a database file"));
+}
+
 // SQLite's error `result` as a Status: "<context>: <message>", the message
 // SQLite's own for `db` (or for the code, without one). SQLite says
 // "unable to open database file" (SQLITE_CANTOPEN, or an I/O error) whatever
@@ -57,10 +89,14 @@ absl::Status failure(sqlite3* db, int result, absl::string_view context,
   std::string system;
   const int primary = result & 0xff;
   if (db != nullptr && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR)) {
+    // What the system said, when it said something: EACCES is
+    // PermissionDenied, EMFILE ResourceExhausted, ENOENT NotFound, as for
+    // File and Socket, where SQLite's own code would say "cannot open".
     const int error = ::sqlite3_system_errno(db);
-    if (error == EMFILE || error == ENFILE) {
-      code = absl::StatusCode::kResourceExhausted;
-      system = absl::StrCat(" [", ::strerrorname_np(error), "]");
+    const char* name = error != 0 ? ::strerrorname_np(error) : nullptr;
+    if (name != nullptr) {
+      code = absl::ErrnoToStatusCode(error);
+      system = absl::StrCat(" [", name, "]");
     }
   }
   if (message == nullptr) message = db != nullptr ? ::sqlite3_errmsg(db) : ::sqlite3_errstr(result);
@@ -118,6 +154,50 @@ bool in_memory(const SqliteConfig& config) {
   return config.path == ":memory:" || config.path.find("mode=memory") != std::string::npos;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The file a config names, as SQLite will open it: the path itself, or the
+// path part of a "file:" URI, %-decoded ("" for an in-memory database or a
+// URI SQLite will refuse by itself).
+std::string file_of(const SqliteConfig& config) {
+  if (in_memory(config) || config.path.empty()) return "";
+  absl::string_view path = config.path;
+  if (!absl::StartsWith(path, "file:")) return std::string(path);
+  path.remove_prefix(5);
+  if (absl::StartsWith(path, "//")) {  // an authority: empty or localhost
+    const size_t slash = path.find('/', 2);
+    if (slash == absl::string_view::npos) return "";
+    path.remove_prefix(slash);
+  }
+  path = path.substr(0, path.find_first_of("?#"));
+  std::string decoded;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex_digit(path[i + 1]) >= 0 &&
+        hex_digit(path[i + 2]) >= 0) {
+      decoded.push_back(static_cast<char>(hex_digit(path[i + 1]) * 16 + hex_digit(path[i + 2])));
+      i += 2;
+    } else {
+      decoded.push_back(path[i]);
+    }
+  }
+  return decoded;
+}
+
+// "a FIFO", "a directory", ...: what a file that is not regular is.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a Unix socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -127,6 +207,8 @@ absl::Status SqliteConfig::validate() const {
   return ConfigRules(*this)
       .non_empty("path", path)
       .check(path.find('\0') == std::string::npos, "path", "must not contain a NUL byte")
+      .check(!absl::StartsWith(path, "file:") || path.find("%00") == std::string::npos, "path",
+             "must not contain %00 (a NUL byte, at which SQLite would cut the URI short)")
       .non_negative("busy_timeout", busy_timeout)
       .check(busy_timeout <= absl::Hours(24 * 24), "busy_timeout", "must be at most 24 days")
       .status();
@@ -176,6 +258,7 @@ SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, Sql
 
 absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
+  if (absl::Status file = refuse_special_file(config); !file.ok()) return file;
   internal::watch_forks();
   sqlite3* raw = nullptr;
   errno = 0;  // so that the errno SQLite keeps for a failure is this open's
@@ -298,7 +381,12 @@ absl::Status SqliteConnection::execute(absl::string_view sql) {
   sqlite3* db = checked("execute()");
   Call call(*this, "SqliteConnection", "execute()");
   if (absl::Status refused = refuse_unreadable(db, "execute", sql); !refused.ok()) return refused;
-  return exec(std::string(sql), absl::StrCat("execute ", internal::quoted(sql)));
+  const std::string text(sql);
+  errno = 0;
+  const int result = ::sqlite3_exec(db, text.c_str(), nullptr, nullptr, nullptr);
+  // The message, quoting the SQL, is made only for an error.
+  if (ABSL_PREDICT_TRUE(result == SQLITE_OK)) return absl::OkStatus();
+  return error(absl::StrCat("execute ", internal::quoted(sql)), result);
 }
 
 absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
@@ -369,6 +457,12 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
           ? internal::SingleUser::unchecked()
           : user_.enter("SqliteConnection", "backup_to()", [this] { return where(); });
   const std::string context = absl::StrCat(where(), ": backup to ", uncopyable::where(target));
+  // The copy would wait for this very connection's write transaction to
+  // end, which it cannot while the caller waits: say so at once.
+  if (::sqlite3_txn_state(source, "main") == SQLITE_TXN_WRITE) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        context, ": this connection has a write transaction open; commit or roll it back first"));
+  }
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) {
     // Its message starts with its own where(): name the source before it.

@@ -99,5 +99,45 @@ TEST(SingleUserDeathTest, CheckSeesTheOtherThread) {
                "a call on it");
 }
 
+// A handle moved away from under a thread that is inside a call on it: that
+// thread would go on using a resource with another owner now.
+void move_while_another_thread_is_inside(bool assign) {
+  SingleUser user;
+  absl::Notification inside;
+  absl::Notification done;
+  std::thread first([&] {
+    SingleUser::Scope in_use = user.enter("SqliteConnection", "execute()", where);
+    inside.Notify();
+    done.WaitForNotificationWithTimeout(absl::Seconds(10));
+  });
+  inside.WaitForNotification();
+  if (assign) {
+    SingleUser other;
+    other = std::move(user);
+  } else {
+    SingleUser other(std::move(user));
+  }
+  done.Notify();
+  first.join();
+}
+
+TEST(SingleUserDeathTest, MovingWhileAnotherThreadIsInsideAborts) {
+  EXPECT_DEATH(move_while_another_thread_is_inside(false),
+               "^uncopyable: a connection was moved by thread [0-9]+ while thread [0-9]+ is in a "
+               "call on it; a connection serves one thread at a time\n");
+  EXPECT_DEATH(move_while_another_thread_is_inside(true),
+               "^uncopyable: a connection was moved by thread [0-9]+ while thread [0-9]+ is in a "
+               "call on it");
+}
+
+TEST(SingleUserTest, MovingBetweenCallsIsFine) {
+  SingleUser user;
+  { SingleUser::Scope s = user.enter("Conn", "execute()", where); }
+  SingleUser other(std::move(user));
+  SingleUser::Scope s = other.enter("Conn", "execute()", where);
+  SingleUser third;
+  third = std::move(other);  // this thread's own call: allowed
+}
+
 }  // namespace
 }  // namespace uncopyable::internal

@@ -1,8 +1,11 @@
 #include "uncopyable/sqlite.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -453,6 +456,82 @@ TEST(SqliteConfigTest, UrlJsonAndRules) {
   EXPECT_EQ(SqliteConfig{}.validate().message(), "SqliteConfig.path: must not be empty");
   EXPECT_EQ(from_url<SqliteConfig>("sqlite:///x?mode=rx").status().message(),
             "SqliteConfig.mode: \"rx\" is not one of ro, rw, rwc");
+}
+
+}  // namespace
+}  // namespace uncopyable
+
+namespace uncopyable {
+namespace {
+
+// SQLite opens the file itself, blocking: a FIFO with no writer used to hang
+// open() forever (mode=ro), or come back as a retryable "disk I/O error".
+// Each is refused at once, naming what the path is.
+TEST(SqliteSpecialFileTest, AFifoIsRefusedAtOnceInEveryMode) {
+  TempPath fifo("pipe");
+  ASSERT_EQ(::mkfifo(fifo.path().c_str(), 0600), 0);
+  for (SqliteMode mode : {SqliteMode::ro, SqliteMode::rw, SqliteMode::rwc}) {
+    const absl::StatusOr<SqliteConnection> db =
+        SqliteConnection::open({.path = fifo.path(), .mode = mode});
+    ASSERT_FALSE(db.ok());
+    EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition) << db.status();
+    EXPECT_THAT(db.status().message(), HasSubstr(": a FIFO, not a database file"));
+    // The same path written as a URI is the same file.
+    const absl::StatusOr<SqliteConnection> uri =
+        SqliteConnection::open({.path = "file:" + fifo.path() + "?cache=private", .mode = mode});
+    ASSERT_FALSE(uri.ok());
+    EXPECT_EQ(uri.status().code(), absl::StatusCode::kFailedPrecondition) << uri.status();
+  }
+}
+
+TEST(SqliteSpecialFileTest, ADirectoryIsNamedForWhatItIs) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const absl::StatusOr<SqliteConnection> db =
+      SqliteConnection::open({.path = root != nullptr ? root : "/tmp", .mode = SqliteMode::rw});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition) << db.status();
+  EXPECT_THAT(db.status().message(), HasSubstr(": a directory, not a database file"));
+}
+
+// A missing file opened without create says what the system said.
+TEST(SqliteSpecialFileTest, AMissingFileIsNotFoundWithItsErrno) {
+  TempPath missing("missing.db");
+  const absl::StatusOr<SqliteConnection> db =
+      SqliteConnection::open({.path = missing.path(), .mode = SqliteMode::rw});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kNotFound) << db.status();
+  EXPECT_THAT(db.status().message(), HasSubstr("[ENOENT]"));
+}
+
+// SQLite cuts a URI at %00: "file:/x/real.db%00-suffix" would open
+// /x/real.db. Refused like a NUL in a plain path.
+TEST(SqliteSpecialFileTest, PercentZeroZeroInAUriIsRefused) {
+  TempPath real("real.db");
+  const SqliteConfig config{.path = "file:" + real.path() + "%00-suffix"};
+  const absl::Status valid = config.validate();
+  EXPECT_EQ(valid.code(), absl::StatusCode::kInvalidArgument) << valid;
+  EXPECT_THAT(valid.message(), HasSubstr("%00"));
+  EXPECT_FALSE(SqliteConnection::open(config).ok());
+  EXPECT_NE(::access(real.path().c_str(), F_OK), 0) << "the cut-short file was created";
+}
+
+// A backup from inside the connection's own write transaction could only
+// wait for itself: refused at once, not after the whole busy timeout.
+TEST(SqliteSpecialFileTest, ABackupInsideOwnWriteTransactionIsRefusedAtOnce) {
+  TempPath source("source.db");
+  TempPath target("target.db");
+  SqliteConnection db = open_or_die({.path = source.path(), .busy_timeout = absl::Seconds(20)});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x)").ok());
+  absl::StatusOr<Transaction> tx = db.begin();
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  ASSERT_TRUE(db.execute("INSERT INTO t VALUES (1)").ok());
+  const absl::Time start = absl::Now();
+  const absl::Status copied = db.backup_to({.path = target.path()});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(copied.code(), absl::StatusCode::kFailedPrecondition) << copied;
+  EXPECT_THAT(copied.message(), HasSubstr("write transaction open"));
+  ASSERT_TRUE(tx->commit().ok());
+  EXPECT_TRUE(db.backup_to({.path = target.path()}).ok());
 }
 
 }  // namespace

@@ -223,7 +223,13 @@ class SqliteConnection {
   // SQLite's message and the path (quoted, cut short past 200 bytes with
   // its length said). No file descriptor left (EMFILE, ENFILE) is
   // ResourceExhausted, as for File and Socket, not the NotFound that
-  // SQLite's "unable to open database file" would suggest.
+  // SQLite's "unable to open database file" would suggest; other system
+  // errors get their own code and name too (EACCES is PermissionDenied
+  // [EACCES]). What the path names is looked at before SQLite opens it
+  // (SQLite opens blocking): a FIFO, a device, a socket or a directory is
+  // FailedPrecondition at once, never a hang on a FIFO with no writer. A
+  // "file:" URI is decoded for that check; %00 in one is refused by
+  // validate(), since SQLite would cut the name short there.
   [[nodiscard]] static absl::StatusOr<SqliteConnection> open(const SqliteConfig& config);
 
   SqliteConnection(SqliteConnection&& other) noexcept;
@@ -266,7 +272,9 @@ class SqliteConnection {
   // busy_timeout in all, then gives up with Unavailable naming both
   // databases; the target is then incomplete. A target that cannot be
   // opened fails as open() does (ResourceExhausted when no file descriptor
-  // is left), named after the source.
+  // is left), named after the source. A backup from inside this
+  // connection's own write transaction could only wait for itself: it is
+  // FailedPrecondition at once.
   [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
 
   // The raw handle, borrowed, for SQLite calls this class does not wrap.

@@ -34,14 +34,22 @@ namespace uncopyable::internal {
 [[noreturn]] void used_by_two_threads(const char* type, const char* operation, pid_t thread,
                                       pid_t other, const std::string& where);
 
+// Aborts: a handle was moved by this thread while `other` was in a call on it.
+[[noreturn]] void moved_while_in_use(pid_t other);
+
 class SingleUser {
  public:
   SingleUser() = default;
   // A handle moves between calls, never during one: the new owner starts
-  // with no user. Moving a handle another thread is using is caught by that
-  // thread's own check on the way out, or by the next overlapping call.
-  SingleUser(SingleUser&&) noexcept {}
-  SingleUser& operator=(SingleUser&&) noexcept { return *this; }
+  // with no user. Moving from (or assigning to) a handle that another thread
+  // is inside a call on aborts, naming both threads: that thread would go on
+  // using a resource that now has another owner.
+  SingleUser(SingleUser&& other) noexcept { other.check_not_in_use(); }
+  SingleUser& operator=(SingleUser&& other) noexcept {
+    check_not_in_use();
+    other.check_not_in_use();
+    return *this;
+  }
   SingleUser(const SingleUser&) = delete;
   SingleUser& operator=(const SingleUser&) = delete;
 
@@ -86,6 +94,11 @@ class SingleUser {
   static Scope unchecked() { return Scope(nullptr, 0); }
 
  private:
+  void check_not_in_use() const {
+    const pid_t user = user_.load(std::memory_order_acquire);
+    if (ABSL_PREDICT_FALSE(user != 0) && user != this_thread()) moved_while_in_use(user);
+  }
+
   std::atomic<pid_t> user_{0};
 };
 
