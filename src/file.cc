@@ -172,6 +172,7 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     error = std::move(valid);
     return -1;
   }
+  internal::watch_forks();  // so that a forked child knows it is one (see set_lock)
   const int flags = open_flags(config);
   // O_NONBLOCK: a FIFO with no writer, or a device, must not make open(2)
   // wait. What it opened is checked, then switched back to blocking.
@@ -199,8 +200,11 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     error = internal::errno_status(errno, what("fstat", config));
     return -1;
   }
+  // A directory only for reading, and only when asked: what it is good for
+  // is sync() after a rename or an unlink in it (a durable rename).
   if (ABSL_PREDICT_FALSE(!S_ISREG(info.st_mode)) &&
-      (S_ISDIR(info.st_mode) || !config.allow_special_files)) {
+      (!config.allow_special_files ||
+       (S_ISDIR(info.st_mode) && config.access != FileAccess::read))) {
     error = not_regular(config, info.st_mode);
     return -1;
   }
@@ -217,10 +221,16 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
 
 absl::Status File::not_regular(const FileConfig& config, mode_t mode) {
   const bool special = !S_ISDIR(mode) && !S_ISSOCK(mode);
-  return absl::FailedPreconditionError(absl::StrCat(
-      what("open", config), " with access=", enum_name(config.access), ": ", kind_of(mode),
-      ", not a regular file",
-      special && !config.allow_special_files ? " (allow_special_files=true opens one)" : ""));
+  const char* hint = "";
+  if (special && !config.allow_special_files) hint = " (allow_special_files=true opens one)";
+  if (S_ISDIR(mode)) {
+    hint = config.access == FileAccess::read
+               ? " (allow_special_files=true opens one for reading, e.g. to sync() it)"
+               : " (a directory opens for reading only)";
+  }
+  return absl::FailedPreconditionError(absl::StrCat(what("open", config), " with access=",
+                                                    enum_name(config.access), ": ", kind_of(mode),
+                                                    ", not a regular file", hint));
 }
 
 absl::Status File::open_error(const FileConfig& config, int error, absl::string_view note) {
@@ -250,6 +260,7 @@ File& File::operator=(File&& other) noexcept {
     other.require_no_locks("operator=(File&&)");
     fd_ = std::move(other.fd_);
     config_ = std::move(other.config_);
+    fork_generation_ = other.fork_generation_;
   }
   return *this;
 }
@@ -378,6 +389,12 @@ absl::Status File::datasync() {
 absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait) {
   const int fd = checked_fd(wait ? "lock()" : "try_lock()");
   if (ABSL_PREDICT_FALSE(live_locks_ != 0)) second_lock(wait ? "lock()" : "try_lock()");
+  if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
+    misuse("File::%s in a fork()ed child on a File its parent opened: the two share one lock "
+           "(one open file description), so the child's lock would be the parent's; the child "
+           "must rebuild() its own File (%s)",
+           wait ? "lock()" : "try_lock()", path_for_messages().c_str());
+  }
   const char* operation = wait ? "lock" : "try_lock";
   if (kind == LockKind::shared ? !can_read(config_) : !can_write(config_)) {
     return absl::FailedPreconditionError(absl::StrCat(

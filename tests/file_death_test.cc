@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/file.h"
 #include "uncopyable/internal/quote.h"
@@ -138,6 +139,30 @@ TEST_F(FileDeathTest, UnlockingTwice) {
   ASSERT_TRUE(lock->unlock().ok());
   EXPECT_DEATH((void)lock->unlock(),
                "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held");
+}
+
+// A forked child shares the parent's open file description, and with it
+// the lock: a child that let go of its copy of the parent's FileLock could
+// take the "same" lock again and then really release the parent's. Locking
+// an inherited File in a child is refused outright.
+TEST_F(FileDeathTest, LockingAFileInheritedFromTheParent) {
+  File file = open();
+  absl::StatusOr<FileLock> held = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(held.ok()) << held.status();
+  const std::string line =
+      "^uncopyable: File::try_lock\\(\\) in a fork\\(\\)ed child on a File its parent opened: "
+      "the two share one lock \\(one open file description\\), so the child's lock would be "
+      "the parent's; the child must rebuild\\(\\) its own File \\(" +
+      path_pattern(temp_.path()) + "\\)\n";
+  EXPECT_DEATH(testing::in_forked_child([&] {
+                 (void)held->unlock();  // the child's copy: lets go of nothing
+                 (void)file.try_lock(LockKind::exclusive);
+               }),
+               line);
+  ASSERT_TRUE(held->unlock().ok());
+  EXPECT_DEATH(testing::in_forked_child([&] { (void)file.lock(LockKind::shared); }),
+               "^uncopyable: File::lock\\(\\) in a fork\\(\\)ed child on a File its parent "
+               "opened");
 }
 
 }  // namespace

@@ -209,19 +209,32 @@ TEST(FileTest, AnAllowedFifoOpensAtOnceAndThenBlocksAsUsual) {
 
 TEST(FileTest, ADirectoryIsAClearError) {
   const std::string directory = ::testing::TempDir();
-  for (const bool allowed : {false, true}) {
-    absl::StatusOr<File> file =
-        File::open(FileConfig{.path = directory, .allow_special_files = allowed});
-    EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
-    EXPECT_EQ(file.status().message(),
-              "open(" + internal::quoted(directory) +
-                  ") with access=read: a directory, not a regular file");
-  }
+  absl::StatusOr<File> file = File::open(FileConfig{.path = directory});
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
+  EXPECT_EQ(file.status().message(),
+            "open(" + internal::quoted(directory) +
+                ") with access=read: a directory, not a regular file (allow_special_files=true "
+                "opens one for reading, e.g. to sync() it)");
   // For writing, the kernel says it first.
   absl::StatusOr<File> writer =
       File::open(FileConfig{.path = directory, .access = FileAccess::write});
   EXPECT_THAT(writer.status().message(), HasSubstr("[EISDIR]"));
   EXPECT_THAT(writer.status().message(), HasSubstr(internal::quoted(directory)));
+}
+
+// A durable rename needs the folder synced after it: a directory opens for
+// reading when allow_special_files says so (as folly::File and Rust's
+// File::open would open it), and sync() works on it. Never for writing.
+TEST(FileTest, ADirectoryOpensForReadingWhenAllowedSoItCanBeSynced) {
+  const std::string directory = ::testing::TempDir();
+  absl::StatusOr<File> folder =
+      File::open(FileConfig{.path = directory, .allow_special_files = true});
+  ASSERT_TRUE(folder.ok()) << folder.status();
+  EXPECT_TRUE(folder->sync().ok());
+  EXPECT_TRUE(folder->close().ok());
+  absl::StatusOr<File> writer = File::open(
+      FileConfig{.path = directory, .access = FileAccess::read_write, .allow_special_files = true});
+  EXPECT_FALSE(writer.ok());
 }
 
 TEST(FileTest, AUnixSocketFileIsNamedForWhatItIs) {

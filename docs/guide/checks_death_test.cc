@@ -213,6 +213,13 @@ TEST_F(ChecksDeathTest, ASecondLockOnOneFile) {
   ASSERT_TRUE(lock->unlock().ok());
 }
 
+TEST_F(ChecksDeathTest, LockingInAForkedChildAFileTheParentOpened) {
+  File file = journal();
+  EXPECT_DEATH(uncopyable::testing::in_forked_child(
+                   [&] { (void)file.lock(uncopyable::LockKind::shared); }),
+               printed(R"msg(uncopyable: File::lock() in a fork()ed child on a File its parent opened: the two share one lock (one open file description), so the child's lock would be the parent's; the child must rebuild() its own File (path="journal.log"))msg"));
+}
+
 TEST_F(ChecksDeathTest, UnlockingTwice) {
   File file = journal();
   absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);

@@ -34,8 +34,9 @@
 //
 // Misuse aborts with one line: any operation on a moved-from or closed File
 // ("uncopyable: File::read() on a closed handle (path=\"/tmp/t\")"), closing
-// twice, a second FileLock on a File that holds one, and a FileLock that
-// outlives, or is held across a move of, its File.
+// twice, a second FileLock on a File that holds one, a FileLock that
+// outlives, or is held across a move of, its File, and locking in a fork()ed
+// child a File the parent opened (the two would share one lock).
 #ifndef UNCOPYABLE_FILE_H_
 #define UNCOPYABLE_FILE_H_
 
@@ -55,6 +56,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/fd.h"
+#include "uncopyable/internal/process.h"
 #include "uncopyable/rebuildable.h"
 
 namespace uncopyable {
@@ -107,7 +109,7 @@ struct FileConfig {
   Permissions permissions{};              // 0600: mode of a created file, less umask
   bool close_on_exec = true;              // O_CLOEXEC: exec'd programs do not inherit it
   bool no_follow = false;                 // O_NOFOLLOW: refuse a symlink as the last part
-  bool allow_special_files = false;       // also FIFOs and devices, not only regular files
+  bool allow_special_files = false;       // also FIFOs, devices, and directories to read
   SyncMode sync = SyncMode::none;         // O_DSYNC or O_SYNC
 
   static constexpr absl::string_view kRequired[] = {"path"};
@@ -177,7 +179,10 @@ class File {
   // fstat(2) says what was opened. A directory is an error
   // (FailedPrecondition: `open("/var/lib") with access=read: a directory,
   // not a regular file`), and so is anything else that is not a regular file
-  // (a FIFO, a device) unless allow_special_files is set. A Unix socket file can never
+  // (a FIFO, a device), unless allow_special_files is set: then a FIFO or a
+  // device opens, and a directory opens for reading only (to sync() it
+  // after a rename into it, as a durable rename needs; read() on it is
+  // EISDIR). A Unix socket file can never
   // be opened as a file (its error says what it is). What is kept is switched
   // back to blocking I/O, as if opened without O_NONBLOCK, except that:
   //   - a FIFO (allow_special_files) opens at once even with no process at
@@ -194,7 +199,9 @@ class File {
   [[nodiscard]] static absl::StatusOr<File> open(FileConfig&& config);
 
   File(File&& other) noexcept
-      : fd_(take_fd(other)), config_(std::move(other.config_)) {}
+      : fd_(take_fd(other)),
+        config_(std::move(other.config_)),
+        fork_generation_(other.fork_generation_) {}
   File& operator=(File&& other) noexcept;
   File(const File&) = delete;
   File& operator=(const File&) = delete;
@@ -306,6 +313,9 @@ class File {
   FileConfig config_;
   int live_locks_ = 0;
   pid_t lock_pid_ = 0;  // the process that took the lock: only it releases it
+  // The process it was opened in: a fork()ed child shares its open file
+  // description, and so its lock, with the parent, and may not lock it.
+  uint32_t fork_generation_ = internal::current_fork_generation();
 };
 
 template <>
