@@ -561,8 +561,12 @@ void Mutex::failed(const char* operation, int error) const { fail(config_, opera
 
 namespace {
 
-// How long a waiter sleeps between looks at the holder.
-constexpr absl::Duration kWaitSlice = absl::Milliseconds(100);
+// How long a waiter sleeps between looks at the holder: 100 ms at first,
+// doubling up to 3.2 s, so that a lock held for long by a live holder costs
+// its waiters a few system calls a minute, not forty a second each, while a
+// holder that exited is still found within a few seconds.
+constexpr absl::Duration kFirstWaitSlice = absl::Milliseconds(100);
+constexpr absl::Duration kLongestWaitSlice = absl::Milliseconds(3200);
 
 #ifdef ABSL_HAVE_THREAD_SANITIZER
 // ThreadSanitizer does not intercept pthread_mutex_clocklock (it would miss
@@ -594,10 +598,10 @@ int Mutex::take(State* s, const timespec* deadline, const char* operation) {
   if (attempt != EBUSY) return attempt;
   const absl::Duration end =
       deadline != nullptr ? absl::DurationFromTimespec(*deadline) : absl::InfiniteDuration();
-  for (;;) {
+  for (absl::Duration slice = kFirstWaitSlice;; slice = std::min(slice * 2, kLongestWaitSlice)) {
     const absl::Duration now = clock_now();
     if (now >= end) return ETIMEDOUT;
-    const int result = lock_until(&s->mutex, std::min(end, now + kWaitSlice));
+    const int result = lock_until(&s->mutex, std::min(end, now + slice));
     if (result != ETIMEDOUT) return result;
     check_holder(s, config_, operation);
   }

@@ -223,7 +223,8 @@ class ABSL_LOCKABLE Mutex {
   // Takes the lock, waiting as long as another thread holds it.
   //
   // A wait never hangs on a holder that is gone: while it waits, lock()
-  // looks, every 100 ms, whether the holding thread still exists, and
+  // looks whether the holding thread still exists (after 100 ms, then at
+  // doubling intervals up to 3.2 s: a long wait costs little), and
   // aborts, naming both threads, if it exited without unlocking (for a
   // process_shared lock, also a thread of another process, when both
   // processes see the same thread ids; a robust mutex reports a dead owner
