@@ -192,7 +192,9 @@ class File {
   //     F_SETLEASE) is an error (EAGAIN) rather than a wait for the lease to
   //     be broken.
   // A device that is refused was still opened and closed once (its driver
-  // sees both). Unlike std::fstream or Rust's File::open, which open a FIFO
+  // sees both), and so was a FIFO that had a process at its other end (a
+  // reader then sees end of file, a writer SIGPIPE or EPIPE, as when any
+  // writer or reader goes). Unlike std::fstream or Rust's File::open, which open a FIFO
   // or a directory as asked (and may block), this refuses them by default.
   [[nodiscard]] static absl::StatusOr<File> open(const FileConfig& config);
   // The same, taking the config over instead of copying it.
