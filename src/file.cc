@@ -188,6 +188,7 @@ File& File::operator=(File&& other) noexcept {
     other.require_no_locks("operator=(File&&)");
     fd_ = std::move(other.fd_);
     config_ = std::move(other.config_);
+    name_fd_owner();
   }
   return *this;
 }

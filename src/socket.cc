@@ -518,6 +518,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
     config_ = std::move(other.config_);
     bound_ = std::move(other.bound_);
     socket_inode_ = std::exchange(other.socket_inode_, 0);
+    name_fd_owner();
   }
   return *this;
 }
