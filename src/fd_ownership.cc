@@ -138,12 +138,6 @@ std::string owner_name(int fd) {
 
 }  // namespace internal::fd_table
 
-void FdTraits::adopt(int fd, std::string_view operation) noexcept {
-  internal::fd_table::adopt(fd, operation);
-}
-
-void FdTraits::disown(int fd) noexcept { internal::fd_table::disown(fd); }
-
 void Fd::set_owner(const FdOwnerKind& kind, const void* owner) noexcept {
   if (is_valid()) internal::fd_table::set_owner(get(), kind, owner);
 }

@@ -39,6 +39,7 @@
 
 #include "absl/status/status.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/fd_table.h"
 #include "uncopyable/unique_handle.h"
 
 namespace uncopyable {
@@ -63,8 +64,10 @@ struct FdTraits {
   // The ownership table: an Fd owns `fd` now (misuse if another handle owns
   // it; `operation` "reset", or "" for the constructor, names the call), and
   // no handle owns it any more (release()). close() clears it itself.
-  static void adopt(int fd, std::string_view operation) noexcept;
-  static void disown(int fd) noexcept;
+  static void adopt(int fd, std::string_view operation) noexcept {
+    internal::fd_table::adopt(fd, operation);
+  }
+  static void disown(int fd) noexcept { internal::fd_table::disown(fd); }
 };
 static_assert(FdTraits::vacant(HandleState::kEmpty) == FdTraits::invalid());
 

@@ -22,8 +22,11 @@
 #include <string_view>
 
 #include "absl/base/optimization.h"
-#include "uncopyable/fd_ownership.h"
 #include "uncopyable/internal/process.h"
+
+namespace uncopyable {
+struct FdOwnerKind;  // uncopyable/fd_ownership.h
+}  // namespace uncopyable
 
 namespace uncopyable::internal::fd_table {
 
@@ -62,13 +65,16 @@ inline bool owned_here(Tag tag) noexcept {
 // Aborts: `fd` is owned by `old` and a plain Fd is adopting it.
 [[noreturn]] void already_owned(int fd, std::string_view operation, Tag old) noexcept;
 
-// An Fd takes `fd`: one exchange, and a check of what it replaced.
+// An Fd takes `fd`: a check of what was there, and one store. (Not one
+// exchange: a locked instruction costs more than the rest of the Fd together.
+// The check would miss two threads adopting one number at the same instant,
+// which needs a stray close already, and of that the checks tell.)
 inline void adopt(int fd, std::string_view operation) noexcept {
   std::atomic<Tag>* s = slot(fd, /*create=*/true);
   if (ABSL_PREDICT_FALSE(s == nullptr)) return;
-  const Tag old = s->exchange(this_generation() | (Tag{kPlainFdKind} << kKindShift),
-                              std::memory_order_acq_rel);
+  const Tag old = s->load(std::memory_order_acquire);
   if (ABSL_PREDICT_FALSE(owned_here(old))) already_owned(fd, operation, old);
+  s->store(this_generation() | (Tag{kPlainFdKind} << kKindShift), std::memory_order_release);
 }
 
 // No handle owns `fd` any more: release(), and the owner's close just before
