@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
@@ -146,6 +148,41 @@ TEST(FdOwnershipTest, StreamsOnReleasedDescriptorsMayCloseThem) {
   DIR* dir = ::fdopendir(dir_fd.release());
   ASSERT_NE(dir, nullptr);
   EXPECT_EQ(::closedir(dir), 0);
+}
+
+// Threads opening and closing at once get each other's numbers all the time.
+// The owner clears its tag before close(2) frees the number, so whoever gets
+// the number next finds it unowned (clearing it after would make the next
+// adopter see a second owner, or lose its own tag).
+TEST(FdOwnershipTest, NumbersPassBetweenThreadsWithoutFalseAlarms) {
+  TempPath path("threads.log");
+  {
+    absl::StatusOr<File> made = File::open(
+        FileConfig{.path = path.path(), .access = FileAccess::write, .create = true});
+    ASSERT_TRUE(made.ok()) << made.status();
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        Fd fd(open_null());
+        Fd moved = std::move(fd);
+        if (!moved.close().ok()) failures.fetch_add(1);
+        absl::StatusOr<File> file = File::open(FileConfig{.path = path.path()});
+        if (!file.ok()) {
+          failures.fetch_add(1);
+          continue;
+        }
+        File kept = *std::move(file);
+        if (owner_name(kept.fd().get()).rfind("File (", 0) != 0) failures.fetch_add(1);
+        if (!kept.close().ok()) failures.fetch_add(1);
+        ::close(open_null());  // a plain descriptor in between, closed by hand
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 // Waits (bounded) for `child` and returns its wait status.
