@@ -18,8 +18,10 @@
 // atomic tag per descriptor number, saying which kind of handle owns it,
 // which one (an address, for the message only) and in which process (see
 // fork below). Taking ownership (Fd(fd), reset(fd)), release() and close()
-// each update the tag with one atomic operation; a move touches nothing,
-// since the descriptor does not change. The first 1024 numbers are a fixed
+// each update the tag with one atomic store (taking ownership loads it
+// first, to check it); a move touches nothing, since the descriptor does not
+// change. A File or Listener names itself after each of its moves (one more
+// store), so the message names the handle that owns the descriptor now. The first 1024 numbers are a fixed
 // array; higher ones live in chunks made on first use, each twice the size
 // of the one before, never moved or freed, so every number up to the
 // largest RLIMIT_NOFILE is covered and a lookup takes no lock. The table is
@@ -42,7 +44,7 @@
 //   closefrom(low)                closefrom(3) would close 7, ...
 //   fclose(stream)                fclose() of a stream on 7, a descriptor owned
 //                                 by ... (a stream made by fdopen(fd.get()))
-//   closedir(dir)                 closedir() of a directory stream on 7, ...
+//   closedir(dir)                 closedir() of a stream on 7, ...
 //                                 (one made by fdopendir(fd.get()))
 // each ending "; only its owner may close it". fdopen() and fdopendir()
 // themselves are let through: they close nothing, and a stream that only
