@@ -5,7 +5,7 @@
 // file (alwayslink, in the executable itself) calls it instead of the C
 // library's: so do the shared libraries it loads. It checks the table, then
 // calls the next definition of the same name, found with dlsym(RTLD_NEXT):
-// the C library's, or a sanitizer's interceptor in front of it. Nothing here
+// the C library's, or a sanitizer's interceptor in front of it (see next()). Nothing here
 // runs before main() or needs a constructor: the table is zero in the
 // program image, and the next definitions are looked up on first use.
 #include <dirent.h>
@@ -29,17 +29,28 @@ using uncopyable::internal::fd_table::owner_of;
 using uncopyable::internal::fd_table::Tag;
 
 // The definition of `name` after this one, looked up once (two threads may
-// both look it up; they find the same).
+// both look it up; they find the same). A sanitizer linked statically (as
+// clang links them) defines `name` in the program too, where this file's
+// definition wins, so its interceptor is asked for by its own name first:
+// ThreadSanitizer must still see every close. A sanitizer in a shared
+// library (as GCC links them) is simply the next definition.
 template <typename Function>
 Function next(std::atomic<Function>& found, const char* name) noexcept {
   Function function = found.load(std::memory_order_acquire);
   if (ABSL_PREDICT_FALSE(function == nullptr)) {
-    function = reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
-    if (function == nullptr) {
+    void* address = nullptr;
+    for (const char* prefix : {"__interceptor_", "___interceptor_"}) {
+      char interceptor[64];
+      snprintf(interceptor, sizeof interceptor, "%s%s", prefix, name);
+      if ((address = ::dlsym(RTLD_DEFAULT, interceptor)) != nullptr) break;
+    }
+    if (address == nullptr) address = ::dlsym(RTLD_NEXT, name);
+    if (address == nullptr) {
       misuse("fd_ownership_checks: no %s after this one (a statically linked program?); the checks "
              "need a dynamically linked C library",
              name);
     }
+    function = reinterpret_cast<Function>(address);
     found.store(function, std::memory_order_release);
   }
   return function;

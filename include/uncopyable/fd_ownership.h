@@ -50,8 +50,10 @@
 // themselves are let through: they close nothing, and a stream that only
 // borrows the descriptor is fine until someone closes it. The owner's own
 // close clears the tag first, then calls close(2), which the check lets
-// through. The real functions are found with dlsym(RTLD_NEXT), so a
-// sanitizer's interceptors still see every call.
+// through. The real functions are found with dlsym(RTLD_NEXT), and a
+// sanitizer's interceptor by its own name first (clang links the sanitizer
+// runtimes into the program, where these definitions take their place), so
+// ThreadSanitizer still sees every close.
 //
 // fork. A fork()ed child may close its copies of the parent's descriptors as
 // it likes (before an exec, say): the tags carry the process generation
