@@ -40,6 +40,8 @@ constexpr KnownContender kContenders[] = {
     {"Mutex", Role::kUncopyable, "`uncopyable::Mutex`"},
     {"Socket", Role::kUncopyable, "`uncopyable::Socket`"},
     {"Uncopyable", Role::kUncopyable, "uncopyable"},
+    {"FdWithoutTable", Role::kUncopyableVariant, "`Fd` without the ownership table"},
+    {"RawPastTheChecks", Role::kBaselineVariant, "raw, past the ownership checks"},
     {"MutexNormal", Role::kUncopyableVariant, "`Mutex`, normal kind"},
     {"MutexOrderChecking", Role::kUncopyableVariant, "`Mutex`, lock-order checking"},
     {"UniquePtr", Role::kPeer, "`std::unique_ptr`"},

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/fd_table.h"
 #include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
@@ -11,8 +12,10 @@ namespace uncopyable {
 namespace {
 
 // close(2) once, never retried (even on EINTR: the descriptor is released
-// already). Returns 0 or the errno; EBADF is misuse.
+// already). Returns 0 or the errno; EBADF is misuse. The ownership table is
+// cleared first, so that //:fd_ownership_checks lets this close through.
 int close_once(int fd) noexcept {
+  internal::fd_table::disown(fd);
   if (internal::sys::close(fd) == 0) return 0;
   const int error = errno;
   UNCOPYABLE_CHECK(error != EBADF,

@@ -261,6 +261,7 @@ File& File::operator=(File&& other) noexcept {
     fd_ = std::move(other.fd_);
     config_ = std::move(other.config_);
     fork_generation_ = other.fork_generation_;
+    name_fd_owner();
   }
   return *this;
 }

@@ -542,6 +542,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
     bound_ = std::move(other.bound_);
     socket_inode_ = std::exchange(other.socket_inode_, 0);
     owner_pid_ = other.owner_pid_;
+    name_fd_owner();
   }
   return *this;
 }

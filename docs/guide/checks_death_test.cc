@@ -3,9 +3,12 @@
 // here exactly as the guide quotes it, in R"msg(...)msg" quotes, and
 // guide_check.py insists that each one the guide quotes is here (or, for the
 // few that need a PostgreSQL server, in the library's own format strings).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -175,7 +178,7 @@ TEST_F(ChecksDeathTest, ClosedBehindTheOwnersBack) {
   EXPECT_DEATH(
       {
         Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        ::close(fd.get());
+        ::syscall(SYS_close, fd.get());  // unseen by the ownership checks
         (void)fd.close();
       },
       printed(R"msg(uncopyable: Fd::close(): fd <fd> was not open; something closed it behind its owner's back)msg"));
@@ -227,6 +230,93 @@ TEST_F(ChecksDeathTest, UnlockingTwice) {
   ASSERT_TRUE(lock->unlock().ok());
   EXPECT_DEATH((void)lock->unlock(),
                printed(R"msg(uncopyable: FileLock::unlock() on a lock that is not held (moved from or unlocked))msg"));
+}
+
+// --- Who may close a descriptor (the test main links //:fd_ownership_checks) ---------
+
+TEST_F(ChecksDeathTest, AdoptingADescriptorAFileOwns) {
+  File file = journal();
+  EXPECT_DEATH(Fd(file.fd().get()),
+               printed(R"msg(uncopyable: Fd::Fd(<fd>): adopting a descriptor already owned by File (path="journal.log"); a descriptor has one owner, and only it may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, AStrayClose) {
+  File journal = ChecksDeathTest::journal();
+  EXPECT_DEATH(
+      {
+        // [guide:stray-close]
+        ::close(journal.fd().get());  // aborts here: only `journal` may close it
+        File other = uncopyable::rebuild(FileConfig{.path = "other.log", .create = true}).value();
+        (void)journal.write("entry\n");  // would have gone to other.log
+        // [end]
+      },
+      printed(R"msg(uncopyable: close(<fd>) of a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, AStrayCloseOfAListener) {
+  absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(
+      uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_DEATH(::close(server->fd().get()),
+               printed(R"msg(uncopyable: close(<fd>) of a descriptor owned by Listener (endpoint tcp://127.0.0.1:<port>); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, Dup2OntoAnOwnedDescriptor) {
+  File file = journal();
+  EXPECT_DEATH(::dup2(STDERR_FILENO, file.fd().get()),
+               printed(R"msg(uncopyable: dup2(<fd>, <fd>) onto a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, Dup3OntoAnOwnedDescriptor) {
+  File file = journal();
+  EXPECT_DEATH(::dup3(STDERR_FILENO, file.fd().get(), O_CLOEXEC),
+               printed(R"msg(uncopyable: dup3(<fd>, <fd>) onto a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, CloseRangeOverAnOwnedDescriptor) {
+  File file = journal();
+  EXPECT_DEATH(::close_range(static_cast<unsigned>(file.fd().get()), ~0u, 0),
+               printed(R"msg(uncopyable: close_range(<fd>, 4294967295, 0) would close <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, ClosefromBelowAnOwnedDescriptor) {
+  File file = journal();
+  EXPECT_DEATH(::closefrom(file.fd().get()),
+               printed(R"msg(uncopyable: closefrom(<fd>) would close <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
+  File file = journal();
+  EXPECT_DEATH(
+      {
+        FILE* stream = ::fdopen(file.fd().get(), "r+");
+        if (stream != nullptr) ::fclose(stream);
+      },
+      printed(R"msg(uncopyable: fclose() of a stream on <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+}
+
+TEST_F(ChecksDeathTest, ClosedirOfAStreamOnAnOwnedDescriptor) {
+  Fd dir_fd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_DEATH(
+      {
+        DIR* dir = ::fdopendir(dir_fd.get());
+        if (dir != nullptr) ::closedir(dir);
+      },
+      printed(R"msg(uncopyable: closedir() of a stream on <fd>, a descriptor owned by Fd; only its owner may close it)msg"));
+}
+
+// What to do instead: give the descriptor away, then the stream may close it.
+TEST_F(ChecksDeathTest, ReleaseToAStreamThatClosesIt) {
+  Fd fd(::open("journal.log", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd);
+  const int number = fd.get();
+  // [guide:release-to-a-stream]
+  FILE* stream = ::fdopen(fd.get(), "r+");    // borrows: `fd` still owns it
+  if (stream != nullptr) (void)fd.release();  // the stream owns it now: fclose() may close it
+  // [end]
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(::fileno(stream), number);
+  EXPECT_EQ(::fclose(stream), 0);  // fine: the descriptor is the stream's
 }
 
 // --- SQLite ---------------------------------------------------------------------

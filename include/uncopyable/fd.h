@@ -20,6 +20,17 @@
 // descriptor another thread has just been given. A close that fails with
 // EBADF means someone closed the descriptor behind its owner's back; that is
 // misuse, and aborts.
+//
+// Who owns which descriptor is also written down, in one process-wide table
+// (uncopyable/fd_ownership.h): taking ownership (the constructor, reset(fd)),
+// release() and close() each update one 64-bit atomic tag per descriptor,
+// and a move touches nothing. Adopting a descriptor that another handle owns
+// already aborts, naming that owner:
+//   uncopyable: Fd::Fd(7): adopting a descriptor already owned by File
+//   (path="a.log"); a descriptor has one owner, and only it may close it
+// Link //:fd_ownership_checks into a binary and a close(2), dup2(2), ... of
+// an owned descriptor by anyone but its owner aborts at that very call,
+// before the number can be reused; see uncopyable/fd_ownership.h.
 #ifndef UNCOPYABLE_FD_H_
 #define UNCOPYABLE_FD_H_
 
@@ -28,9 +39,12 @@
 
 #include "absl/status/status.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/fd_table.h"
 #include "uncopyable/unique_handle.h"
 
 namespace uncopyable {
+
+struct FdOwnerKind;  // uncopyable/fd_ownership.h
 
 // The traits of an owned file descriptor: -1 is empty, and each other kind of
 // emptiness has its own negative value.
@@ -47,14 +61,32 @@ struct FdTraits {
   static absl::Status close(int fd);
   // The same, for destructors and reset(): errors other than EBADF are lost.
   static void close_quietly(int fd) noexcept;
+  // The ownership table: an Fd owns `fd` now (misuse if another handle owns
+  // it; `operation` "reset", or "" for the constructor, names the call), and
+  // no handle owns it any more (release()). close() clears it itself.
+  static void adopt(int fd, std::string_view operation) noexcept {
+    internal::fd_table::adopt(fd, operation);
+  }
+  static void disown(int fd) noexcept { internal::fd_table::disown(fd); }
 };
 static_assert(FdTraits::vacant(HandleState::kEmpty) == FdTraits::invalid());
 
 // An owned file descriptor. See the top of this file.
 class Fd : public UniqueHandle<FdTraits> {
  public:
-  // An empty Fd; Fd(fd) adopts an open descriptor (negative is misuse).
+  // An empty Fd; Fd(fd) adopts an open descriptor (negative is misuse, and
+  // so is one another handle owns).
   using UniqueHandle::UniqueHandle;
+
+  // Names the handle this Fd is part of in ownership messages, e.g. `File
+  // (path="journal.log")` rather than `Fd`: `kind` gives the type's name and
+  // how to describe `owner` (uncopyable/fd_ownership.h). Does nothing on an
+  // empty Fd; a move of the Fd keeps the name. The table keeps the address
+  // of `owner`, not a copy, and reads it only to print a message: an owner
+  // that moves names itself again in its moves (File and Listener do), and
+  // one that gives its Fd away for good names it again with a null `owner`
+  // first, or uses a kind that needs no address (Socket and Connection do).
+  void set_owner(const FdOwnerKind& kind, const void* owner) noexcept;
 };
 static_assert(sizeof(Fd) == sizeof(int), "an Fd is exactly one int");
 

@@ -57,6 +57,7 @@
 #include "uncopyable/config_url.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/fd_ownership.h"
 #include "uncopyable/rebuildable.h"
 
 namespace uncopyable {
@@ -203,7 +204,9 @@ class File {
   File(File&& other) noexcept
       : fd_(take_fd(other)),
         config_(std::move(other.config_)),
-        fork_generation_(other.fork_generation_) {}
+        fork_generation_(other.fork_generation_) {
+    name_fd_owner();
+  }
   File& operator=(File&& other) noexcept;
   File(const File&) = delete;
   File& operator=(const File&) = delete;
@@ -216,9 +219,13 @@ class File {
     friend class File;
     Key() = default;
   };
-  File(Key, const FileConfig& config, Fd fd) : fd_(std::move(fd)), config_(config) {}
+  File(Key, const FileConfig& config, Fd fd) : fd_(std::move(fd)), config_(config) {
+    name_fd_owner();
+  }
   File(Key, FileConfig&& config, Fd fd) noexcept
-      : fd_(std::move(fd)), config_(std::move(config)) {}
+      : fd_(std::move(fd)), config_(std::move(config)) {
+    name_fd_owner();
+  }
 
   // What it was opened from. Available until the File is moved from.
   [[nodiscard]] const FileConfig& config() const { return config_; }
@@ -300,6 +307,13 @@ class File {
   }
   // path="/tmp/t.db", escaped.
   std::string path_for_messages() const;
+  // Names this File, by its path, as its descriptor's owner in ownership
+  // messages (uncopyable/fd_ownership.h); again after every move.
+  static std::string describe_fd_owner(const void* file) {
+    return static_cast<const File*>(file)->path_for_messages();
+  }
+  static constexpr FdOwnerKind kFdOwner{"File", &describe_fd_owner};
+  void name_fd_owner() noexcept { fd_.set_owner(kFdOwner, this); }
   [[noreturn]] void locks_held(const char* operation) const noexcept;
   [[noreturn]] void second_lock(const char* operation) const noexcept;
   absl::Status unlock_for(FileLock& lock);

@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -46,6 +47,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/endpoint.h"
 #include "uncopyable/fd.h"
+#include "uncopyable/fd_ownership.h"
 #include "uncopyable/file.h"
 #include "uncopyable/rebuildable.h"
 
@@ -138,7 +140,12 @@ class Stream {
  protected:
   // `peer` is the other end, or (`client_of`) the listener it came through.
   Stream(Fd fd, Endpoint peer, bool client_of, const char* kind)
-      : fd_(std::move(fd)), peer_(std::move(peer)), client_of_(client_of), kind_(kind) {}
+      : fd_(std::move(fd)), peer_(std::move(peer)), client_of_(client_of), kind_(kind) {
+    // Named by kind alone in ownership messages (uncopyable/fd_ownership.h):
+    // a Stream's moves are the implicit ones, and release() hands its Fd on.
+    static constexpr FdOwnerKind kSocket{"Socket"}, kConnection{"Connection"};
+    fd_.set_owner(std::string_view(kind) == "Socket" ? kSocket : kConnection, nullptr);
+  }
   int checked_fd(const char* operation) const;
   // "tcp://127.0.0.1:8080", or "a client of unix:///run/app.sock".
   std::string peer_name() const;
@@ -199,7 +206,9 @@ class Listener {
   Listener(Listener&& other) noexcept
       : fd_(std::move(other.fd_)), config_(std::move(other.config_)),
         bound_(std::move(other.bound_)), socket_inode_(std::exchange(other.socket_inode_, 0)),
-        owner_pid_(other.owner_pid_) {}
+        owner_pid_(other.owner_pid_) {
+    name_fd_owner();
+  }
   Listener& operator=(Listener&& other) noexcept;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -236,8 +245,17 @@ class Listener {
  private:
   Listener(Fd fd, ListenerConfig config, Endpoint bound, uint64_t socket_inode, pid_t owner_pid)
       : fd_(std::move(fd)), config_(std::move(config)), bound_(std::move(bound)),
-        socket_inode_(socket_inode), owner_pid_(owner_pid) {}
+        socket_inode_(socket_inode), owner_pid_(owner_pid) {
+    name_fd_owner();
+  }
   int checked_fd(const char* operation) const;
+  // Names this Listener, by its endpoint, as its descriptor's owner in
+  // ownership messages (uncopyable/fd_ownership.h); again after every move.
+  static std::string describe_fd_owner(const void* listener) {
+    return "endpoint " + static_cast<const Listener*>(listener)->bound_.to_string();
+  }
+  static constexpr FdOwnerKind kFdOwner{"Listener", &describe_fd_owner};
+  void name_fd_owner() noexcept { fd_.set_owner(kFdOwner, this); }
   // Removes the Unix socket file, once; see close().
   absl::Status remove_socket_file();
 

@@ -100,6 +100,19 @@ concept HandleTraitsWithStates =
       { T::vacant(state) } noexcept -> std::same_as<typename T::value_type>;
     };
 
+// Optional: traits that keep a record of who owns each value (Fd's ownership
+// table, uncopyable/fd_ownership.h). `adopt` is called when a handle takes a
+// value (constructor: `operation` "", reset: "reset") and may abort if the
+// value has an owner already; `disown` when release() gives it away. Closing
+// is the traits' own close(), which clears the record itself. Moves and
+// swaps call neither: the value keeps its owner.
+template <typename T>
+concept HandleTraitsWithOwnership =
+    HandleTraits<T> && requires(typename T::value_type value, std::string_view operation) {
+      { T::adopt(value, operation) } noexcept -> std::same_as<void>;
+      { T::disown(value) } noexcept -> std::same_as<void>;
+    };
+
 // A base for the traits of a resource held by address (a pointer from a C
 // library, a mapping): the value is the address as an integer, so that each
 // kind of emptiness has its own value (0 to 3, never an address) and misuse
@@ -127,6 +140,7 @@ class UniqueHandle {
   explicit UniqueHandle(value_type value, Traits traits = Traits()) noexcept
       : value_(value), traits_(std::move(traits)) {
     if (!Traits::is_valid(value)) misuse_value("", "adopting an invalid value", value);
+    if constexpr (HandleTraitsWithOwnership<Traits>) Traits::adopt(value, "");
   }
 
   // Moves ownership; `other` is left moved-from (empty) and any later use of
@@ -203,7 +217,9 @@ class UniqueHandle {
   // and leaves the handle released (empty). Misuse if it holds none.
   [[nodiscard]] value_type release() noexcept {
     require_held("release()");
-    return std::exchange(value_, vacant(HandleState::kReleased));
+    const value_type value = std::exchange(value_, vacant(HandleState::kReleased));
+    if constexpr (HandleTraitsWithOwnership<Traits>) Traits::disown(value);
+    return value;
   }
 
   // Closes what it holds, if anything (the close error is lost), and leaves
@@ -222,6 +238,7 @@ class UniqueHandle {
       misuse_value("reset", "the value it already holds would be closed and kept", value);
     }
     close_quietly();
+    if constexpr (HandleTraitsWithOwnership<Traits>) Traits::adopt(value, "reset");
     value_ = value;
   }
 

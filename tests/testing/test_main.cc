@@ -9,6 +9,10 @@
 //   leak guard: the test left fd 7 open (/tmp/t.db)
 //   leak guard: the test left child process 4242 behind (sleep, state S)
 //
+// The target also links //:fd_ownership_checks, so in every test a close(),
+// dup2(), fclose(), ... of a descriptor that a handle owns, by anyone but the
+// handle, aborts with a line naming the owner (uncopyable/fd_ownership.h).
+//
 // Death tests run with the threadsafe style: the child re-executes the test
 // binary instead of forking a process that may hold locks.
 #include <dirent.h>
