@@ -154,6 +154,21 @@ class Remover {
       return;
     }
     Fd folder(fd);
+    remove_open_folder(fd, parent_fd, name, depth);
+    if (absl::Status closed = folder.close(); !closed.ok()) {
+      fail_with(absl::Status(closed.code(), absl::StrCat(what("close", root_), ": ",
+                                                         internal::quoted(path_), ": ",
+                                                         closed.message())));
+    }
+  }
+
+  // The first error met, or OK.
+  absl::Status status() && { return std::move(status_); }
+
+ private:
+  // remove_folder() once the folder is open as `fd`: checks that it is no
+  // mount point, removes what it holds, then the folder itself.
+  void remove_open_folder(int fd, int parent_fd, const std::string& name, int depth) {
     struct statx info;
     if (sys::statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &info) != 0) {
       fail(errno, "statx");
@@ -195,10 +210,6 @@ class Remover {
     }
   }
 
-  // The first error met, or OK.
-  absl::Status status() && { return std::move(status_); }
-
- private:
   // Removes each entry of the folder open as `fd` (whose path is path_),
   // going into folders. False if the listing itself failed.
   bool remove_contents(int fd, int depth) {
@@ -350,18 +361,22 @@ absl::StatusOr<TempDir> TempDir::open(const TempDirConfig& config) {
                                  std::move(entry));
 }
 
+void TempDir::require_open(const char* operation) const {
+  (void)entry_.get_as("TempDir", operation, [this] { return path_for_messages(path_); });
+}
+
 absl::StatusOr<TempDir> TempDir::rebuild() const {
-  (void)path();  // misuse on a closed or moved-from TempDir
+  require_open("rebuild()");
   return open(config_);
 }
 
 const std::string& TempDir::path() const {
-  (void)entry_.get_as("TempDir", "path()", [this] { return path_for_messages(path_); });
+  require_open("path()");
   return path_;
 }
 
 absl::Status TempDir::close() {
-  (void)entry_.get_as("TempDir", "close()", [this] { return path_for_messages(path_); });
+  require_open("close()");
   return entry_.close();
 }
 
@@ -415,32 +430,33 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
                                   std::move(kept));
 }
 
+void TempFile::require_open(const char* operation) const {
+  (void)entry_.get_as("TempFile", operation,
+                      [this] { return path_for_messages(file_.config().path); });
+}
+
 absl::StatusOr<TempFile> TempFile::rebuild() const {
-  (void)path();
+  require_open("rebuild()");
   return open(config_);
 }
 
 const std::string& TempFile::path() const {
-  (void)entry_.get_as("TempFile", "path()",
-                      [this] { return path_for_messages(file_.config().path); });
+  require_open("path()");
   return file_.config().path;
 }
 
 File& TempFile::file() {
-  (void)entry_.get_as("TempFile", "file()",
-                      [this] { return path_for_messages(file_.config().path); });
+  require_open("file()");
   return file_;
 }
 
 const File& TempFile::file() const {
-  (void)entry_.get_as("TempFile", "file()",
-                      [this] { return path_for_messages(file_.config().path); });
+  require_open("file()");
   return file_;
 }
 
 absl::Status TempFile::close() {
-  (void)entry_.get_as("TempFile", "close()",
-                      [this] { return path_for_messages(file_.config().path); });
+  require_open("close()");
   absl::Status closed = file_.close();
   absl::Status removed = entry_.close();
   return closed.ok() ? removed : closed;

@@ -184,6 +184,9 @@ class TempDir {
   [[nodiscard]] absl::Status close();
 
  private:
+  // Aborts naming `operation` unless the folder is still this handle's.
+  void require_open(const char* operation) const;
+
   temp_internal::Entry entry_;
   TempDirConfig config_;
   std::string path_;
@@ -245,6 +248,9 @@ class TempFile {
   [[nodiscard]] absl::Status close();
 
  private:
+  // Aborts naming `operation` unless the file is still this handle's.
+  void require_open(const char* operation) const;
+
   File file_;
   temp_internal::Entry entry_;
   TempFileConfig config_;
