@@ -168,9 +168,11 @@ class MappedFile {
   // to write back, and it is OK.
   [[nodiscard]] absl::Status sync();
 
-  // Unmaps now and reports what munmap(2) said, naming the path. Closed
-  // either way; any further use, closing again included, is misuse, and
-  // every span taken from it dangles.
+  // Unmaps now and reports what munmap(2) said, naming the path:
+  // `close("/var/lib/app/index"): munmap: Invalid argument [EINVAL]` (the
+  // kernel then keeps the memory mapped; nothing retries). Closed either
+  // way; any further use, closing again included, is misuse, and every span
+  // taken from it dangles.
   [[nodiscard]] absl::Status close();
 
  private:
