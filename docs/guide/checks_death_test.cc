@@ -23,6 +23,7 @@
 #include "tests/testing/forked_child.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/file.h"
+#include "uncopyable/mapped_file.h"
 #include "uncopyable/mutex.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
@@ -220,6 +221,22 @@ TEST_F(ChecksDeathTest, UnlockingTwice) {
   ASSERT_TRUE(lock->unlock().ok());
   EXPECT_DEATH((void)lock->unlock(),
                printed(R"msg(uncopyable: FileLock::unlock() on a lock that is not held (moved from or unlocked))msg"));
+}
+
+// --- MappedFile -----------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, WritableBytesOfAReadOnlyMapping) {
+  absl::StatusOr<File> index = uncopyable::rebuild(FileConfig{
+      .path = "index.bin", .access = uncopyable::FileAccess::write, .create = true,
+      .truncate = true});
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE(index->write("keys and offsets").ok());
+  ASSERT_TRUE(index->close().ok());
+  absl::StatusOr<uncopyable::MappedFile> mapped =
+      uncopyable::rebuild(uncopyable::MappedFileConfig{.file = {.path = "index.bin"}});
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_DEATH((void)mapped->mutable_bytes(),
+               printed(R"msg(uncopyable: MappedFile::mutable_bytes() on a read-only mapping (path="index.bin"); map it with access=read_write)msg"));
 }
 
 // --- SQLite ---------------------------------------------------------------------
