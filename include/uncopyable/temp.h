@@ -69,8 +69,8 @@ struct TempDirConfig {
   Permissions permissions{0700};          // 0700: mode of the folder, less umask
   bool keep = false;                      // leave it on disk at close (for debugging)
 
-  // The parent is not empty-but-NUL; the prefix holds no '/' or NUL and is
-  // at most 200 bytes; permissions fit in 07777.
+  // The parent holds no NUL; the prefix holds no '/' or NUL and is at most
+  // 200 bytes; permissions fit in 07777.
   absl::Status validate() const;
 };
 
@@ -179,8 +179,14 @@ class TempDir {
   // failure is reported with the path that failed:
   //   close("/tmp/tmp-q3k…"): unlinkat("/tmp/tmp-q3k…/out/a.txt"):
   //   Permission denied [EACCES]
-  // With keep, nothing is removed. In a fork()ed child, nothing is removed
-  // and the result is OK (the parent removes it).
+  // A folder that is already gone (removed or renamed away by someone) is
+  // not an error. With keep, nothing is removed. In a fork()ed child,
+  // nothing is removed and the result is OK (the parent removes it).
+  //
+  // Unlike Rust's remove_dir_all (tempfile::TempDir) and Python's
+  // shutil.rmtree (TemporaryDirectory), which go into a mount point and
+  // empty it, this stops there; and unlike them, a child's copy after
+  // fork() never removes the parent's folder.
   [[nodiscard]] absl::Status close();
 
  private:
@@ -243,8 +249,11 @@ class TempFile {
   // Closes the File, then removes the file and closes the descriptor of the
   // parent folder; reports the first error (what close(2) said, or what
   // unlinkat(2) said, naming the path). Closed either way; further use is
-  // misuse. With keep, the file stays; in a fork()ed child, the file stays
-  // and only the child's descriptors are closed.
+  // misuse. A file that is already gone is not an error: writing a
+  // TempFile and then renaming it into place is the usual way to replace a
+  // file atomically, and close() afterwards is OK and leaves the renamed
+  // file alone. With keep, the file stays; in a fork()ed child, the file
+  // stays and only the child's descriptors are closed.
   [[nodiscard]] absl::Status close();
 
  private:
