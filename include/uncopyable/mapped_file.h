@@ -120,8 +120,9 @@ class MappedFile {
   //   is not an error, although mmap(2) refuses it: the MappedFile then maps
   //   nothing, and bytes() is an empty span.
   // Python's mmap refuses an empty file and wants offsets on its allocation
-  // granularity; Rust's memmap2 takes any offset like this, but maps a range
-  // past the end without a word (a SIGBUS on first touch).
+  // granularity; Rust's memmap2 takes any offset like this, but does not
+  // hold a length given explicitly to the file's size (the SIGBUS comes on
+  // first touch).
   [[nodiscard]] static absl::StatusOr<MappedFile> open(const MappedFileConfig& config);
 
   MappedFile(MappedFile&&) noexcept = default;
