@@ -36,6 +36,14 @@ const char* syscall_name(Syscall call) noexcept {
     case Syscall::kShmUnlink: return "shm_unlink";
     case Syscall::kMmap: return "mmap";
     case Syscall::kMunmap: return "munmap";
+    // TempDir, TempFile and MappedFile.
+    case Syscall::kOpenat: return "openat";
+    case Syscall::kMkdirat: return "mkdirat";
+    case Syscall::kUnlinkat: return "unlinkat";
+    case Syscall::kGetdents64: return "getdents64";
+    case Syscall::kStatx: return "statx";
+    case Syscall::kGetrandom: return "getrandom";
+    case Syscall::kMsync: return "msync";
   }
   return "unknown";
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <string>
@@ -17,24 +18,34 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fds.h"
-#include "tests/testing/temp_path.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/sqlite.h"
+#include "uncopyable/temp.h"
 
 namespace uncopyable {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::TempPath;
+
+// A folder of the test's own under TEST_TMPDIR, removed at the end with all
+// SQLite leaves in it: the databases and their -journal, -wal and -shm files.
+TempDir scratch() {
+  const char* root = std::getenv("TEST_TMPDIR");
+  absl::StatusOr<TempDir> dir =
+      TempDir::open(TempDirConfig{.parent = root != nullptr ? root : ""});
+  EXPECT_TRUE(dir.ok()) << dir.status();
+  return *std::move(dir);
+}
 
 TEST(SqliteFaultTest, ALockedDatabaseHonoursTheBusyTimeout) {
-  TempPath temp("busy.db");
-  absl::StatusOr<SqliteConnection> holder = SqliteConnection::open({.path = temp.path()});
+  TempDir dir = scratch();
+  const std::string path = dir.path() + "/busy.db";
+  absl::StatusOr<SqliteConnection> holder = SqliteConnection::open({.path = path});
   ASSERT_TRUE(holder.ok()) << holder.status();
   ASSERT_TRUE(holder->execute("CREATE TABLE t (x)").ok());
   ASSERT_TRUE(holder->execute("BEGIN EXCLUSIVE").ok());
   absl::StatusOr<SqliteConnection> waiter =
-      SqliteConnection::open({.path = temp.path(), .busy_timeout = absl::Milliseconds(200)});
+      SqliteConnection::open({.path = path, .busy_timeout = absl::Milliseconds(200)});
   ASSERT_TRUE(waiter.ok()) << waiter.status();
   const absl::Time start = absl::Now();
   const absl::Status status = waiter->execute("INSERT INTO t VALUES (1)");
@@ -50,10 +61,11 @@ TEST(SqliteFaultTest, ALockedDatabaseHonoursTheBusyTimeout) {
 // sqlite3_backup_step() does not wait for a lock itself: backup_to() waits
 // up to the source's busy_timeout in all, then says which two databases.
 TEST(SqliteFaultTest, ABackupOfALockedDatabaseGivesUpAfterTheBusyTimeout) {
-  TempPath source_path("locked.db");
-  TempPath copy_path("locked-copy.db");
+  TempDir dir = scratch();
+  const std::string source_path = dir.path() + "/locked.db";
+  const std::string copy_path = dir.path() + "/locked-copy.db";
   // In rollback-journal mode, BEGIN EXCLUSIVE keeps readers out too.
-  const SqliteConfig source{.path = source_path.path(),
+  const SqliteConfig source{.path = source_path,
                             .busy_timeout = absl::Milliseconds(200),
                             .journal_mode = JournalMode::rollback};
   absl::StatusOr<SqliteConnection> db = SqliteConnection::open(source);
@@ -69,7 +81,7 @@ TEST(SqliteFaultTest, ABackupOfALockedDatabaseGivesUpAfterTheBusyTimeout) {
   const absl::Time start = absl::Now();
   absl::Duration took;
   std::thread backup([&] {
-    backed_up = db->backup_to({.path = copy_path.path()});
+    backed_up = db->backup_to({.path = copy_path});
     took = absl::Now() - start;
     done = true;
   });
@@ -80,26 +92,27 @@ TEST(SqliteFaultTest, ABackupOfALockedDatabaseGivesUpAfterTheBusyTimeout) {
   ASSERT_TRUE(gave_up) << "backup_to() still waiting after 10 s, with a busy_timeout of 200 ms";
   EXPECT_EQ(backed_up.code(), absl::StatusCode::kUnavailable) << backed_up;
   EXPECT_THAT(backed_up.message(),
-              HasSubstr(absl::StrCat("sqlite ", internal::quoted(source_path.path()),
-                                     ": backup to sqlite ", internal::quoted(copy_path.path()),
+              HasSubstr(absl::StrCat("sqlite ", internal::quoted(source_path),
+                                     ": backup to sqlite ", internal::quoted(copy_path),
                                      ": database is locked; gave up after waiting ")));
   EXPECT_THAT(backed_up.message(), HasSubstr("(the source's busy_timeout is 200ms)"));
   EXPECT_GE(took, absl::Milliseconds(180));
   EXPECT_LT(took, absl::Seconds(5));
   // With the lock gone, the same backup works.
-  const absl::Status again = db->backup_to({.path = copy_path.path()});
+  const absl::Status again = db->backup_to({.path = copy_path});
   EXPECT_TRUE(again.ok()) << again;
 }
 
 // In a child, with RLIMIT_NOFILE lowered so that no descriptor is left:
 // SQLite says "unable to open database file", which is not NotFound.
 TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
-  TempPath source_path("nofile.db");
-  TempPath other_path("nofile-other.db");
+  TempDir dir = scratch();
+  const std::string source_path = dir.path() + "/nofile.db";
+  const std::string other_path = dir.path() + "/nofile-other.db";
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    absl::StatusOr<SqliteConnection> source = SqliteConnection::open({.path = source_path.path()});
+    absl::StatusOr<SqliteConnection> source = SqliteConnection::open({.path = source_path});
     if (!source.ok()) ::_exit(8);
     if (!source->execute("CREATE TABLE t (x); INSERT INTO t VALUES (1)").ok()) ::_exit(9);
     const std::set<int> before = testing::open_fds();
@@ -111,16 +124,16 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
     std::set<int> fillers;
     for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.insert(fd);
     const absl::StatusOr<SqliteConnection> opened =
-        SqliteConnection::open({.path = other_path.path()});
+        SqliteConnection::open({.path = other_path});
     if (opened.ok()) ::_exit(12);
     if (opened.status().code() != absl::StatusCode::kResourceExhausted) ::_exit(13);
     const std::string expected_open =
-        absl::StrCat("sqlite ", internal::quoted(other_path.path()),
+        absl::StrCat("sqlite ", internal::quoted(other_path),
                      ": open with mode=rwc: unable to open database file [EMFILE]");
     if (opened.status().message() != expected_open) ::_exit(14);
-    const absl::Status backed_up = source->backup_to({.path = other_path.path()});
+    const absl::Status backed_up = source->backup_to({.path = other_path});
     if (backed_up.code() != absl::StatusCode::kResourceExhausted) ::_exit(15);
-    if (backed_up.message() != absl::StrCat("sqlite ", internal::quoted(source_path.path()),
+    if (backed_up.message() != absl::StrCat("sqlite ", internal::quoted(source_path),
                                             ": backup to ", expected_open)) {
       ::_exit(16);
     }
@@ -129,7 +142,7 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(17);
     // Nothing leaked, and with room again the same calls work.
     if (testing::open_fds() != before) ::_exit(18);
-    if (!source->backup_to({.path = other_path.path()}).ok()) ::_exit(19);
+    if (!source->backup_to({.path = other_path}).ok()) ::_exit(19);
     ::_exit(0);
   }
   int status = 0;
@@ -142,8 +155,9 @@ TEST(SqliteFaultTest, NoDescriptorsLeftIsResourceExhausted) {
 // (SQLITE_BUSY): the Transaction is over, so nothing may stay open behind it
 // for later statements to join unseen.
 TEST(SqliteFaultTest, ACommitThatFindsTheDatabaseLockedLeavesNoTransactionOpen) {
-  TempPath temp("commit-busy.db");
-  const SqliteConfig config{.path = temp.path(),
+  TempDir dir = scratch();
+  const std::string path = dir.path() + "/commit-busy.db";
+  const SqliteConfig config{.path = path,
                             .busy_timeout = absl::Milliseconds(100),
                             .journal_mode = JournalMode::rollback};
   absl::StatusOr<SqliteConnection> writer = SqliteConnection::open(config);
@@ -174,15 +188,16 @@ TEST(SqliteFaultTest, ACommitThatFindsTheDatabaseLockedLeavesNoTransactionOpen) 
 }
 
 TEST(SqliteFaultTest, ACorruptFileIsAClearError) {
-  TempPath temp("corrupt.db");
+  TempDir dir = scratch();
+  const std::string path = dir.path() + "/corrupt.db";
   {
-    std::ofstream garbage(temp.path(), std::ios::binary);
+    std::ofstream garbage(path, std::ios::binary);
     garbage << std::string(8192, '\x5a');
   }
-  const absl::StatusOr<SqliteConnection> db = SqliteConnection::open({.path = temp.path()});
+  const absl::StatusOr<SqliteConnection> db = SqliteConnection::open({.path = path});
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(db.status().message(), HasSubstr(internal::quoted(temp.path())));
+  EXPECT_THAT(db.status().message(), HasSubstr(internal::quoted(path)));
   EXPECT_THAT(db.status().message(), HasSubstr("file is not a database"));
 }
 

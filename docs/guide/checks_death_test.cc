@@ -26,6 +26,7 @@
 #include "tests/testing/forked_child.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/file.h"
+#include "uncopyable/mapped_file.h"
 #include "uncopyable/mutex.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
@@ -317,6 +318,22 @@ TEST_F(ChecksDeathTest, ReleaseToAStreamThatClosesIt) {
   ASSERT_NE(stream, nullptr);
   EXPECT_EQ(::fileno(stream), number);
   EXPECT_EQ(::fclose(stream), 0);  // fine: the descriptor is the stream's
+}
+
+// --- MappedFile -----------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, WritableBytesOfAReadOnlyMapping) {
+  absl::StatusOr<File> index = uncopyable::rebuild(FileConfig{
+      .path = "index.bin", .access = uncopyable::FileAccess::write, .create = true,
+      .truncate = true});
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE(index->write("keys and offsets").ok());
+  ASSERT_TRUE(index->close().ok());
+  absl::StatusOr<uncopyable::MappedFile> mapped =
+      uncopyable::rebuild(uncopyable::MappedFileConfig{.file = {.path = "index.bin"}});
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_DEATH((void)mapped->mutable_bytes(),
+               printed(R"msg(uncopyable: MappedFile::mutable_bytes() on a read-only mapping (path="index.bin"); map it with access=read_write)msg"));
 }
 
 // --- SQLite ---------------------------------------------------------------------

@@ -16,7 +16,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -63,6 +65,14 @@ enum class Syscall : unsigned char {
   kShmUnlink,
   kMmap,
   kMunmap,
+  // TempDir, TempFile and MappedFile.
+  kOpenat,
+  kMkdirat,
+  kUnlinkat,
+  kGetdents64,
+  kStatx,
+  kGetrandom,
+  kMsync,
 };
 
 // "open", "close", ...: the name of the system call.
@@ -265,6 +275,37 @@ inline void* mmap(void* address, size_t length, int protection, int flags, int f
 
 inline int munmap(void* address, size_t length) noexcept {
   return through_seam(Syscall::kMunmap, [&] { return ::munmap(address, length); });
+}
+
+// TempDir, TempFile and MappedFile.
+
+inline int openat(int dir_fd, const char* path, int flags, mode_t mode = 0) noexcept {
+  return through_seam(Syscall::kOpenat, [&] { return ::openat(dir_fd, path, flags, mode); });
+}
+
+inline int mkdirat(int dir_fd, const char* path, mode_t mode) noexcept {
+  return through_seam(Syscall::kMkdirat, [&] { return ::mkdirat(dir_fd, path, mode); });
+}
+
+inline int unlinkat(int dir_fd, const char* path, int flags) noexcept {
+  return through_seam(Syscall::kUnlinkat, [&] { return ::unlinkat(dir_fd, path, flags); });
+}
+
+inline ssize_t getdents64(int fd, void* buffer, size_t size) noexcept {
+  return through_seam(Syscall::kGetdents64, [&] { return ::getdents64(fd, buffer, size); });
+}
+
+inline int statx(int dir_fd, const char* path, int flags, unsigned int mask,
+                 struct statx* out) noexcept {
+  return through_seam(Syscall::kStatx, [&] { return ::statx(dir_fd, path, flags, mask, out); });
+}
+
+inline ssize_t getrandom(void* buffer, size_t size, unsigned int flags) noexcept {
+  return through_seam(Syscall::kGetrandom, [&] { return ::getrandom(buffer, size, flags); });
+}
+
+inline int msync(void* address, size_t length, int flags) noexcept {
+  return through_seam(Syscall::kMsync, [&] { return ::msync(address, length, flags); });
 }
 
 }  // namespace sys
