@@ -140,6 +140,8 @@ class Stream {
   Stream(Fd fd, Endpoint peer, bool client_of, const char* kind)
       : fd_(std::move(fd)), peer_(std::move(peer)), client_of_(client_of), kind_(kind) {}
   int checked_fd(const char* operation) const;
+  // The Status of a failed recv(2): a timeout, or the errno.
+  absl::Status receive_error(int error) const;
   // "tcp://127.0.0.1:8080", or "a client of unix:///run/app.sock".
   std::string peer_name() const;
 
