@@ -195,28 +195,6 @@ absl::Status apply_options(int fd, const SocketConfig& config, int family,
   return set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", endpoint);
 }
 
-// Milliseconds for poll(2), which takes -1 for "forever".
-int poll_milliseconds(absl::Duration timeout) {
-  if (timeout == absl::InfiniteDuration()) return -1;
-  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
-  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
-}
-
-// Waits for `events` on `fd` until `deadline`, retrying EINTR. Returns 0 if
-// ready, ETIMEDOUT if the time ran out, or the errno of a failed poll.
-int wait_for(int fd, short events, absl::Time deadline) {
-  while (true) {
-    pollfd entry{fd, events, 0};
-    const absl::Duration left =
-        deadline == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
-    const int ready = sys::poll(&entry, 1, poll_milliseconds(left));
-    if (ready > 0) return 0;
-    if (ready == 0) return ETIMEDOUT;
-    if (errno != EINTR) return errno;
-  }
-}
-
 // One connection attempt to one address, within connect_timeout. A blocking
 // connect bounded by SO_SNDTIMEO (Linux applies it to connect) costs two
 // system calls fewer than a non-blocking one and poll().
@@ -238,7 +216,7 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
     if (error == EISCONN) break;    // an interrupted attempt finished
     if (error == EINTR) continue;   // retried: EALREADY if it goes on in the background
     if (error == EALREADY) {        // in progress: wait for it, then ask how it ended
-      error = wait_for(raw, POLLOUT, deadline);
+      error = internal::wait_for(raw, POLLOUT, deadline);
       if (error == 0) {
         socklen_t size = sizeof error;
         if (sys::getsockopt(raw, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
@@ -585,7 +563,7 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   while (true) {
-    if (const int error = wait_for(fd, POLLIN, deadline); error != 0) {
+    if (const int error = internal::wait_for(fd, POLLIN, deadline); error != 0) {
       if (error == ETIMEDOUT) {
         return absl::DeadlineExceededError(absl::StrCat(
             "accept on ", endpoint, ": no connection within ", absl::FormatDuration(timeout)));

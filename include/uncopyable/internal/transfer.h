@@ -1,4 +1,5 @@
-// uncopyable/internal/transfer.h: the one I/O loop of every byte stream.
+// uncopyable/internal/transfer.h: the one I/O loop of every byte stream, and
+// the one wait for a descriptor to be ready.
 //
 // File, Socket, Connection, PipeReader and PipeWriter move bytes the same
 // way: call the kernel, retry EINTR, finish a short transfer, stop at the end
@@ -30,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace uncopyable::internal {
@@ -119,6 +121,12 @@ absl::StatusOr<std::string> read_to_end(size_t max_bytes, ReadAll read_all, TooL
     chunk = std::min(chunk * 2, kLargestChunk);
   }
 }
+
+// Waits until `fd` is ready for `events` (poll(2)) or `deadline` passes,
+// retrying EINTR. Returns 0 if ready, ETIMEDOUT if the time ran out first (a
+// deadline already past polls nothing), or the errno of a failed poll. For
+// a connect in progress, a listener, a pidfd.
+int wait_for(int fd, short events, absl::Time deadline);
 
 }  // namespace uncopyable::internal
 
