@@ -113,18 +113,18 @@ static_assert(sizeof(CloneArgs) == 64);
 // Not instrumented: the child returns from the system call into this frame
 // and must run nothing but `in_child` (no sanitizer runtime, whose locks
 // another thread of the parent may have held at the copy).
-__attribute__((noinline, no_sanitize("address", "thread", "undefined")))
+__attribute__((noinline)) UNCOPYABLE_CHILD_CODE
 pid_t clone_pidfd_now(int* pidfd, ChildMain in_child, void* argument) noexcept {
   constexpr uint64_t kFlags = CLONE_PIDFD | CLONE_VFORK;
   CloneArgs args = {};
   args.flags = kFlags;
   args.pidfd = reinterpret_cast<uintptr_t>(pidfd);
-  args.exit_signal = 0;
+  args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS) {
     // clone(2) (Linux 5.2) puts the pidfd where parent_tid points; no new
     // stack, so the child returns here like fork(2)'s does.
-    pid = ::syscall(SYS_clone, kFlags, nullptr, pidfd, nullptr, nullptr);
+    pid = ::syscall(SYS_clone, kFlags | SIGCHLD, nullptr, pidfd, nullptr, nullptr);
   }
   if (pid == 0) {
     in_child(argument);

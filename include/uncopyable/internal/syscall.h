@@ -293,17 +293,17 @@ inline ssize_t write_without_sigpipe(int fd, const void* buffer, size_t size) no
                       [&] { return write_without_sigpipe_now(fd, buffer, size); });
 }
 
-// clone3(2) with CLONE_PIDFD | CLONE_VFORK, no CLONE_VM: a copy of this
-// process, with a pidfd that refers to it and to nothing else (no pid-reuse
-// race), that sends its parent no signal when it exits (exit_signal 0: only
-// waitid() with __WALL or P_PIDFD sees it, so a waitpid(-1) elsewhere cannot
-// reap it). The calling thread resumes once the child has called execve(2)
-// or exited. In the child, `in_child(argument)` runs and must end the
+// clone3(2) with CLONE_PIDFD | CLONE_VFORK, no CLONE_VM, exit signal
+// SIGCHLD: a copy of this process, with a pidfd that refers to it and to
+// nothing else (no pid-reuse race). The calling thread resumes once the child
+// has called execve(2) or exited. In the child, `in_child(argument)` runs and must end the
 // process (execve or _exit); it must make raw system calls only, not through
 // this seam, and must not allocate or lock (the child of a threaded
 // process). Falls back to clone(2) with CLONE_PIDFD where clone3 is missing
 // (ENOSYS). Returns the child's pid and sets `*pidfd`, or -1 with errno.
 using ChildMain = void (*)(void* argument) noexcept;
+// Marks a function that such a child runs: no sanitizer instrumentation.
+#define UNCOPYABLE_CHILD_CODE __attribute__((no_sanitize("address", "thread", "undefined")))
 pid_t clone_pidfd_now(int* pidfd, ChildMain in_child, void* argument) noexcept;
 inline pid_t clone_pidfd(int* pidfd, ChildMain in_child, void* argument) noexcept {
   return through_seam(Syscall::kClone3,
