@@ -113,8 +113,9 @@ struct SubprocessConfig {
   // never taken as "."), as execvp(3) does, except that a file without a #!
   // line is not handed to /bin/sh (ENOEXEC). The child sees argv as given.
   std::vector<std::string> argv{};
-  // Start from this process's environment as it is at spawn time; false:
-  // from nothing.
+  // Start from this process's environment as it is at spawn time (read as
+  // execvp(3) reads it, without a lock: no setenv() in another thread
+  // meanwhile); false: from nothing.
   bool inherit_environment = true;
   // Set on top of that (replacing inherited ones of the same name); each
   // name at most once.

@@ -8,7 +8,10 @@
 // of a flag that is false, predicted false. A test arms a fault plan through
 // uncopyable/testing/fault_injection.h; then the Nth call made by the arming
 // thread fails with the errno the test chose, the way SQLite proves its I/O
-// error paths. Library code must never call the kernel any other way.
+// error paths. Library code must never call the kernel any other way, with
+// one exception: the code a clone_pidfd() child runs until execve (in
+// src/subprocess.cc) makes raw system calls, since the seam may allocate
+// while a test has it armed, and that child must not.
 //
 // Not part of the public API: handles are the public API.
 #ifndef UNCOPYABLE_INTERNAL_SYSCALL_H_
