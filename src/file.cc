@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -15,6 +14,7 @@
 #include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
+#include "uncopyable/internal/transfer.h"
 
 namespace uncopyable {
 namespace {
@@ -72,49 +72,32 @@ absl::Status wrong_access(absl::string_view operation, const FileConfig& config)
       enum_name(config.access)));
 }
 
-// Writes all of `data` with `call(buffer, size, done)`, retrying EINTR and
-// finishing short writes; `done` is how much already went out.
+// Writes all of `data` with `call(buffer, size, done)` through the one I/O
+// loop (EINTR retried, short writes finished); `done` is how much already
+// went out.
 template <typename Call>
 absl::Status write_all(absl::string_view operation, const FileConfig& config,
                        absl::string_view data, size_t* written, Call call) {
-  size_t done = 0;
-  absl::Status status;
-  while (done < data.size()) {
-    const ssize_t n = call(data.data() + done, data.size() - done, done);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      const int error = n < 0 ? errno : EIO;  // 0 bytes for a non-empty write
-      status = internal::errno_status(
-          error, absl::StrCat(what(operation, config), ": wrote ", done, " of ",
-                              data.size(), " bytes, then"));
-      break;
-    }
-  }
-  if (written != nullptr) *written = done;
-  return status;
+  const internal::Transferred sent = internal::transfer(
+      data.size(), internal::TransferMode::kAll, internal::ZeroBytes::kError,
+      [&](size_t done) { return call(data.data() + done, data.size() - done, done); });
+  if (written != nullptr) *written = sent.done;
+  if (ABSL_PREDICT_TRUE(sent.ok())) return absl::OkStatus();
+  return internal::transfer_status(sent.error, what(operation, config), "wrote", sent.done,
+                                   data.size());
 }
 
-// Reads until `buffer` is full or the end of the file, retrying EINTR.
+// Reads until `buffer` is full or the end of the file, through the one I/O
+// loop.
 template <typename Call>
 absl::StatusOr<size_t> read_all(absl::string_view operation, const FileConfig& config,
                                 absl::Span<char> buffer, Call call) {
-  size_t done = 0;
-  while (done < buffer.size()) {
-    const ssize_t n = call(buffer.data() + done, buffer.size() - done, done);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-    } else if (n == 0) {
-      break;  // end of file
-    } else if (errno != EINTR) {
-      return internal::errno_status(
-          errno, absl::StrCat(what(operation, config), ": read ", done, " of ",
-                              buffer.size(), " bytes, then"));
-    }
-  }
-  return done;
+  const internal::Transferred got = internal::transfer(
+      buffer.size(), internal::TransferMode::kAll, internal::ZeroBytes::kEnd,
+      [&](size_t done) { return call(buffer.data() + done, buffer.size() - done, done); });
+  if (ABSL_PREDICT_TRUE(got.ok())) return got.done;
+  return internal::transfer_status(got.error, what(operation, config), "read", got.done,
+                                   buffer.size());
 }
 
 }  // namespace
@@ -299,28 +282,16 @@ absl::StatusOr<size_t> File::read(absl::Span<char> buffer) {
 absl::StatusOr<std::string> File::read_to_end(size_t max_bytes) {
   const int fd = checked_fd("read_to_end()");
   if (!can_read(config_)) return wrong_access("read_to_end", config_);
-  std::string text;
-  constexpr size_t kLargestChunk = size_t{1} << 30;
-  size_t chunk = 4096;  // doubled each time, up to what is still allowed
-  while (true) {
-    const size_t had = text.size();  // at most max_bytes: more returned above
-    // One byte past the limit tells "exactly max_bytes" from "more"; written
-    // so that max_bytes = SIZE_MAX does not wrap to 0.
-    const size_t room = max_bytes - had;
-    const size_t want = room < chunk ? room + 1 : chunk;
-    text.resize(had + want);
-    absl::StatusOr<size_t> got =
-        read_all("read_to_end", config_, absl::MakeSpan(text.data() + had, want),
-                 [fd](char* to, size_t size, size_t) { return sys::read(fd, to, size); });
-    if (!got.ok()) return got.status();
-    text.resize(had + *got);
-    if (text.size() > max_bytes) {
-      return absl::OutOfRangeError(absl::StrCat(what("read_to_end", config_),
-                                                ": more than ", max_bytes, " bytes"));
-    }
-    if (*got < want) return text;  // read_all stops short only at the end
-    chunk = std::min(chunk * 2, kLargestChunk);
-  }
+  return internal::read_to_end(
+      max_bytes,
+      [&](absl::Span<char> buffer) {
+        return read_all("read_to_end", config_, buffer,
+                        [fd](char* to, size_t size, size_t) { return sys::read(fd, to, size); });
+      },
+      [&] {
+        return absl::OutOfRangeError(
+            absl::StrCat(what("read_to_end", config_), ": more than ", max_bytes, " bytes"));
+      });
 }
 
 absl::StatusOr<size_t> File::pread(absl::Span<char> buffer, off_t offset) {
@@ -339,6 +310,14 @@ absl::Status File::write(absl::string_view data, size_t* written) {
   const int fd = checked_fd("write()");
   if (written != nullptr) *written = 0;
   if (!can_write(config_)) return wrong_access("write", config_);
+  // Only a special file (a FIFO) can raise SIGPIPE: regular files pay
+  // nothing for the guard.
+  if (ABSL_PREDICT_FALSE(config_.allow_special_files)) {
+    return write_all("write", config_, data, written,
+                     [fd](const char* from, size_t size, size_t) {
+                       return sys::write_without_sigpipe(fd, from, size);
+                     });
+  }
   return write_all("write", config_, data, written, [fd](const char* from, size_t size, size_t) {
     return sys::write(fd, from, size);
   });

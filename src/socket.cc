@@ -21,6 +21,7 @@
 #include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
+#include "uncopyable/internal/transfer.h"
 
 namespace uncopyable {
 namespace {
@@ -40,13 +41,10 @@ std::string text_of(const Endpoint& endpoint) {
   return internal::shortened(endpoint.to_string(), internal::kQuotedBytes);
 }
 
-// A closed peer or a reset is Unavailable: the other end went away.
+// A closed peer or a reset is Unavailable: the other end went away (the
+// rule every byte stream shares, internal/transfer.h).
 absl::Status io_error(int error, absl::string_view what) {
-  absl::Status status = internal::errno_status(error, what);
-  if (error == EPIPE || error == ECONNRESET || error == ENOTCONN) {
-    return absl::UnavailableError(status.message());
-  }
-  return status;
+  return internal::transfer_error(error, what);
 }
 
 // Unix addresses: a path, or a Linux abstract name (a leading NUL).
@@ -197,28 +195,6 @@ absl::Status apply_options(int fd, const SocketConfig& config, int family,
   return set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", endpoint);
 }
 
-// Milliseconds for poll(2), which takes -1 for "forever".
-int poll_milliseconds(absl::Duration timeout) {
-  if (timeout == absl::InfiniteDuration()) return -1;
-  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
-  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
-}
-
-// Waits for `events` on `fd` until `deadline`, retrying EINTR. Returns 0 if
-// ready, ETIMEDOUT if the time ran out, or the errno of a failed poll.
-int wait_for(int fd, short events, absl::Time deadline) {
-  while (true) {
-    pollfd entry{fd, events, 0};
-    const absl::Duration left =
-        deadline == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
-    const int ready = sys::poll(&entry, 1, poll_milliseconds(left));
-    if (ready > 0) return 0;
-    if (ready == 0) return ETIMEDOUT;
-    if (errno != EINTR) return errno;
-  }
-}
-
 // One connection attempt to one address, within connect_timeout. A blocking
 // connect bounded by SO_SNDTIMEO (Linux applies it to connect) costs two
 // system calls fewer than a non-blocking one and poll().
@@ -240,7 +216,7 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
     if (error == EISCONN) break;    // an interrupted attempt finished
     if (error == EINTR) continue;   // retried: EALREADY if it goes on in the background
     if (error == EALREADY) {        // in progress: wait for it, then ask how it ended
-      error = wait_for(raw, POLLOUT, deadline);
+      error = internal::wait_for(raw, POLLOUT, deadline);
       if (error == 0) {
         socklen_t size = sizeof error;
         if (sys::getsockopt(raw, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
@@ -307,72 +283,68 @@ int Stream::checked_fd(const char* operation) const {
 
 absl::Status Stream::send(absl::string_view data, size_t* sent) {
   const int fd = checked_fd("send()");
-  size_t done = 0;
-  absl::Status status;
-  while (done < data.size()) {
-    const ssize_t n = sys::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      const int error = n < 0 ? errno : EIO;
-      const std::string what =
-          absl::StrCat("send to ", peer_name(), ": sent ", done, " of ", data.size(), " bytes, then");
-      status = error == EAGAIN || error == EWOULDBLOCK
-                   ? absl::DeadlineExceededError(absl::StrCat(what, " timed out"))
-                   : io_error(error, what);
-      break;
-    }
+  const internal::Transferred result = internal::transfer(
+      data.size(), internal::TransferMode::kAll, internal::ZeroBytes::kError, [&](size_t done) {
+        return sys::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      });
+  if (sent != nullptr) *sent = result.done;
+  if (ABSL_PREDICT_TRUE(result.ok())) return absl::OkStatus();
+  const std::string what = absl::StrCat("send to ", peer_name());
+  if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
+    return absl::DeadlineExceededError(absl::StrCat(what, ": sent ", result.done, " of ",
+                                                    data.size(), " bytes, then timed out"));
   }
-  if (sent != nullptr) *sent = done;
-  return status;
+  return internal::transfer_status(result.error, what, "sent", result.done, data.size());
 }
 
 absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
   const int fd = checked_fd("send_some()");
-  if (data.empty()) return 0;  // nothing to wait for room for
-  while (true) {
-    const ssize_t n = sys::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return absl::DeadlineExceededError(absl::StrCat("send to ", peer_name(), ": timed out"));
-    }
-    return io_error(errno, absl::StrCat("send to ", peer_name()));
+  // Empty `data`: nothing to wait for room for, and no call is made.
+  const internal::Transferred result = internal::transfer(
+      data.size(), internal::TransferMode::kSome, internal::ZeroBytes::kEnd,
+      [&](size_t) { return sys::send(fd, data.data(), data.size(), MSG_NOSIGNAL); });
+  if (ABSL_PREDICT_TRUE(result.ok())) return result.done;
+  if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
+    return absl::DeadlineExceededError(absl::StrCat("send to ", peer_name(), ": timed out"));
   }
+  return io_error(result.error, absl::StrCat("send to ", peer_name()));
+}
+
+// What a failed receive says: "receive from <peer>: timed out" (a receive
+// timeout) or the errno.
+absl::Status Stream::receive_error(int error) const {
+  if (error == EAGAIN || error == EWOULDBLOCK) {
+    return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_name(), ": timed out"));
+  }
+  return io_error(error, absl::StrCat("receive from ", peer_name()));
 }
 
 absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
   const int fd = checked_fd("receive()");
-  // recv(2) of 0 bytes waits for 1 to arrive on a stream socket: not asked.
-  if (buffer.empty()) return 0;
-  while (true) {
-    const ssize_t n = sys::recv(fd, buffer.data(), buffer.size(), 0);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_name(), ": timed out"));
-    }
-    return io_error(errno, absl::StrCat("receive from ", peer_name()));
-  }
+  // recv(2) of 0 bytes waits for 1 to arrive on a stream socket: an empty
+  // buffer makes no call.
+  const internal::Transferred result = internal::transfer(
+      buffer.size(), internal::TransferMode::kSome, internal::ZeroBytes::kEnd,
+      [&](size_t) { return sys::recv(fd, buffer.data(), buffer.size(), 0); });
+  if (ABSL_PREDICT_TRUE(result.ok())) return result.done;
+  return receive_error(result.error);
 }
 
 absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
-  size_t done = 0;
-  while (done < buffer.size()) {
-    absl::StatusOr<size_t> got = receive(buffer.subspan(done));
-    if (!got.ok()) {
-      return absl::Status(got.status().code(),
-                          absl::StrCat(got.status().message(), " (", done, " of ", buffer.size(),
-                                       " bytes had arrived)"));
-    }
-    if (*got == 0) {
-      return absl::OutOfRangeError(absl::StrCat("receive from ", peer_name(),
-                                                ": the peer closed the connection after ", done,
-                                                " of ", buffer.size(), " bytes"));
-    }
-    done += *got;
+  const int fd = checked_fd("receive_exactly()");
+  const internal::Transferred result = internal::transfer(
+      buffer.size(), internal::TransferMode::kAll, internal::ZeroBytes::kEnd, [&](size_t done) {
+        return sys::recv(fd, buffer.data() + done, buffer.size() - done, 0);
+      });
+  if (!result.ok()) {
+    const absl::Status status = receive_error(result.error);
+    return absl::Status(status.code(), absl::StrCat(status.message(), " (", result.done, " of ",
+                                                    buffer.size(), " bytes had arrived)"));
+  }
+  if (result.done < buffer.size()) {
+    return absl::OutOfRangeError(absl::StrCat("receive from ", peer_name(),
+                                              ": the peer closed the connection after ",
+                                              result.done, " of ", buffer.size(), " bytes"));
   }
   return absl::OkStatus();
 }
@@ -592,7 +564,7 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   while (true) {
-    if (const int error = wait_for(fd, POLLIN, deadline); error != 0) {
+    if (const int error = internal::wait_for(fd, POLLIN, deadline); error != 0) {
       if (error == ETIMEDOUT) {
         return absl::DeadlineExceededError(absl::StrCat(
             "accept on ", endpoint, ": no connection within ", absl::FormatDuration(timeout)));

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +138,35 @@ TEST(FileFaultTest, DataSyncedBeforeAKillNineIsThere) {
   ASSERT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
   EXPECT_EQ(contents(temp.path()), "committed record\n");
+}
+
+// A File on a FIFO (allow_special_files) whose reader has gone: write() is
+// an EPIPE Status, as for a PipeWriter, and never SIGPIPE, which at its
+// default disposition would kill the process. In a death-test child with
+// that default, so that a SIGPIPE shows as a failure.
+TEST(FileFaultTest, WritingToAFifoWhoseReaderIsGoneIsAStatusNeverSigpipe) {
+  TempPath temp("fifo");
+  ASSERT_EQ(::mkfifo(temp.path().c_str(), 0600), 0);
+  EXPECT_EXIT(
+      {
+        ::signal(SIGPIPE, SIG_DFL);
+        const int reader = ::open(temp.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (reader < 0) ::_exit(2);
+        absl::StatusOr<File> fifo = File::open(FileConfig{
+            .path = temp.path(), .access = FileAccess::write, .allow_special_files = true});
+        if (!fifo.ok()) ::_exit(3);
+        if (!fifo->write("heard").ok()) ::_exit(4);
+        ::close(reader);
+        size_t written = 99;
+        const absl::Status status = fifo->write("unheard", &written);
+        if (status.code() != absl::StatusCode::kUnavailable) ::_exit(5);
+        if (status.message() != "write(" + internal::quoted(temp.path()) +
+                                    "): wrote 0 of 7 bytes, then: Broken pipe [EPIPE]") {
+          ::_exit(6);
+        }
+        ::_exit(written == 0 ? 0 : 7);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // One File operation, run on a fresh file each time.

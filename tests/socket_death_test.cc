@@ -28,6 +28,23 @@ TEST(SocketDeathTest, AnyOperationOnAMovedFromOrClosedSocket) {
                "^uncopyable: Socket::shutdown\\(\\) " + closed);
 }
 
+// receive_exactly() checks its handle before anything else, as every other
+// operation does: even asked for nothing, a moved-from Socket aborts.
+TEST(SocketDeathTest, ReceiveExactlyOnAMovedFromSocketEvenForNothing) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(listener.ok());
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  ASSERT_TRUE(client.ok());
+  Socket taker = *std::move(client);
+  char byte;
+  // NOLINTBEGIN(bugprone-use-after-move): the misuse under test
+  EXPECT_DEATH((void)client->receive_exactly(absl::Span<char>()),
+               "^uncopyable: Socket::receive_exactly\\(\\) on a moved-from handle\n");
+  EXPECT_DEATH((void)client->receive_exactly(absl::MakeSpan(&byte, 1)),
+               "^uncopyable: Socket::receive_exactly\\(\\) on a moved-from handle\n");
+  // NOLINTEND(bugprone-use-after-move)
+}
+
 // After release() the handle says "released", as an Fd does, not
 // "moved-from".
 TEST(SocketDeathTest, AnyOperationOnAReleasedSocketOrConnection) {

@@ -28,8 +28,10 @@
 #include "uncopyable/file.h"
 #include "uncopyable/mapped_file.h"
 #include "uncopyable/mutex.h"
+#include "uncopyable/pipe.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
+#include "uncopyable/subprocess.h"
 #include "uncopyable/testing/fault_injection.h"
 
 namespace guide {
@@ -137,6 +139,23 @@ TEST_F(ChecksDeathTest, SqliteConnectionAfterClose) {
   ASSERT_TRUE(db.close().ok());
   EXPECT_DEATH((void)db.execute("SELECT 1"),
                printed(R"msg(uncopyable: SqliteConnection::execute() on a closed handle (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, PipeEndAfterClose) {
+  absl::StatusOr<uncopyable::Pipe> pipe = uncopyable::make_pipe();
+  ASSERT_TRUE(pipe.ok()) << pipe.status();
+  ASSERT_TRUE(pipe->writer.close().ok());
+  EXPECT_DEATH((void)pipe->writer.write("x"),
+               printed(R"msg(uncopyable: PipeWriter::write() on a closed handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, SubprocessAfterClose) {
+  absl::StatusOr<uncopyable::Subprocess> sleeper =
+      uncopyable::rebuild(uncopyable::SubprocessConfig{.argv = {"sleep", "100"}});
+  ASSERT_TRUE(sleeper.ok()) << sleeper.status();
+  ASSERT_TRUE(sleeper->close().ok());  // killed and reaped
+  EXPECT_DEATH((void)sleeper->wait(),
+               printed(R"msg(uncopyable: Subprocess::wait() on a closed handle (program "sleep"))msg"));
 }
 
 // --- Fd and FdView ------------------------------------------------------------
@@ -463,6 +482,18 @@ TEST_F(ChecksDeathTest, AMutexHeldAcrossFork) {
         in_forked_child([&] { jobs.lock(); });  // nobody in the child would ever unlock it
       },
       printed(R"msg(uncopyable: Mutex "jobs": lock() in a fork()ed child (thread <thread>), but the lock was held by thread <thread> when the process forked; the child must rebuild() its own)msg"));
+}
+
+// `cat` reads a pipe this test holds, so that one a dying death-test
+// process leaves behind ends with it.
+TEST_F(ChecksDeathTest, TheParentsSubprocessInAChild) {
+  absl::StatusOr<uncopyable::Pipe> input = uncopyable::make_pipe();
+  ASSERT_TRUE(input.ok()) << input.status();
+  absl::StatusOr<uncopyable::Subprocess> cat = uncopyable::Subprocess::spawn(
+      {.argv = {"cat"}, .passed_fds = {0}}, {input->reader.fd()});
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  EXPECT_DEATH(in_forked_child([&] { (void)cat->wait(); }),
+               printed(R"msg(uncopyable: Subprocess::wait() in a fork()ed child: the process belongs to the process that spawned it, which alone waits for and kills it (program "cat"))msg"));
 }
 
 // --- Mutex --------------------------------------------------------------------

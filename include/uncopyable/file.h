@@ -254,7 +254,10 @@ class File {
   // Writes all of `data` at the current offset (at the end with append). On
   // error, `*written` (if given) and the message say how many bytes went out
   // first; those bytes are in the file. Empty `data` is OK at once, without a
-  // system call.
+  // system call. A FIFO (allow_special_files) whose reader is gone is an
+  // EPIPE Status (Unavailable), never SIGPIPE: with allow_special_files,
+  // SIGPIPE is blocked in the calling thread for each write(2) (two
+  // sigprocmask calls more; see sys::write_without_sigpipe).
   [[nodiscard]] absl::Status write(absl::string_view data, size_t* written = nullptr);
   // The same at `offset`, leaving the file offset alone (EINVAL as for
   // pread()).

@@ -147,6 +147,8 @@ class Stream {
     fd_.set_owner(std::string_view(kind) == "Socket" ? kSocket : kConnection, nullptr);
   }
   int checked_fd(const char* operation) const;
+  // The Status of a failed recv(2): a timeout, or the errno.
+  absl::Status receive_error(int error) const;
   // "tcp://127.0.0.1:8080", or "a client of unix:///run/app.sock".
   std::string peer_name() const;
 

@@ -8,7 +8,10 @@
 // of a flag that is false, predicted false. A test arms a fault plan through
 // uncopyable/testing/fault_injection.h; then the Nth call made by the arming
 // thread fails with the errno the test chose, the way SQLite proves its I/O
-// error paths. Library code must never call the kernel any other way.
+// error paths. Library code must never call the kernel any other way, with
+// one exception: the code a clone_pidfd() child runs until execve (in
+// src/subprocess.cc) makes raw system calls, since the seam may allocate
+// while a test has it armed, and that child must not.
 //
 // Not part of the public API: handles are the public API.
 #ifndef UNCOPYABLE_INTERNAL_SYSCALL_H_
@@ -22,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -73,6 +77,11 @@ enum class Syscall : unsigned char {
   kStatx,
   kGetrandom,
   kMsync,
+  // Pipe and Subprocess (pipe.h, subprocess.h).
+  kPipe2,
+  kClone3,
+  kWaitid,
+  kPidfdSendSignal,
 };
 
 // "open", "close", ...: the name of the system call.
@@ -306,6 +315,54 @@ inline ssize_t getrandom(void* buffer, size_t size, unsigned int flags) noexcept
 
 inline int msync(void* address, size_t length, int flags) noexcept {
   return through_seam(Syscall::kMsync, [&] { return ::msync(address, length, flags); });
+}
+
+// Pipe and Subprocess.
+
+inline int pipe2(int fds[2], int flags) noexcept {
+  return through_seam(Syscall::kPipe2, [&] { return ::pipe2(fds, flags); });
+}
+
+// write(2) that never raises SIGPIPE: writing to a pipe whose reader is gone
+// fails with EPIPE and nothing else, as send(2) with MSG_NOSIGNAL does for a
+// socket (write(2) has no such flag). SIGPIPE is blocked in the calling
+// thread for the call (the kernel sends it to the writing thread); one that
+// this write raised is taken back with sigtimedwait(2) before the old mask
+// returns, and one that was pending already is left alone. Costs two
+// sigprocmask calls more than write(2) (none when SIGPIPE is blocked
+// already). A fault aimed at kWrite fails it like write().
+ssize_t write_without_sigpipe_now(int fd, const void* buffer, size_t size) noexcept;
+inline ssize_t write_without_sigpipe(int fd, const void* buffer, size_t size) noexcept {
+  return through_seam(Syscall::kWrite,
+                      [&] { return write_without_sigpipe_now(fd, buffer, size); });
+}
+
+// clone3(2) with CLONE_PIDFD | CLONE_VFORK, no CLONE_VM, exit signal
+// SIGCHLD: a copy of this process, with a pidfd that refers to it and to
+// nothing else (no pid-reuse race). The calling thread resumes once the child
+// has called execve(2) or exited. In the child, `in_child(argument)` runs and must end the
+// process (execve or _exit); it must make raw system calls only, not through
+// this seam, and must not allocate or lock (the child of a threaded
+// process). Falls back to clone(2) with CLONE_PIDFD where clone3 is missing
+// (ENOSYS). Returns the child's pid and sets `*pidfd`, or -1 with errno.
+using ChildMain = void (*)(void* argument) noexcept;
+// Marks a function that such a child runs: no sanitizer instrumentation.
+#define UNCOPYABLE_CHILD_CODE __attribute__((no_sanitize("address", "thread", "undefined")))
+pid_t clone_pidfd_now(int* pidfd, ChildMain in_child, void* argument) noexcept;
+inline pid_t clone_pidfd(int* pidfd, ChildMain in_child, void* argument) noexcept {
+  return through_seam(Syscall::kClone3,
+                      [&] { return clone_pidfd_now(pidfd, in_child, argument); });
+}
+
+inline int waitid(idtype_t type, id_t id, siginfo_t* info, int options) noexcept {
+  return through_seam(Syscall::kWaitid, [&] { return ::waitid(type, id, info, options); });
+}
+
+// pidfd_send_signal(2) with no siginfo and no flags.
+int pidfd_send_signal_now(int pidfd, int signal) noexcept;
+inline int pidfd_send_signal(int pidfd, int signal) noexcept {
+  return through_seam(Syscall::kPidfdSendSignal,
+                      [&] { return pidfd_send_signal_now(pidfd, signal); });
 }
 
 }  // namespace sys

@@ -1,0 +1,298 @@
+// uncopyable/subprocess.h: Subprocess, a child process held by its pidfd, and
+// SubprocessConfig, the data behind it.
+//
+//   absl::StatusOr<uncopyable::Pipe> out = uncopyable::make_pipe();
+//   if (!out.ok()) return out.status();
+//   uncopyable::SubprocessConfig config{
+//       .argv = {"git", "rev-parse", "HEAD"},      // "git" is looked up on PATH
+//       .working_directory = "/src/app",
+//       .passed_fds = {1},                         // the child's stdout is...
+//   };
+//   absl::StatusOr<uncopyable::Subprocess> git =
+//       uncopyable::Subprocess::spawn(config, {out->writer.fd()});  // ...this
+//   if (!git.ok()) return git.status();  // `spawn "git" (looked up on PATH):
+//                                        // execve: No such file or directory [ENOENT]`
+//   (void)out->writer.close();           // the child holds its own copy
+//   absl::StatusOr<std::string> head = out->reader.read_to_end(4096);
+//   absl::StatusOr<uncopyable::ExitStatus> status = git->wait(absl::Seconds(10));
+//   // status->success(), status->code() == 0, or status->signal() == SIGKILL...
+//
+// Ownership: a Subprocess owns its child process through a pidfd, and the
+// config it was spawned from; it moves, never copies. It is the child's only
+// parent: nothing else reaps it. When a Subprocess is closed, destroyed or
+// assigned over while its child still runs, the child is killed (SIGKILL)
+// and reaped before the pidfd closes, so no child outlives its handle and
+// none is left a zombie (unlike std::thread, which aborts, or Rust's Child
+// and Python's Popen, which let the child run on unwaited). To let a child
+// finish, wait() for it first.
+//
+// Signals go through the pidfd (pidfd_send_signal), never through the pid:
+// a pid can be reused once its process is reaped, a pidfd cannot. The child
+// is an ordinary child otherwise (its exit sends SIGCHLD; execve(2) makes
+// it so whatever clone3 asked), so a waitpid(-1, ...) elsewhere in the
+// program, or SIGCHLD set to SIG_IGN, can reap it behind its Subprocess's
+// back: then wait() is FailedPrecondition [ECHILD] and kill() NotFound
+// [ESRCH], and never reaches another process. Poll fd() to learn that it
+// exited without reaping it.
+//
+// Errors are absl::Status values naming the operation and the program:
+//   spawn "/no/such": execve: No such file or directory [ENOENT]      (NotFound)
+//   spawn "make": chdir("/missing"): No such file or directory [ENOENT]
+//   wait for "sleep" (pid 4242): still running after 100ms            (DeadlineExceeded)
+// A program that cannot be run is a Status from spawn(), never a child that
+// exits 127. Messages quote argv[0] only (escaped, cut past 200 bytes). A
+// printed config shows all of argv, as ps(1) would, but environment values
+// only as ***: pass secrets in the environment, never in argv.
+//
+// Misuse aborts with one line: any use of a moved-from or closed Subprocess
+// ("uncopyable: Subprocess::wait() on a closed handle (program \"sleep\")"),
+// closing twice, and wait() or kill() in a fork()ed child on the parent's
+// Subprocess (the child process belongs to the process that spawned it).
+//
+// Needs Linux 5.11 or later (clone3, pidfds, close_range with
+// CLOSE_RANGE_CLOEXEC).
+#ifndef UNCOPYABLE_SUBPROCESS_H_
+#define UNCOPYABLE_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "uncopyable/config.h"
+#include "uncopyable/fd.h"
+#include "uncopyable/rebuildable.h"
+#include "uncopyable/secret.h"
+#include "uncopyable/unique_handle.h"
+
+namespace uncopyable {
+
+// What a child's standard stream (0, 1 or 2) is when passed_fds does not
+// name it.
+enum class StandardStream {
+  inherit,  // this process's own descriptor of that number, as it is
+  null,     // /dev/null, opened for reading and writing
+};
+UNCOPYABLE_ENUM(StandardStream, inherit, null)
+
+// One variable of a child's environment.
+struct EnvironmentVariable {
+  UNCOPYABLE_CONFIG(EnvironmentVariable, name, value)
+
+  std::string name{};            // required: "LANG", "PATH", ...; no '=' or NUL
+  Secret<std::string> value{};   // "": set and empty; never printed (tokens live here)
+
+  static constexpr absl::string_view kRequired[] = {"name"};
+
+  // The name is not empty and holds no '=' or NUL; the value holds no NUL.
+  absl::Status validate() const;
+};
+
+// Everything needed to spawn a program again: plain data. The descriptors a
+// child gets are resources, not data: the config says only which numbers the
+// child gets (passed_fds), and spawn() takes the descriptors themselves.
+struct SubprocessConfig {
+  UNCOPYABLE_CONFIG(SubprocessConfig, argv, inherit_environment, environment,
+                    working_directory, passed_fds, standard_input, standard_output,
+                    standard_error)
+
+  // Required: the program and its arguments; argv[0] is the program. A name
+  // with a '/' is a path (relative ones from working_directory); one without
+  // is looked up in the directories of the PATH the child will have (its
+  // environment's; /bin:/usr/bin if it has none; empty entries are skipped,
+  // never taken as "."), as execvp(3) does, except that a file without a #!
+  // line is not handed to /bin/sh (ENOEXEC). The child sees argv as given.
+  std::vector<std::string> argv{};
+  // Start from this process's environment as it is at spawn time (read as
+  // execvp(3) reads it, without a lock: no setenv() in another thread
+  // meanwhile); false: from nothing.
+  bool inherit_environment = true;
+  // Set on top of that (replacing inherited ones of the same name); each
+  // name at most once.
+  std::vector<EnvironmentVariable> environment{};
+  // Where the child starts; "": this process's working directory.
+  std::string working_directory{};
+  // The child's descriptor numbers that spawn() fills, in order, from the
+  // descriptors it is given. The child inherits these, 0, 1 and 2 (see
+  // below), and no other: every other descriptor is closed at exec, also
+  // the ones this process opened without O_CLOEXEC.
+  std::vector<int32_t> passed_fds{};
+  // 0, 1 and 2 unless passed_fds names them: this process's, or /dev/null.
+  StandardStream standard_input = StandardStream::inherit;
+  StandardStream standard_output = StandardStream::inherit;
+  StandardStream standard_error = StandardStream::inherit;
+
+  static constexpr absl::string_view kRequired[] = {"argv"};
+
+  // argv is not empty and argv[0] is not empty; no NUL in argv, the
+  // environment or the working directory; each environment variable valid
+  // and named once; passed_fds from 0 to 1048575, each named once.
+  absl::Status validate() const;
+};
+
+// How a child process ended: it exited with a code, or a signal killed it.
+class ExitStatus {
+ public:
+  // A child that exited with `code` (0 to 255).
+  static constexpr ExitStatus exited(int code) { return ExitStatus(code, 0); }
+  // A child that signal `signal` killed.
+  static constexpr ExitStatus killed(int signal) { return ExitStatus(0, signal); }
+
+  // Exited with code 0.
+  [[nodiscard]] constexpr bool success() const { return signal_ == 0 && code_ == 0; }
+  // The exit code, if it exited.
+  [[nodiscard]] constexpr std::optional<int> code() const {
+    return signal_ == 0 ? std::optional<int>(code_) : std::nullopt;
+  }
+  // The signal that killed it, if one did.
+  [[nodiscard]] constexpr std::optional<int> signal() const {
+    return signal_ != 0 ? std::optional<int>(signal_) : std::nullopt;
+  }
+
+  // "exited with code 3", "killed by signal 9 (SIGKILL)".
+  [[nodiscard]] std::string to_string() const;
+
+  friend constexpr bool operator==(ExitStatus, ExitStatus) = default;
+  template <typename Sink>
+  friend void AbslStringify(Sink& sink, ExitStatus status) {
+    sink.Append(status.to_string());
+  }
+  friend std::ostream& operator<<(std::ostream& out, ExitStatus status) {
+    return out << status.to_string();
+  }
+
+ private:
+  constexpr ExitStatus(int code, int signal) : code_(code), signal_(signal) {}
+  int code_;
+  int signal_;
+};
+
+namespace subprocess_internal {
+
+// What a Subprocess holds: the pidfd, and what it needs to know to close it
+// honestly. Plain values, so that UniqueHandle owns it.
+struct Child {
+  int pidfd;                // the owned descriptor; negative: none (see vacant())
+  pid_t pid;                // for messages only: signals go through the pidfd
+  uint32_t fork_generation;  // of the process that spawned it: only it kills and reaps
+  bool reaped;              // wait() collected it: nothing left to kill or reap
+  ExitStatus exit;          // how it ended, once reaped
+  friend constexpr bool operator==(const Child&, const Child&) = default;
+};
+
+// The owner's rules for a child: closing kills (SIGKILL) and reaps it, in the
+// process that spawned it and unless it was reaped already, then closes the
+// pidfd. In a fork()ed child, closing closes that process's copy of the
+// pidfd and nothing else.
+struct ChildTraits {
+  using value_type = Child;
+  static constexpr std::string_view kName = "Subprocess";
+  static constexpr Child invalid() noexcept { return vacant(HandleState::kEmpty); }
+  static constexpr Child vacant(HandleState state) noexcept {
+    return Child{-static_cast<int>(state), 0, 0, false, ExitStatus::exited(0)};
+  }
+  static constexpr bool is_valid(const Child& child) noexcept { return child.pidfd >= 0; }
+  // Kills and reaps (see above), then closes the pidfd. A kill that fails
+  // leaves a child that runs on unreaped (it is never waited for, which
+  // could hang): reported, and the only way one is left behind.
+  static absl::Status close(const Child& child);
+  static void close_quietly(const Child& child) noexcept;
+};
+
+}  // namespace subprocess_internal
+
+// A child process. See the top of this file.
+class Subprocess {
+ public:
+  using config_type = SubprocessConfig;
+
+  // Spawns the program `config` describes, giving the child `passed[i]` as
+  // its descriptor `config.passed_fds[i]` (the child gets its own copy; the
+  // caller keeps, and should close, its own). The config is validated first,
+  // and `passed` must have one descriptor per number (InvalidArgument
+  // otherwise). Returns once the child runs the program; a program that
+  // cannot be run (not found, not executable, a working directory that is
+  // missing, a passed descriptor that is not open) is an error naming the
+  // program, the step and the errno, and the child that tried is reaped.
+  //
+  // The child starts with no signal blocked (as Rust's Command does; signals
+  // this process ignores stay ignored, as exec(2) keeps them).
+  [[nodiscard]] static absl::StatusOr<Subprocess> spawn(const SubprocessConfig& config,
+                                                        absl::Span<const FdView> passed);
+  // spawn() with no descriptors to pass, for configs that pass none (an
+  // error, FailedPrecondition, for one that names passed_fds).
+  [[nodiscard]] static absl::StatusOr<Subprocess> open(const SubprocessConfig& config);
+
+  // What it was spawned from. Available until the Subprocess is moved from.
+  [[nodiscard]] const SubprocessConfig& config() const { return config_; }
+
+  // Spawns the same program again from config(): a new, independent child,
+  // whether this one still runs or not. A config with passed_fds needs the
+  // descriptors again, since they are resources, not data: rebuild(passed);
+  // rebuild() is then FailedPrecondition.
+  [[nodiscard]] absl::StatusOr<Subprocess> rebuild() const;
+  [[nodiscard]] absl::StatusOr<Subprocess> rebuild(absl::Span<const FdView> passed) const;
+
+  // The child's process id, for logs. Do not signal it by number: kill().
+  [[nodiscard]] pid_t pid() const;
+  // The pidfd, borrowed: poll it for POLLIN, which means the child exited.
+  [[nodiscard]] FdView fd() const;
+
+  // Waits until the child exits and reaps it; returns how it ended. Once it
+  // is reaped, every later wait() returns the same at once.
+  [[nodiscard]] absl::StatusOr<ExitStatus> wait();
+  // The same, giving up after `timeout`: DeadlineExceeded, and the child runs
+  // on (kill() it, or wait again). A timeout of 0 only looks.
+  [[nodiscard]] absl::StatusOr<ExitStatus> wait(absl::Duration timeout);
+
+  // Sends `signal` to the child through its pidfd. A child that has exited
+  // but is not yet reaped takes it and nothing happens; one that wait()
+  // reaped is not signalled at all (OK). An invalid signal number is
+  // InvalidArgument.
+  [[nodiscard]] absl::Status kill(int signal);
+
+  // Kills (SIGKILL) and reaps the child if it is still running, then closes
+  // the pidfd, reporting any failure; the handle is closed either way.
+  // wait() first to let the child finish and learn how it ended. In a
+  // fork()ed child of the spawning process, closes that process's copy of
+  // the pidfd only. Closing twice, or any use after, is misuse.
+  [[nodiscard]] absl::Status close();
+
+ private:
+  using Handle = UniqueHandle<subprocess_internal::ChildTraits>;
+  Subprocess(Handle child, SubprocessConfig config)
+      : child_(std::move(child)), config_(std::move(config)) {}
+
+  // The held child, or abort naming `operation`.
+  subprocess_internal::Child checked(const char* operation) const;
+  // The same, and abort unless this process spawned it.
+  subprocess_internal::Child checked_owner(const char* operation) const;
+  // "\"sleep\" (pid 4242)", for messages.
+  std::string name() const;
+  // Notes that the child was reaped, and how it ended.
+  ExitStatus reaped(ExitStatus exit);
+
+  Handle child_;
+  SubprocessConfig config_;
+  // (Moves are the members' own: the owner kills and reaps what it held
+  // before it takes another child.)
+};
+
+template <>
+struct HandleFor<SubprocessConfig> {
+  using type = Subprocess;
+};
+
+}  // namespace uncopyable
+
+#endif  // UNCOPYABLE_SUBPROCESS_H_

@@ -1,0 +1,552 @@
+#include "uncopyable/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "uncopyable/check.h"
+#include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/process.h"
+#include "uncopyable/internal/quote.h"
+#include "uncopyable/internal/syscall.h"
+#include "uncopyable/internal/transfer.h"
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
+
+namespace uncopyable {
+namespace {
+
+namespace sys = internal::sys;
+using subprocess_internal::Child;
+
+// ---------------------------------------------------------------------------
+// The child, between clone3 and execve. It is a copy of a process that may
+// have other threads, so it makes raw system calls only (not through the
+// seam, which may allocate when a test arms it), allocates nothing, takes no
+// lock, and reports a failure through the report pipe, then exits.
+
+// The steps the child takes, in order; a report names the one that failed.
+enum class Step : int32_t {
+  kSignalMask = 1,  // unblocking every signal
+  kReport,          // moving the report pipe out of the way
+  kPass,            // placing a passed descriptor (`index`: which)
+  kNull,            // placing /dev/null (`index`: the stream, or -1)
+  kCloseOthers,     // marking every other descriptor close-on-exec
+  kChdir,           // entering the working directory
+  kExec,            // running the program (`index`: the candidate, or -1)
+};
+
+// What a child that failed writes to the report pipe: 12 bytes, one write.
+struct Report {
+  int32_t step;
+  int32_t error;
+  int32_t index;
+};
+
+// Everything the child needs, made by the parent before clone3: the child
+// only reads it (and writes `copies`, in its own copy of the memory).
+struct Plan {
+  const char* const* programs;  // paths to try in turn
+  size_t program_count;
+  char* const* argv;
+  char* const* envp;
+  const char* working_directory;  // nullptr: stay where the parent is
+  int report_fd;                  // the report pipe's write end
+  int null_fd;                    // /dev/null, or -1 if no stream is null
+  bool null_stream[3];            // 0, 1, 2: /dev/null
+  const int* sources;             // passed descriptors, in the parent
+  const int* targets;             // their numbers in the child
+  int* copies;                    // scratch: where the child keeps them meanwhile
+  size_t passed_count;
+  int floor;  // above every number the child ends up with
+};
+
+UNCOPYABLE_CHILD_CODE [[noreturn]] void child_failed(int report_fd, Step step, int error,
+                                                     int index) noexcept {
+  const Report report = {static_cast<int32_t>(step), error, index};
+  ::syscall(SYS_write, report_fd, &report, sizeof report);  // atomic: < PIPE_BUF
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+// A copy of `fd` at `floor` or above, close-on-exec.
+UNCOPYABLE_CHILD_CODE long copy_above(int fd, int floor) noexcept {
+  return ::syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+}
+
+// Whether an execve error means "not this candidate, try the next" (as
+// execvp(3) takes them).
+UNCOPYABLE_CHILD_CODE bool not_here(int error) noexcept {
+  return error == ENOENT || error == ENOTDIR || error == ESTALE || error == ENODEV ||
+         error == ETIMEDOUT;
+}
+
+UNCOPYABLE_CHILD_CODE void run_child(void* argument) noexcept {
+  const Plan& plan = *static_cast<const Plan*>(argument);
+  int report = plan.report_fd;
+  const uint64_t no_signals = 0;  // the kernel's sigset: 64 bits
+  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, nullptr, sizeof no_signals) != 0) {
+    child_failed(report, Step::kSignalMask, errno, -1);
+  }
+  // What the child keeps goes above every number it ends up with first, so
+  // that placing one cannot close another (a source may sit at a target).
+  long moved = copy_above(report, plan.floor);
+  if (moved < 0) child_failed(report, Step::kReport, errno, -1);
+  report = static_cast<int>(moved);
+  for (size_t i = 0; i < plan.passed_count; ++i) {
+    moved = copy_above(plan.sources[i], plan.floor);
+    if (moved < 0) child_failed(report, Step::kPass, errno, static_cast<int>(i));
+    plan.copies[i] = static_cast<int>(moved);
+  }
+  int null_copy = -1;
+  if (plan.null_fd >= 0) {
+    moved = copy_above(plan.null_fd, plan.floor);
+    if (moved < 0) child_failed(report, Step::kNull, errno, -1);
+    null_copy = static_cast<int>(moved);
+  }
+  // Every descriptor from 3 up closes at exec, also those the parent opened
+  // without O_CLOEXEC; then the ones the child keeps are placed, without it.
+  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+    child_failed(report, Step::kCloseOthers, errno, -1);
+  }
+  for (size_t i = 0; i < plan.passed_count; ++i) {
+    if (::syscall(SYS_dup3, plan.copies[i], plan.targets[i], 0) < 0) {
+      child_failed(report, Step::kPass, errno, static_cast<int>(i));
+    }
+  }
+  for (int stream = 0; stream < 3; ++stream) {
+    if (plan.null_stream[stream] && ::syscall(SYS_dup3, null_copy, stream, 0) < 0) {
+      child_failed(report, Step::kNull, errno, stream);
+    }
+  }
+  if (plan.working_directory != nullptr &&
+      ::syscall(SYS_chdir, plan.working_directory) != 0) {
+    child_failed(report, Step::kChdir, errno, -1);
+  }
+  int error = ENOENT;
+  bool denied = false;
+  for (size_t i = 0; i < plan.program_count; ++i) {
+    ::syscall(SYS_execve, plan.programs[i], plan.argv, plan.envp);
+    error = errno;
+    if (error == EACCES) {
+      denied = true;  // reported if nothing else runs, as execvp does
+    } else if (!not_here(error)) {
+      child_failed(report, Step::kExec, error, static_cast<int>(i));
+    }
+  }
+  child_failed(report, Step::kExec, denied ? EACCES : error, -1);
+}
+
+// ---------------------------------------------------------------------------
+// The parent.
+
+// The environment the child gets, as "NAME=value" strings.
+std::vector<std::string> child_environment(const SubprocessConfig& config) {
+  std::vector<std::string> out;
+  if (config.inherit_environment && environ != nullptr) {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const absl::string_view text(*entry);
+      const absl::string_view name = text.substr(0, text.find('='));
+      const bool replaced =
+          std::any_of(config.environment.begin(), config.environment.end(),
+                      [&](const EnvironmentVariable& variable) { return variable.name == name; });
+      if (!replaced) out.emplace_back(text);
+    }
+  }
+  for (const EnvironmentVariable& variable : config.environment) {
+    out.push_back(absl::StrCat(variable.name, "=", variable.value.reveal()));
+  }
+  return out;
+}
+
+bool looked_up(const std::string& program) { return program.find('/') == std::string::npos; }
+
+// The paths to try: the program itself if it names a path, or the program
+// in each directory of the child's PATH.
+std::vector<std::string> candidates(const std::string& program,
+                                    const std::vector<std::string>& environment) {
+  if (!looked_up(program)) return {program};
+  absl::string_view path = "/bin:/usr/bin";  // execvp's, for an environment without PATH
+  for (const std::string& entry : environment) {
+    if (absl::StartsWith(entry, "PATH=")) {
+      path = absl::string_view(entry).substr(5);
+      break;  // the first, as getenv(3) finds it
+    }
+  }
+  std::vector<std::string> out;
+  for (absl::string_view directory : absl::StrSplit(path, ':', absl::SkipEmpty())) {
+    out.push_back(absl::StrCat(directory, absl::EndsWith(directory, "/") ? "" : "/", program));
+  }
+  return out;
+}
+
+template <typename Strings>
+std::vector<char*> pointers(const Strings& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  // execve(2) takes char* const[] and writes nothing through them.
+  for (const std::string& text : strings) out.push_back(const_cast<char*>(text.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// "\"sleep\"", or "\"sleep\" (looked up on PATH)".
+std::string program_for_messages(const SubprocessConfig& config) {
+  return absl::StrCat(internal::quoted(config.argv[0]),
+                      looked_up(config.argv[0]) ? " (looked up on PATH)" : "");
+}
+
+// The Status for what a failed child reported.
+absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView> passed,
+                         const std::vector<std::string>& programs, const Report& report) {
+  const std::string spawn = absl::StrCat("spawn ", program_for_messages(config), ": ");
+  const int index = report.index;
+  switch (static_cast<Step>(report.step)) {
+    case Step::kSignalMask:
+      return internal::errno_status(report.error, spawn + "sigprocmask in the child");
+    case Step::kReport:
+      return internal::errno_status(report.error, spawn + "fcntl F_DUPFD_CLOEXEC in the child");
+    case Step::kPass:
+      if (index >= 0 && static_cast<size_t>(index) < passed.size()) {
+        return internal::errno_status(
+            report.error, absl::StrCat(spawn, "passing fd ", passed[index].get(), " as child fd ",
+                                       config.passed_fds[index]));
+      }
+      break;
+    case Step::kNull:
+      return internal::errno_status(
+          report.error, index < 0 ? spawn + "fcntl F_DUPFD_CLOEXEC of /dev/null in the child"
+                                  : absl::StrCat(spawn, "/dev/null as child fd ", index));
+    case Step::kCloseOthers:
+      return internal::errno_status(report.error,
+                                    spawn + "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
+    case Step::kChdir:
+      return internal::errno_status(
+          report.error, absl::StrCat(spawn, "chdir(", internal::quoted(config.working_directory),
+                                     ")"));
+    case Step::kExec:
+      if (index >= 0 && static_cast<size_t>(index) < programs.size() &&
+          looked_up(config.argv[0])) {
+        return internal::errno_status(
+            report.error, absl::StrCat(spawn, "execve(", internal::quoted(programs[index]), ")"));
+      }
+      return internal::errno_status(report.error, spawn + "execve");
+  }
+  return absl::InternalError(absl::StrCat(spawn, "the child reported step ", report.step,
+                                          ", which there is not, with errno ", report.error));
+}
+
+// How the child ended, from waitid(2).
+ExitStatus exit_status_of(const siginfo_t& info) {
+  if (info.si_code == CLD_EXITED) return ExitStatus::exited(info.si_status);
+  return ExitStatus::killed(info.si_status);  // CLD_KILLED or CLD_DUMPED
+}
+
+// "SIGTERM", or "signal 99" for a number that names none.
+std::string signal_name(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? absl::StrCat("SIG", name) : absl::StrCat("signal ", signal);
+}
+
+// Kills the child (SIGKILL) and reaps it. A kill that fails leaves it alone
+// unless it has ended already: waiting for a child that may run on could
+// hang.
+absl::Status kill_and_reap(int pidfd) {
+  siginfo_t info = {};
+  if (sys::pidfd_send_signal(pidfd, SIGKILL) != 0 && errno != ESRCH) {
+    const int error = errno;
+    (void)sys::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
+    return internal::errno_status(error, "pidfd_send_signal SIGKILL");
+  }
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) break;  // reaped already, by a waitid(P_ALL, ...) elsewhere
+    return internal::errno_status(errno, "waitid");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Configs and values
+
+absl::Status EnvironmentVariable::validate() const {
+  return ConfigRules(*this)
+      .non_empty("name", name)
+      .check(name.find('=') == std::string::npos, "name", "must not contain '='")
+      .check(name.find('\0') == std::string::npos, "name", "must not contain a NUL byte")
+      .check(value.reveal().find('\0') == std::string::npos, "value",
+             "must not contain a NUL byte")
+      .status();
+}
+
+absl::Status SubprocessConfig::validate() const {
+  ConfigRules rules(*this);
+  rules.check(!argv.empty(), "argv", "must not be empty: argv[0] is the program");
+  for (size_t i = 0; i < argv.size(); ++i) {
+    rules.check(i > 0 || !argv[0].empty(), "argv", "argv[0], the program, must not be empty");
+    rules.check(argv[i].find('\0') == std::string::npos, "argv",
+                absl::StrCat("argv[", i, "] must not contain a NUL byte"));
+  }
+  std::set<absl::string_view> names;
+  for (size_t i = 0; i < environment.size(); ++i) {
+    const std::string field = absl::StrCat("environment[", i, "]");
+    rules.valid(field, environment[i].validate());
+    rules.check(names.insert(environment[i].name).second, field,
+                absl::StrCat(config_internal::quote_for_message(environment[i].name),
+                             " is set twice"));
+  }
+  rules.check(working_directory.find('\0') == std::string::npos, "working_directory",
+              "must not contain a NUL byte");
+  std::set<int32_t> numbers;
+  for (size_t i = 0; i < passed_fds.size(); ++i) {
+    const std::string field = absl::StrCat("passed_fds[", i, "]");
+    rules.in_range<int32_t>(field, passed_fds[i], 0, 1048575);
+    rules.check(numbers.insert(passed_fds[i]).second, field,
+                absl::StrCat("fd ", passed_fds[i], " is passed twice"));
+  }
+  return rules.status();
+}
+
+std::string ExitStatus::to_string() const {
+  if (signal_ == 0) return absl::StrCat("exited with code ", code_);
+  return absl::StrCat("killed by signal ", signal_, " (", signal_name(signal_), ")");
+}
+
+// ---------------------------------------------------------------------------
+// The owner's rules
+
+namespace subprocess_internal {
+
+absl::Status ChildTraits::close(const Child& child) {
+  absl::Status status;
+  if (!child.reaped && child.fork_generation == internal::current_fork_generation()) {
+    status = kill_and_reap(child.pidfd);
+  }
+  absl::Status closed = FdTraits::close(child.pidfd);
+  if (!status.ok()) {
+    return closed.ok() ? status
+                       : absl::Status(status.code(),
+                                      absl::StrCat(status.message(), "; then ", closed.message()));
+  }
+  return closed;
+}
+
+void ChildTraits::close_quietly(const Child& child) noexcept {
+  if (!child.reaped && child.fork_generation == internal::current_fork_generation()) {
+    kill_and_reap(child.pidfd).IgnoreError();
+  }
+  FdTraits::close_quietly(child.pidfd);
+}
+
+}  // namespace subprocess_internal
+
+// ---------------------------------------------------------------------------
+// Subprocess
+
+absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
+                                             absl::Span<const FdView> passed) {
+  if (absl::Status valid = config.validate(); !valid.ok()) return valid;
+  if (passed.size() != config.passed_fds.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spawn ", program_for_messages(config), ": the config passes ", config.passed_fds.size(),
+        " descriptor(s) (passed_fds), but spawn() was given ", passed.size()));
+  }
+  internal::watch_forks();
+  // Everything the child needs, made now: between clone3 and execve it may
+  // not allocate.
+  const std::vector<std::string> environment = child_environment(config);
+  const std::vector<std::string> programs = candidates(config.argv[0], environment);
+  std::vector<const char*> program_paths;
+  for (const std::string& program : programs) program_paths.push_back(program.c_str());
+  const std::vector<char*> argv = pointers(config.argv);
+  const std::vector<char*> envp = pointers(environment);
+  std::vector<int> sources;
+  std::vector<int> targets(config.passed_fds.begin(), config.passed_fds.end());
+  std::vector<int> copies(passed.size(), -1);
+  for (FdView fd : passed) sources.push_back(fd.get());
+  Plan plan = {};
+  plan.floor = 3;
+  for (int target : targets) plan.floor = std::max(plan.floor, target + 1);
+  const StandardStream modes[3] = {config.standard_input, config.standard_output,
+                                   config.standard_error};
+  bool any_null = false;
+  for (int stream = 0; stream < 3; ++stream) {
+    plan.null_stream[stream] = modes[stream] == StandardStream::null &&
+                               std::find(targets.begin(), targets.end(), stream) == targets.end();
+    any_null = any_null || plan.null_stream[stream];
+  }
+  const std::string spawn = absl::StrCat("spawn ", program_for_messages(config), ": ");
+  Fd null_fd;
+  if (any_null) {
+    const int fd = sys::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return internal::errno_status(errno, spawn + "open(\"/dev/null\")");
+    null_fd = Fd(fd);
+  }
+  int report_fds[2];
+  if (sys::pipe2(report_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return internal::errno_status(errno, spawn + "pipe2 for the exec report");
+  }
+  Fd report_read(report_fds[0]);
+  Fd report_write(report_fds[1]);
+
+  plan.programs = program_paths.data();
+  plan.program_count = program_paths.size();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.working_directory =
+      config.working_directory.empty() ? nullptr : config.working_directory.c_str();
+  plan.report_fd = report_write.get();
+  plan.null_fd = any_null ? null_fd.get() : -1;
+  plan.sources = sources.data();
+  plan.targets = targets.data();
+  plan.copies = copies.data();
+  plan.passed_count = sources.size();
+
+  int pidfd = -1;
+  const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);
+  if (pid < 0) return internal::errno_status(errno, spawn + "clone3");
+  // Owned from here on: on any error below, the child is killed and reaped.
+  Subprocess child(Handle(Child{pidfd, pid, internal::current_fork_generation(), false,
+                                ExitStatus::exited(0)}),
+                   config);
+  // The child has run the program or exited by now (CLONE_VFORK). Its copy
+  // of the write end closed either way; this process's goes too, so that a
+  // read finds a report or nothing.
+  report_write.reset();
+  Report report;
+  ssize_t got;
+  do {
+    got = sys::read(report_read.get(), &report, sizeof report);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0 && errno != EAGAIN) {  // EAGAIN: another process holds the write end; no report
+    return internal::errno_status(errno, spawn + "read of the exec report");
+  }
+  if (got == static_cast<ssize_t>(sizeof report)) {
+    return child_error(config, passed, programs, report);  // the child is reaped on the way out
+  }
+  if (got > 0) {
+    return absl::InternalError(absl::StrCat(spawn, "a short exec report (", got, " bytes)"));
+  }
+  return child;
+}
+
+absl::StatusOr<Subprocess> Subprocess::open(const SubprocessConfig& config) {
+  if (!config.passed_fds.empty() && config.validate().ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "spawn ", program_for_messages(config), ": the config passes ",
+        config.passed_fds.size(),
+        " descriptor(s) (passed_fds): descriptors are resources, not data; spawn(config, "
+        "passed) or rebuild(passed) takes them"));
+  }
+  return spawn(config, {});
+}
+
+absl::StatusOr<Subprocess> Subprocess::rebuild() const {
+  checked("rebuild()");
+  return open(config_);
+}
+
+absl::StatusOr<Subprocess> Subprocess::rebuild(absl::Span<const FdView> passed) const {
+  checked("rebuild()");
+  return spawn(config_, passed);
+}
+
+Child Subprocess::checked(const char* operation) const {
+  return child_.get_as("Subprocess", operation, [this] {
+    return absl::StrCat("program ",
+                        internal::quoted(config_.argv.empty() ? "" : config_.argv[0]));
+  });
+}
+
+Child Subprocess::checked_owner(const char* operation) const {
+  const Child child = checked(operation);
+  if (ABSL_PREDICT_FALSE(child.fork_generation != internal::current_fork_generation())) {
+    misuse("Subprocess::%s in a fork()ed child: the process belongs to the process that "
+           "spawned it, which alone waits for and kills it (program %s)",
+           operation, internal::quoted(config_.argv[0]).c_str());
+  }
+  return child;
+}
+
+std::string Subprocess::name() const {
+  return absl::StrCat(internal::quoted(config_.argv[0]), " (pid ", child_.get().pid, ")");
+}
+
+ExitStatus Subprocess::reaped(ExitStatus exit) {
+  Child child = child_.release();  // re-adopted at once, marked reaped
+  child.reaped = true;
+  child.exit = exit;
+  child_ = Handle(child);
+  return exit;
+}
+
+pid_t Subprocess::pid() const { return checked("pid()").pid; }
+
+FdView Subprocess::fd() const { return FdView(checked("fd()").pidfd); }
+
+absl::StatusOr<ExitStatus> Subprocess::wait() {
+  const Child child = checked_owner("wait()");
+  if (child.reaped) return child.exit;
+  siginfo_t info = {};
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED) != 0) {
+    if (errno != EINTR) return internal::errno_status(errno, absl::StrCat("wait for ", name()));
+  }
+  return reaped(exit_status_of(info));
+}
+
+absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
+  const Child child = checked_owner("wait()");
+  if (child.reaped) return child.exit;
+  const absl::Time deadline =
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  while (true) {
+    siginfo_t info = {};
+    if (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info,
+                    WEXITED | WNOHANG) != 0) {
+      if (errno == EINTR) continue;
+      return internal::errno_status(errno, absl::StrCat("wait for ", name()));
+    }
+    if (info.si_pid != 0) return reaped(exit_status_of(info));
+    const int error = internal::wait_for(child.pidfd, POLLIN, deadline);
+    if (error == ETIMEDOUT) {
+      return absl::DeadlineExceededError(absl::StrCat("wait for ", name(), ": still running after ",
+                                                      absl::FormatDuration(timeout)));
+    }
+    if (error != 0) return internal::errno_status(error, absl::StrCat("wait for ", name(), ": poll"));
+  }
+}
+
+absl::Status Subprocess::kill(int signal) {
+  const Child child = checked_owner("kill()");
+  if (child.reaped) return absl::OkStatus();  // nothing left to signal
+  if (sys::pidfd_send_signal(child.pidfd, signal) != 0) {
+    return internal::errno_status(errno,
+                                  absl::StrCat("kill of ", name(), " with ", signal_name(signal)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Subprocess::close() {
+  checked("close()");
+  const std::string what = absl::StrCat("close of ", name());
+  absl::Status status = child_.close();
+  if (ABSL_PREDICT_TRUE(status.ok())) return status;
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+}
+
+}  // namespace uncopyable

@@ -1,0 +1,423 @@
+#include "uncopyable/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_path.h"
+#include "uncopyable/config_json.h"
+#include "uncopyable/pipe.h"
+
+namespace uncopyable {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::TempPath;
+
+static_assert(Rebuildable<Subprocess>);
+static_assert(!std::is_copy_constructible_v<Subprocess>);
+static_assert(!std::is_copy_assignable_v<Subprocess>);
+static_assert(std::is_nothrow_move_constructible_v<Subprocess>);
+
+constexpr absl::Duration kWait = absl::Seconds(10);  // every wait is bounded
+
+Subprocess spawn(const SubprocessConfig& config, std::vector<FdView> passed = {}) {
+  absl::StatusOr<Subprocess> child = Subprocess::spawn(config, passed);
+  EXPECT_TRUE(child.ok()) << child.status();
+  return *std::move(child);
+}
+
+ExitStatus finish(Subprocess& child) {
+  absl::StatusOr<ExitStatus> status = child.wait(kWait);
+  EXPECT_TRUE(status.ok()) << status.status();
+  return status.ok() ? *status : ExitStatus::exited(-1);
+}
+
+// Runs `config` with a pipe as its stdout (appended to what it passes) and
+// returns what it printed; the program must succeed.
+std::string output_of(SubprocessConfig config, std::vector<FdView> passed = {}) {
+  absl::StatusOr<Pipe> out = make_pipe();
+  EXPECT_TRUE(out.ok()) << out.status();
+  config.passed_fds.push_back(1);
+  passed.push_back(out->writer.fd());
+  Subprocess child = spawn(config, passed);
+  EXPECT_TRUE(out->writer.close().ok());  // the child has its own copy
+  absl::StatusOr<std::string> text = out->reader.read_to_end(1 << 20);
+  EXPECT_TRUE(text.ok()) << text.status();
+  EXPECT_TRUE(finish(child).success()) << config;
+  return text.ok() ? *text : "";
+}
+
+// Whether this process has any child at all, running or not yet reaped (of
+// any kind: __WALL also sees children that send no SIGCHLD).
+bool has_children() {
+  siginfo_t info = {};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0;
+}
+
+std::string runfile(const std::string& path) {
+  const char* root = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(root != nullptr ? root : ".", "/uncopyable/", path);
+}
+
+TEST(SubprocessTest, ExitCodesAndSignalsAreReported) {
+  Subprocess zero = spawn({.argv = {"/bin/sh", "-c", "exit 0"}});
+  Subprocess three = spawn({.argv = {"/bin/sh", "-c", "exit 3"}});
+  Subprocess killed = spawn({.argv = {"/bin/sh", "-c", "kill -TERM $$"}});
+  const ExitStatus ok = finish(zero);
+  EXPECT_TRUE(ok.success());
+  EXPECT_EQ(ok, ExitStatus::exited(0));
+  const ExitStatus failed = finish(three);
+  EXPECT_FALSE(failed.success());
+  EXPECT_EQ(failed.code(), 3);
+  EXPECT_EQ(failed.signal(), std::nullopt);
+  EXPECT_EQ(failed.to_string(), "exited with code 3");
+  const ExitStatus terminated = finish(killed);
+  EXPECT_EQ(terminated, ExitStatus::killed(SIGTERM));
+  EXPECT_EQ(terminated.code(), std::nullopt);
+  EXPECT_EQ(terminated.to_string(), "killed by signal 15 (SIGTERM)");
+  // Once reaped, wait() answers again at once, the same.
+  EXPECT_EQ(*three.wait(), failed);
+  EXPECT_EQ(*three.wait(absl::ZeroDuration()), failed);
+}
+
+TEST(SubprocessTest, ANameWithoutASlashIsLookedUpOnPath) {
+  Subprocess child = spawn({.argv = {"sh", "-c", "exit 7"}});
+  EXPECT_EQ(finish(child).code(), 7);
+  // The child's own PATH is the one searched; without one, /bin:/usr/bin.
+  Subprocess bare = spawn({.argv = {"sh", "-c", "exit 8"}, .inherit_environment = false});
+  EXPECT_EQ(finish(bare).code(), 8);
+  absl::StatusOr<Subprocess> nowhere = Subprocess::spawn(
+      {.argv = {"sh"}, .environment = {{.name = "PATH", .value = Secret<std::string>("/nonexistent:")}}},
+      {});
+  EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(nowhere.status().message(),
+            "spawn \"sh\" (looked up on PATH): execve: No such file or directory [ENOENT]");
+}
+
+// A program that cannot run is a Status from spawn(), naming it and the
+// errno, never a child that exits 127; the child that tried is reaped (the
+// leak guard fails any test that leaves a child behind).
+TEST(SubprocessTest, AProgramThatCannotRunIsAStatusNamingIt) {
+  absl::StatusOr<Subprocess> missing = Subprocess::open({.argv = {"/no/such/program", "-x"}});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(),
+            "spawn \"/no/such/program\": execve: No such file or directory [ENOENT]");
+  absl::StatusOr<Subprocess> unknown = Subprocess::open({.argv = {"no-such-program-of-uncopyable"}});
+  EXPECT_EQ(unknown.status().message(),
+            "spawn \"no-such-program-of-uncopyable\" (looked up on PATH): execve: No such file or "
+            "directory [ENOENT]");
+  EXPECT_FALSE(has_children());
+
+  TempPath script("not-executable");
+  std::ofstream(script.path()) << "#!/bin/sh\nexit 0\n";
+  ASSERT_EQ(::chmod(script.path().c_str(), 0644), 0);
+  absl::StatusOr<Subprocess> denied = Subprocess::open({.argv = {script.path()}});
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.status().message(), HasSubstr(": execve: Permission denied [EACCES]"));
+  // No #! line: not handed to /bin/sh, unlike execvp.
+  std::ofstream(script.path()) << "exit 0\n";
+  ASSERT_EQ(::chmod(script.path().c_str(), 0755), 0);
+  absl::StatusOr<Subprocess> format = Subprocess::open({.argv = {script.path()}});
+  EXPECT_THAT(format.status().message(), HasSubstr(": execve: Exec format error [ENOEXEC]"));
+  EXPECT_FALSE(has_children());
+}
+
+TEST(SubprocessTest, WorkingDirectory) {
+  EXPECT_EQ(output_of({.argv = {"/bin/pwd"}, .working_directory = "/usr"}), "/usr\n");
+  absl::StatusOr<Subprocess> missing =
+      Subprocess::open({.argv = {"/bin/pwd"}, .working_directory = "/no/such/folder"});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(),
+            "spawn \"/bin/pwd\": chdir(\"/no/such/folder\"): No such file or directory [ENOENT]");
+}
+
+TEST(SubprocessTest, EnvironmentIsInheritedWithChangesOrGivenWhole) {
+  ASSERT_EQ(::setenv("UNCOPYABLE_INHERITED", "from the parent", 1), 0);
+  ASSERT_EQ(::setenv("UNCOPYABLE_REPLACED", "old", 1), 0);
+  const std::string inherited = output_of(
+      {.argv = {"/usr/bin/env"},
+       .environment = {{.name = "UNCOPYABLE_REPLACED", .value = Secret<std::string>("new")}}});
+  EXPECT_THAT(inherited, HasSubstr("\nUNCOPYABLE_INHERITED=from the parent\n"));
+  EXPECT_THAT(inherited, HasSubstr("UNCOPYABLE_REPLACED=new\n"));
+  EXPECT_THAT(inherited, Not(HasSubstr("UNCOPYABLE_REPLACED=old")));
+  EXPECT_EQ(output_of({.argv = {"/usr/bin/env"},
+                       .inherit_environment = false,
+                       .environment = {{.name = "A", .value = Secret<std::string>("1")},
+                                       {.name = "EMPTY"}}}),
+            "A=1\nEMPTY=\n");
+  ::unsetenv("UNCOPYABLE_INHERITED");
+  ::unsetenv("UNCOPYABLE_REPLACED");
+}
+
+// The child inherits 0, 1, 2 and what the config passes, nothing else: not
+// even descriptors this process opened without O_CLOEXEC.
+TEST(SubprocessTest, TheChildInheritsOnlyTheDescriptorsItIsGiven) {
+  const int leaky = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC, on purpose
+  ASSERT_GE(leaky, 0);
+  const int leaky_too = ::dup(leaky);
+  ASSERT_GE(leaky_too, 0);
+  ASSERT_EQ(::fcntl(leaky_too, F_GETFD), 0);
+  const std::string listed = output_of(
+      {.argv = {runfile("tests/testing/list_fds")}, .passed_fds = {9}}, {FdView(leaky)});
+  EXPECT_EQ(listed, "0\n1\n2\n9\n");
+  ::close(leaky);
+  ::close(leaky_too);
+}
+
+// Passed descriptors land at their numbers even where a source sits at
+// another's target: here 60 goes to 61 and 61 to 60.
+TEST(SubprocessTest, PassedDescriptorsMayTradePlaces) {
+  absl::StatusOr<Pipe> a = make_pipe();
+  absl::StatusOr<Pipe> b = make_pipe();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(::dup3(a->writer.fd().get(), 60, O_CLOEXEC), 60);
+  ASSERT_EQ(::dup3(b->writer.fd().get(), 61, O_CLOEXEC), 61);
+  ASSERT_TRUE(a->writer.close().ok());
+  ASSERT_TRUE(b->writer.close().ok());
+  Subprocess child = spawn(
+      {.argv = {"/bin/bash", "-c", "echo to-60 >&60; echo to-61 >&61"}, .passed_fds = {61, 60}},
+      {FdView(60), FdView(61)});
+  ::close(60);
+  ::close(61);
+  EXPECT_TRUE(finish(child).success());
+  EXPECT_EQ(*a->reader.read_to_end(100), "to-61\n");  // a was at 60, passed as 61
+  EXPECT_EQ(*b->reader.read_to_end(100), "to-60\n");
+}
+
+TEST(SubprocessTest, StandardStreamsInheritOrNull) {
+  const std::string null = output_of(
+      {.argv = {"/bin/sh", "-c", "readlink /proc/self/fd/0 /proc/self/fd/2"},
+       .standard_input = StandardStream::null,
+       .standard_error = StandardStream::null});
+  EXPECT_EQ(null, "/dev/null\n/dev/null\n");
+  // standard_output = null does not apply to a stream the config passes.
+  const std::string passed = output_of({.argv = {"/bin/echo", "still here"},
+                                        .standard_output = StandardStream::null});
+  EXPECT_EQ(passed, "still here\n");
+}
+
+TEST(SubprocessTest, APassedDescriptorThatIsNotOpenIsAStatus) {
+  absl::StatusOr<Subprocess> child =
+      Subprocess::spawn({.argv = {"/bin/true"}, .passed_fds = {3}}, {FdView(1000)});
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kFailedPrecondition) << child.status();
+  EXPECT_EQ(child.status().message(),
+            "spawn \"/bin/true\": passing fd 1000 as child fd 3: Bad file descriptor [EBADF]");
+  absl::StatusOr<Subprocess> uneven =
+      Subprocess::spawn({.argv = {"/bin/true"}, .passed_fds = {3, 4}}, {FdView(0)});
+  EXPECT_EQ(uneven.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(uneven.status().message(),
+            "spawn \"/bin/true\": the config passes 2 descriptor(s) (passed_fds), but spawn() "
+            "was given 1");
+  EXPECT_FALSE(has_children());
+}
+
+TEST(SubprocessTest, WaitWithATimeoutLeavesTheChildRunning) {
+  Subprocess sleeper = spawn({.argv = {"/bin/sleep", "100"}});
+  absl::StatusOr<ExitStatus> early = sleeper.wait(absl::Milliseconds(20));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(early.status().message(), absl::StrCat("wait for \"/bin/sleep\" (pid ", sleeper.pid(),
+                                                   "): still running after 20ms"));
+  EXPECT_EQ(sleeper.wait(absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(sleeper.kill(SIGTERM).ok());
+  EXPECT_EQ(finish(sleeper), ExitStatus::killed(SIGTERM));
+  // Reaped: there is nothing to signal any more, and that is fine.
+  EXPECT_TRUE(sleeper.kill(SIGKILL).ok());
+  EXPECT_TRUE(sleeper.close().ok());
+}
+
+TEST(SubprocessTest, ThePidfdIsReadableOnceTheChildExits) {
+  Subprocess child = spawn({.argv = {"/bin/true"}});
+  pollfd entry{child.fd().get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&entry, 1, 10000), 1);
+  EXPECT_EQ(*child.wait(absl::ZeroDuration()), ExitStatus::exited(0));
+}
+
+TEST(SubprocessTest, AnInvalidSignalIsInvalidArgument) {
+  Subprocess sleeper = spawn({.argv = {"/bin/sleep", "100"}});
+  const absl::Status status = sleeper.kill(12345);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), absl::StrCat("kill of \"/bin/sleep\" (pid ", sleeper.pid(),
+                                           ") with signal 12345: Invalid argument [EINVAL]"));
+}
+
+// A waitpid(-1) elsewhere in the program can reap the child behind its
+// Subprocess's back; the Subprocess then says so, and its pidfd keeps any
+// signal from reaching another process that got the pid.
+TEST(SubprocessTest, AChildReapedBehindItsBackIsAStatus) {
+  Subprocess child = spawn({.argv = {"/bin/true"}});
+  const pid_t pid = child.pid();
+  int status = 0;
+  ASSERT_EQ(::waitpid(-1, &status, 0), pid);
+  const absl::StatusOr<ExitStatus> waited = child.wait(kWait);
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(waited.status().message(),
+            absl::StrCat("wait for \"/bin/true\" (pid ", pid, "): No child processes [ECHILD]"));
+  const absl::Status killed = child.kill(SIGKILL);
+  EXPECT_EQ(killed.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(killed.message(), absl::StrCat("kill of \"/bin/true\" (pid ", pid,
+                                           ") with SIGKILL: No such process [ESRCH]"));
+  EXPECT_TRUE(child.close().ok());  // nothing left to kill or reap: not an error
+}
+
+// A Subprocess that goes while its child runs kills it and reaps it: no
+// child runs on, none is left a zombie.
+TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
+  pid_t pid = 0;
+  {
+    Subprocess sleeper = spawn({.argv = {"/bin/sleep", "100"}});
+    pid = sleeper.pid();
+    ASSERT_EQ(::kill(pid, 0), 0);  // running, ours
+  }
+  siginfo_t info = {};
+  EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);  // not our child any more: reaped
+  EXPECT_FALSE(has_children());
+
+  // Assigning over one does the same to the child it held.
+  Subprocess first = spawn({.argv = {"/bin/sleep", "100"}});
+  const pid_t first_pid = first.pid();
+  first = spawn({.argv = {"/bin/true"}});
+  EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(first_pid), &info, WEXITED | WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+  EXPECT_TRUE(finish(first).success());
+
+  // And close() too.
+  Subprocess closed = spawn({.argv = {"/bin/sleep", "100"}});
+  const pid_t closed_pid = closed.pid();
+  EXPECT_TRUE(closed.close().ok());
+  EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(closed_pid), &info, WEXITED | WNOHANG), -1);
+  EXPECT_FALSE(has_children());
+}
+
+// A fork()ed child that lets go of the parent's Subprocess (destroys or
+// closes its copy) neither kills nor reaps the parent's child.
+TEST(SubprocessTest, AForkedChildLettingGoLeavesTheParentsChildAlone) {
+  std::optional<Subprocess> sleeper = spawn({.argv = {"/bin/sleep", "100"}});
+  std::optional<Subprocess> other = spawn({.argv = {"/bin/sleep", "100"}});
+  const pid_t forked = ::fork();
+  ASSERT_GE(forked, 0);
+  if (forked == 0) {
+    sleeper.reset();                              // the destructor
+    const bool closed = other->close().ok();     // and close()
+    ::_exit(closed ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(forked, &status, 0), forked);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Still running, still ours: the signal that ends each is the parent's
+  // (a SIGKILL from the forked child would have come first, and won).
+  ASSERT_TRUE(sleeper->kill(SIGTERM).ok());
+  ASSERT_TRUE(other->kill(SIGTERM).ok());
+  EXPECT_EQ(finish(*sleeper), ExitStatus::killed(SIGTERM));
+  EXPECT_EQ(finish(*other), ExitStatus::killed(SIGTERM));
+}
+
+TEST(SubprocessTest, RebuildSpawnsTheSameProgramAgain) {
+  const SubprocessConfig config{.argv = {"/bin/sh", "-c", "exit 5"}};
+  absl::StatusOr<Subprocess> first = uncopyable::rebuild(config);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<Subprocess> second = first->rebuild();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(first->pid(), second->pid());
+  EXPECT_EQ(second->config(), config);
+  EXPECT_EQ(finish(*first).code(), 5);
+  EXPECT_EQ(finish(*second).code(), 5);
+  // Finished or not, the config spawns again.
+  absl::StatusOr<Subprocess> third = first->rebuild();
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(finish(*third).code(), 5);
+}
+
+// Descriptors are resources: a config that passes some is rebuilt only with
+// them given again.
+TEST(SubprocessTest, RebuildOfAConfigThatPassesDescriptorsNeedsThemAgain) {
+  const SubprocessConfig config{.argv = {"/bin/echo", "hi"}, .passed_fds = {1}};
+  absl::StatusOr<Pipe> out = make_pipe();
+  ASSERT_TRUE(out.ok());
+  Subprocess child = spawn(config, {out->writer.fd()});
+  absl::StatusOr<Subprocess> again = child.rebuild();
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(),
+              HasSubstr("the config passes 1 descriptor(s) (passed_fds): descriptors are "
+                        "resources, not data"));
+  EXPECT_EQ(uncopyable::rebuild(config).status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<Subprocess> given = child.rebuild({out->writer.fd()});
+  ASSERT_TRUE(given.ok()) << given.status();
+  ASSERT_TRUE(out->writer.close().ok());
+  EXPECT_TRUE(finish(child).success());
+  EXPECT_TRUE(finish(*given).success());
+  EXPECT_EQ(*out->reader.read_to_end(100), "hi\nhi\n");
+}
+
+TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
+  const SubprocessConfig config{
+      .argv = {"deploy", "--fast"},
+      .environment = {{.name = "TOKEN", .value = Secret<std::string>("hunter2")}},
+      .passed_fds = {3},
+      .standard_input = StandardStream::null};
+  SubprocessConfig copy = config;
+  EXPECT_EQ(copy, config);
+  copy.environment[0].value = Secret<std::string>("other");
+  EXPECT_NE(copy, config);
+  const std::string printed = to_string(config);
+  EXPECT_EQ(printed,
+            "SubprocessConfig{argv=[\"deploy\", \"--fast\"], inherit_environment=true, "
+            "environment=[EnvironmentVariable{name=\"TOKEN\", value=***}], "
+            "working_directory=\"\", passed_fds=[3], standard_input=null, "
+            "standard_output=inherit, standard_error=inherit}");
+  EXPECT_THAT(to_json(config), Not(HasSubstr("hunter2")));
+  absl::StatusOr<SubprocessConfig> back = from_json<SubprocessConfig>(to_json(config, Secrets::kReveal));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, config);
+}
+
+TEST(SubprocessTest, ValidateSaysWhatIsWrong) {
+  EXPECT_EQ(SubprocessConfig{}.validate().message(),
+            "SubprocessConfig.argv: must not be empty: argv[0] is the program");
+  EXPECT_EQ(SubprocessConfig{.argv = {""}}.validate().message(),
+            "SubprocessConfig.argv: argv[0], the program, must not be empty");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x", std::string("a\0b", 3)}}.validate().message()),
+            "SubprocessConfig.argv: argv[1] must not contain a NUL byte");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .environment = {{.name = "A=B"}}}.validate().message()),
+            "SubprocessConfig.environment[0]: EnvironmentVariable.name: must not contain '='");
+  EXPECT_EQ(
+      (SubprocessConfig{.argv = {"x"}, .environment = {{.name = "A"}, {.name = "A"}}}
+           .validate()
+           .message()),
+      "SubprocessConfig.environment[1]: \"A\" is set twice");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .passed_fds = {-1}}.validate().message()),
+            "SubprocessConfig.passed_fds[0]: -1 is out of range [0, 1048575]");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .passed_fds = {4, 4}}.validate().message()),
+            "SubprocessConfig.passed_fds[1]: fd 4 is passed twice");
+  absl::StatusOr<Subprocess> refused = Subprocess::open(SubprocessConfig{});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SubprocessTest, AMessageQuotesALongProgramNameCutShort) {
+  const std::string long_name = "/no/" + std::string(5000, 'x');
+  absl::StatusOr<Subprocess> child = Subprocess::open({.argv = {long_name}});
+  EXPECT_THAT(child.status().message(), HasSubstr("(5004 bytes)"));
+  EXPECT_LT(child.status().message().size(), 400u);
+}
+
+}  // namespace
+}  // namespace uncopyable
