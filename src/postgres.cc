@@ -708,8 +708,8 @@ int64_t PostgresResult::get_int64(int row, int column) const {
                                static_cast<size_t>(::PQgetlength(result, row, column)));
   int64_t value = 0;
   UNCOPYABLE_CHECK(absl::SimpleAtoi(text, &value),
-                   "PostgresResult::get_int64(%d, %d): %s is not an integer", row, column,
-                   quoted(text, 40).c_str());
+                   "PostgresResult::get_int64(%d, %d): \"%s\" is not an integer", row, column,
+                   shortened(text, 40).c_str());
   return value;
 }
 
@@ -719,8 +719,8 @@ double PostgresResult::get_double(int row, int column) const {
                                static_cast<size_t>(::PQgetlength(result, row, column)));
   double value = 0;
   UNCOPYABLE_CHECK(absl::SimpleAtod(text, &value),
-                   "PostgresResult::get_double(%d, %d): %s is not a number", row, column,
-                   quoted(text, 40).c_str());
+                   "PostgresResult::get_double(%d, %d): \"%s\" is not a number", row, column,
+                   shortened(text, 40).c_str());
   return value;
 }
 
