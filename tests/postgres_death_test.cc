@@ -160,6 +160,7 @@ TEST_F(PostgresDeathTest, ReadingOutsideAResultWithAnyAccessor) {
 TEST_F(PostgresDeathTest, TwoThreadsInCallsOnOneConnection) {
   EXPECT_DEATH(
       {
+        ::alarm(20);  // a hang (libpq shared by two threads) ends as a failure
         PostgresConnection db = connect();
         std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2)"); });
         wait_until_the_server_runs("SELECT pg_sleep(2)");  // the sleeper is in its call
@@ -171,6 +172,7 @@ TEST_F(PostgresDeathTest, TwoThreadsInCallsOnOneConnection) {
       "uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)");
   EXPECT_DEATH(
       {
+        ::alarm(20);
         PostgresConnection db = connect();
         PostgresStatement select = *db.prepare("SELECT $1::int");
         std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2.5)"); });

@@ -234,6 +234,12 @@ TEST_F(PostgresTest, ACommitOfOnesOwnThatTheServerRolledBackIsAborted) {
   ASSERT_TRUE(db.execute("BEGIN").ok());
   EXPECT_FALSE(db.execute("SELECT 1/0").ok());
   EXPECT_TRUE(db.execute("ROLLBACK").ok());
+  // COMMIT AND CHAIN in a failed transaction: never a success either.
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+  const absl::Status chained = db.execute("COMMIT AND CHAIN");
+  EXPECT_FALSE(chained.ok()) << chained;
+  ASSERT_TRUE(db.execute("ROLLBACK").ok());
   // A COMMIT with no transaction open only makes the server warn.
   EXPECT_TRUE(db.execute("COMMIT").ok());
   EXPECT_EQ(count(db, "SELECT count(*) FROM own"), 0);

@@ -65,6 +65,7 @@ PostgresServer* PostgresChecksDeathTest::server_ = nullptr;
 TEST_F(PostgresChecksDeathTest, TwoThreadsInCallsOnOneConnection) {
   EXPECT_DEATH(
       {
+        ::alarm(20);  // a hang (libpq shared by two threads) ends as a failure
         PostgresConnection db = connect();
         std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2)"); });
         wait_until_the_server_runs("SELECT pg_sleep(2)");  // the sleeper is in its call
