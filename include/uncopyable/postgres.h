@@ -142,13 +142,14 @@ class PostgresResult {
 //
 // It owns its server-side statement: destroying it hands the statement back
 // to the connection, which DEALLOCATEs it on the server before its next
-// command (in the same round trip's spirit: one extra round trip for all the
-// statements let go since). The destructor itself never talks to the server,
-// so it cannot fail or wait on a frozen one. Inside a failed transaction the
-// server refuses everything but ROLLBACK, so the statements wait until it
-// ended. (libpqxx and libpq leave a prepared statement on the server until
-// the session ends; a connection that prepares in a loop would grow the
-// server's memory without bound.)
+// command, in one extra round trip for all the statements let go since
+// (inside a transaction under a savepoint, so that a statement already gone,
+// say by a DEALLOCATE ALL of your own, costs the transaction nothing). The
+// destructor itself never talks to the server, so it cannot fail or wait on
+// a frozen one. A failed transaction refuses everything but its ROLLBACK, so
+// the statements wait until it has ended. (libpq before 17 has no call to
+// release one, and libpqxx keeps one until unprepare(): a connection that
+// prepares in a loop would grow the server's memory without bound.)
 class PostgresStatement {
  public:
   PostgresStatement(PostgresStatement&&) noexcept = default;
@@ -177,11 +178,12 @@ class PostgresStatement {
 //
 // commit() says what the server did, not what was asked: once a statement
 // in the transaction failed, PostgreSQL answers COMMIT with a ROLLBACK (and
-// no error), and commit() returns Aborted, naming the database: nothing in
-// the transaction was saved. (libpq's PQexec("COMMIT") and libpqxx 6's
-// work::commit() on a transaction whose error was caught report success.)
-// The same holds for a COMMIT, END or PREPARE TRANSACTION run with
-// execute() or query().
+// no error), and commit() returns Aborted, naming the database and saying
+// the transaction was rolled back: nothing in it was saved. (libpq's
+// PQexec("COMMIT") reports success then; only the command tag tells.) The
+// same holds for a COMMIT, END or PREPARE TRANSACTION run with execute(),
+// query() or a statement. A commit() that timed out (DeadlineExceeded) may
+// or may not have committed.
 using PostgresTransaction = internal::BasicTransaction<PostgresConnection>;
 
 class PostgresConnection {
@@ -215,13 +217,15 @@ class PostgresConnection {
   //
   // Waits at most config().query_timeout for the server, sending included
   // (a huge text to a server that does not read cannot block either). When
-  // the time runs out the call asks the server to cancel the command (giving
-  // that request at most 2 s more, as libpq's PQcancel has no timeout of its
-  // own), returns DeadlineExceeded naming the database and the SQL, and
-  // abandons the connection: the command may still be running, so every later
-  // call on it is Unavailable and says to rebuild() a new one. (libpq and
-  // libpqxx wait forever unless the server's statement_timeout fires, which a
-  // frozen or unreachable server never does.)
+  // the time runs out the call asks the server to cancel the command, giving
+  // that request at most 2 s more (or query_timeout, if shorter): libpq's
+  // PQcancel has no timeout of its own, so it runs on a thread of its own,
+  // left to finish by itself if the whole server is frozen. Then the call
+  // returns DeadlineExceeded naming the database and the SQL, and abandons
+  // the connection: the command may still be running, so every later call
+  // on it is Unavailable and says to rebuild() a new one. (libpq and libpqxx
+  // wait forever unless the server's statement_timeout fires, which a frozen
+  // or unreachable server never does.) Empty SQL (or only a comment) is OK.
   //
   // A COMMIT (or END, or PREPARE TRANSACTION) that the server turned into a
   // ROLLBACK, because a statement before it failed, is Aborted. BEGIN (or
