@@ -206,6 +206,8 @@ class PostgresConnection {
 
   [[nodiscard]] const PostgresConfig& config() const { return config_; }
   // A fresh connection from config(): after a server restart, a reconnect.
+  // It only reads config(), never this connection's session, so any thread
+  // may call it, even while another is in a call on this connection.
   [[nodiscard]] absl::StatusOr<PostgresConnection> rebuild() const;
 
   // Runs SQL with no parameters (several statements, separated by ';', run
