@@ -401,19 +401,22 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
           what(), ": a transaction is already open on this connection; nest with a savepoint"));
     }
   }
+  // One deadline for the whole command, statements released first included.
+  const absl::Time deadline = config_.query_timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + config_.query_timeout;
   if (!unused_statements_.empty()) {
-    if (absl::Status released = release_unused_statements(connection); !released.ok()) {
+    if (absl::Status released = release_unused_statements(connection, deadline); !released.ok()) {
       return released;
     }
   }
-  return exchange(connection, verb, sql, send);
+  return exchange(connection, verb, sql, send, deadline);
 }
 
 absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
-                                                            absl::string_view sql, Sender send) {
+                                                            absl::string_view sql, Sender send,
+                                                            absl::Time deadline) {
   const absl::Duration timeout = config_.query_timeout;
-  const absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   const auto what = [&] { return absl::StrCat(where(), ": ", verb, " ", quoted(sql)); };
   // A lost server: libpq says what happened. rebuild() when it is back.
   // A command cut off halfway leaves libpq unable to run another.
@@ -533,7 +536,8 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
                                          state != nullptr ? absl::StrCat(" [", state, "]") : ""));
 }
 
-absl::Status PostgresConnection::release_unused_statements(PGconn* connection) {
+absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
+                                                          absl::Time deadline) {
   // A failed transaction refuses everything but its ROLLBACK: the
   // statements wait until it has ended.
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
@@ -548,7 +552,8 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection) {
   const auto simple = [](const std::string& text) {
     return [&text](PGconn* c) { return ::PQsendQuery(c, text.c_str()); };
   };
-  absl::StatusOr<PostgresResult> released = exchange(connection, "deallocate", sql, simple(sql));
+  absl::StatusOr<PostgresResult> released =
+      exchange(connection, "deallocate", sql, simple(sql), deadline);
   // Released, or not there to release: they are never tried again.
   unused_statements_.clear();
   if (released.ok()) return absl::OkStatus();
@@ -559,7 +564,7 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection) {
   if (in_transaction) {
     const std::string undo =
         "ROLLBACK TO SAVEPOINT uncopyable_deallocate; RELEASE SAVEPOINT uncopyable_deallocate";
-    return exchange(connection, "deallocate", undo, simple(undo)).status();
+    return exchange(connection, "deallocate", undo, simple(undo), deadline).status();
   }
   return absl::OkStatus();
 }

@@ -281,11 +281,11 @@ class PostgresConnection {
   // messages and checks.
   absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb,
                                      absl::string_view sql, Sender send);
-  // The exchange itself: send, flush, wait, read every result.
+  // The exchange itself: send, flush, wait, read every result, by `deadline`.
   absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
-                                          absl::string_view sql, Sender send);
+                                          absl::string_view sql, Sender send, absl::Time deadline);
   // DEALLOCATEs the statements let go, when the transaction state allows.
-  absl::Status release_unused_statements(::pg_conn* connection);
+  absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
   // Called by ~PostgresStatement.
   void let_go(std::string statement);
 
