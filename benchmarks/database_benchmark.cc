@@ -398,8 +398,11 @@ void reset_pg_table() {
 
 // 100 000 rows in one transaction, a prepared insert each (a round trip each).
 void BM_PgInsert100k_Raw(benchmark::State& state) {
+  reset_pg_table();  // the table the statement names must exist to prepare it
   PGconn* c = PQconnectdb(conninfo().c_str());
-  PQclear(PQprepare(c, "insert", "INSERT INTO players VALUES ($1, $2)", 2, nullptr));
+  PGresult* prepared = PQprepare(c, "insert", "INSERT INTO players VALUES ($1, $2)", 2, nullptr);
+  check(PQresultStatus(prepared) == PGRES_COMMAND_OK);
+  PQclear(prepared);
   for (auto _ : state) {
     state.PauseTiming();
     reset_pg_table();
@@ -433,6 +436,7 @@ void BM_PgInsert100k_Uncopyable(benchmark::State& state) {
 BENCHMARK(BM_PgInsert100k_Uncopyable)->Unit(benchmark::kMillisecond);
 
 void BM_PgInsert100k_Pqxx(benchmark::State& state) {
+  reset_pg_table();
   pqxx::connection c(conninfo());
   c.prepare("insert", "INSERT INTO players VALUES ($1, $2)");
   for (auto _ : state) {

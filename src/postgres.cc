@@ -1,32 +1,55 @@
 #include "uncopyable/postgres.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/strings/escaping.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/internal/quote.h"
+#include "uncopyable/internal/syscall.h"
 
 namespace uncopyable {
 namespace {
 
+using internal::quoted;
+using internal::shortened;
+
 PGconn* conn_of(uintptr_t address) { return reinterpret_cast<PGconn*>(address); }
 PGresult* result_of(uintptr_t address) { return reinterpret_cast<PGresult*>(address); }
+uintptr_t address_of(PGresult* result) { return reinterpret_cast<uintptr_t>(result); }
 
-// "postgresql ann@/tmp/pg:5432/shop": where, for messages (never the password).
+// "postgresql ann@/tmp/pg:5432/shop": where, for messages (never the
+// password). The names are escaped and cut short like any quoted data.
 std::string where(const PostgresConfig& config) {
-  return absl::StrCat("postgresql ", config.user.empty() ? "" : config.user + "@", config.host,
-                      ":", config.port, "/", config.dbname);
+  return absl::StrCat(
+      "postgresql ",
+      config.user.empty() ? "" : shortened(config.user, internal::kQuotedBytes) + "@",
+      shortened(config.host, internal::kQuotedBytes), ":", config.port, "/",
+      shortened(config.dbname, internal::kQuotedBytes));
 }
 
 // libpq's messages span lines and end in a newline; a Status is one line.
+// The text is the server's or libpq's: escaped and cut short.
 std::string message_of(const char* text) {
   std::string line(absl::StripTrailingAsciiWhitespace(text != nullptr ? text : ""));
-  return absl::StrReplaceAll(line, {{"\n\t", " "}, {"\n", " "}, {"\t", " "}});
+  return shortened(absl::StrReplaceAll(line, {{"\n\t", " "}, {"\n", " "}, {"\t", " "}}));
 }
 
 // SQLSTATE classes as Status codes.
@@ -40,6 +63,156 @@ absl::StatusCode code_for_sqlstate(absl::string_view state) {
   if (cls == "40") return absl::StatusCode::kAborted;
   if (cls == "3D") return absl::StatusCode::kNotFound;
   return absl::StatusCode::kUnknown;
+}
+
+// The first word of the first statement of `sql`, in capitals ("COMMIT"),
+// past blanks, comments (PostgreSQL's nest) and empty statements.
+std::string first_keyword(absl::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(sql[i])) || sql[i] == ';') {
+      ++i;
+    } else if (sql.substr(i, 2) == "--") {
+      i = sql.find('\n', i);
+      if (i == absl::string_view::npos) return "";
+    } else if (sql.substr(i, 2) == "/*") {
+      int depth = 0;
+      do {
+        if (sql.substr(i, 2) == "/*") {
+          ++depth;
+          i += 2;
+        } else if (sql.substr(i, 2) == "*/") {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      } while (depth > 0 && i < sql.size());
+    } else {
+      break;
+    }
+  }
+  std::string word;
+  while (i < sql.size() && word.size() < 16 && absl::ascii_isalpha(static_cast<unsigned char>(sql[i]))) {
+    word.push_back(absl::ascii_toupper(static_cast<unsigned char>(sql[i++])));
+  }
+  return word;
+}
+
+// Statements the server answers with ROLLBACK, and no error, when the
+// transaction they would end had failed.
+bool ends_a_transaction_for_good(const std::string& keyword) {
+  return keyword == "COMMIT" || keyword == "END" || keyword == "PREPARE";
+}
+
+// How long a cancel request may take after a timeout: PQcancel connects to
+// the server and waits for its answer with no timeout of its own.
+constexpr absl::Duration kCancelWait = absl::Seconds(2);
+
+// Milliseconds for poll(2), which takes -1 for "forever" and 0 for "now".
+int poll_milliseconds(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+}
+
+// Waits until the connection's socket is ready for `events` or the
+// deadline passes (a socket ready at the deadline still counts). The ready
+// events, 0 when the time ran out, -1 when there is no socket to wait on.
+int wait_for(PGconn* connection, short events, absl::Time deadline) {
+  const int socket = ::PQsocket(connection);
+  if (socket < 0) return -1;
+  while (true) {
+    pollfd entry{socket, events, 0};
+    const int ready = internal::sys::poll(&entry, 1, poll_milliseconds(deadline));
+    if (ready > 0) return entry.revents;
+    if (ready == 0) return 0;
+    if (errno != EINTR) return -1;
+  }
+}
+
+enum class Progress { kDone, kTimedOut, kFailed };
+
+// Pushes to the server what libpq has buffered (the connection is
+// non-blocking, so a send never waits inside libpq), reading meanwhile so a
+// server that answers before it has read everything is not deadlocked.
+Progress flush_within(PGconn* connection, absl::Time deadline) {
+  while (true) {
+    const int left = ::PQflush(connection);
+    if (left == 0) return Progress::kDone;
+    if (left < 0) return Progress::kFailed;
+    const int ready = wait_for(connection, POLLIN | POLLOUT, deadline);
+    if (ready == 0) return Progress::kTimedOut;
+    if (ready < 0) return Progress::kFailed;
+    if ((ready & POLLIN) != 0 && ::PQconsumeInput(connection) == 0) return Progress::kFailed;
+  }
+}
+
+// Until libpq holds a whole result, or found the connection lost (which
+// PQgetResult then reports without waiting). kFailed: neither, and libpq
+// cannot read on; PQgetResult would wait forever.
+Progress read_within(PGconn* connection, absl::Time deadline) {
+  while (::PQisBusy(connection) != 0) {
+    const int ready = wait_for(connection, POLLIN, deadline);
+    if (ready == 0) return Progress::kTimedOut;
+    if (ready < 0 || ::PQconsumeInput(connection) == 0) {
+      return ::PQstatus(connection) == CONNECTION_BAD ? Progress::kDone : Progress::kFailed;
+    }
+  }
+  return Progress::kDone;
+}
+
+// A cancel request on a thread of its own, so that its wait can be cut short.
+struct CancelRequest {
+  PGcancel* cancel = nullptr;
+  std::mutex mutex;
+  std::condition_variable answered_cv;
+  bool answered = false;
+  bool sent = false;
+};
+
+void* send_cancel(void* argument) {
+  std::unique_ptr<std::shared_ptr<CancelRequest>> handed(
+      static_cast<std::shared_ptr<CancelRequest>*>(argument));
+  const std::shared_ptr<CancelRequest> request = std::move(*handed);
+  char error[256];
+  const bool sent = ::PQcancel(request->cancel, error, sizeof error) == 1;
+  ::PQfreeCancel(request->cancel);
+  {
+    std::lock_guard<std::mutex> lock(request->mutex);
+    request->answered = true;
+    request->sent = sent;
+  }
+  request->answered_cv.notify_all();
+  return nullptr;
+}
+
+// Asks the server to cancel what `connection` runs, waiting at most `limit`
+// for the server to take the request. If it does not (the whole server is
+// frozen or unreachable), the request's thread is left behind to finish or
+// fail on its own; it touches nothing of the connection. Whether the
+// request was delivered.
+bool cancel_within(PGconn* connection, absl::Duration limit) {
+  auto request = std::make_shared<CancelRequest>();
+  request->cancel = ::PQgetCancel(connection);
+  if (request->cancel == nullptr) return false;
+  auto* handed = new std::shared_ptr<CancelRequest>(request);
+  pthread_attr_t attributes;
+  ::pthread_attr_init(&attributes);
+  ::pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  const int made = ::pthread_create(&thread, &attributes, &send_cancel, handed);
+  ::pthread_attr_destroy(&attributes);
+  if (made != 0) {
+    delete handed;
+    ::PQfreeCancel(request->cancel);
+    return false;
+  }
+  std::unique_lock<std::mutex> lock(request->mutex);
+  request->answered_cv.wait_for(lock, absl::ToChronoMilliseconds(limit),
+                                [&] { return request->answered; });
+  return request->answered && request->sent;
 }
 
 }  // namespace
@@ -61,6 +234,8 @@ absl::Status PostgresConfig::validate() const {
       .check(connect_timeout == absl::Trunc(connect_timeout, absl::Seconds(1)) ||
                  connect_timeout == absl::InfiniteDuration(),
              "connect_timeout", "must be whole seconds (libpq counts seconds)")
+      .check(query_timeout > absl::ZeroDuration(), "query_timeout",
+             "must be positive (InfiniteDuration() to wait forever)")
       .status();
 }
 
@@ -68,7 +243,9 @@ absl::Status PostgresConfig::validate() const {
 // Traits and borrows
 
 absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) {
-  ::PQfinish(conn_of(connection));  // reports nothing; there is nothing to lose
+  // Non-blocking: the goodbye is sent if the socket takes it, never waited
+  // for, so closing cannot hang on a server that stopped reading.
+  ::PQfinish(conn_of(connection));
   return absl::OkStatus();
 }
 
@@ -89,6 +266,18 @@ PostgresConnection::PostgresConnection(UniqueHandle<postgres_internal::Connectio
 absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   internal::watch_forks();
+  // A process with no descriptor left cannot connect, and reconnecting will
+  // not help: ResourceExhausted, as for a File or a Socket, where libpq
+  // would only say "could not create socket" (Unavailable, inviting retries).
+  if (const int probe = internal::sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); probe < 0) {
+    const int error = errno;
+    if (error == EMFILE || error == ENFILE) {
+      return internal::errno_status(
+          error, absl::StrCat(uncopyable::where(config), ": connect: no descriptor for a socket"));
+    }
+  } else {
+    internal::sys::close(probe);
+  }
   const std::string port = absl::StrCat(config.port);
   const std::string timeout =
       config.connect_timeout == absl::InfiniteDuration()
@@ -107,16 +296,27 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
                           timeout.c_str(),
                           config.application_name.c_str(),
                           nullptr};
+  // expand_dbname=0: every value is taken as it is, none parsed as a
+  // connection string, so the password reaches libpq only as itself.
   PGconn* raw = ::PQconnectdbParams(keywords, values, /*expand_dbname=*/0);
-  if (raw == nullptr) return absl::ResourceExhaustedError(absl::StrCat(uncopyable::where(config), ": out of memory"));
+  if (raw == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(uncopyable::where(config), ": out of memory"));
+  }
   UniqueHandle<postgres_internal::ConnectionTraits> connection(reinterpret_cast<uintptr_t>(raw));
   if (::PQstatus(raw) != CONNECTION_OK) {
-    // libpq's own words; they name the server and the user, never the password.
-    std::string text = message_of(::PQerrorMessage(raw));
-    if (!config.password.empty()) {
-      text = absl::StrReplaceAll(text, {{config.password.reveal(), "***"}});
-    }
+    // libpq's own words, as they are: they name the server and the user,
+    // never the password (libpq quotes no password, and the server only
+    // ever says that authentication failed). Nothing in the message is
+    // derived from the password, not even by masking it: a mask would
+    // tell what the password is not.
+    const std::string text = message_of(::PQerrorMessage(raw));
     return absl::UnavailableError(absl::StrCat(uncopyable::where(config), ": connect: ", text));
+  }
+  // Non-blocking for good: every wait is ours (poll with a deadline), and
+  // PQfinish never blocks on a full socket.
+  if (::PQsetnonblocking(raw, 1) != 0) {
+    return absl::UnavailableError(absl::StrCat(uncopyable::where(config), ": connect: ",
+                                               message_of(::PQerrorMessage(raw))));
   }
   return PostgresConnection(std::move(connection), config);
 }
@@ -131,7 +331,10 @@ PostgresConnection::PostgresConnection(PostgresConnection&& other) noexcept
     : connection_(take(other)),
       config_(std::move(other.config_)),
       fork_generation_(other.fork_generation_),
-      statements_made_(other.statements_made_) {}
+      statements_made_(other.statements_made_),
+      unused_statements_(std::move(other.unused_statements_)),
+      abandoned_(std::move(other.abandoned_)),
+      user_(std::move(other.user_)) {}
 
 PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) noexcept {
   if (this != &other) {
@@ -140,6 +343,9 @@ PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) no
     config_ = std::move(other.config_);
     fork_generation_ = other.fork_generation_;
     statements_made_ = other.statements_made_;
+    unused_statements_ = std::move(other.unused_statements_);
+    abandoned_ = std::move(other.abandoned_);
+    user_ = std::move(other.user_);
   }
   return *this;
 }
@@ -170,34 +376,203 @@ PGconn* PostgresConnection::checked(const char* operation, const char* type) con
   return conn_of(connection);
 }
 
-absl::StatusOr<PostgresResult> PostgresConnection::finish(PGresult* raw, const char* verb,
-                                                          absl::string_view sql) const {
-  PGconn* connection = conn_of(connection_.get());
+internal::SingleUser::Scope PostgresConnection::enter(const char* operation, const char* type) {
+  return user_.enter(type, operation, [&] { return where(); });
+}
+
+std::string PostgresConnection::where() const { return uncopyable::where(config_); }
+
+absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
+                                                       absl::string_view sql, Sender send) {
   // The message is made only when there is an error to report.
-  const auto what = [&] {
-    return absl::StrCat(verb, " \"", absl::CHexEscape(sql.substr(0, 200)), "\"");
-  };
-  if (raw == nullptr) {
+  const auto what = [&] { return absl::StrCat(where(), ": ", verb, " ", quoted(sql)); };
+  if (const size_t nul = sql.find('\0'); ABSL_PREDICT_FALSE(nul != absl::string_view::npos)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what(), ": SQL text contains a NUL byte at offset ", nul));
+  }
+  if (ABSL_PREDICT_FALSE(!abandoned_.empty())) {
+    return absl::UnavailableError(absl::StrCat(what(), ": ", abandoned_));
+  }
+  const PGTransactionStatusType state = ::PQtransactionStatus(connection);
+  if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
+    const std::string keyword = first_keyword(sql);
+    if (keyword == "BEGIN" || keyword == "START") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          what(), ": a transaction is already open on this connection; nest with a savepoint"));
+    }
+  }
+  // One deadline for the whole command, statements released first included.
+  const absl::Time deadline = config_.query_timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + config_.query_timeout;
+  if (!unused_statements_.empty()) {
+    if (absl::Status released = release_unused_statements(connection, deadline); !released.ok()) {
+      return released;
+    }
+  }
+  return exchange(connection, verb, sql, send, deadline);
+}
+
+absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
+                                                            absl::string_view sql, Sender send,
+                                                            absl::Time deadline) {
+  const absl::Duration timeout = config_.query_timeout;
+  const auto what = [&] { return absl::StrCat(where(), ": ", verb, " ", quoted(sql)); };
+  // A lost server: libpq says what happened. rebuild() when it is back.
+  // A command cut off halfway leaves libpq unable to run another.
+  const auto lost = [&] {
+    if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
+      abandoned_ = "the connection was abandoned when a command on it failed halfway; "
+                   "rebuild() a new one";
+    }
     return absl::UnavailableError(
-        absl::StrCat(where(), ": ", what(), ": ", message_of(::PQerrorMessage(connection))));
+        absl::StrCat(what(), ": ", message_of(::PQerrorMessage(connection))));
+  };
+  const auto timed_out = [&] {
+    const bool cancelled = cancel_within(connection, std::min(timeout, kCancelWait));
+    abandoned_ = absl::StrCat("the connection was abandoned when a command on it timed out "
+                              "(query_timeout ",
+                              absl::FormatDuration(timeout), "); rebuild() a new one");
+    return absl::DeadlineExceededError(absl::StrCat(
+        what(), ": no answer from the server within query_timeout ", absl::FormatDuration(timeout),
+        cancelled ? "; asked the server to cancel it"
+                  : "; the server did not take a request to cancel it either",
+        "; the connection is abandoned: rebuild() a new one"));
+  };
+
+  if (send(connection) != 1) {
+    if (::PQstatus(connection) == CONNECTION_BAD) return lost();
+    return absl::InternalError(
+        absl::StrCat(what(), ": ", message_of(::PQerrorMessage(connection))));
   }
-  UniqueHandle<postgres_internal::ResultTraits> result(reinterpret_cast<uintptr_t>(raw));
-  const ExecStatusType status = ::PQresultStatus(raw);
-  if (ABSL_PREDICT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
-    return PostgresResult(std::move(result));
+  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+    return sent == Progress::kTimedOut ? timed_out() : lost();
   }
-  const char* state = ::PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+
+  // Every result, as PQexec would: the last one, or the first error.
+  UniqueHandle<postgres_internal::ResultTraits> kept;
+  bool failed = false;
+  bool first = true;
+  bool first_rolled_back = false;
+  bool copy_refused = false;
+  while (true) {
+    if (const Progress read = read_within(connection, deadline); read != Progress::kDone) {
+      return read == Progress::kTimedOut ? timed_out() : lost();
+    }
+    PGresult* raw = ::PQgetResult(connection);
+    if (raw == nullptr) break;
+    UniqueHandle<postgres_internal::ResultTraits> result(address_of(raw));
+    if (std::exchange(first, false)) {
+      first_rolled_back = std::strcmp(::PQcmdStatus(raw), "ROLLBACK") == 0;
+    }
+    switch (::PQresultStatus(raw)) {
+      case PGRES_COPY_IN:
+      case PGRES_COPY_BOTH:
+        // Refused: the server ends the COPY with an error, and the
+        // connection stays usable.
+        copy_refused = true;
+        if (::PQputCopyEnd(connection, "COPY FROM STDIN is not supported by uncopyable") < 0) {
+          return lost();
+        }
+        if (const Progress ended = flush_within(connection, deadline); ended != Progress::kDone) {
+          return ended == Progress::kTimedOut ? timed_out() : lost();
+        }
+        continue;
+      case PGRES_COPY_OUT:
+        // Read to the end and dropped.
+        copy_refused = true;
+        while (true) {
+          char* data = nullptr;
+          const int size = ::PQgetCopyData(connection, &data, /*async=*/1);
+          if (size > 0) {
+            ::PQfreemem(data);
+          } else if (size == 0) {
+            const int ready = wait_for(connection, POLLIN, deadline);
+            if (ready == 0) return timed_out();
+            if (ready < 0 || ::PQconsumeInput(connection) == 0) return lost();
+          } else if (size == -1) {
+            break;  // the end: PQgetResult has the COPY's own result
+          } else {
+            return lost();
+          }
+        }
+        continue;
+      case PGRES_FATAL_ERROR:
+      case PGRES_BAD_RESPONSE:
+      case PGRES_NONFATAL_ERROR:
+        if (!failed) kept = std::move(result);
+        failed = true;
+        continue;
+      default:
+        if (!failed) kept = std::move(result);
+        continue;
+    }
+  }
+
+  if (copy_refused) {
+    if (::PQstatus(connection) == CONNECTION_BAD) return lost();
+    return absl::UnimplementedError(absl::StrCat(
+        what(), ": COPY FROM STDIN and COPY TO STDOUT are not supported; COPY to or from a "
+                "file on the server, or INSERT with a prepared statement"));
+  }
+  if (!kept.is_valid()) return lost();
+  PGresult* result = result_of(kept.get());
+  if (!failed) {
+    if (ABSL_PREDICT_FALSE(first_rolled_back) &&
+        ends_a_transaction_for_good(first_keyword(sql))) {
+      return absl::AbortedError(absl::StrCat(
+          what(), ": the server rolled the transaction back instead, because a statement in it "
+                  "had failed: nothing the transaction did was saved"));
+    }
+    return PostgresResult(std::move(kept));
+  }
+  const char* state = ::PQresultErrorField(result, PG_DIAG_SQLSTATE);
   // A lost server sends no SQLSTATE: libpq reports the broken connection
   // itself. That is Unavailable: rebuild() when the server is back.
   const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
                                     ? absl::StatusCode::kUnavailable
                                     : code_for_sqlstate(state);
-  return absl::Status(code, absl::StrCat(where(), ": ", what(), ": ",
-                                         message_of(::PQresultErrorMessage(raw)),
+  return absl::Status(code, absl::StrCat(what(), ": ", message_of(::PQresultErrorMessage(result)),
                                          state != nullptr ? absl::StrCat(" [", state, "]") : ""));
 }
 
-std::string PostgresConnection::where() const { return uncopyable::where(config_); }
+absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
+                                                          absl::Time deadline) {
+  // A failed transaction refuses everything but its ROLLBACK: the
+  // statements wait until it has ended.
+  const PGTransactionStatusType state = ::PQtransactionStatus(connection);
+  if (state != PQTRANS_IDLE && state != PQTRANS_INTRANS) return absl::OkStatus();
+  // Inside a transaction, under a savepoint: should a DEALLOCATE fail (SQL
+  // of the caller's own, DEALLOCATE ALL, got there first), the caller's
+  // transaction is left as it was.
+  const bool in_transaction = state == PQTRANS_INTRANS;
+  std::string sql = in_transaction ? "SAVEPOINT uncopyable_deallocate; " : "";
+  for (const std::string& name : unused_statements_) absl::StrAppend(&sql, "DEALLOCATE ", name, "; ");
+  if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
+  const auto simple = [](const std::string& text) {
+    return [&text](PGconn* c) { return ::PQsendQuery(c, text.c_str()); };
+  };
+  absl::StatusOr<PostgresResult> released =
+      exchange(connection, "deallocate", sql, simple(sql), deadline);
+  // Released, or not there to release: they are never tried again.
+  unused_statements_.clear();
+  if (released.ok()) return absl::OkStatus();
+  const absl::StatusCode code = released.status().code();
+  if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
+    return released.status();
+  }
+  if (in_transaction) {
+    const std::string undo =
+        "ROLLBACK TO SAVEPOINT uncopyable_deallocate; RELEASE SAVEPOINT uncopyable_deallocate";
+    return exchange(connection, "deallocate", undo, simple(undo), deadline).status();
+  }
+  return absl::OkStatus();
+}
+
+void PostgresConnection::let_go(std::string statement) {
+  internal::SingleUser::Scope in_use = enter("~PostgresStatement()", "PostgresStatement");
+  unused_statements_.push_back(std::move(statement));
+}
 
 absl::StatusOr<PostgresConnection> PostgresConnection::rebuild() const {
   checked("rebuild()");
@@ -206,33 +581,52 @@ absl::StatusOr<PostgresConnection> PostgresConnection::rebuild() const {
 
 absl::StatusOr<PostgresResult> PostgresConnection::query(absl::string_view sql) {
   PGconn* connection = checked("query()");
-  const std::string text(sql);
-  return finish(::PQexec(connection, text.c_str()), "query", sql);
+  internal::SingleUser::Scope in_use = enter("query()");
+  return run(connection, "query", sql, [&](PGconn* c) {
+    const std::string text(sql);
+    return ::PQsendQuery(c, text.c_str());
+  });
 }
 
 absl::Status PostgresConnection::execute(absl::string_view sql) {
   PGconn* connection = checked("execute()");
-  const std::string text(sql);
-  return finish(::PQexec(connection, text.c_str()), "execute", sql).status();
+  internal::SingleUser::Scope in_use = enter("execute()");
+  return run(connection, "execute", sql, [&](PGconn* c) {
+           const std::string text(sql);
+           return ::PQsendQuery(c, text.c_str());
+         })
+      .status();
 }
 
 absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view sql) {
   PGconn* connection = checked("prepare()");
+  internal::SingleUser::Scope in_use = enter("prepare()");
   std::string name = absl::StrCat("uncopyable_", ++statements_made_);
-  const std::string text(sql);
-  absl::StatusOr<PostgresResult> prepared =
-      finish(::PQprepare(connection, name.c_str(), text.c_str(), 0, nullptr), "prepare", sql);
+  absl::StatusOr<PostgresResult> prepared = run(connection, "prepare", sql, [&](PGconn* c) {
+    const std::string text(sql);
+    return ::PQsendPrepare(c, name.c_str(), text.c_str(), 0, nullptr);
+  });
   if (!prepared.ok()) return prepared.status();
-  return PostgresStatement(this, std::move(name), text);
+  return PostgresStatement(this, std::move(name), std::string(sql));
 }
 
 absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
-  if (absl::Status s = execute("BEGIN"); !s.ok()) return s;
+  PGconn* connection = checked("begin()");
+  internal::SingleUser::Scope in_use = enter("begin()");
+  const PGTransactionStatusType state = ::PQtransactionStatus(connection);
+  if (abandoned_.empty() && (state == PQTRANS_INTRANS || state == PQTRANS_INERROR)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        where(), ": begin: a transaction is already open on this connection; nest with a savepoint"));
+  }
+  absl::StatusOr<PostgresResult> begun =
+      run(connection, "begin", "BEGIN", [](PGconn* c) { return ::PQsendQuery(c, "BEGIN"); });
+  if (!begun.ok()) return begun.status();
   return PostgresTransaction(this);
 }
 
 absl::Status PostgresConnection::close() {
   checked("close()");
+  internal::SingleUser::Scope in_use = enter("close()");
   require_no_borrows("closed");
   return connection_.close();
 }
@@ -240,27 +634,45 @@ absl::Status PostgresConnection::close() {
 // ---------------------------------------------------------------------------
 // PostgresStatement
 
+PostgresStatement::~PostgresStatement() {
+  PostgresConnection* connection = connection_.get();
+  // Moved from: nothing to release. In a forked child: the statement is the
+  // parent's, and so is the session.
+  if (connection == nullptr ||
+      connection->fork_generation_ != internal::current_fork_generation()) {
+    return;
+  }
+  connection->let_go(std::move(name_));
+}
+
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
     const std::vector<std::optional<std::string>>& parameters) {
   UNCOPYABLE_CHECK(connection_.get() != nullptr,
                    "PostgresStatement::execute() on a moved-from handle");
   PostgresConnection* connection = connection_.get();
   PGconn* raw = connection->checked("execute()", "PostgresStatement");
+  internal::SingleUser::Scope in_use = connection->enter("execute()", "PostgresStatement");
+  const auto what = [&] { return absl::StrCat(connection->where(), ": execute ", quoted(sql_)); };
+  // The protocol counts parameters in 16 bits.
+  if (parameters.size() > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what(), ": ", parameters.size(), " parameters; at most 65535"));
+  }
   // Text parameters: libpq reads each up to its NUL, so a value with a NUL
   // byte in it would be cut short; such a value is refused instead.
   absl::InlinedVector<const char*, 8> values;
   for (const std::optional<std::string>& parameter : parameters) {
     if (parameter && parameter->find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
-          connection->where(), ": execute \"", absl::CHexEscape(absl::string_view(sql_).substr(0, 200)),
-          "\": parameter $", values.size() + 1, " contains a NUL byte, which text parameters cannot carry"));
+          what(), ": parameter $", values.size() + 1,
+          " contains a NUL byte, which text parameters cannot carry"));
     }
     values.push_back(parameter ? parameter->c_str() : nullptr);
   }
-  return connection->finish(
-      ::PQexecPrepared(raw, name_.c_str(), static_cast<int>(values.size()), values.data(),
-                       nullptr, nullptr, /*resultFormat=*/0),
-      "execute", sql_);
+  return connection->run(raw, "execute", sql_, [&](PGconn* c) {
+    return ::PQsendQueryPrepared(c, name_.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, /*resultFormat=*/0);
+  });
 }
 
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
@@ -276,35 +688,44 @@ absl::StatusOr<PostgresResult> PostgresStatement::execute(
 int PostgresResult::rows() const { return ::PQntuples(result_of(result_.get())); }
 int PostgresResult::columns() const { return ::PQnfields(result_of(result_.get())); }
 
-bool PostgresResult::is_null(int row, int column) const {
-  return ::PQgetisnull(result_of(result_.get()), row, column) != 0;
-}
-
-std::string PostgresResult::get_text(int row, int column) const {
+PGresult* PostgresResult::cell(const char* accessor, int row, int column) const {
   PGresult* result = result_of(result_.get());
   UNCOPYABLE_CHECK(row >= 0 && row < ::PQntuples(result) && column >= 0 &&
                        column < ::PQnfields(result),
-                   "PostgresResult::get_text(%d, %d): outside %d rows x %d columns", row, column,
-                   ::PQntuples(result), ::PQnfields(result));
+                   "PostgresResult::%s(%d, %d): outside %d rows x %d columns", accessor, row,
+                   column, ::PQntuples(result), ::PQnfields(result));
+  return result;
+}
+
+bool PostgresResult::is_null(int row, int column) const {
+  return ::PQgetisnull(cell("is_null", row, column), row, column) != 0;
+}
+
+std::string PostgresResult::get_text(int row, int column) const {
+  PGresult* result = cell("get_text", row, column);
   return std::string(::PQgetvalue(result, row, column),
                      static_cast<size_t>(::PQgetlength(result, row, column)));
 }
 
 int64_t PostgresResult::get_int64(int row, int column) const {
-  const std::string text = get_text(row, column);
+  PGresult* result = cell("get_int64", row, column);
+  const absl::string_view text(::PQgetvalue(result, row, column),
+                               static_cast<size_t>(::PQgetlength(result, row, column)));
   int64_t value = 0;
   UNCOPYABLE_CHECK(absl::SimpleAtoi(text, &value),
                    "PostgresResult::get_int64(%d, %d): \"%s\" is not an integer", row, column,
-                   absl::CHexEscape(text.substr(0, 40)).c_str());
+                   shortened(text, 40).c_str());
   return value;
 }
 
 double PostgresResult::get_double(int row, int column) const {
-  const std::string text = get_text(row, column);
+  PGresult* result = cell("get_double", row, column);
+  const absl::string_view text(::PQgetvalue(result, row, column),
+                               static_cast<size_t>(::PQgetlength(result, row, column)));
   double value = 0;
   UNCOPYABLE_CHECK(absl::SimpleAtod(text, &value),
                    "PostgresResult::get_double(%d, %d): \"%s\" is not a number", row, column,
-                   absl::CHexEscape(text.substr(0, 40)).c_str());
+                   shortened(text, 40).c_str());
   return value;
 }
 

@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/postgres_server.h"
@@ -33,6 +35,19 @@ class PostgresDeathTest : public ::testing::Test {
   }
   void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
   static PostgresConnection connect() { return *PostgresConnection::open(server_->config()); }
+  // Waits (at most 5 s) until a session of this process runs `sql`, seen
+  // from a connection of its own. Each death test runs its own text, as the
+  // sessions of one that died may still be running theirs.
+  static void wait_until_the_server_runs(const std::string& sql) {
+    PostgresConnection watcher = connect();
+    const std::string running = absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '", sql, "'");
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<PostgresResult> found = watcher.query(running);
+      if (found.ok() && found->get_int64(0, 0) == 1) return;
+      ::usleep(10'000);
+    }
+  }
   static PostgresServer* server_;
 };
 
@@ -105,6 +120,68 @@ TEST_F(PostgresDeathTest, ReadingAResultWrongly) {
         (void)rows.get_text(1, 0);
       },
       "^uncopyable: PostgresResult::get_text\\(1, 0\\): outside 1 rows x 1 columns");
+}
+
+// Every accessor checks the cell the same way (libpq's PQgetisnull answers
+// "NULL" for a cell that is not there).
+TEST_F(PostgresDeathTest, ReadingOutsideAResultWithAnyAccessor) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.is_null(1, 0);
+      },
+      "^uncopyable: PostgresResult::is_null\\(1, 0\\): outside 1 rows x 1 columns");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.is_null(0, -1);
+      },
+      "^uncopyable: PostgresResult::is_null\\(0, -1\\): outside 1 rows x 1 columns");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1, 2");
+        (void)rows.get_int64(0, 2);
+      },
+      "^uncopyable: PostgresResult::get_int64\\(0, 2\\): outside 1 rows x 2 columns");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1.5 WHERE false");
+        (void)rows.get_double(0, 0);
+      },
+      "^uncopyable: PostgresResult::get_double\\(0, 0\\): outside 0 rows x 1 columns");
+}
+
+// Thread A is in a call (the server runs its pg_sleep) when thread B makes
+// one on the same connection.
+TEST_F(PostgresDeathTest, TwoThreadsInCallsOnOneConnection) {
+  EXPECT_DEATH(
+      {
+        ::alarm(20);  // a hang (libpq shared by two threads) ends as a failure
+        PostgresConnection db = connect();
+        std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2)");  // the sleeper is in its call
+        (void)db.query("SELECT 1");
+        sleeper.join();
+      },
+      "^uncopyable: PostgresConnection::query\\(\\) by thread [0-9]+ while thread [0-9]+ is in a "
+      "call on it; a connection serves one thread at a time \\(postgresql "
+      "uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)");
+  EXPECT_DEATH(
+      {
+        ::alarm(20);
+        PostgresConnection db = connect();
+        PostgresStatement select = *db.prepare("SELECT $1::int");
+        std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2.5)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2.5)");
+        (void)select.execute({"1"});
+        sleeper.join();
+      },
+      "^uncopyable: PostgresStatement::execute\\(\\) by thread [0-9]+ while thread [0-9]+ is in "
+      "a call on it");
 }
 
 TEST_F(PostgresDeathTest, CommittingTwice) {

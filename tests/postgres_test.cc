@@ -1,12 +1,21 @@
 // PostgresConnection against a real server that this test binary starts.
 #include "uncopyable/postgres.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fds.h"
 #include "tests/testing/postgres_server.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
@@ -16,6 +25,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 using testing::PostgresServer;
 
 static_assert(Rebuildable<PostgresConnection>);
@@ -44,6 +54,19 @@ class PostgresTest : public ::testing::Test {
     absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->config());
     EXPECT_TRUE(db.ok()) << db.status();
     return *std::move(db);
+  }
+
+  // What the connection's messages start with: "postgresql user@host:port/db".
+  static std::string where() {
+    const PostgresConfig config = server_->config();
+    return absl::StrCat("postgresql ", config.user, "@", config.host, ":", config.port, "/",
+                        config.dbname);
+  }
+
+  static int64_t count(PostgresConnection& db, absl::string_view sql) {
+    absl::StatusOr<PostgresResult> rows = db.query(sql);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? rows->get_int64(0, 0) : -1;
   }
 
   static PostgresServer* server_;
@@ -161,8 +184,315 @@ TEST_F(PostgresTest, ErrorsCarryTheServersMessageAndState) {
   PostgresConnection db = connect();
   const absl::Status status = db.execute("SELECT * FROM no_such_table");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("relation \"no_such_table\" does not exist"));
+  // The server's words, escaped like any quoted text.
+  EXPECT_THAT(status.message(), HasSubstr(R"(relation \"no_such_table\" does not exist)"));
   EXPECT_THAT(status.message(), HasSubstr("[42P01]"));
+}
+
+// --- A transaction whose statement failed ---------------------------------------
+
+TEST_F(PostgresTest, CommitOfAFailedTransactionIsAbortedNotOk) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS orders (item text)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE orders").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    ASSERT_TRUE(db.execute("INSERT INTO orders VALUES ('paid')").ok());
+    EXPECT_FALSE(db.execute("SELECT 1/0").ok());  // the caller saw this and went on
+    const absl::Status committed = tx->commit();
+    // The server answered COMMIT with ROLLBACK: nothing was saved.
+    EXPECT_EQ(committed.code(), absl::StatusCode::kAborted) << committed;
+    EXPECT_THAT(std::string(committed.message()), StartsWith(where() + ": execute \"COMMIT\": "));
+    EXPECT_THAT(committed.message(), HasSubstr("rolled the transaction back"));
+  }
+  EXPECT_EQ(count(db, "SELECT count(*) FROM orders"), 0);
+  // A healthy transaction still commits.
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(db.execute("INSERT INTO orders VALUES ('kept')").ok());
+    EXPECT_TRUE(tx->commit().ok());
+  }
+  EXPECT_EQ(count(db, "SELECT count(*) FROM orders"), 1);
+}
+
+TEST_F(PostgresTest, ACommitOfOnesOwnThatTheServerRolledBackIsAborted) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS own (v int)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE own").ok());
+  for (const char* commit : {"COMMIT", "commit;", "END", " /* done */ -- now\n COMMIT WORK",
+                             "COMMIT; SELECT 1"}) {
+    ASSERT_TRUE(db.execute("BEGIN; INSERT INTO own VALUES (1)").ok());
+    EXPECT_FALSE(db.execute("SELECT no_such_column FROM own").ok());
+    const absl::Status committed = db.execute(commit);
+    EXPECT_EQ(committed.code(), absl::StatusCode::kAborted) << commit << ": " << committed;
+  }
+  // query() alike; and a ROLLBACK asked for is no surprise.
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+  EXPECT_EQ(db.query("COMMIT").status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+  EXPECT_TRUE(db.execute("ROLLBACK").ok());
+  // COMMIT AND CHAIN in a failed transaction: never a success either.
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+  const absl::Status chained = db.execute("COMMIT AND CHAIN");
+  EXPECT_FALSE(chained.ok()) << chained;
+  ASSERT_TRUE(db.execute("ROLLBACK").ok());
+  // A COMMIT with no transaction open only makes the server warn.
+  EXPECT_TRUE(db.execute("COMMIT").ok());
+  EXPECT_EQ(count(db, "SELECT count(*) FROM own"), 0);
+}
+
+// --- Nested begin() --------------------------------------------------------------
+
+TEST_F(PostgresTest, ASecondBeginOnTheConnectionIsRefused) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS nest (v text)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE nest").ok());
+  const std::string refused =
+      where() + ": begin: a transaction is already open on this connection; nest with a savepoint";
+  {
+    absl::StatusOr<PostgresTransaction> outer = db.begin();
+    ASSERT_TRUE(outer.ok()) << outer.status();
+    ASSERT_TRUE(db.execute("INSERT INTO nest VALUES ('outer')").ok());
+    {
+      absl::StatusOr<PostgresTransaction> inner = db.begin();
+      EXPECT_EQ(inner.status(), absl::FailedPreconditionError(refused));
+    }
+    // SQL of one's own that opens one is refused the same way.
+    for (const char* begin : {"BEGIN", "begin isolation level serializable", "START TRANSACTION"}) {
+      const absl::Status own = db.execute(begin);
+      EXPECT_EQ(own.code(), absl::StatusCode::kFailedPrecondition) << begin;
+      EXPECT_THAT(own.message(),
+                  HasSubstr(": a transaction is already open on this connection; nest with a "
+                            "savepoint"));
+    }
+    // The way to nest: a savepoint.
+    ASSERT_TRUE(db.execute("SAVEPOINT inner_work").ok());
+    ASSERT_TRUE(db.execute("INSERT INTO nest VALUES ('inner')").ok());
+    ASSERT_TRUE(db.execute("ROLLBACK TO SAVEPOINT inner_work").ok());
+    ASSERT_TRUE(outer->commit().ok());
+  }
+  absl::StatusOr<PostgresResult> rows = db.query("SELECT v FROM nest");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows(), 1);
+  EXPECT_EQ(rows->get_text(0, 0), "outer");
+  // A failed transaction is still open until it is rolled back.
+  {
+    absl::StatusOr<PostgresTransaction> failed = db.begin();
+    ASSERT_TRUE(failed.ok());
+    EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+    EXPECT_EQ(db.begin().status(), absl::FailedPreconditionError(refused));
+  }
+  EXPECT_TRUE(db.begin().ok());  // closed again: the destructor rolled back
+}
+
+// --- SQL text with a NUL byte ------------------------------------------------------
+
+TEST_F(PostgresTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS owned (owner text)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE owned").ok());
+  ASSERT_TRUE(db.execute("INSERT INTO owned VALUES ('me'), ('you')").ok());
+  const std::string sql("DELETE FROM owned\0 WHERE owner = 'me'", 37);
+  const std::string says = R"("DELETE FROM owned\x00 WHERE owner = \'me\'": SQL text contains a NUL byte at offset 17)";
+  EXPECT_EQ(db.execute(sql), absl::InvalidArgumentError(where() + ": execute " + says));
+  EXPECT_EQ(db.query(sql).status(), absl::InvalidArgumentError(where() + ": query " + says));
+  EXPECT_EQ(db.prepare(sql).status(), absl::InvalidArgumentError(where() + ": prepare " + says));
+  EXPECT_EQ(count(db, "SELECT count(*) FROM owned"), 2);  // nothing was deleted
+}
+
+// --- The password is no oracle -------------------------------------------------------
+
+TEST_F(PostgresTest, AWrongPasswordsMessageIsTheSameWhateverThePassword) {
+  PostgresConfig config = server_->config();
+  config.password = Secret<std::string>("reference-wrong-password-4f9k2");
+  const absl::Status reference = PostgresConnection::open(config).status();
+  ASSERT_EQ(reference.code(), absl::StatusCode::kUnavailable) << reference;
+  ASSERT_THAT(reference.message(), HasSubstr("password authentication failed for user"));
+  std::vector<std::string> guesses = {
+      "failed", "password", "authentication", "for", "user", "postgres", "connection",
+      "server", "the", "on", "socket", "to", "uncopyable", "tmp", "pg", "FATAL", "5432",
+      "PGSQL", "s", ".", "/", ":", "\"", " ", "connect", "postgresql", "@", "-"};
+  for (char c = 'a'; c <= 'z'; ++c) guesses.emplace_back(1, c);
+  for (char c = 'A'; c <= 'Z'; ++c) guesses.emplace_back(1, c);
+  for (char c = '0'; c <= '9'; ++c) guesses.emplace_back(1, c);
+  for (const std::string& guess : guesses) {
+    config.password = Secret<std::string>(guess);
+    const absl::Status status = PostgresConnection::open(config).status();
+    // Word for word the reference: nothing in it depends on the password.
+    EXPECT_EQ(status, reference) << "password " << guess;
+    EXPECT_THAT(status.message(), Not(HasSubstr("***"))) << "password " << guess;
+  }
+}
+
+// --- No descriptor left ----------------------------------------------------------------
+
+TEST_F(PostgresTest, NoDescriptorLeftIsResourceExhaustedNotUnavailable) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // A small table to fill: room for a few descriptors above those open now.
+  rlimit small = saved;
+  small.rlim_cur = static_cast<rlim_t>(*testing::open_fds().rbegin()) + 16;
+  ASSERT_LE(small.rlim_cur, saved.rlim_cur);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &small), 0);
+  std::vector<int> filler;
+  int error = 0;
+  while (filler.size() < 4096) {
+    const int fd = ::dup(0);
+    if (fd < 0) {
+      error = errno;
+      break;
+    }
+    filler.push_back(fd);
+  }
+  const absl::Status status = PostgresConnection::open(server_->config()).status();
+  for (int fd : filler) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(error, EMFILE);  // the table was full
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(std::string(status.message()), StartsWith(where() + ": connect: "));
+  EXPECT_THAT(status.message(), HasSubstr("[EMFILE]"));
+  EXPECT_TRUE(PostgresConnection::open(server_->config()).ok());  // room again
+}
+
+// --- Server-side statements are released ------------------------------------------------
+
+TEST_F(PostgresTest, StatementsPreparedInALoopDoNotPileUpOnTheServer) {
+  PostgresConnection db = connect();
+  const char* kCount = "SELECT count(*) FROM pg_prepared_statements";
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<PostgresStatement> statement = db.prepare(absl::StrCat("SELECT $1::int + ", i));
+    ASSERT_TRUE(statement.ok()) << statement.status();
+    ASSERT_TRUE(statement->execute({"1"}).ok());
+    ASSERT_EQ(count(db, kCount), 1) << "after " << i + 1 << " statements";  // only the live one
+  }
+  EXPECT_EQ(count(db, kCount), 0);  // the last one is gone too
+  // Inside a transaction alike, and the transaction is untouched by it.
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS looped (v int)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE looped").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    for (int i = 0; i < 50; ++i) {
+      absl::StatusOr<PostgresStatement> insert = db.prepare("INSERT INTO looped VALUES ($1)");
+      ASSERT_TRUE(insert.ok()) << insert.status();
+      ASSERT_TRUE(insert->execute({absl::StrCat(i)}).ok());
+    }
+    EXPECT_EQ(count(db, kCount), 0);
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  EXPECT_EQ(count(db, "SELECT count(*) FROM looped"), 50);
+}
+
+TEST_F(PostgresTest, StatementsLetGoInAFailedTransactionAreReleasedAfterIt) {
+  PostgresConnection db = connect();
+  const char* kCount = "SELECT count(*) FROM pg_prepared_statements";
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    {
+      absl::StatusOr<PostgresStatement> statement = db.prepare("SELECT 1");
+      ASSERT_TRUE(statement.ok());
+      EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+    }
+    // The server refuses everything but ROLLBACK now; the statement waits.
+    EXPECT_FALSE(db.query(kCount).ok());
+    ASSERT_TRUE(tx->rollback().ok());
+  }
+  EXPECT_EQ(count(db, kCount), 0);
+}
+
+TEST_F(PostgresTest, AStatementDeallocatedBehindItsBackDoesNotHarmTheTransaction) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS behind (v int)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE behind").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    {
+      absl::StatusOr<PostgresStatement> statement = db.prepare("SELECT 1");
+      ASSERT_TRUE(statement.ok());
+      ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
+    }
+    // Releasing it fails on the server (it is gone), under a savepoint.
+    EXPECT_TRUE(db.execute("INSERT INTO behind VALUES (1)").ok());
+    EXPECT_TRUE(tx->commit().ok());
+  }
+  EXPECT_EQ(count(db, "SELECT count(*) FROM behind"), 1);
+}
+
+// --- One thread at a time ---------------------------------------------------------------
+
+TEST_F(PostgresTest, AConnectionMovesBetweenThreads) {
+  std::optional<PostgresConnection> db;
+  std::thread([&] { db.emplace(connect()); }).join();
+  std::thread([&] { EXPECT_EQ(count(*db, "SELECT 7"), 7); }).join();
+  std::thread([&] {
+    PostgresConnection mine = *std::move(db);
+    absl::StatusOr<PostgresStatement> statement = mine.prepare("SELECT $1::int * 2");
+    ASSERT_TRUE(statement.ok());
+    absl::StatusOr<PostgresResult> rows = statement->execute({"21"});
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(rows->get_int64(0, 0), 42);
+  }).join();
+}
+
+// --- Long and odd text in messages --------------------------------------------------------
+
+TEST_F(PostgresTest, AHugeSqlTextMakesAShortMessageThatSaysItsLength) {
+  PostgresConnection db = connect();
+  // The server quotes the value in its error: ten megabytes of it.
+  const std::string sql = "SELECT '" + std::string(10 << 20, 'a') + "'::int";
+  const absl::Status status = db.execute(sql);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), 2048u);
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("(", sql.size(), " bytes)")));
+  EXPECT_THAT(status.message(), HasSubstr("invalid input syntax for type integer"));
+}
+
+TEST_F(PostgresTest, RawBytesFromTheServerAreEscaped) {
+  PostgresConnection db = connect();
+  const absl::Status status = db.execute("SELECT E'\\xff\\x01'::int");
+  EXPECT_FALSE(status.ok());
+  for (char c : status.message()) {
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << static_cast<int>(static_cast<unsigned char>(c));
+  }
+  EXPECT_THAT(status.message(), HasSubstr(R"(\xff\x01)"));
+}
+
+// --- Odd commands ----------------------------------------------------------------------------
+
+TEST_F(PostgresTest, EmptySqlIsNoError) {
+  PostgresConnection db = connect();
+  EXPECT_TRUE(db.execute("").ok());
+  EXPECT_TRUE(db.execute("-- nothing").ok());
+}
+
+TEST_F(PostgresTest, CopyFromOrToTheClientIsUnimplementedAndTheConnectionGoesOn) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS copied (v int)").ok());
+  const absl::Status out = db.execute("COPY (SELECT g FROM generate_series(1, 100000) g) TO STDOUT");
+  EXPECT_EQ(out.code(), absl::StatusCode::kUnimplemented) << out;
+  const absl::Status in = db.execute("COPY copied FROM STDIN");
+  EXPECT_EQ(in.code(), absl::StatusCode::kUnimplemented) << in;
+  EXPECT_EQ(count(db, "SELECT 5"), 5);
+}
+
+TEST(PostgresConfigTest, QueryTimeoutIsPositiveAndTravelsInUrlAndJson) {
+  EXPECT_EQ(PostgresConfig{}.query_timeout, absl::Minutes(1));
+  const PostgresConfig never{.dbname = "x", .query_timeout = absl::ZeroDuration()};
+  EXPECT_EQ(never.validate().message(),
+            "PostgresConfig.query_timeout: must be positive (InfiniteDuration() to wait forever)");
+  const PostgresConfig patient{.dbname = "x", .query_timeout = absl::InfiniteDuration()};
+  EXPECT_TRUE(patient.validate().ok());
+  const PostgresConfig quick{.dbname = "shop", .query_timeout = absl::Milliseconds(250)};
+  const std::string url = to_url(quick, Secrets::kReveal);
+  EXPECT_THAT(url, HasSubstr("query_timeout=250ms"));
+  EXPECT_EQ(*from_url<PostgresConfig>(url), quick);
+  const std::string json = to_json(quick, Secrets::kReveal);
+  EXPECT_THAT(json, HasSubstr("\"query_timeout\":\"250ms\""));
+  EXPECT_EQ(*from_json<PostgresConfig>(json), quick);
+  EXPECT_THAT(to_string(quick), HasSubstr("query_timeout=250ms"));
 }
 
 TEST(PostgresConfigTest, UrlRoundTripWithTheSecret) {

@@ -19,6 +19,13 @@
 // "***", and error messages never contain it. A connection is move-only and
 // must not cross fork(); statements and transactions borrow it and must go
 // first. Misuse aborts with one line, as for SqliteConnection.
+//
+// Every command waits at most config().query_timeout (a minute by default)
+// for the server: a server that stopped answering gives DeadlineExceeded,
+// never a hang, and the connection is then abandoned (rebuild() a new one).
+// One connection serves one thread at a time: two threads in calls on it at
+// once is misuse and aborts, naming both (libpq would hand one thread the
+// other's rows). Move it between threads freely.
 #ifndef UNCOPYABLE_POSTGRES_H_
 #define UNCOPYABLE_POSTGRES_H_
 
@@ -31,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -38,6 +46,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/internal/borrow.h"
+#include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/unique_handle.h"
@@ -53,7 +62,7 @@ UNCOPYABLE_ENUM(SslMode, disable, allow, prefer, require, verify_ca, verify_full
 
 struct PostgresConfig {
   UNCOPYABLE_CONFIG(PostgresConfig, host, port, dbname, user, password, sslmode,
-                    connect_timeout, application_name)
+                    connect_timeout, query_timeout, application_name)
 
   std::string host = "localhost";                      // a name, an address, or a socket directory
   uint16_t port = 5432;                                // TCP port (or socket file suffix)
@@ -62,12 +71,15 @@ struct PostgresConfig {
   Secret<std::string> password{};                      // never printed
   SslMode sslmode = SslMode::prefer;                   // TLS policy
   absl::Duration connect_timeout = absl::Seconds(10);  // whole seconds, at least 2
+  absl::Duration query_timeout = absl::Minutes(1);     // per command; InfiniteDuration(): none
   std::string application_name = "uncopyable";         // shown in pg_stat_activity
 
   static constexpr absl::string_view kRequired[] = {"dbname"};
 
   // Host, port 1 to 65535, database; a connect timeout of at least 2 s
-  // (libpq's minimum) in whole seconds; no NUL anywhere.
+  // (libpq's minimum) in whole seconds; a positive query timeout (infinite
+  // only when set so: a server that stops answering then hangs the caller);
+  // no NUL anywhere.
   absl::Status validate() const;
 };
 
@@ -97,11 +109,15 @@ struct ResultTraits : AddressTraits {
 
 }  // namespace postgres_internal
 
-// The rows a query returned (text values, as the server sent them).
+// The rows a query returned (text values, as the server sent them). It owns
+// its data: reading it never touches the connection, from any thread.
 class PostgresResult {
  public:
   int rows() const;
   int columns() const;
+  // Each accessor takes a cell inside rows() x columns(); any other row or
+  // column is misuse and aborts, naming the accessor, for all of them alike
+  // (libpq's PQgetisnull would answer "NULL" for a cell that is not there).
   bool is_null(int row, int column) const;
   std::string get_text(int row, int column) const;
   // The value parsed as a number; misuse if it is not one (the column type
@@ -116,17 +132,33 @@ class PostgresResult {
   friend class PostgresStatement;
   explicit PostgresResult(UniqueHandle<postgres_internal::ResultTraits> result)
       : result_(std::move(result)) {}
+  // The result, after the one check every cell accessor makes.
+  ::pg_result* cell(const char* accessor, int row, int column) const;
   UniqueHandle<postgres_internal::ResultTraits> result_;
 };
 
 // A statement prepared on the server, run with parameters ($1, $2, ...)
 // that are values, never SQL. It must not outlive its connection.
+//
+// It owns its server-side statement: destroying it hands the statement back
+// to the connection, which DEALLOCATEs it on the server before its next
+// command, in one extra round trip for all the statements let go since
+// (inside a transaction under a savepoint, so that a statement already gone,
+// say by a DEALLOCATE ALL of your own, costs the transaction nothing). The
+// destructor itself never talks to the server, so it cannot fail or wait on
+// a frozen one. A failed transaction refuses everything but its ROLLBACK, so
+// the statements wait until it has ended. (libpq before 17 has no call to
+// release one, and libpqxx keeps one until unprepare(): a connection that
+// prepares in a loop would grow the server's memory without bound.)
 class PostgresStatement {
  public:
   PostgresStatement(PostgresStatement&&) noexcept = default;
   PostgresStatement& operator=(PostgresStatement&&) = delete;
+  ~PostgresStatement();
 
-  // Runs it; nullopt parameters are NULL.
+  // Runs it; nullopt parameters are NULL. A parameter holding a NUL byte is
+  // InvalidArgument (a text parameter cannot carry one), before anything
+  // is sent. Waits at most query_timeout, like PostgresConnection::execute.
   [[nodiscard]] absl::StatusOr<PostgresResult> execute(
       const std::vector<std::optional<std::string>>& parameters);
   [[nodiscard]] absl::StatusOr<PostgresResult> execute(
@@ -143,13 +175,27 @@ class PostgresStatement {
 
 // BEGIN ... COMMIT, rolled back unless commit() ran; committing twice is
 // misuse.
+//
+// commit() says what the server did, not what was asked: once a statement
+// in the transaction failed, PostgreSQL answers COMMIT with a ROLLBACK (and
+// no error), and commit() returns Aborted, naming the database and saying
+// the transaction was rolled back: nothing in it was saved. (libpq's
+// PQexec("COMMIT") reports success then; only the command tag tells.) The
+// same holds for a COMMIT, END or PREPARE TRANSACTION run with execute(),
+// query() or a statement. A commit() that timed out (DeadlineExceeded) may
+// or may not have committed.
 using PostgresTransaction = internal::BasicTransaction<PostgresConnection>;
 
 class PostgresConnection {
  public:
   using config_type = PostgresConfig;
 
-  // Connects (libpq, blocking, within connect_timeout).
+  // Connects (libpq, blocking, within connect_timeout). A refused, lost or
+  // unreachable server, or a failed login, is Unavailable with libpq's own
+  // words (which never hold the password: it is handed to libpq as a value
+  // of its own, never parsed, and libpq quotes no password). No free file
+  // descriptor in the process (or the system) is ResourceExhausted: a
+  // rebuild() in a loop would not help, unlike for Unavailable.
   [[nodiscard]] static absl::StatusOr<PostgresConnection> open(const PostgresConfig& config);
 
   PostgresConnection(PostgresConnection&& other) noexcept;
@@ -160,15 +206,52 @@ class PostgresConnection {
 
   [[nodiscard]] const PostgresConfig& config() const { return config_; }
   // A fresh connection from config(): after a server restart, a reconnect.
+  // It only reads config(), never this connection's session, so any thread
+  // may call it, even while another is in a call on this connection.
   [[nodiscard]] absl::StatusOr<PostgresConnection> rebuild() const;
 
-  // Runs SQL with no parameters; a lost server is Unavailable.
+  // Runs SQL with no parameters (several statements, separated by ';', run
+  // as one implicit transaction); a lost server is Unavailable.
+  //
+  // SQL text holding a NUL byte is InvalidArgument before anything runs:
+  // libpq reads a C string, and would run the text up to the NUL alone
+  // ("DELETE FROM t\0 WHERE ..." would empty t).
+  //
+  // Waits at most config().query_timeout for the server, sending included
+  // (a huge text to a server that does not read cannot block either). When
+  // the time runs out the call asks the server to cancel the command, giving
+  // that request at most 2 s more (or query_timeout, if shorter): libpq's
+  // PQcancel has no timeout of its own, so it runs on a thread of its own,
+  // left to finish by itself if the whole server is frozen. Then the call
+  // returns DeadlineExceeded naming the database and the SQL, and abandons
+  // the connection: the command may still be running, so every later call
+  // on it is Unavailable and says to rebuild() a new one. (libpq and libpqxx
+  // wait forever unless the server's statement_timeout fires, which a frozen
+  // or unreachable server never does.) Empty SQL (or only a comment) is OK.
+  //
+  // A COMMIT (or END, or PREPARE TRANSACTION) that the server turned into a
+  // ROLLBACK, because a statement before it failed, is Aborted. BEGIN (or
+  // START TRANSACTION) while a transaction is open is FailedPrecondition, as
+  // for begin(). COPY ... FROM STDIN / TO STDOUT is Unimplemented (the
+  // connection stays usable). Messages quote the SQL and the server's words
+  // escaped and cut past a few hundred bytes, with the length said.
   [[nodiscard]] absl::Status execute(absl::string_view sql);
-  // The same, returning the rows.
+  // The same, returning the rows (of the last statement).
   [[nodiscard]] absl::StatusOr<PostgresResult> query(absl::string_view sql);
+  // Prepares a statement on the server (see PostgresStatement for when it
+  // is released). Same rules for the SQL and the time as execute().
   [[nodiscard]] absl::StatusOr<PostgresStatement> prepare(absl::string_view sql);
+  // BEGIN. A transaction already open on this connection (by begin() or by
+  // SQL of your own) is FailedPrecondition,
+  //   "<where>: begin: a transaction is already open on this connection;
+  //    nest with a savepoint",
+  // where PostgreSQL would only warn and go on: the inner transaction's
+  // commit() or rollback() would then end the outer one. For a nested unit
+  // of work use SAVEPOINT / RELEASE / ROLLBACK TO with execute().
   [[nodiscard]] absl::StatusOr<PostgresTransaction> begin();
 
+  // Ends the session (never waits on the server). A statement or
+  // transaction still alive is misuse.
   [[nodiscard]] absl::Status close();
 
  private:
@@ -185,15 +268,38 @@ class PostgresConnection {
   // moved from, or the parent's in a forked child.
   ::pg_conn* checked(const char* operation, const char* type = "PostgresConnection") const;
   void require_no_borrows(const char* what) const;
-  // The result of a libpq call as a PostgresResult or a Status.
-  absl::StatusOr<PostgresResult> finish(::pg_result* result, const char* verb,
-                                        absl::string_view sql) const;
+  // Marks this thread as the connection's user for the call (a second
+  // thread arriving meanwhile aborts, naming both).
+  internal::SingleUser::Scope enter(const char* operation,
+                                    const char* type = "PostgresConnection");
+
+  // What a command hands libpq once the connection is ready: 1 if sent.
+  using Sender = absl::FunctionRef<int(::pg_conn*)>;
+  // One command, every path alike: the SQL checked (no NUL byte, no nested
+  // BEGIN), statements let go released first, then sent and answered within
+  // query_timeout; the answer as rows or a Status. `verb` and `sql` are for
+  // messages and checks.
+  absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb,
+                                     absl::string_view sql, Sender send);
+  // The exchange itself: send, flush, wait, read every result, by `deadline`.
+  absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
+                                          absl::string_view sql, Sender send, absl::Time deadline);
+  // DEALLOCATEs the statements let go, when the transaction state allows.
+  absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
+  // Called by ~PostgresStatement.
+  void let_go(std::string statement);
 
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
   PostgresConfig config_;
   uint32_t fork_generation_ = 0;
   std::atomic<int> borrows_{0};
-  int statements_made_ = 0;
+  uint64_t statements_made_ = 0;
+  // Server-side statements whose PostgresStatement is gone, to DEALLOCATE.
+  std::vector<std::string> unused_statements_;
+  // Why the connection can no longer be used (a command timed out on it);
+  // empty while it can.
+  std::string abandoned_;
+  internal::SingleUser user_;
 };
 
 template <>

@@ -1,8 +1,11 @@
 #include "tests/testing/postgres_server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,9 +62,26 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// A TCP port on 127.0.0.1 that nothing listens on right now, or 0.
+uint16_t free_port() {
+  const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return 0;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  uint16_t port = 0;
+  if (::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(probe);
+  return port;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::start() {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::start(bool tcp) {
   const std::string bin = server_bin();
   if (bin.empty()) {
     return absl::FailedPreconditionError(
@@ -71,6 +91,11 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::start() {
   char pattern[] = "/tmp/uncopyable-pg-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp failed");
   std::unique_ptr<PostgresServer> server(new PostgresServer(pattern));
+  if (tcp) {
+    server->tcp_ = true;
+    server->port_ = free_port();
+    if (server->port_ == 0) return absl::InternalError("no free TCP port on 127.0.0.1");
+  }
   const std::string& dir = server->dir_;
   if (::geteuid() == 0) {
     const passwd* postgres = ::getpwnam("postgres");
@@ -107,7 +132,9 @@ absl::Status PostgresServer::pg_ctl(const std::vector<std::string>& arguments) {
 
 absl::Status PostgresServer::restart() {
   return pg_ctl({"-w", "-t", "30", "-l", dir_ + "/server.log", "-o",
-                 "-k " + dir_ + " -c listen_addresses= -c fsync=off", "start"});
+                 absl::StrCat("-k ", dir_, " -p ", port_, " -c listen_addresses=",
+                              tcp_ ? "127.0.0.1" : "", " -c fsync=off"),
+                 "start"});
 }
 
 absl::Status PostgresServer::stop_immediately() { return pg_ctl({"-w", "-m", "immediate", "stop"}); }
@@ -117,9 +144,23 @@ PostgresServer::~PostgresServer() {
   run({"rm", "-rf", dir_}, "/dev/null", /*as_postgres=*/false);
 }
 
+int PostgresServer::postmaster_pid() const {
+  // Its first line is the postmaster's process id.
+  std::ifstream in(dir_ + "/data/postmaster.pid");
+  int pid = -1;
+  if (!(in >> pid)) return -1;
+  return pid;
+}
+
+PostgresConfig PostgresServer::tcp_config() const {
+  PostgresConfig tcp = config();
+  tcp.host = "127.0.0.1";
+  return tcp;
+}
+
 PostgresConfig PostgresServer::config() const {
   return PostgresConfig{.host = dir_,
-                        .port = 5432,
+                        .port = port_,
                         .dbname = "postgres",
                         .user = "uncopyable",
                         .password = Secret<std::string>(kPassword),

@@ -6,6 +6,7 @@
 #ifndef UNCOPYABLE_TESTS_TESTING_POSTGRES_SERVER_H_
 #define UNCOPYABLE_TESTS_TESTING_POSTGRES_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,14 +19,20 @@ namespace uncopyable::testing {
 
 class PostgresServer {
  public:
-  // initdb, then start. The error carries the tools' output.
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> start();
+  // initdb, then start. The error carries the tools' output. With `tcp`,
+  // it also listens on 127.0.0.1, at a port that was free (tcp_config()).
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> start(bool tcp = false);
   // Stops it (immediately) and removes its folder.
   ~PostgresServer();
 
   // How to reach it, as the test user with the right password.
   PostgresConfig config() const;
+  // The same over TCP, to 127.0.0.1 (a server started with `tcp` only).
+  PostgresConfig tcp_config() const;
   static constexpr char kPassword[] = "uncopyable-test-password";
+
+  // The postmaster's process id (from its postmaster.pid), or -1.
+  int postmaster_pid() const;
 
   // pg_ctl -m immediate stop: a crash, from the server's point of view.
   absl::Status stop_immediately();
@@ -36,6 +43,8 @@ class PostgresServer {
   explicit PostgresServer(std::string dir) : dir_(std::move(dir)) {}
   absl::Status pg_ctl(const std::vector<std::string>& arguments);
   std::string dir_;
+  bool tcp_ = false;
+  uint16_t port_ = 5432;
 };
 
 }  // namespace uncopyable::testing

@@ -1,0 +1,79 @@
+// docs/guide.md, "What each check catches", the PostgreSQL rows that a
+// format string in src/postgres.cc cannot vouch for: the message is made
+// elsewhere (the one-thread-at-a-time check is every connection's). These
+// need a server: this binary starts its own, reached over TCP on 127.0.0.1 so
+// that the message names it the same way on every machine but for the port.
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "docs/guide/guide_testing.h"
+#include "gtest/gtest.h"
+#include "tests/testing/postgres_server.h"
+#include "uncopyable/postgres.h"
+
+namespace guide {
+namespace {
+
+using uncopyable::PostgresConnection;
+using uncopyable::PostgresResult;
+using uncopyable::testing::PostgresServer;
+
+class PostgresChecksDeathTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start(/*tcp=*/true);
+    if (started.ok()) server_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  // "fast": the death test's child is a fork of this process, which has the
+  // server (a re-executed child would start a second one).
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
+    GTEST_FLAG_SET(death_test_style, "fast");
+  }
+  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+
+  static PostgresConnection connect() {
+    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->tcp_config());
+    EXPECT_TRUE(db.ok()) << db.status();
+    return *std::move(db);
+  }
+  // Waits (at most 5 s) until the server runs `sql` for some session.
+  static void wait_until_the_server_runs(const std::string& sql) {
+    PostgresConnection watcher = connect();
+    const std::string running = absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '", sql, "'");
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<PostgresResult> found = watcher.query(running);
+      if (found.ok() && found->get_int64(0, 0) == 1) return;
+      ::usleep(10'000);
+    }
+  }
+  static PostgresServer* server_;
+};
+
+PostgresServer* PostgresChecksDeathTest::server_ = nullptr;
+
+TEST_F(PostgresChecksDeathTest, TwoThreadsInCallsOnOneConnection) {
+  EXPECT_DEATH(
+      {
+        ::alarm(20);  // a hang (libpq shared by two threads) ends as a failure
+        PostgresConnection db = connect();
+        std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2)");  // the sleeper is in its call
+        (void)db.query("SELECT 1");  // aborts: another thread is in a call on `db`
+        sleeper.join();
+      },
+      printed(R"msg(uncopyable: PostgresConnection::query() by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
+}
+
+}  // namespace
+}  // namespace guide
