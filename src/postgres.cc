@@ -410,7 +410,13 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
       return released;
     }
   }
-  return exchange(connection, verb, sql, send, deadline);
+  absl::StatusOr<PostgresResult> result = exchange(connection, verb, sql, send, deadline);
+  // SQL of the caller's own that ended the live PostgresTransaction's
+  // transaction (a COMMIT run with execute()): it must not end a later one.
+  if (transaction_live_ && ::PQtransactionStatus(connection) == PQTRANS_IDLE) {
+    transaction_lost_ = true;
+  }
+  return result;
 }
 
 absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
@@ -614,7 +620,8 @@ absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
   PGconn* connection = checked("begin()");
   internal::SingleUser::Scope in_use = enter("begin()");
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
-  if (abandoned_.empty() && (state == PQTRANS_INTRANS || state == PQTRANS_INERROR)) {
+  if (abandoned_.empty() &&
+      (transaction_live_ || state == PQTRANS_INTRANS || state == PQTRANS_INERROR)) {
     return absl::FailedPreconditionError(absl::StrCat(
         where(), ": begin: a transaction is already open on this connection; nest with a savepoint"));
   }
@@ -622,6 +629,14 @@ absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
       run(connection, "begin", "BEGIN", [](PGconn* c) { return ::PQsendQuery(c, "BEGIN"); });
   if (!begun.ok()) return begun.status();
   return PostgresTransaction(this);
+}
+
+bool PostgresConnection::transaction_open() {
+  // Idle: no transaction. Anything else (open, failed, or a command still
+  // running on an abandoned connection) is left to the COMMIT or ROLLBACK
+  // to report.
+  return !std::exchange(transaction_lost_, false) &&
+         ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
 absl::Status PostgresConnection::close() {

@@ -237,18 +237,27 @@ class SqliteConnection::Call {
                                            [&connection] { return connection.where(); })),
         mutex_(connection.config_.threading == SqliteThreading::serialized && kind == kReadsMessage
                    ? ::sqlite3_db_mutex(sqlite_internal::db_of(connection.db_.get()))
-                   : nullptr) {
+                   : nullptr),
+        watched_(kind == kReadsMessage ? &connection : nullptr) {
     if (mutex_ != nullptr) ::sqlite3_mutex_enter(mutex_);
   }
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
   ~Call() {
+    // SQL that may end a transaction (a COMMIT of the caller's own, in
+    // execute() or a statement) ended the live Transaction's: it must not
+    // end a later one (see BasicTransaction).
+    if (watched_ != nullptr && watched_->transaction_live_ &&
+        ::sqlite3_get_autocommit(sqlite_internal::db_of(watched_->db_.get())) != 0) {
+      watched_->transaction_lost_ = true;
+    }
     if (mutex_ != nullptr) ::sqlite3_mutex_leave(mutex_);
   }
 
  private:
   internal::SingleUser::Scope user_;
   sqlite3_mutex* mutex_;
+  const SqliteConnection* watched_;
 };
 
 SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config)
@@ -423,7 +432,7 @@ absl::StatusOr<Transaction> SqliteConnection::begin() {
   // Held across the check and the BEGIN, so no other thread's BEGIN (on a
   // shared, serialized connection) comes between them.
   Call call(*this, "SqliteConnection", "begin()");
-  if (::sqlite3_get_autocommit(db) == 0) {
+  if (transaction_live_ || ::sqlite3_get_autocommit(db) == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(where(),
                      ": begin: a transaction is already open on this connection; nest "
@@ -433,12 +442,21 @@ absl::StatusOr<Transaction> SqliteConnection::begin() {
   return Transaction(this);
 }
 
-absl::Status SqliteConnection::transaction_end_failed(absl::Status failed) {
-  // (Transaction::end() checked the connection, and execute() the thread.)
+absl::Status SqliteConnection::end_transaction(const char* operation, const char* sql) {
+  // One call from the check to the ROLLBACK after a failed COMMIT: on a
+  // serialized connection shared by threads, nothing of another thread's
+  // comes between them.
+  Call call(*this, kTransactionName, operation);
   sqlite3* db = sqlite_internal::db_of(db_.get());
-  // Ended anyway (SQLite rolls back by itself after some errors), or there
-  // was no transaction to end.
-  if (::sqlite3_get_autocommit(db) != 0) return failed;
+  if (std::exchange(transaction_lost_, false) || ::sqlite3_get_autocommit(db) != 0) {
+    return internal::ended_elsewhere(where(), sql);
+  }
+  const absl::Status failed = exec(sql, absl::AsciiStrToLower(sql));
+  // A COMMIT refused (SQLITE_BUSY) leaves the transaction open; it must not
+  // outlive its Transaction, or later statements would join it silently and
+  // be lost at close. Ended anyway (SQLite rolls back by itself after some
+  // errors): nothing more to do.
+  if (failed.ok() || ::sqlite3_get_autocommit(db) != 0) return failed;
   const absl::Status rolled_back = exec("ROLLBACK", "rollback");
   return absl::Status(
       failed.code(),

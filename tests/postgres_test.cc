@@ -203,7 +203,8 @@ TEST_F(PostgresTest, CommitOfAFailedTransactionIsAbortedNotOk) {
     const absl::Status committed = tx->commit();
     // The server answered COMMIT with ROLLBACK: nothing was saved.
     EXPECT_EQ(committed.code(), absl::StatusCode::kAborted) << committed;
-    EXPECT_THAT(std::string(committed.message()), StartsWith(where() + ": execute \"COMMIT\": "));
+    EXPECT_THAT(std::string(committed.message()), StartsWith("PostgresTransaction::commit(): " + where() +
+                                                          ": execute \"COMMIT\": "));
     EXPECT_THAT(committed.message(), HasSubstr("rolled the transaction back"));
   }
   EXPECT_EQ(count(db, "SELECT count(*) FROM orders"), 0);
@@ -246,6 +247,33 @@ TEST_F(PostgresTest, ACommitOfOnesOwnThatTheServerRolledBackIsAborted) {
 }
 
 // --- Nested begin() --------------------------------------------------------------
+
+// A transaction ended behind its back (a COMMIT run with execute()) must
+// not end the next one: begin() is refused while it lives, and its own
+// rollback() says FailedPrecondition instead of rolling back someone else's.
+TEST_F(PostgresTest, ATransactionEndedByOtherSqlNeverEndsALaterOne) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS stale (v text)").ok());
+  ASSERT_TRUE(db.execute("TRUNCATE stale").ok());
+  absl::StatusOr<PostgresTransaction> first = db.begin();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(db.execute("COMMIT").ok());
+  absl::StatusOr<PostgresTransaction> second = db.begin();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  ASSERT_TRUE(db.execute("BEGIN").ok());  // by hand: the server's only
+  ASSERT_TRUE(db.execute("INSERT INTO stale VALUES ('kept')").ok());
+  // Still open: the first transaction's rollback() must not end it.
+  const absl::Status rolled_back = first->rollback();
+  ASSERT_TRUE(db.execute("COMMIT").ok());
+  EXPECT_EQ(rolled_back.code(), absl::StatusCode::kFailedPrecondition) << rolled_back;
+  EXPECT_THAT(std::string(rolled_back.message()),
+              StartsWith("PostgresTransaction::rollback(): " + where() +
+                         ": no transaction is open any more"));
+  EXPECT_EQ(count(db, "SELECT count(*) FROM stale"), 1);
+  absl::StatusOr<PostgresTransaction> third = db.begin();  // the first is done now
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_TRUE(third->commit().ok());
+}
 
 TEST_F(PostgresTest, ASecondBeginOnTheConnectionIsRefused) {
   PostgresConnection db = connect();

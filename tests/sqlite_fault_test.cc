@@ -26,6 +26,7 @@ namespace uncopyable {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // A folder of the test's own under TEST_TMPDIR, removed at the end with all
 // SQLite leaves in it: the databases and their -journal, -wal and -shm files.
@@ -174,7 +175,8 @@ TEST(SqliteFaultTest, ACommitThatFindsTheDatabaseLockedLeavesNoTransactionOpen) 
     ASSERT_TRUE(writer->execute("INSERT INTO t VALUES (3)").ok());
     const absl::Status committed = tx->commit();
     EXPECT_EQ(committed.code(), absl::StatusCode::kUnavailable) << committed;
-    EXPECT_THAT(committed.message(), HasSubstr("execute \"COMMIT\": database is locked; the "
+    EXPECT_THAT(std::string(committed.message()), StartsWith("Transaction::commit(): sqlite "));
+    EXPECT_THAT(committed.message(), HasSubstr(": commit: database is locked; the "
                                                "transaction was rolled back"));
     EXPECT_NE(::sqlite3_get_autocommit(writer->get()), 0) << "a transaction is still open";
   }

@@ -536,3 +536,35 @@ TEST(SqliteSpecialFileTest, ABackupInsideOwnWriteTransactionIsRefusedAtOnce) {
 
 }  // namespace
 }  // namespace uncopyable
+
+namespace uncopyable {
+namespace {
+
+// The review's case: a = begin(); execute("COMMIT"); b = begin(); INSERT;
+// a->rollback() used to roll back b's INSERT. Now b is refused while a
+// lives, and a's rollback() ends nothing but says so.
+TEST(SqliteTransactionTest, ATransactionEndedByOtherSqlNeverEndsALaterOne) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x)").ok());
+  absl::StatusOr<Transaction> first = db.begin();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(db.execute("COMMIT").ok());
+  absl::StatusOr<Transaction> second = db.begin();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  ASSERT_TRUE(db.execute("BEGIN; INSERT INTO t VALUES (1); COMMIT").ok());
+  ASSERT_TRUE(db.execute("BEGIN").ok());
+  ASSERT_TRUE(db.execute("INSERT INTO t VALUES (2)").ok());
+  const absl::Status rolled_back = first->rollback();
+  EXPECT_EQ(rolled_back.code(), absl::StatusCode::kFailedPrecondition) << rolled_back;
+  EXPECT_THAT(rolled_back.message(), HasSubstr("Transaction::rollback(): sqlite \":memory:\": no "
+                                               "transaction is open any more"));
+  // The BEGIN by hand is still open, with its row: nothing of it was ended.
+  ASSERT_TRUE(db.execute("COMMIT").ok());
+  absl::StatusOr<Statement> count = db.prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->step());
+  EXPECT_EQ(count->get_int64(0), 2);
+}
+
+}  // namespace
+}  // namespace uncopyable

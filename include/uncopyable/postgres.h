@@ -259,6 +259,9 @@ class PostgresConnection {
   friend class internal::BasicTransaction<PostgresConnection>;
   friend class internal::Borrow<PostgresConnection>;
   static constexpr const char* kTransactionName = "PostgresTransaction";
+  // Whether the server has a transaction open on this session (for
+  // BasicTransaction: one ended by other SQL is not ended again).
+  bool transaction_open();
   // postgresql user@host:port/dbname, for messages (never the password).
   std::string where() const;
   PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
@@ -293,6 +296,10 @@ class PostgresConnection {
   PostgresConfig config_;
   uint32_t fork_generation_ = 0;
   std::atomic<int> borrows_{0};
+  // A PostgresTransaction of this connection is alive (see BasicTransaction),
+  // and whether other SQL has ended the server's transaction under it.
+  bool transaction_live_ = false;
+  bool transaction_lost_ = false;
   uint64_t statements_made_ = 0;
   // Server-side statements whose PostgresStatement is gone, to DEALLOCATE.
   std::vector<std::string> unused_statements_;

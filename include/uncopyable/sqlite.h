@@ -309,7 +309,10 @@ class SqliteConnection {
   // Called by Transaction when its COMMIT (or ROLLBACK) failed: a
   // transaction SQLite left open (COMMIT refused with SQLITE_BUSY while
   // readers hold the database) is rolled back, and `failed` says so.
-  absl::Status transaction_end_failed(absl::Status failed);
+  // Ends the live Transaction with `sql` (COMMIT or ROLLBACK) for
+  // BasicTransaction: refused if other SQL ended it already; a COMMIT that
+  // failed but left it open (SQLITE_BUSY) is rolled back.
+  absl::Status end_transaction(const char* operation, const char* sql);
   // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `what`.
   absl::Status exec(const std::string& sql, absl::string_view what);
   // InvalidArgument if SQLite would not read `sql` whole: a NUL byte in it,
@@ -320,6 +323,10 @@ class SqliteConnection {
   SqliteConfig config_;
   uint32_t fork_generation_ = 0;
   std::atomic<int> borrows_{0};
+  // A Transaction of this connection is alive (see BasicTransaction), and
+  // whether other SQL has ended the server's transaction under it.
+  bool transaction_live_ = false;
+  mutable bool transaction_lost_ = false;
   // Which thread is in a call (multi_thread only); checking is not a change.
   mutable internal::SingleUser user_;
 };

@@ -7,9 +7,11 @@
 #define UNCOPYABLE_INTERNAL_BORROW_H_
 
 #include <atomic>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/process.h"
 
@@ -48,9 +50,25 @@ class Borrow {
   C* connection_;
 };
 
+// The Status of a commit() or rollback() whose transaction other SQL on the
+// connection (a COMMIT or ROLLBACK run with execute()) ended already.
+inline absl::Status ended_elsewhere(const std::string& where, const char* sql) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      where, ": no transaction is open any more: other SQL on this connection (a COMMIT or "
+             "ROLLBACK run with execute()) ended it, so ",
+      sql, " would end nothing of this one"));
+}
+
 // BEGIN ... COMMIT on connection C, rolled back by the destructor unless
 // commit() or rollback() ran. Committing or rolling back twice is misuse.
-// C provides execute(sql), where() (for messages) and kTransactionName.
+// C provides execute(sql), where() (for messages), kTransactionName,
+// transaction_open() (whether the server still has a transaction open) and
+// a `bool transaction_live_` that says one of these is alive, so that its
+// begin() refuses a second. A transaction ended behind its back (a COMMIT or
+// ROLLBACK run through execute()) is not ended again: commit() and
+// rollback() then say FailedPrecondition, and can never end a transaction
+// begun later. Errors name the transaction: "PostgresTransaction::commit():
+// <where>: ...".
 template <typename C>
 class BasicTransaction {
  public:
@@ -61,9 +79,11 @@ class BasicTransaction {
   // Rolls back if still open; an error here is lost (call rollback()). In a
   // fork()ed child it does nothing: the session is the parent's.
   ~BasicTransaction() {
-    if (connection_.get() != nullptr && !done_ &&
-        connection_.get()->fork_generation_ == current_fork_generation()) {
+    if (connection_.get() == nullptr || done_) return;
+    if (connection_.get()->fork_generation_ == current_fork_generation()) {
       end("rollback()", "ROLLBACK").IgnoreError();
+    } else {
+      connection_.get()->transaction_live_ = false;  // the child's copy only
     }
   }
 
@@ -72,22 +92,33 @@ class BasicTransaction {
 
  private:
   friend C;
-  explicit BasicTransaction(C* connection) : connection_(connection) {}
+  explicit BasicTransaction(C* connection) : connection_(connection) {
+    connection->transaction_live_ = true;
+    connection->transaction_lost_ = false;
+  }
 
   absl::Status end(const char* operation, const char* sql) {
     UNCOPYABLE_CHECK(connection_.get() != nullptr, "%s::%s on a moved-from handle",
                      C::kTransactionName, operation);
-    connection_.get()->checked(operation, C::kTransactionName);  // closed, or a forked child
+    C* connection = connection_.get();
+    connection->checked(operation, C::kTransactionName);  // closed, or a forked child
     UNCOPYABLE_CHECK(!done_, "%s::%s on a transaction already committed or rolled back (%s)",
-                     C::kTransactionName, operation, connection_.get()->where().c_str());
+                     C::kTransactionName, operation, connection->where().c_str());
     done_ = true;
-    absl::Status status = connection_.get()->execute(sql);
-    // Optional: C may see to a COMMIT that failed but left the transaction
-    // open (SQLite on SQLITE_BUSY), so it cannot outlive this object.
-    if constexpr (requires(C& c) { c.transaction_end_failed(std::move(status)); }) {
-      if (!status.ok()) status = connection_.get()->transaction_end_failed(std::move(status));
+    connection->transaction_live_ = false;
+    absl::Status status;
+    // Optional: C may end it its own way (SQLite holds the connection for
+    // the check, the COMMIT and the ROLLBACK after a failed one).
+    if constexpr (requires(C& c) { c.end_transaction(operation, sql); }) {
+      status = connection->end_transaction(operation, sql);
+    } else if (!connection->transaction_open()) {
+      status = ended_elsewhere(connection->where(), sql);
+    } else {
+      status = connection->execute(sql);
     }
-    return status;
+    if (status.ok()) return status;
+    return absl::Status(status.code(), absl::StrCat(C::kTransactionName, "::", operation, ": ",
+                                                    status.message()));
   }
 
   Borrow<C> connection_;
