@@ -308,12 +308,14 @@ UniqueHandle<sqlite_internal::Traits> SqliteConnection::take_db(SqliteConnection
 SqliteConnection::SqliteConnection(SqliteConnection&& other) noexcept
     : db_(take_db(other)),
       config_(std::move(other.config_)),
-      fork_generation_(other.fork_generation_) {}
+      fork_generation_(other.fork_generation_),
+      user_(std::move(other.user_)) {}  // aborts if another thread is in a call on it
 
 SqliteConnection& SqliteConnection::operator=(SqliteConnection&& other) noexcept {
   if (this != &other) {
     require_no_borrows("assigned to");
     other.require_no_borrows("moved");
+    user_ = std::move(other.user_);  // aborts if another thread is in a call on either
     db_ = std::move(other.db_);
     config_ = std::move(other.config_);
     fork_generation_ = other.fork_generation_;

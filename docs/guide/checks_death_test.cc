@@ -449,6 +449,25 @@ TEST_F(ChecksDeathTest, TwoThreadsOnAMultiThreadConnection) {
       printed(R"msg(uncopyable: SqliteConnection::execute() by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time (sqlite "app.db"))msg"));
 }
 
+TEST_F(ChecksDeathTest, MovingAConnectionAnotherThreadIsInACallOn) {
+  EXPECT_DEATH(
+      {
+        absl::StatusOr<SqliteConnection> db = uncopyable::rebuild(
+            SqliteConfig{.path = "app.db", .threading = uncopyable::SqliteThreading::multi_thread});
+        Gate gate;
+        ::sqlite3_create_function(db->get(), "wait_at_gate", 0, SQLITE_UTF8, &gate, &Gate::wait,
+                                  nullptr, nullptr);
+        std::thread slow([&] { (void)db->execute("SELECT wait_at_gate()"); });
+        for (int i = 0; i < 1000 && !gate.inside; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        SqliteConnection taken = *std::move(db);  // aborts: the other thread is in a call
+        gate.release = true;
+        slow.join();
+      },
+      printed(R"msg(uncopyable: a connection was moved by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time)msg"));
+}
+
 // --- fork ---------------------------------------------------------------------
 
 TEST_F(ChecksDeathTest, TheParentsConnectionInAChild) {

@@ -1,7 +1,7 @@
 // uncopyable/internal/syscall.h: the one seam every system call goes through.
 //
 //   int fd = internal::sys::open(path, O_RDONLY | O_CLOEXEC);
-//   if (fd < 0) return ErrnoStatus(errno, ...);
+//   if (fd < 0) return internal::errno_status(errno, ...);
 //
 // Each wrapper has the signature and errno behaviour of the system call it
 // names. Normally it is that call and nothing more: one relaxed atomic load
