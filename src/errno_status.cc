@@ -1,6 +1,7 @@
 #include "uncopyable/internal/errno_status.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -14,6 +15,17 @@ absl::Status errno_status(int error, absl::string_view what) {
       absl::StrCat(what, ": ", description ? description : "Unknown error",
                    " [", name ? absl::string_view(name) : absl::StrCat("errno ", error),
                    "]"));
+}
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a Unix socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISREG(mode)) return "a regular file";
+  return "not a regular file";
 }
 
 }  // namespace uncopyable::internal

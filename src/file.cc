@@ -27,17 +27,6 @@ std::string what(absl::string_view operation, const FileConfig& config) {
   return absl::StrCat(operation, "(", internal::quoted(config.path), ")");
 }
 
-// "a directory", "a FIFO", ...: what a file that is not a regular one is.
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a Unix socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  return "not a regular file";
-}
-
 // Whether [offset, offset + size) lies within what an off_t can say, as
 // pread(2) and pwrite(2) require (they fail with EINVAL otherwise).
 bool offset_range_ok(off_t offset, size_t size) {
@@ -212,7 +201,7 @@ absl::Status File::not_regular(const FileConfig& config, mode_t mode) {
                : " (a directory opens for reading only)";
   }
   return absl::FailedPreconditionError(absl::StrCat(what("open", config), " with access=",
-                                                    enum_name(config.access), ": ", kind_of(mode),
+                                                    enum_name(config.access), ": ", internal::file_kind(mode),
                                                     ", not a regular file", hint));
 }
 

@@ -51,7 +51,6 @@ std::string where(const SqliteConfig& config) {
 }
 
 std::string file_of(const SqliteConfig& config);
-const char* kind_of(mode_t mode);
 
 // SQLite opens the file itself, and blocking: a FIFO with no writer would
 // hang the caller forever, a directory or a device would fail later with a
@@ -73,7 +72,7 @@ absl::Status refuse_special_file(const SqliteConfig& config) {
   if (S_ISREG(info.st_mode)) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(where(config), ": open with mode=",
                                                     enum_name(config.mode), ": ",
-                                                    kind_of(info.st_mode),
+                                                    internal::file_kind(info.st_mode),
                                                     ", not a database file"));
 }
 
@@ -188,15 +187,6 @@ std::string file_of(const SqliteConfig& config) {
   return decoded;
 }
 
-// "a FIFO", "a directory", ...: what a file that is not regular is.
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a Unix socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  return "not a regular file";
-}
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 #define UNCOPYABLE_INTERNAL_ERRNO_STATUS_H_
 
 
+#include <sys/types.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -15,6 +17,10 @@ namespace uncopyable::internal {
 // ResourceExhausted, ECONNREFUSED is Unavailable, ...). `what` should name
 // the call and the path or endpoint it was about.
 absl::Status errno_status(int error, absl::string_view what);
+
+// "a directory", "a FIFO", "a character device", ...: what a file whose
+// st_mode is `mode` is, for a message refusing one that is not regular.
+const char* file_kind(mode_t mode);
 
 }  // namespace uncopyable::internal
 
