@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/literally.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/file.h"
@@ -17,15 +18,7 @@ namespace {
 
 using testing::TempPath;
 
-// `text` as a regular expression that matches it literally.
-std::string literally(const std::string& text) {
-  std::string pattern;
-  for (const char c : text) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
-    pattern += c;
-  }
-  return pattern;
-}
+using testing::literally;
 
 // path="..." as the messages quote it (cut past 200 bytes), as a regex.
 std::string path_pattern(const std::string& path) {

@@ -10,21 +10,14 @@
 #include <utility>
 
 #include "gtest/gtest.h"
+#include "tests/testing/literally.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/temp.h"
 
 namespace uncopyable {
 namespace {
 
-// `text` as a regular expression that matches it literally.
-std::string literally(const std::string& text) {
-  std::string pattern;
-  for (const char c : text) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
-    pattern += c;
-  }
-  return pattern;
-}
+using testing::literally;
 
 std::string test_tmpdir() {
   const char* dir = std::getenv("TEST_TMPDIR");
