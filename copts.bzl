@@ -1,12 +1,14 @@
 """Compiler flags for uncopyable's own code (never for the system libraries),
 and the rule every library of the project is declared with."""
 
-# Warnings are errors in the project's own sources. System headers are
-# included with -isystem by the toolchain, so their warnings stay silent.
+# Warnings are errors in the project's own builds (its .bazelrc sets
+# --define=uncopyable_werror=true), never in a consumer's build of
+# @uncopyable//...: a newer compiler's new warning must not break a user.
+# System headers are included with -isystem by the toolchain, so their
+# warnings stay silent.
 UNCOPYABLE_COPTS = [
     "-Wall",
     "-Wextra",
-    "-Werror",
     "-Wshadow",
     "-Wnon-virtual-dtor",
     "-Woverloaded-virtual",
@@ -14,7 +16,10 @@ UNCOPYABLE_COPTS = [
     "-Wformat=2",
     "-Wimplicit-fallthrough",
     "-Wmissing-declarations",
-]
+] + select({
+    str(Label("//:werror")): ["-Werror"],
+    "//conditions:default": [],
+})
 
 def uncopyable_library(name, visibility = ["//visibility:public"], **attrs):
     """A cc_library of uncopyable: its warnings, its include root, public by default."""
