@@ -55,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
+#include "uncopyable/internal/glibc_mutex.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
@@ -105,10 +106,6 @@ UNCOPYABLE_ENUM(LockOutcome, acquired, owner_died, unrecoverable)
 
 namespace mutex_internal {
 
-#ifndef __GLIBC__
-#error "uncopyable::Mutex reads the owner glibc records in pthread_mutex_t"
-#endif
-
 // The lock and what uncopyable knows about it, at a stable address: heap
 // memory or a shared mapping.
 //
@@ -128,14 +125,15 @@ static_assert(sizeof(State) == 64, "one cache line");
 
 // The id of the thread that holds it, or 0. Read without the lock: a hint
 // for checks and messages, exact when the caller is the holder.
+// (glibc's own record: see internal/glibc_mutex.h.)
 inline pid_t owner_of(const State* state) {
-  const int owner = __atomic_load_n(&state->mutex.__data.__owner, __ATOMIC_RELAXED);
-  if (ABSL_PREDICT_TRUE(owner < 0x7ffffffe)) return owner;
-  // PTHREAD_MUTEX_NOTRECOVERABLE: nobody holds it, nobody ever will.
-  if (owner == 0x7ffffffe) return 0;
-  // PTHREAD_MUTEX_INCONSISTENT: a robust mutex taken from an owner that
-  // died, not yet marked consistent. Its lock word holds the new owner.
-  return __atomic_load_n(&state->mutex.__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff;
+  const int owner = glibc::owner(state->mutex);
+  if (ABSL_PREDICT_TRUE(owner < glibc::kNotRecoverable)) return owner;
+  // Not recoverable: nobody holds it, nobody ever will.
+  if (owner == glibc::kNotRecoverable) return 0;
+  // Inconsistent: a robust mutex taken from an owner that died, not yet
+  // marked consistent. Its lock word holds the new owner.
+  return glibc::lock_word(state->mutex) & glibc::kLockWordTid;
 }
 
 using internal::fork_generation;
@@ -160,9 +158,9 @@ enum class Liveness { alive, exited, unknown };
 Liveness liveness(uint64_t holder);
 
 // Before the holder unlocks: it no longer holds it (a recursive mutex, once
-// its last level goes). glibc counts a recursive mutex's levels in __count.
+// its last level goes). glibc counts a recursive mutex's levels.
 inline void forget_holder(State* state) {
-  if (state->mutex.__data.__count <= 1) state->holder.store(0, std::memory_order_relaxed);
+  if (glibc::levels(state->mutex) <= 1) state->holder.store(0, std::memory_order_relaxed);
 }
 
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
