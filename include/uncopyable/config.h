@@ -471,6 +471,15 @@ H hash(H state, const T& config) {
 }
 
 }  // namespace config_internal
+// Specialise for a config that has a URL form: kScheme, and for each URL
+// part that holds a field, that field's name (kUser, kPassword, kHost,
+// kPort, kPath). With kPathIsName the path holds a name without its leading
+// slash (a database name), otherwise a filesystem path. Declared here, with
+// the configs, so that giving one a URL form costs nothing; to_url() and
+// from_url() are in config_url.h (//:config_url, Boost.URL).
+template <typename T>
+struct UrlForm;
+
 }  // namespace uncopyable
 
 #endif  // UNCOPYABLE_CONFIG_H_

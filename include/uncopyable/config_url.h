@@ -47,12 +47,9 @@
 
 namespace uncopyable {
 
-// Specialise for a config that has a URL form: kScheme, and for each URL
-// part that holds a field, that field's name (kUser, kPassword, kHost,
-// kPort, kPath). With kPathIsName the path holds a name without its leading
-// slash (a database name), otherwise a filesystem path.
-template <typename T>
-struct UrlForm;
+// UrlForm<T>, the specialisation that gives a config its URL form, is
+// declared in config.h, so that a handle's header can give its config one
+// without its users compiling or linking Boost.URL.
 
 template <typename T>
 concept HasUrlForm = DescribedConfig<T> && requires {

@@ -54,7 +54,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "uncopyable/config.h"
-#include "uncopyable/config_url.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/fd_ownership.h"

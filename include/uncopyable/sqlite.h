@@ -52,7 +52,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
-#include "uncopyable/config_url.h"
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/internal/single_user.h"
