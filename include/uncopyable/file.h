@@ -56,6 +56,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/permissions.h"
 #include "uncopyable/fd_ownership.h"
 #include "uncopyable/rebuildable.h"
 
@@ -72,28 +73,6 @@ enum class SyncMode {
   full,  // O_SYNC: the data and all metadata
 };
 UNCOPYABLE_ENUM(SyncMode, none, data, full)
-
-// Permission bits for a file that open() creates, written in octal ("0640").
-class Permissions {
- public:
-  constexpr Permissions() = default;
-  constexpr explicit Permissions(mode_t bits) : bits_(bits) {}
-  constexpr mode_t bits() const { return bits_; }
-
-  // "0600": four octal digits.
-  std::string to_string() const;
-  // Three or four octal digits, at most 07777: "600", "0640", "1777".
-  static absl::StatusOr<Permissions> from_string(absl::string_view text);
-
-  friend constexpr bool operator==(Permissions, Permissions) = default;
-  template <typename H>
-  friend H AbslHashValue(H state, Permissions permissions) {
-    return H::combine(std::move(state), permissions.bits_);
-  }
-
- private:
-  mode_t bits_ = 0600;
-};
 
 // Everything needed to open a file again: plain data.
 struct FileConfig {

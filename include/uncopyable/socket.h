@@ -48,7 +48,7 @@
 #include "uncopyable/endpoint.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/fd_ownership.h"
-#include "uncopyable/file.h"
+#include "uncopyable/permissions.h"
 #include "uncopyable/rebuildable.h"
 
 namespace uncopyable {
