@@ -5,8 +5,8 @@
 // an error to recover from, so it is not a Status: the process prints one
 // line and aborts, so the bug is found where it happens.
 //
-//   UNCOPYABLE_CHECK(fd >= 0, "Fd::Fd(%d): adopting a negative descriptor", fd);
-//   // prints: uncopyable: Fd::Fd(-5): adopting a negative descriptor
+//   UNCOPYABLE_CHECK(fd >= 0, "FdView::FdView(%d): borrowing a negative descriptor", fd);
+//   // prints: uncopyable: FdView::FdView(-5): borrowing a negative descriptor
 //
 // The line always starts with "uncopyable: ", then names the handle type and
 // the operation, then what was wrong. Death tests match on it; see
