@@ -631,11 +631,11 @@ absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
   return PostgresTransaction(this);
 }
 
-bool PostgresConnection::transaction_open() {
+bool PostgresConnection::transaction_open() const {
   // Idle: no transaction. Anything else (open, failed, or a command still
   // running on an abandoned connection) is left to the COMMIT or ROLLBACK
   // to report.
-  return !std::exchange(transaction_lost_, false) &&
+  return !transaction_lost_ &&
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 

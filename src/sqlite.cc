@@ -440,7 +440,7 @@ absl::Status SqliteConnection::end_transaction(const char* operation, const char
   // comes between them.
   Call call(*this, kTransactionName, operation);
   sqlite3* db = sqlite_internal::db_of(db_.get());
-  if (std::exchange(transaction_lost_, false) || ::sqlite3_get_autocommit(db) != 0) {
+  if (transaction_lost_ || ::sqlite3_get_autocommit(db) != 0) {
     return internal::ended_elsewhere(where(), sql);
   }
   const absl::Status failed = exec(sql, absl::AsciiStrToLower(sql));

@@ -260,7 +260,7 @@ class PostgresConnection {
   static constexpr const char* kTransactionName = "PostgresTransaction";
   // Whether the server has a transaction open on this session (for
   // BasicTransaction: one ended by other SQL is not ended again).
-  bool transaction_open();
+  bool transaction_open() const;
   // postgresql user@host:port/dbname, for messages (never the password).
   std::string where() const;
   PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
