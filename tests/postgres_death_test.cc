@@ -35,18 +35,8 @@ class PostgresDeathTest : public ::testing::Test {
   }
   void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
   static PostgresConnection connect() { return *PostgresConnection::open(server_->config()); }
-  // Waits (at most 5 s) until a session of this process runs `sql`, seen
-  // from a connection of its own. Each death test runs its own text, as the
-  // sessions of one that died may still be running theirs.
   static void wait_until_the_server_runs(const std::string& sql) {
-    PostgresConnection watcher = connect();
-    const std::string running = absl::StrCat(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '", sql, "'");
-    for (int i = 0; i < 500; ++i) {
-      absl::StatusOr<PostgresResult> found = watcher.query(running);
-      if (found.ok() && found->get_int64(0, 0) == 1) return;
-      ::usleep(10'000);
-    }
+    PostgresServer::wait_until_running(server_->config(), sql);
   }
   static PostgresServer* server_;
 };

@@ -46,16 +46,8 @@ class PostgresChecksDeathTest : public ::testing::Test {
     EXPECT_TRUE(db.ok()) << db.status();
     return *std::move(db);
   }
-  // Waits (at most 5 s) until the server runs `sql` for some session.
   static void wait_until_the_server_runs(const std::string& sql) {
-    PostgresConnection watcher = connect();
-    const std::string running = absl::StrCat(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '", sql, "'");
-    for (int i = 0; i < 500; ++i) {
-      absl::StatusOr<PostgresResult> found = watcher.query(running);
-      if (found.ok() && found->get_int64(0, 0) == 1) return;
-      ::usleep(10'000);
-    }
+    PostgresServer::wait_until_running(server_->tcp_config(), sql);
   }
   static PostgresServer* server_;
 };

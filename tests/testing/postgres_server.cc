@@ -169,4 +169,16 @@ PostgresConfig PostgresServer::config() const {
                         .application_name = "uncopyable-test"};
 }
 
+void PostgresServer::wait_until_running(const PostgresConfig& config, const std::string& sql) {
+  absl::StatusOr<PostgresConnection> watcher = PostgresConnection::open(config);
+  if (!watcher.ok()) return;
+  const std::string running = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '", sql, "'");
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<PostgresResult> found = watcher->query(running);
+    if (found.ok() && found->get_int64(0, 0) == 1) return;
+    ::usleep(10'000);
+  }
+}
+
 }  // namespace uncopyable::testing

@@ -30,6 +30,11 @@ class PostgresServer {
   // The same over TCP, to 127.0.0.1 (a server started with `tcp` only).
   PostgresConfig tcp_config() const;
   static constexpr char kPassword[] = "uncopyable-test-password";
+  // Waits (at most 5 s) until some session runs `sql` (as pg_stat_activity
+  // shows it), watched from a connection of its own made from `config`.
+  // Death tests give each wait its own text, as the sessions of one that
+  // died may still be running theirs.
+  static void wait_until_running(const PostgresConfig& config, const std::string& sql);
 
   // The postmaster's process id (from its postmaster.pid), or -1.
   int postmaster_pid() const;
