@@ -8,11 +8,18 @@
 //   UNCOPYABLE_CHECK(fd >= 0, "FdView::FdView(%d): borrowing a negative descriptor", fd);
 //   // prints: uncopyable: FdView::FdView(-5): borrowing a negative descriptor
 //
-// The line always starts with "uncopyable: ", then names the handle type and
-// the operation, then what was wrong. Death tests match on it; see
-// tests/*_death_test.cc.
+// Every line has one shape, built by misuse_on():
+//
+//   uncopyable: <Type>::<op>() <what went wrong> (<resource>)
+//   uncopyable: File::read() on a closed handle (file "/tmp/t")
+//   uncopyable: Mutex::unlock() by thread 12, which does not hold it (mutex "jobs")
+//
+// the resource named as the handle's errors name it (see
+// internal/message.h). Death tests match on it; see tests/*_death_test.cc.
 #ifndef UNCOPYABLE_CHECK_H_
 #define UNCOPYABLE_CHECK_H_
+
+#include <string>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -24,6 +31,13 @@ namespace uncopyable {
 // type and the misuse. Safe from any thread and in a forked child: it does
 // not allocate.
 [[noreturn]] void misuse(const char* format, ...) ABSL_PRINTF_ATTRIBUTE(1, 2);
+
+// Prints "uncopyable: <type>::<operation> <what> (<resource>)", `what` being
+// `what_format` printf-formatted, and aborts as misuse() does. An empty
+// `resource` leaves out the parentheses. The one shape of every misuse line.
+[[noreturn]] void misuse_on(const char* type, const char* operation,
+                            const std::string& resource, const char* what_format, ...)
+    ABSL_PRINTF_ATTRIBUTE(4, 5);
 
 }  // namespace uncopyable
 
