@@ -1,28 +1,41 @@
 // The side-by-side benchmark report: Google Benchmark JSON in, Markdown
 // tables and an SVG chart out.
 //
-//   absl::StatusOr<ProgramReport> fd = read_program("fd", json_text, "fd.json");
+//   absl::StatusOr<ProgramReport> fd = read_program("fd", {{"g000-r000.json", json_text}, ...});
 //   std::string section = markdown_section({*fd}, setting);
 //   absl::StatusOr<std::string> doc = splice(old_doc, section);  // between the markers
 //   std::string svg = chart({*fd});
 //
 // report_generator.cc is the program; `./bazelw run //benchmarks:report`
-// (report.sh) runs the benchmarks and then it.
+// (report.sh) runs the benchmarks and then it, and
+// benchmarks/compare_builds.sh runs two builds of them and then it.
 //
 // How results are read:
 // - Benchmarks are named BM_<Operation>_<Contender>[/arguments]. The
-//   contender is the baseline (Raw; StdMutex where the standard library is
-//   the baseline), an uncopyable handle, or a peer (any other name); see
-//   contender_named(). BM_Cost_<Part> are breakdowns, not contenders.
-// - Each figure is the "median" aggregate of a benchmark's repetitions (or
-//   the median of its runs, if the program reported no aggregates), in real
-//   (wall-clock) time; its spread, the "cv" aggregate (or the runs' own).
+//   contender is the baseline ("Raw"), an uncopyable handle, a peer, or a
+//   variant of one of them, as the program declares with a custom context
+//   entry "contender <Name>" = "<role>: <title>", e.g.
+//     benchmark::AddCustomContext("contender Fd", "uncopyable: `uncopyable::Fd`");
+//   (roles: baseline, baseline variant, uncopyable, uncopyable variant,
+//   peer). An undeclared name is a peer titled with that name, "Raw"
+//   excepted. BM_Cost_<Part> are breakdowns, not contenders.
+// - A repetition is one run of a benchmark, named by its result file and
+//   its repetition_index there. report.sh runs each operation's contenders
+//   together, one repetition per program run, in a file of their own; the
+//   ratios of a row are taken repetition by repetition (both contenders of
+//   a pair measured in the same run, back to back) and their median shown
+//   with their interquartile range. A time is the median of a contender's
+//   repetitions, in real (wall-clock) time. Results with only aggregates
+//   (--benchmark_report_aggregates_only) are read too: their "median" and
+//   "cv", and ratios of medians, with no spread.
 // - An operation's label is the program's custom context of the same name:
 //   benchmark::AddCustomContext("BM_OpenClose", "open + close") in the
 //   program. Without one, the name itself is shown.
 #ifndef UNCOPYABLE_BENCHMARKS_REPORT_H_
 #define UNCOPYABLE_BENCHMARKS_REPORT_H_
 
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +47,9 @@ namespace uncopyable::report {
 
 inline constexpr absl::string_view kBeginMarker = "<!-- report:begin -->";
 inline constexpr absl::string_view kEndMarker = "<!-- report:end -->";
+// The section compare_builds.sh writes.
+inline constexpr absl::string_view kCompareBeginMarker = "<!-- compare:begin -->";
+inline constexpr absl::string_view kCompareEndMarker = "<!-- compare:end -->";
 
 // What a contender is there for. The order is the order of the columns.
 enum class Role {
@@ -50,24 +66,61 @@ struct Contender {
   std::string title;  // as in the report, Markdown: "`uncopyable::Fd`"
 };
 
-// The contender a benchmark name ends with: "Raw" is the baseline, "Fd" is
-// uncopyable, an unknown name is a peer titled with that name.
-Contender contender_named(absl::string_view name);
+// The contender a benchmark name ends with, as `declared` (the program's
+// custom context: "contender Fd" -> "uncopyable: `uncopyable::Fd`") says;
+// "Raw" is the baseline; any other name a peer titled with that name.
+// Fails on a declaration whose role is not one of the five.
+absl::StatusOr<Contender> contender_named(absl::string_view name,
+                                          const std::map<std::string, std::string>& declared);
 
-// One contender's median time for one operation, and how much its
-// repetitions varied: their coefficient of variation (standard deviation
-// over mean), if there were several.
+// The middle of some values and how far they spread: the median, the
+// first and third quartiles (the middle half lies between them) and the
+// extremes. Quantiles interpolate linearly between the sorted values (the
+// q-th of n values is at position q * (n - 1), counting from 0), so the
+// median of an even count is the mean of the middle two.
+struct Spread {
+  double median = 0;
+  double low = 0;   // first quartile
+  double high = 0;  // third quartile
+  double min = 0;
+  double max = 0;
+  size_t count = 0;  // of the values; 0 for a lone ratio of medians
+};
+
+// Of values; empty if there are none.
+std::optional<Spread> spread_of(std::vector<double> values);
+
+// The q-quantile (0 <= q <= 1) of values sorted ascending, not empty.
+double quantile(const std::vector<double>& sorted, double q);
+
+// Times by repetition: "g003-r007.json#0" (file and repetition_index) ->
+// nanoseconds.
+using Repetitions = std::map<std::string, double>;
+
+// numerator[k] / denominator[k] for each repetition k that both have, in
+// the order of k.
+std::vector<double> paired_ratios(const Repetitions& numerator, const Repetitions& denominator);
+
+// One contender's median time for one operation, how much its repetitions
+// varied (their coefficient of variation, standard deviation over mean, if
+// there were several), and each repetition's time.
 struct Cell {
   Contender contender;
   double ns;
   std::optional<double> cv;
+  Repetitions repetitions;  // empty if the program reported only aggregates
 };
 
-// uncopyable's time over the baseline's and over the fastest peer's; empty
-// where the row lacks one of them.
+// a's time over b's: the spread of the ratios taken repetition by
+// repetition; if they share no repetition (aggregates only), the ratio of
+// their medians alone (count 0).
+Spread ratio_of(const Cell& a, const Cell& b);
+
+// uncopyable's time over the baseline's and over the fastest peer's (the
+// peer with the lowest median time); empty where the row lacks one of them.
 struct Ratios {
-  std::optional<double> to_baseline;
-  std::optional<double> to_best_peer;
+  std::optional<Spread> to_baseline;
+  std::optional<Spread> to_best_peer;
   std::string baseline;   // its title
   std::string best_peer;  // its title
 };
@@ -101,10 +154,26 @@ struct ProgramReport {
   std::vector<Part> breakdown;
 };
 
-// Reads the JSON a program wrote with --benchmark_out (`path` only names it
-// in errors).
-absl::StatusOr<ProgramReport> read_program(absl::string_view program, absl::string_view json,
-                                           absl::string_view path);
+// One file a program wrote with --benchmark_out: its name (the key of its
+// repetitions, and what errors name) and its text.
+struct ResultFile {
+  std::string name;
+  std::string json;
+};
+
+// Reads one program's result files, in their order: a row is placed where
+// its operation first appears.
+absl::StatusOr<ProgramReport> read_program(absl::string_view program,
+                                           const std::vector<ResultFile>& files);
+
+// Every benchmark's time in each repetition, by run name
+// ("BM_OpenClose_Raw"), in the order they first appear; what
+// compare_section() pairs.
+struct Benchmark {
+  std::string run_name;
+  Repetitions repetitions;
+};
+absl::StatusOr<std::vector<Benchmark>> read_benchmarks(const std::vector<ResultFile>& files);
 
 // What the report says about where and how it was measured.
 struct Setting {
@@ -122,7 +191,33 @@ std::string markdown_section(const std::vector<ProgramReport>& programs, const S
 // `document` with `section` in place of its marked section, or, if it has
 // none, before its first "## " heading (at its end if it has none). Fails
 // if the markers are not there once each, in order.
-absl::StatusOr<std::string> splice(absl::string_view document, absl::string_view section);
+absl::StatusOr<std::string> splice(absl::string_view document, absl::string_view section,
+                                   absl::string_view begin_marker = kBeginMarker,
+                                   absl::string_view end_marker = kEndMarker);
+
+// One program's benchmarks in two builds, run repetition by repetition
+// (the same file names in both).
+struct Comparison {
+  std::string program;
+  std::vector<Benchmark> before;
+  std::vector<Benchmark> after;
+};
+
+// What compare_builds.sh says about the builds and the run.
+struct CompareSetting {
+  std::string before;   // "51a8f0c (Tests: one PostgresServer...)"
+  std::string after;    // "070757d and uncommitted changes"
+  std::string machine;
+  std::string command;
+  std::string program_flags;
+  std::string sources;  // which benchmark sources each build ran
+  std::string date;
+};
+
+// The compare section, markers included: per benchmark its median time in
+// each build and the median of after / before taken repetition by
+// repetition, with the interquartile range.
+std::string compare_section(const std::vector<Comparison>& programs, const CompareSetting& setting);
 
 // The chart, an SVG document: for each operation a bar per contender, its
 // time over the baseline's.

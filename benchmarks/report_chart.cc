@@ -1,6 +1,7 @@
 // The chart of the report, an SVG document: for each operation a bar per
-// contender, its median time over the baseline's; uncopyable highlighted; a
-// line at 1.0.
+// contender, the median of its time over the baseline's, taken repetition
+// by repetition, with a whisker over the middle half of those ratios;
+// uncopyable highlighted; a line at 1.0.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -41,6 +42,7 @@ rect.peer { fill: #f0a94a; }
 .grid { stroke: #eaeef2; }
 .one { stroke: #24292f; stroke-width: 1.5; stroke-dasharray: 4 3; }
 .cut { stroke: #ffffff; stroke-width: 2.5; }
+.spread { stroke: #24292f; stroke-width: 1; }
 </style>
 )";
 
@@ -73,7 +75,9 @@ double scale_end_for(const std::vector<ProgramReport>& programs) {
     for (const Row& row : program.rows) {
       const Cell* baseline = row.find(Role::kBaseline);
       if (baseline == nullptr) continue;
-      for (const Cell& cell : row.cells) highest = std::max(highest, cell.ns / baseline->ns);
+      for (const Cell& cell : row.cells) {
+        highest = std::max(highest, ratio_of(cell, *baseline).median);
+      }
     }
   }
   return std::clamp(std::ceil(highest * 2) / 2, 1.5, 2.0);
@@ -144,7 +148,8 @@ std::string chart(const std::vector<ProgramReport>& programs) {
                             y + 13, plain(row.label));
       y += 18;
       for (const Cell& cell : row.cells) {
-        const double ratio = cell.ns / baseline->ns;
+        const Spread spread = ratio_of(cell, *baseline);
+        const double ratio = spread.median;
         const double end = x_of(ratio);
         const char* role = css_class(cell.contender.role);
         absl::StrAppendFormat(&bars, "<text class=\"name %s\" x=\"%d\" y=\"%d\">%s</text>\n", role,
@@ -157,6 +162,13 @@ std::string chart(const std::vector<ProgramReport>& programs) {
         if (ratio > scale_end) {  // cut short: two white strokes across its end
           absl::StrAppendFormat(&bars, "<path class=\"cut\" d=\"M%.1f %d l4 -%d m1 %d l4 -%d\"/>\n",
                                 end - 14, y + kBarHeight, kBarHeight, kBarHeight, kBarHeight);
+        }
+        if (spread.high > spread.low) {  // the middle half of the ratios
+          absl::StrAppendFormat(&bars,
+                                "<line class=\"spread\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+                                "y2=\"%d\"/>\n",
+                                x_of(spread.low), y + kBarHeight / 2, x_of(spread.high),
+                                y + kBarHeight / 2);
         }
         absl::StrAppendFormat(&figures,
                               "<text class=\"ratio %s\" x=\"%.1f\" y=\"%d\">%.2f×</text>\n", role,
@@ -172,11 +184,11 @@ std::string chart(const std::vector<ProgramReport>& programs) {
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
       "viewBox=\"0 0 %d %d\" role=\"img\">\n"
-      "<title>uncopyable, raw calls and peers: median time over the baseline's</title>\n",
+      "<title>uncopyable, raw calls and peers: time over the baseline's</title>\n",
       kWidth, height, kWidth, height);
   absl::StrAppend(&svg, kStyle, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n",
-                  "<text class=\"heading\" x=\"8\" y=\"22\">Median time over the baseline's, "
-                  "per operation (lower is faster)</text>\n",
+                  "<text class=\"heading\" x=\"8\" y=\"22\">Time over the baseline's, per "
+                  "operation (median ratio; whisker: middle half; lower is faster)</text>\n",
                   legend(programs));
   // The scale: a line at every quarter, a figure at every half, above and
   // below.

@@ -21,8 +21,12 @@ void add_once(std::vector<T>& list, const T& value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-std::string format_ratio(std::optional<double> ratio) {
-  return ratio.has_value() ? absl::StrFormat("%.2f", *ratio) : "—";
+// A row's ratio: its median and, if it was taken repetition by repetition,
+// the middle half of them: "1.04 (1.02–1.06)".
+std::string format_ratio(const std::optional<Spread>& ratio) {
+  if (!ratio.has_value()) return "—";
+  if (ratio->count < 2) return absl::StrFormat("%.2f", ratio->median);
+  return absl::StrFormat("%.2f (%.2f–%.2f)", ratio->median, ratio->low, ratio->high);
 }
 
 // A coefficient of variation as a percentage: "0.4 %", "27 %".
@@ -33,13 +37,10 @@ std::string format_cv(std::optional<double> cv) {
 }
 
 // The median and the range of some ratios: "1.02 (0.91–1.08)".
-std::string format_spread(std::vector<double> ratios) {
-  if (ratios.empty()) return "—";
-  std::sort(ratios.begin(), ratios.end());
-  const size_t middle = ratios.size() / 2;
-  const double median = ratios.size() % 2 == 1 ? ratios[middle]
-                                                : (ratios[middle - 1] + ratios[middle]) / 2;
-  return absl::StrFormat("%.2f (%.2f–%.2f)", median, ratios.front(), ratios.back());
+std::string format_range(std::vector<double> ratios) {
+  const std::optional<Spread> spread = spread_of(std::move(ratios));
+  if (!spread.has_value()) return "—";
+  return absl::StrFormat("%.2f (%.2f–%.2f)", spread->median, spread->min, spread->max);
 }
 
 // The titles of the baselines the rows have, each once.
@@ -63,19 +64,19 @@ std::string summary_table(const std::vector<ProgramReport>& programs) {
     std::vector<double> to_baseline, to_peer;
     for (const Row& row : program.rows) {
       const Ratios ratios = row.ratios();
-      if (ratios.to_baseline) to_baseline.push_back(*ratios.to_baseline);
-      if (ratios.to_best_peer) to_peer.push_back(*ratios.to_best_peer);
+      if (ratios.to_baseline) to_baseline.push_back(ratios.to_baseline->median);
+      if (ratios.to_best_peer) to_peer.push_back(ratios.to_best_peer->median);
     }
     absl::StrAppend(&table, "| [", program.program, "](#", program.program, ") | ",
                     program.rows.size(), " | ",
-                    format_spread(to_baseline), " | ", format_spread(to_peer), " |\n");
+                    format_range(to_baseline), " | ", format_range(to_peer), " |\n");
     all_to_baseline.insert(all_to_baseline.end(), to_baseline.begin(), to_baseline.end());
     all_to_peer.insert(all_to_peer.end(), to_peer.begin(), to_peer.end());
     all_operations += program.rows.size();
   }
   if (programs.size() > 1) {
-    absl::StrAppend(&table, "| all | ", all_operations, " | ", format_spread(all_to_baseline),
-                    " | ", format_spread(all_to_peer), " |\n");
+    absl::StrAppend(&table, "| all | ", all_operations, " | ", format_range(all_to_baseline),
+                    " | ", format_range(all_to_peer), " |\n");
   }
   return table;
 }
@@ -160,25 +161,28 @@ std::string markdown_section(const std::vector<ProgramReport>& programs, const S
       "## At a glance\n\n",
       "![Each contender's median time over the baseline's, per operation](", setting.chart_link,
       ")\n\n",
-      "uncopyable's median time over the baseline's (",
+      "uncopyable's time over the baseline's (",
       absl::StrJoin(baselines, ", or "),
-      ") and over the fastest peer's, per operation: below 1.00 uncopyable is faster. Each "
-      "figure is the median over a program's operations, the lowest and the highest in "
-      "parentheses.\n\n",
+      ") and over the fastest peer's, per operation (the median of the ratios taken "
+      "repetition by repetition): below 1.00 uncopyable is faster. Each figure is the median "
+      "over a program's operations, the lowest and the highest in parentheses.\n\n",
       summary_table(programs), "\n");
   absl::StrAppend(&section, "Machine: ", setting.machine.empty() ? "unknown" : setting.machine,
                   "; ", setting.compiler, ", `-c opt`. Measured ",
                   date.empty() ? "" : absl::StrCat("on ", date, " "), "with\n\n```sh\n",
                   setting.command, "\n```\n\n");
   absl::StrAppend(&section, "Each time is the median of ", absl::StrJoin(repetitions, " or "),
-                  repetitions == std::vector<int>{1} ? " run" : " repetitions",
-                  ", in wall-clock time, from one run of the program with all its contenders "
-                  "side by side");
+                  repetitions == std::vector<int>{1} ? " repetition" : " repetitions",
+                  ", in wall-clock time. A repetition is one run of a program for one "
+                  "operation: its contenders back to back, in random order");
   if (!setting.program_flags.empty()) absl::StrAppend(&section, " (`", setting.program_flags, "`)");
   absl::StrAppend(&section,
-                  ". The cv of a row is the largest coefficient of variation (standard deviation "
-                  "over mean) of its times across the repetitions: a ratio nearer 1.00 than "
-                  "that is within the noise, and other work on the machine raises it.\n\n",
+                  ". A ratio is taken in each repetition, between the two times measured "
+                  "there, and the tables give the median of those ratios and, in "
+                  "parentheses, the middle half of them (first to third quartile): a ratio "
+                  "whose range includes 1.00 is within the noise. The cv of a row is the "
+                  "largest coefficient of variation (standard deviation over mean) of its "
+                  "times across the repetitions: other work on the machine raises it.\n\n",
                   "## All results\n");
   for (const ProgramReport& program : programs) {
     absl::StrAppend(&section, "\n### ", program.program, "\n\n", program_table(program));
@@ -187,9 +191,10 @@ std::string markdown_section(const std::vector<ProgramReport>& programs, const S
   return section;
 }
 
-absl::StatusOr<std::string> splice(absl::string_view document, absl::string_view section) {
-  const size_t begin = document.find(kBeginMarker);
-  const size_t end = document.find(kEndMarker);
+absl::StatusOr<std::string> splice(absl::string_view document, absl::string_view section,
+                                   absl::string_view begin_marker, absl::string_view end_marker) {
+  const size_t begin = document.find(begin_marker);
+  const size_t end = document.find(end_marker);
   if (begin == absl::string_view::npos && end == absl::string_view::npos) {
     // No section yet: before the first "## " heading, or at the end.
     size_t at = absl::StartsWith(document, "## ") ? 0 : document.find("\n## ");
@@ -201,13 +206,13 @@ absl::StatusOr<std::string> splice(absl::string_view document, absl::string_view
     return absl::StrCat(document.substr(0, at), section, "\n", document.substr(at));
   }
   if (begin == absl::string_view::npos || end == absl::string_view::npos || end < begin ||
-      document.find(kBeginMarker, begin + 1) != absl::string_view::npos ||
-      document.find(kEndMarker, end + 1) != absl::string_view::npos) {
+      document.find(begin_marker, begin + 1) != absl::string_view::npos ||
+      document.find(end_marker, end + 1) != absl::string_view::npos) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the markers ", kBeginMarker, " and ", kEndMarker,
+        absl::StrCat("the markers ", begin_marker, " and ", end_marker,
                      " must be there once each, in that order; mend the file by hand"));
   }
-  size_t after = end + kEndMarker.size();
+  size_t after = end + end_marker.size();
   if (after < document.size() && document[after] == '\n') ++after;
   return absl::StrCat(document.substr(0, begin), section, document.substr(after));
 }

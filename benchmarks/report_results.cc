@@ -1,6 +1,7 @@
 // Reading a program's Google Benchmark JSON into a ProgramReport.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -24,33 +25,21 @@
 namespace uncopyable::report {
 namespace {
 
-struct KnownContender {
-  absl::string_view name;
-  Role role;
-  absl::string_view title;
-};
+// The one contender every program shares; a program declares the others
+// (see report.h).
+constexpr absl::string_view kBaselineName = "Raw";
+constexpr absl::string_view kBaselineTitle = "raw";
 
-// Every contender name the benchmark programs use.
-constexpr KnownContender kContenders[] = {
-    {"Raw", Role::kBaseline, "raw"},
-    {"StdMutex", Role::kBaseline, "`std::mutex`"},
-    {"RawWithTimeout", Role::kBaselineVariant, "raw, with a timeout"},
-    {"Fd", Role::kUncopyable, "`uncopyable::Fd`"},
-    {"File", Role::kUncopyable, "`uncopyable::File`"},
-    {"Mutex", Role::kUncopyable, "`uncopyable::Mutex`"},
-    {"Socket", Role::kUncopyable, "`uncopyable::Socket`"},
-    {"Uncopyable", Role::kUncopyable, "uncopyable"},
-    {"FdWithoutTable", Role::kUncopyableVariant, "`Fd` without the ownership table"},
-    {"RawPastTheChecks", Role::kBaselineVariant, "raw, past the ownership checks"},
-    {"MutexNormal", Role::kUncopyableVariant, "`Mutex`, normal kind"},
-    {"MutexOrderChecking", Role::kUncopyableVariant, "`Mutex`, lock-order checking"},
-    {"UniquePtr", Role::kPeer, "`std::unique_ptr`"},
-    {"Fopen", Role::kPeer, "`std::fopen`"},
-    {"AbslMutex", Role::kPeer, "`absl::Mutex`"},
-    {"Asio", Role::kPeer, "Boost.Asio"},
-    {"SQLiteCpp", Role::kPeer, "SQLiteCpp"},
-    {"Pqxx", Role::kPeer, "libpqxx"},
-};
+constexpr absl::string_view kContenderPrefix = "contender ";
+
+std::optional<Role> role_named(absl::string_view name) {
+  if (name == "baseline") return Role::kBaseline;
+  if (name == "baseline variant") return Role::kBaselineVariant;
+  if (name == "uncopyable") return Role::kUncopyable;
+  if (name == "uncopyable variant") return Role::kUncopyableVariant;
+  if (name == "peer") return Role::kPeer;
+  return std::nullopt;
+}
 
 // A benchmark's name, taken apart.
 struct BenchmarkName {
@@ -128,36 +117,136 @@ std::optional<double> cv_of(const std::vector<double>& values) {
   return std::sqrt(squares / (values.size() - 1)) / mean;
 }
 
-// One benchmark (one run name): its median and spread, and where the
-// program registered it (random interleaving shuffles the entries).
+// One benchmark (one run name): its runs, or the aggregates of a program
+// that reported only those, and where the program registered it.
 struct Measurement {
+  Repetitions runs;                 // by repetition
   std::optional<double> median_ns;  // the aggregates
   std::optional<double> cv;
-  std::vector<double> times_ns;     // the runs, if there are no aggregates
-  int repetitions = 1;
-  std::pair<double, double> registered;  // family_index, per_family_instance_index
+  int aggregated_repetitions = 0;
 
-  double ns() const { return median_ns.has_value() ? *median_ns : median_of(times_ns); }
-  std::optional<double> spread() const { return median_ns.has_value() ? cv : cv_of(times_ns); }
+  bool empty() const { return runs.empty() && !median_ns.has_value(); }
+  std::vector<double> times() const {
+    std::vector<double> values;
+    for (const auto& [key, ns] : runs) values.push_back(ns);
+    return values;
+  }
+  double ns() const { return runs.empty() ? *median_ns : median_of(times()); }
+  std::optional<double> spread() const { return runs.empty() ? cv : cv_of(times()); }
+  int repetitions() const {
+    return runs.empty() ? aggregated_repetitions : static_cast<int>(runs.size());
+  }
 };
+
+// Every file's measurements, merged; their labels and declarations.
+struct Read {
+  std::vector<std::string> order;                   // run names, as they first appear
+  std::map<std::string, Measurement> measurements;  // by run name
+  std::map<std::string, std::string> context;       // date, ..., labels, contenders
+  std::string date;                                 // the earliest
+};
+
+absl::Status read_file_into(const ResultFile& file, Read& read) {
+  const absl::string_view path = file.name;
+  boost::system::error_code error;
+  const boost::json::value root = boost::json::parse({file.json.data(), file.json.size()}, error);
+  if (error) return absl::InvalidArgumentError(absl::StrCat(path, ": ", error.message()));
+  const boost::json::value* benchmarks =
+      root.is_object() ? root.get_object().if_contains("benchmarks") : nullptr;
+  if (benchmarks == nullptr || !benchmarks->is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not Google Benchmark JSON (no \"benchmarks\" array)"));
+  }
+  if (const boost::json::value* found = root.get_object().if_contains("context");
+      found != nullptr && found->is_object()) {
+    for (const auto& [key, value] : found->get_object()) {
+      if (value.is_string()) read.context[std::string(key)] = std::string(value.get_string());
+    }
+    const std::string date = read.context["date"].substr(0, 10);  // 2026-11-25T11:52:05+00:00
+    if (!date.empty() && (read.date.empty() || date < read.date)) read.date = date;
+  }
+
+  // This file's run names in the order the program registered them (random
+  // interleaving shuffles the entries).
+  std::vector<std::pair<std::pair<double, double>, std::string>> registered;
+  for (const boost::json::value& entry : benchmarks->get_array()) {
+    if (!entry.is_object()) continue;
+    const boost::json::object& run = entry.get_object();
+    const std::string run_name = string_at(run, "run_name");
+    if (true_at(run, "error_occurred")) {  // a report with a hole in it would mislead
+      return absl::FailedPreconditionError(absl::StrCat(path, ": ", run_name, " failed: ",
+                                                        string_at(run, "error_message")));
+    }
+    const std::string type = string_at(run, "run_type");
+    const std::string aggregate = string_at(run, "aggregate_name");
+    const bool median = type == "aggregate" && aggregate == "median";
+    const bool cv = type == "aggregate" && aggregate == "cv";
+    if (type != "iteration" && !median && !cv) continue;  // mean, stddev
+    const std::optional<double> time = number_at(run, "real_time");
+    const std::optional<double> unit = nanoseconds_per(string_at(run, "time_unit"));
+    if (run_name.empty() || !time.has_value() || !unit.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": a benchmark without run_name, real_time or a known time_unit"));
+    }
+    auto [it, inserted] = read.measurements.try_emplace(run_name);
+    Measurement& measurement = it->second;
+    if (std::none_of(registered.begin(), registered.end(),
+                     [&](const auto& known) { return known.second == run_name; })) {
+      registered.push_back({{number_at(run, "family_index").value_or(0),
+                             number_at(run, "per_family_instance_index").value_or(0)},
+                            run_name});
+    }
+    if (cv) {
+      measurement.cv = *time;  // a fraction, whatever the time_unit says
+    } else if (median) {
+      measurement.median_ns = *time * *unit;
+      measurement.aggregated_repetitions =
+          static_cast<int>(number_at(run, "repetitions").value_or(1));
+    } else {
+      const std::string key = absl::StrCat(
+          path, "#", static_cast<int64_t>(number_at(run, "repetition_index").value_or(0)));
+      if (!measurement.runs.try_emplace(key, *time * *unit).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": ", run_name, " twice in one repetition"));
+      }
+    }
+  }
+  std::stable_sort(registered.begin(), registered.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [where, run_name] : registered) {
+    if (std::find(read.order.begin(), read.order.end(), run_name) == read.order.end()) {
+      read.order.push_back(run_name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Read> read_all(const std::vector<ResultFile>& files) {
+  if (files.empty()) return absl::InvalidArgumentError("no result files");
+  Read read;
+  for (const ResultFile& file : files) {
+    if (absl::Status status = read_file_into(file, read); !status.ok()) return status;
+  }
+  return read;
+}
 
 struct Measured {
   BenchmarkName name;
-  double ns;
-  std::optional<double> cv;
+  const Measurement* measurement;
 };
 
 // Fills the rows, the columns and the breakdown from the measurements.
-void arrange(const std::vector<Measured>& measured,
-             const std::map<std::string, std::string>& labels, ProgramReport& report) {
+absl::Status arrange(const std::vector<Measured>& measured,
+                     const std::map<std::string, std::string>& context, ProgramReport& report) {
   auto label_of = [&](absl::string_view key) {
-    auto it = labels.find(std::string(key));
-    return it != labels.end() ? it->second : absl::StrCat("`", key, "`");
+    auto it = context.find(std::string(key));
+    return it != context.end() ? it->second : absl::StrCat("`", key, "`");
   };
   std::map<std::string, size_t> row_of_operation;
-  for (const auto& [name, ns, cv] : measured) {
+  for (const auto& [name, measurement] : measured) {
     if (name.family == "BM_Cost") {
-      report.breakdown.push_back({label_of(absl::StrCat(name.family, "_", name.contender)), ns});
+      report.breakdown.push_back(
+          {label_of(absl::StrCat(name.family, "_", name.contender)), measurement->ns()});
       continue;
     }
     auto [row, inserted] =
@@ -168,11 +257,13 @@ void arrange(const std::vector<Measured>& measured,
       if (!name.variant.empty()) absl::StrAppend(&label, ", ", name.variant);
       report.rows.push_back({std::move(label), {}});
     }
-    const Contender contender = contender_named(name.contender);
-    report.rows[row->second].cells.push_back({contender, ns, cv});
+    absl::StatusOr<Contender> contender = contender_named(name.contender, context);
+    if (!contender.ok()) return contender.status();
+    report.rows[row->second].cells.push_back(
+        {*contender, measurement->ns(), measurement->spread(), measurement->runs});
     if (std::none_of(report.columns.begin(), report.columns.end(),
-                     [&](const Contender& column) { return column.name == contender.name; })) {
-      report.columns.push_back(contender);
+                     [&](const Contender& column) { return column.name == contender->name; })) {
+      report.columns.push_back(*contender);
     }
   }
   auto by_role = [](const Contender& a, const Contender& b) { return a.role < b.role; };
@@ -181,15 +272,66 @@ void arrange(const std::vector<Measured>& measured,
     std::stable_sort(row.cells.begin(), row.cells.end(),
                      [&](const Cell& a, const Cell& b) { return by_role(a.contender, b.contender); });
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-Contender contender_named(absl::string_view name) {
-  for (const KnownContender& known : kContenders) {
-    if (known.name == name) return {std::string(name), known.role, std::string(known.title)};
+absl::StatusOr<Contender> contender_named(absl::string_view name,
+                                          const std::map<std::string, std::string>& declared) {
+  auto it = declared.find(absl::StrCat(kContenderPrefix, name));
+  if (it == declared.end()) {
+    if (name == kBaselineName) return Contender{std::string(name), Role::kBaseline,
+                                                std::string(kBaselineTitle)};
+    return Contender{std::string(name), Role::kPeer, std::string(name)};
   }
-  return {std::string(name), Role::kPeer, std::string(name)};
+  const std::pair<absl::string_view, absl::string_view> role_title =
+      absl::StrSplit(it->second, absl::MaxSplits(": ", 1));
+  const std::optional<Role> role = role_named(role_title.first);
+  if (!role.has_value() || role_title.second.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", it->first, "\" is \"", it->second,
+        "\", not \"ROLE: TITLE\" with a ROLE of baseline, baseline variant, uncopyable, "
+        "uncopyable variant, peer"));
+  }
+  return Contender{std::string(name), *role, std::string(role_title.second)};
+}
+
+double quantile(const std::vector<double>& sorted, double q) {
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const size_t below = static_cast<size_t>(std::floor(position));
+  if (below + 1 >= sorted.size()) return sorted.back();
+  const double fraction = position - static_cast<double>(below);
+  return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
+}
+
+std::optional<Spread> spread_of(std::vector<double> values) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  return Spread{.median = quantile(values, 0.5),
+                .low = quantile(values, 0.25),
+                .high = quantile(values, 0.75),
+                .min = values.front(),
+                .max = values.back(),
+                .count = values.size()};
+}
+
+std::vector<double> paired_ratios(const Repetitions& numerator, const Repetitions& denominator) {
+  std::vector<double> ratios;
+  for (const auto& [repetition, ns] : numerator) {
+    auto other = denominator.find(repetition);
+    if (other != denominator.end()) ratios.push_back(ns / other->second);
+  }
+  return ratios;
+}
+
+Spread ratio_of(const Cell& a, const Cell& b) {
+  if (std::optional<Spread> paired = spread_of(paired_ratios(a.repetitions, b.repetitions))) {
+    return *paired;
+  }
+  const double ratio = a.ns / b.ns;
+  return Spread{.median = ratio, .low = ratio, .high = ratio, .min = ratio, .max = ratio,
+                .count = 0};
 }
 
 const Cell* Row::find(Role role) const {
@@ -213,7 +355,7 @@ Ratios Row::ratios() const {
   if (baseline != nullptr) ratios.baseline = baseline->contender.title;
   const Cell* uncopyable = find(Role::kUncopyable);
   if (uncopyable == nullptr) return ratios;
-  if (baseline != nullptr) ratios.to_baseline = uncopyable->ns / baseline->ns;
+  if (baseline != nullptr) ratios.to_baseline = ratio_of(*uncopyable, *baseline);
   const Cell* best_peer = nullptr;
   for (const Cell& cell : cells) {
     if (cell.contender.role == Role::kPeer && (best_peer == nullptr || cell.ns < best_peer->ns)) {
@@ -221,95 +363,53 @@ Ratios Row::ratios() const {
     }
   }
   if (best_peer != nullptr) {
-    ratios.to_best_peer = uncopyable->ns / best_peer->ns;
+    ratios.to_best_peer = ratio_of(*uncopyable, *best_peer);
     ratios.best_peer = best_peer->contender.title;
   }
   return ratios;
 }
 
-absl::StatusOr<ProgramReport> read_program(absl::string_view program, absl::string_view json,
-                                           absl::string_view path) {
-  boost::system::error_code error;
-  const boost::json::value root = boost::json::parse({json.data(), json.size()}, error);
-  if (error) return absl::InvalidArgumentError(absl::StrCat(path, ": ", error.message()));
-  const boost::json::value* benchmarks =
-      root.is_object() ? root.get_object().if_contains("benchmarks") : nullptr;
-  if (benchmarks == nullptr || !benchmarks->is_array()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not Google Benchmark JSON (no \"benchmarks\" array)"));
-  }
-
+absl::StatusOr<ProgramReport> read_program(absl::string_view program,
+                                           const std::vector<ResultFile>& files) {
+  absl::StatusOr<Read> read = read_all(files);
+  if (!read.ok()) return read.status();
   ProgramReport report;
   report.program = std::string(program);
-  std::map<std::string, std::string> context;  // date, ..., and the labels
-  if (const boost::json::value* found = root.get_object().if_contains("context");
-      found != nullptr && found->is_object()) {
-    for (const auto& [key, value] : found->get_object()) {
-      if (value.is_string()) context[std::string(key)] = std::string(value.get_string());
-    }
-    report.date = context["date"].substr(0, 10);  // 2026-11-25T11:52:05+00:00
-  }
-
-  std::vector<std::string> order;
-  std::map<std::string, Measurement> measurements;  // by run name
-  for (const boost::json::value& entry : benchmarks->get_array()) {
-    if (!entry.is_object()) continue;
-    const boost::json::object& run = entry.get_object();
-    const std::string run_name = string_at(run, "run_name");
-    if (true_at(run, "error_occurred")) {  // a report with a hole in it would mislead
-      return absl::FailedPreconditionError(absl::StrCat(path, ": ", run_name, " failed: ",
-                                                        string_at(run, "error_message")));
-    }
-    const std::string type = string_at(run, "run_type");
-    const std::string aggregate = string_at(run, "aggregate_name");
-    const bool median = type == "aggregate" && aggregate == "median";
-    const bool cv = type == "aggregate" && aggregate == "cv";
-    if (type != "iteration" && !median && !cv) continue;  // mean, stddev
-    const std::optional<double> time = number_at(run, "real_time");
-    const std::optional<double> unit = nanoseconds_per(string_at(run, "time_unit"));
-    if (run_name.empty() || !time.has_value() || !unit.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": a benchmark without run_name, real_time or a known time_unit"));
-    }
-    auto [it, inserted] = measurements.try_emplace(run_name);
-    Measurement& measurement = it->second;
-    if (inserted) {
-      order.push_back(run_name);
-      measurement.registered = {number_at(run, "family_index").value_or(0),
-                                number_at(run, "per_family_instance_index").value_or(0)};
-    }
-    if (cv) {
-      measurement.cv = *time;  // a fraction, whatever the time_unit says
-    } else if (median) {
-      measurement.median_ns = *time * *unit;
-    } else {
-      measurement.times_ns.push_back(*time * *unit);
-    }
-    measurement.repetitions = static_cast<int>(number_at(run, "repetitions").value_or(1));
-  }
-  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
-    return measurements.at(a).registered < measurements.at(b).registered;
-  });
-
+  report.date = read->date;
   std::vector<Measured> measured;
-  for (const std::string& run_name : order) {
+  for (const std::string& run_name : read->order) {
     std::optional<BenchmarkName> name = parse_name(run_name);
     if (!name.has_value()) {
       std::fprintf(stderr, "report: %.*s: %s is not named BM_<Operation>_<Contender>, left out\n",
-                   static_cast<int>(path.size()), path.data(), run_name.c_str());
+                   static_cast<int>(program.size()), program.data(), run_name.c_str());
       continue;
     }
-    const Measurement& measurement = measurements.at(run_name);
-    if (!measurement.median_ns.has_value() && measurement.times_ns.empty()) continue;  // a cv only
-    measured.push_back({*std::move(name), measurement.ns(), measurement.spread()});
+    const Measurement& measurement = read->measurements.at(run_name);
+    if (measurement.empty()) continue;  // a cv only
+    measured.push_back({*std::move(name), &measurement});
     if (std::find(report.repetitions.begin(), report.repetitions.end(),
-                  measurement.repetitions) == report.repetitions.end()) {
-      report.repetitions.push_back(measurement.repetitions);
+                  measurement.repetitions()) == report.repetitions.end()) {
+      report.repetitions.push_back(measurement.repetitions());
     }
   }
-  if (measured.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no results"));
-  arrange(measured, context, report);
+  if (measured.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(files.front().name, ": no results"));
+  }
+  if (absl::Status status = arrange(measured, read->context, report); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(program, ": ", status.message()));
+  }
   return report;
+}
+
+absl::StatusOr<std::vector<Benchmark>> read_benchmarks(const std::vector<ResultFile>& files) {
+  absl::StatusOr<Read> read = read_all(files);
+  if (!read.ok()) return read.status();
+  std::vector<Benchmark> benchmarks;
+  for (const std::string& run_name : read->order) {
+    const Measurement& measurement = read->measurements.at(run_name);
+    if (!measurement.runs.empty()) benchmarks.push_back({run_name, measurement.runs});
+  }
+  return benchmarks;
 }
 
 }  // namespace uncopyable::report
