@@ -46,6 +46,10 @@ const bool described = [] {
                               "PostgreSQL 100 000 prepared inserts, one transaction");
   benchmark::AddCustomContext("BM_PgPointSelect",
                               "PostgreSQL 1 000 point selects by key over 100 000 rows");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender Uncopyable", "uncopyable: uncopyable");
+  benchmark::AddCustomContext("contender SQLiteCpp", "peer: SQLiteCpp");
+  benchmark::AddCustomContext("contender Pqxx", "peer: libpqxx");
   return true;
 }();
 

@@ -39,6 +39,13 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_OpenClose", "`open` + `close` of `/dev/null`");
   benchmark::AddCustomContext("BM_CreateMoveDestroy", "`dup`, moved through three owners, `close`");
   benchmark::AddCustomContext("BM_MovePingPong", "two moves, no system call");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender Fd", "uncopyable: `uncopyable::Fd`");
+  benchmark::AddCustomContext("contender FdWithoutTable",
+                              "uncopyable variant: `Fd` without the ownership table");
+  benchmark::AddCustomContext("contender RawPastTheChecks",
+                              "baseline variant: raw, past the ownership checks");
+  benchmark::AddCustomContext("contender UniquePtr", "peer: `std::unique_ptr`");
   return true;
 }();
 

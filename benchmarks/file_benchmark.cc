@@ -29,6 +29,9 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_Rebuild", "a second descriptor (`rebuild()` vs `open`)");
   benchmark::AddCustomContext("BM_Cost_ConfigCopy", "copying the `FileConfig` the `File` keeps");
   benchmark::AddCustomContext("BM_Cost_Validate", "`FileConfig::validate()` before the call");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender File", "uncopyable: `uncopyable::File`");
+  benchmark::AddCustomContext("contender Fopen", "peer: `std::fopen`");
   return true;
 }();
 

@@ -42,6 +42,12 @@ constexpr size_t kChunkBytes = size_t{1} << 20;  // File::pread's buffer
 const bool described = [] {
   benchmark::AddCustomContext("BM_Read64MiB", "reading a 64 MiB cached file whole, open to close");
   benchmark::AddCustomContext("BM_MakeRemove", "making an empty temporary folder and removing it");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender MappedFile", "uncopyable: `uncopyable::MappedFile`");
+  benchmark::AddCustomContext("contender MappedFilePopulate",
+                              "uncopyable variant: `MappedFile`, `populate = true`");
+  benchmark::AddCustomContext("contender File", "peer: `File::pread`, 1 MiB at a time");
+  benchmark::AddCustomContext("contender TempDir", "uncopyable: `uncopyable::TempDir`");
   return true;
 }();
 

@@ -48,6 +48,13 @@ const bool described = [] {
                               "destroying 1024 checked mutexes (4 edges each) beside N others");
   benchmark::AddCustomContext("BM_DestroyUnchecked",
                               "destroying 1024 unchecked mutexes beside N checked ones");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender StdMutex", "baseline: `std::mutex`");
+  benchmark::AddCustomContext("contender Mutex", "uncopyable: `uncopyable::Mutex`");
+  benchmark::AddCustomContext("contender MutexNormal", "uncopyable variant: `Mutex`, normal kind");
+  benchmark::AddCustomContext("contender MutexOrderChecking",
+                              "uncopyable variant: `Mutex`, lock-order checking");
+  benchmark::AddCustomContext("contender AbslMutex", "peer: `absl::Mutex`");
   return true;
 }();
 

@@ -28,6 +28,10 @@ namespace {
 const bool described = [] {
   benchmark::AddCustomContext("BM_WriteRead64B", "64 bytes written to a pipe, then read back");
   benchmark::AddCustomContext("BM_SpawnWait", "spawn /bin/true and wait for it");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender RawBlocked", "baseline variant: raw, `SIGPIPE` blocked");
+  benchmark::AddCustomContext("contender Pipe", "uncopyable: `uncopyable::Pipe`");
+  benchmark::AddCustomContext("contender Subprocess", "uncopyable: `uncopyable::Subprocess`");
   return true;
 }();
 

@@ -40,6 +40,10 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_ConnectClose", "connect + close");
   benchmark::AddCustomContext("BM_Echo1MiB", "1 MiB out and back (64 KiB chunks)");
   benchmark::AddCustomContext("BM_RoundTrip64B", "64-byte request + 64-byte response");
+  // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender RawWithTimeout", "baseline variant: raw, with a timeout");
+  benchmark::AddCustomContext("contender Socket", "uncopyable: `uncopyable::Socket`");
+  benchmark::AddCustomContext("contender Asio", "peer: Boost.Asio");
   return true;
 }();
 
