@@ -669,6 +669,9 @@ def main():
                              "(default: tests/*_test.cc)")
     parser.add_argument("--how-to", action="store_true",
                         help="check a how-to page (excerpts, paths, labels) rather than the guide")
+    parser.add_argument("--as", dest="as_path", default=None,
+                        help="where the page is in the project, for its relative links "
+                             "(default: where it is)")
     parser.add_argument("--explain", action="store_true",
                         help="print, for each quoted message, what vouches for it")
     args = parser.parse_args()
@@ -684,7 +687,7 @@ def main():
         blocks = check_snippets(guide_text, regions)
     # The guide names other projects' files in backticks; its links and
     # labels are the project's.
-    named = check_paths(guide_text, args.guide, name, ticked=args.how_to)
+    named = check_paths(guide_text, args.as_path or args.guide, name, ticked=args.how_to)
     from_tests, from_beside, from_sources = check_messages(
         guide_text, args.examples, args.sources, args.death_tests, name,
         require_all_printed=not args.how_to)
