@@ -55,6 +55,7 @@ const char* syscall_name(Syscall call) noexcept {
     case Syscall::kClone3: return "clone3";
     case Syscall::kWaitid: return "waitid";
     case Syscall::kPidfdSendSignal: return "pidfd_send_signal";
+    case Syscall::kNamed: return "named";
   }
   return "unknown";
 }
@@ -68,9 +69,9 @@ void set_fault_handler(FaultHandler handler) noexcept {
   fault_armed.store(handler != nullptr, std::memory_order_release);
 }
 
-int take_fault(Syscall call) noexcept {
+int take_fault(Syscall call, const char* name) noexcept {
   const FaultHandler handler = fault_handler.load(std::memory_order_acquire);
-  return handler == nullptr ? 0 : handler(call);
+  return handler == nullptr ? 0 : handler(call, name);
 }
 
 namespace sys {

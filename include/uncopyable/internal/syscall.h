@@ -1,15 +1,24 @@
 // uncopyable/internal/syscall.h: the one seam every system call goes through.
 //
 //   int fd = internal::sys::open(path, O_RDONLY | O_CLOEXEC);
-//   if (fd < 0) return internal::errno_status(errno, ...);
+//   if (fd < 0) return internal::errno_error_on(errno, "open", resource());
 //
 // Each wrapper has the signature and errno behaviour of the system call it
 // names. Normally it is that call and nothing more: one relaxed atomic load
 // of a flag that is false, predicted false. A test arms a fault plan through
 // uncopyable/testing/fault_injection.h; then the Nth call made by the arming
 // thread fails with the errno the test chose, the way SQLite proves its I/O
-// error paths. Library code must never call the kernel any other way, with
-// one exception: the code a clone_pidfd() child runs until execve (in
+// error paths.
+//
+// A call this file has no wrapper for is made where it is needed, through
+// sys::call(), under its own name; nothing is added here:
+//
+//   const int fd = internal::sys::call("eventfd", [&] { return ::eventfd(0, EFD_CLOEXEC); });
+//
+// and a fault plan aims at it by that name (fail_nth(1, EMFILE, "eventfd")).
+//
+// Library code must never call the kernel any other way, with one
+// exception: the code a clone_pidfd() child runs until execve (in
 // src/subprocess.cc) makes raw system calls, since the seam may allocate
 // while a test has it armed, and that child must not.
 //
@@ -30,6 +39,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <type_traits>
 
 #include "absl/base/optimization.h"
 
@@ -82,16 +92,44 @@ enum class Syscall : unsigned char {
   kClone3,
   kWaitid,
   kPidfdSendSignal,
+  // Any other, made through sys::call(): its SyscallName says which.
+  kNamed,
 };
 
-// "open", "close", ...: the name of the system call.
+// "open", "close", ...: the name of the system call ("named" for kNamed, whose
+// calls carry their own).
 const char* syscall_name(Syscall call) noexcept;
+
+// The name of a system call made through sys::call(), as fault plans aim at
+// it and FaultInjector::describe() prints it: a string literal of lowercase
+// letters, digits and '_' ("eventfd", "timerfd_settime"), checked when it
+// compiles. Use the name of the call's man page, and a wrapper's name only
+// for the call that wrapper makes: a plan aimed at "read" fails both.
+class SyscallName {
+ public:
+  consteval SyscallName(const char* name) : name_(name) {  // NOLINT: implicit on purpose
+    if (name[0] == '\0') not_a_syscall_name();
+    for (const char* c = name; *c != '\0'; ++c) {
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+        not_a_syscall_name();
+      }
+    }
+  }
+  constexpr const char* c_str() const { return name_; }
+
+ private:
+  // Not constexpr: reaching it while compiling a consteval constructor is the
+  // compile error that says the name is malformed.
+  static void not_a_syscall_name() {}
+  const char* name_;
+};
 
 // True while a test has a fault plan armed. Read on every call.
 inline std::atomic<bool> fault_armed{false};
 
 // Decides the fate of one call while armed: the errno to fail it with, or 0.
-using FaultHandler = int (*)(Syscall call) noexcept;
+// `name` is syscall_name(call), or the SyscallName of a kNamed call.
+using FaultHandler = int (*)(Syscall call, const char* name) noexcept;
 
 // Arms the seam with `handler`, or disarms it with nullptr. Only
 // uncopyable/testing/fault_injection.h calls this.
@@ -99,7 +137,8 @@ void set_fault_handler(FaultHandler handler) noexcept;
 
 // Slow path, only while armed: records the call and returns the errno to
 // fail it with, or 0 to let it through.
-int take_fault(Syscall call) noexcept;
+int take_fault(Syscall call, const char* name) noexcept;
+inline int take_fault(Syscall call) noexcept { return take_fault(call, syscall_name(call)); }
 
 // Runs `call_kernel` unless an armed fault plan fails this call: then it sets
 // errno and returns -1 without calling the kernel.
@@ -115,6 +154,41 @@ inline auto through_seam(Syscall call, F call_kernel) noexcept {
 }
 
 namespace sys {
+
+// Any system call, by name: runs `make_call` unless an armed fault plan fails
+// this call, and then sets errno and returns -1 without running it.
+// `make_call` is the call itself, with the signature and errno behaviour of
+// the kernel's: it returns an integer, -1 with errno set on failure. For a
+// call that fails with another value (mmap's MAP_FAILED, a nullptr), use the
+// overload below. Disarmed it costs what the wrappers below cost.
+template <typename F>
+inline auto call(SyscallName name, F make_call) noexcept {
+  using Result = decltype(make_call());
+  static_assert(std::is_integral_v<Result>,
+                "sys::call(name, make_call): make_call must return an integer (-1 on failure); "
+                "for another result, say what failure returns: sys::call(name, failed, make_call)");
+  if (ABSL_PREDICT_FALSE(fault_armed.load(std::memory_order_relaxed))) {
+    if (const int error = take_fault(Syscall::kNamed, name.c_str()); error != 0) {
+      errno = error;
+      return static_cast<Result>(-1);
+    }
+  }
+  return make_call();
+}
+
+// The same for a call whose failure is `failed` rather than -1:
+//   void* p = sys::call("mremap", MAP_FAILED, [&] { return ::mremap(...); });
+template <typename F, typename Failed>
+inline auto call(SyscallName name, Failed failed, F make_call) noexcept {
+  using Result = decltype(make_call());
+  if (ABSL_PREDICT_FALSE(fault_armed.load(std::memory_order_relaxed))) {
+    if (const int error = take_fault(Syscall::kNamed, name.c_str()); error != 0) {
+      errno = error;
+      return static_cast<Result>(failed);
+    }
+  }
+  return make_call();
+}
 
 inline int open(const char* path, int flags, mode_t mode = 0) noexcept {
   return through_seam(Syscall::kOpen, [&] { return ::open(path, flags, mode); });
