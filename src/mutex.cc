@@ -311,6 +311,14 @@ std::string of_shared(const MutexConfig& config, absl::string_view call) {
   return absl::StrCat(call, " of shared memory ", quoted(config.shared_memory_name));
 }
 
+// Another process created the named object but has not finished (after 5 s
+// of looking): `what` it has not done.
+absl::Status not_ready(const MutexConfig& config, absl::string_view what) {
+  return internal::error_on(absl::StatusCode::kDeadlineExceeded, "open", resource_of(config.name),
+                            absl::StrCat("shared memory ", quoted(config.shared_memory_name),
+                                         " exists but ", what));
+}
+
 // The storage of a lock that is initialised now: from here on, closing it
 // also destroys the lock (`destroy_lock`: a lock this process made and no
 // other process opens by name) and takes a checked mutex out of the
@@ -369,12 +377,7 @@ absl::StatusOr<Storage> open_named(const MutexConfig& config) {
       return open_error(config, error, of_shared(config, "fstat"));
     }
     if (static_cast<size_t>(info.st_size) >= kMappedSize) break;
-    if (wait == 5000) {
-      return internal::error_on(
-          absl::StatusCode::kDeadlineExceeded, "open", resource_of(config.name),
-          absl::StrCat("shared memory ", quoted(config.shared_memory_name),
-                       " exists but its creator never sized it"));
-    }
+    if (wait == 5000) return not_ready(config, "its creator never sized it");
     ::usleep(1000);
   }
   void* memory = sys::mmap(nullptr, kMappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -392,12 +395,7 @@ absl::StatusOr<Storage> open_named(const MutexConfig& config) {
     (void)created.release();  // the lock is ready: the name stays for others
   } else {
     for (int wait = 0; state->ready.load(std::memory_order_acquire) == 0; ++wait) {
-      if (wait == 5000) {
-        return internal::error_on(
-            absl::StatusCode::kDeadlineExceeded, "open", resource_of(config.name),
-            absl::StrCat("shared memory ", quoted(config.shared_memory_name),
-                         " exists but its lock was never initialised"));
-      }
+      if (wait == 5000) return not_ready(config, "its lock was never initialised");
       ::usleep(1000);
     }
   }
