@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -494,6 +495,13 @@ Mutex::Mutex(MutexConfig config, Storage storage)
 }
 
 std::string Mutex::resource() const { return resource_of(config_.name); }
+
+void Mutex::unusable(const char* operation) const {
+  // Aborts, saying why the handle holds nothing: "Mutex::lock() on a
+  // moved-from handle".
+  (void)storage_.get_as(kName, operation, [this] { return resource(); });
+  std::abort();  // not reached: called only on a handle that holds nothing
+}
 
 absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;

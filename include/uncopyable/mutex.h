@@ -320,10 +320,15 @@ class ABSL_LOCKABLE Mutex {
   // it (`moment` names the move or the destruction).
   static void check_move(const Mutex& mutex, internal::Moment moment);
   Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> storage);
+  // The lock, for `operation`; misuse on a moved-from Mutex. The check is
+  // one compare inline; its message is built out of line (unusable()), so
+  // that lock() and unlock() stay small enough to inline.
   mutex_internal::State* state(const char* operation) const {
-    return reinterpret_cast<mutex_internal::State*>(
-        storage_.get_as(kName, operation, [this] { return resource(); }));
+    if (ABSL_PREDICT_FALSE(!storage_.is_valid())) unusable(operation);
+    return reinterpret_cast<mutex_internal::State*>(storage_.get_for(operation));
   }
+  [[noreturn]] ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void unusable(
+      const char* operation) const;
   // Records what the fast path leaves out, once the lock is held: the fork
   // generation (0 until the process has forked, so the fast path, which
   // runs only then, need not write it) and, with checking, the held list.
