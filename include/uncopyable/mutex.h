@@ -173,7 +173,7 @@ inline void forget_holder(State* state) {
 // it is initialised: an open() that fails after that frees it by
 // destroying the handle. Once the lock is initialised (and the Mutex made),
 // the handle is given the traits that destroy the lock and leave the
-// lock-order graph too (see src/mutex.cc's made()).
+// lock-order graph too (see src/mutex.cc's ready()).
 struct StorageTraits : AddressTraits {
   static constexpr std::string_view kName = "Mutex";
   // Memory, no lock in it yet: closing frees it only.
