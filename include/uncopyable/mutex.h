@@ -210,14 +210,19 @@ class ABSL_LOCKABLE Mutex {
 
   // A fresh, unlocked mutex as `config` describes (or, with a
   // shared_memory_name, a handle to that named lock, created if missing).
+  // Errors name the mutex and what failed, e.g.
+  //   open mutex "jobs": shm_open of shared memory "/jobs": Permission denied [EACCES]
+  // and leave nothing behind: no descriptor, no mapping, and no named object
+  // that this open() created without finishing the lock in it.
   [[nodiscard]] static absl::StatusOr<Mutex> open(const MutexConfig& config);
 
   // Moving a mutex, or assigning to one, while a thread of this process
   // holds it is misuse (its holder would be left holding nothing):
   //   uncopyable: Mutex::Mutex(Mutex&&) while held by thread 12 (mutex "jobs")
-  // The moved-from Mutex can only be destroyed or assigned to. (A
-  // process_shared lock held by another process, or a lock held in the
-  // parent when this process forked, is not this handle's to judge.)
+  // The moved-from Mutex can only be destroyed or assigned to. Assigning a
+  // held mutex to itself is misuse too. (A process_shared lock held by
+  // another process, or a lock held in the parent when this process forked,
+  // is not this handle's to judge.)
   Mutex(Mutex&&) noexcept = default;
   Mutex& operator=(Mutex&&) noexcept = default;
   Mutex(const Mutex&) = delete;
