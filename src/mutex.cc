@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -21,7 +22,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
+#include "uncopyable/fd.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -33,8 +36,12 @@ using internal::fork_generation;
 using internal::this_thread;
 using internal::watch_forks;
 using mutex_internal::State;
+using Storage = UniqueHandle<mutex_internal::StorageTraits>;
 
 using internal::quoted;
+
+// How every message names a mutex: mutex "<name>".
+std::string resource_of(absl::string_view name) { return absl::StrCat("mutex ", quoted(name)); }
 
 // ---------------------------------------------------------------------------
 // Lock-order checking: a graph of "B was taken while holding A" edges over
@@ -75,20 +82,19 @@ class OrderGraph {
     nodes_.erase(found);
   }
 
-  // Before `state` is taken while the thread holds `held`: aborts if some
-  // held mutex was itself taken, earlier, while `state` was held.
-  void before_lock(const State* state, const std::vector<const State*>& held) {
+  // Before `state` is taken (by `operation`) while the thread holds `held`:
+  // aborts if some held mutex was itself taken, earlier, while `state` was
+  // held.
+  void before_lock(const State* state, const std::vector<const State*>& held,
+                   const char* operation) {
     std::lock_guard<std::mutex> hold(guard_);
     for (const State* other : held) {
       if (other == state) continue;
       if (reaches(state, other)) {
-        // Each name is said three times or twice: quoted shorter than usual,
-        // so that the line stays whole.
-        const std::string name = quoted(nodes_[state].name, internal::kQuotedBytes / 2);
-        const std::string other_name = quoted(nodes_[other].name, internal::kQuotedBytes / 2);
-        misuse("Mutex %s: lock-order inversion: %s is being acquired while holding %s, but "
-               "earlier %s was acquired while holding %s",
-               name.c_str(), name.c_str(), other_name.c_str(), other_name.c_str(), name.c_str());
+        misuse_on(Mutex::kName, operation, resource_of(nodes_[state].name),
+                  "while holding %s, which was taken earlier while holding this one: a "
+                  "lock-order inversion",
+                  resource_of(nodes_[other].name).c_str());
       }
       const auto from = nodes_.find(other);
       const auto to = nodes_.find(state);
@@ -198,8 +204,8 @@ void watch_identity_forks() {
 
 namespace mutex_internal {
 
-// A probe of /proc and kill(2), not a resource: it goes around the fault
-// seam, and anything it cannot read means "unknown", never "exited".
+// A probe of /proc and kill(2): anything it cannot read (a fault the seam
+// injected included) means "unknown", never "exited".
 Liveness liveness(uint64_t holder) {
   const pid_t tid = static_cast<pid_t>(holder & ((uint64_t{1} << mutex_internal::kHolderTidBits) - 1));
   const uint64_t since = holder >> mutex_internal::kHolderTidBits;
@@ -209,11 +215,14 @@ Liveness liveness(uint64_t holder) {
   if (::kill(tid, 0) != 0 && errno == ESRCH) return Liveness::exited;
   char path[40];
   std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(tid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Liveness::unknown;  // gone since, or hidden (hidepid): look again later
+  const int opened = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (opened < 0) return Liveness::unknown;  // gone since, or hidden (hidepid): look again later
   char text[1024];
-  const ssize_t size = ::read(fd, text, sizeof(text) - 1);
-  ::close(fd);
+  ssize_t size;
+  {
+    const Fd fd(opened);
+    size = sys::read(fd.get(), text, sizeof(text) - 1);
+  }
   if (size <= 0) return Liveness::unknown;
   text[size] = '\0';
   // "tid (name) S ppid ...": the name may hold anything, so fields are
@@ -265,8 +274,9 @@ void check_holder(const State* state, const MutexConfig& config, const char* ope
       mutex_internal::owner_of(state) != owner) {
     return;
   }
-  misuse("Mutex %s: %s by thread %d waits for thread %d, which exited while holding it",
-         quoted(config.name).c_str(), operation, this_thread(), owner);
+  misuse_on(Mutex::kName, operation, resource_of(config.name),
+            "by thread %d waits for thread %d, which exited while holding it", this_thread(),
+            owner);
 }
 
 // ---------------------------------------------------------------------------
@@ -289,74 +299,133 @@ int init_lock(pthread_mutex_t* mutex, const MutexConfig& config) {
 
 constexpr size_t kMappedSize = sizeof(State);
 
-absl::Status lock_error(const MutexConfig& config, absl::string_view what, int error) {
-  return internal::errno_status(error, absl::StrCat("Mutex ", quoted(config.name), ": ", what));
+using mutex_internal::StorageTraits;
+
+// "open mutex "jobs": <detail>: <strerror> [ENAME]".
+absl::Status open_error(const MutexConfig& config, int error, absl::string_view detail) {
+  return internal::errno_error_on(error, "open", resource_of(config.name), detail);
 }
+
+// `call` on the named shared-memory object, for an error's detail:
+// ftruncate of shared memory "/jobs".
+std::string of_shared(const MutexConfig& config, absl::string_view call) {
+  return absl::StrCat(call, " of shared memory ", quoted(config.shared_memory_name));
+}
+
+// Another process created the named object but has not finished (after 5 s
+// of looking): `what` it has not done.
+absl::Status not_ready(const MutexConfig& config, absl::string_view what) {
+  return internal::error_on(absl::StatusCode::kDeadlineExceeded, "open", resource_of(config.name),
+                            absl::StrCat("shared memory ", quoted(config.shared_memory_name),
+                                         " exists but ", what));
+}
+
+// The storage of a lock that is initialised now: from here on, closing it
+// also destroys the lock (`destroy_lock`: a lock this process made and no
+// other process opens by name) and takes a checked mutex out of the
+// lock-order graph. Nothing can fail between the release and the adoption.
+Storage ready(Storage memory, bool mapped, bool destroy_lock, const MutexConfig& config) {
+  StorageTraits traits = StorageTraits::memory(mapped);
+  traits.destroy_lock = destroy_lock;
+  traits.creator = ::getpid();
+  traits.in_order_graph = config.lock_order_checking;
+  return Storage(memory.release(), traits);
+}
+
+// The name of a shared-memory object this open() created, owned until the
+// lock in it is initialised: closing unlinks it, so that an open() that
+// fails halfway leaves no object behind for later opens to find without a
+// lock in it. The value is the address of the name, which outlives it.
+struct CreatedNameTraits : AddressTraits {
+  static constexpr std::string_view kName = "Mutex";
+  static absl::Status close(uintptr_t name) {
+    close_quietly(name);
+    return absl::OkStatus();
+  }
+  static void close_quietly(uintptr_t name) noexcept {
+    (void)sys::shm_unlink(reinterpret_cast<const char*>(name));
+  }
+};
 
 // Maps the named shared-memory object, creating and initialising the lock if
 // this is the first process to open it.
-absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> open_named(const MutexConfig& config) {
+absl::StatusOr<Storage> open_named(const MutexConfig& config) {
   const char* name = config.shared_memory_name.c_str();
-  const std::string what = absl::StrCat("shm_open(", quoted(config.shared_memory_name), ")");
   bool creator = true;
-  int fd = sys::shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
+  int opened = sys::shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (opened < 0 && errno == EEXIST) {
     creator = false;
-    fd = sys::shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    opened = sys::shm_open(name, O_RDWR | O_CLOEXEC, 0);
   }
-  if (fd < 0) return lock_error(config, what, errno);
-  if (creator && sys::ftruncate(fd, kMappedSize) != 0) {
+  if (opened < 0) {
     const int error = errno;
-    sys::close(fd);
-    sys::shm_unlink(name);
-    return lock_error(config, absl::StrCat("ftruncate of ", what), error);
+    return open_error(config, error, of_shared(config, "shm_open"));
+  }
+  Fd fd(opened);
+  UniqueHandle<CreatedNameTraits> created;
+  if (creator) {
+    created = UniqueHandle<CreatedNameTraits>(reinterpret_cast<uintptr_t>(name));
+    if (sys::ftruncate(fd.get(), kMappedSize) != 0) {
+      const int error = errno;
+      return open_error(config, error, of_shared(config, "ftruncate"));
+    }
   }
   // A second opener may come before the creator has sized the object.
   for (int wait = 0; !creator; ++wait) {
     struct stat info;
-    if (sys::fstat(fd, &info) != 0) {
+    if (sys::fstat(fd.get(), &info) != 0) {
       const int error = errno;
-      sys::close(fd);
-      return lock_error(config, absl::StrCat("fstat of ", what), error);
+      return open_error(config, error, of_shared(config, "fstat"));
     }
     if (static_cast<size_t>(info.st_size) >= kMappedSize) break;
-    if (wait == 5000) {
-      sys::close(fd);
-      return absl::DeadlineExceededError(absl::StrCat(
-          "Mutex ", quoted(config.name), ": ", what, " exists but its creator never sized it"));
-    }
+    if (wait == 5000) return not_ready(config, "its creator never sized it");
     ::usleep(1000);
   }
-  void* memory = sys::mmap(nullptr, kMappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* memory = sys::mmap(nullptr, kMappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   const int map_error = errno;
-  sys::close(fd);
-  if (memory == MAP_FAILED) {
-    if (creator) sys::shm_unlink(name);
-    return lock_error(config, absl::StrCat("mmap of ", what), map_error);
-  }
+  fd.reset();  // a mapping keeps the object
+  if (memory == MAP_FAILED) return open_error(config, map_error, of_shared(config, "mmap"));
+  Storage storage(reinterpret_cast<uintptr_t>(memory), StorageTraits::memory(/*mapped=*/true));
   auto* state = static_cast<State*>(memory);
   if (creator) {
     new (state) State;
     if (const int error = init_lock(&state->mutex, config); error != 0) {
-      sys::munmap(memory, kMappedSize);
-      sys::shm_unlink(name);
-      return lock_error(config, "pthread_mutex_init", error);
+      return open_error(config, error, "pthread_mutex_init");
     }
     state->ready.store(1, std::memory_order_release);
+    (void)created.release();  // the lock is ready: the name stays for others
   } else {
     for (int wait = 0; state->ready.load(std::memory_order_acquire) == 0; ++wait) {
-      if (wait == 5000) {
-        sys::munmap(memory, kMappedSize);
-        return absl::DeadlineExceededError(absl::StrCat(
-            "Mutex ", quoted(config.name), ": ", what, " exists but its lock was never initialised"));
-      }
+      if (wait == 5000) return not_ready(config, "its lock was never initialised");
       ::usleep(1000);
     }
   }
-  return UniqueHandle<mutex_internal::StorageTraits>(
-      reinterpret_cast<uintptr_t>(memory),
-      mutex_internal::StorageTraits::make(/*mapped=*/true, /*destroy_lock=*/false, ::getpid(),
-                                          config.lock_order_checking));
+  // Other processes may use the lock: no handle ever destroys it.
+  return ready(std::move(storage), /*mapped=*/true, /*destroy_lock=*/false, config);
+}
+
+// A lock of this process's own: on the heap, or for process_shared in an
+// anonymous shared mapping that fork()ed children inherit.
+absl::StatusOr<Storage> open_private(const MutexConfig& config) {
+  const bool mapped = config.process_shared;
+  void* memory;
+  if (mapped) {
+    memory = sys::mmap(nullptr, kMappedSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                       -1, 0);
+    if (memory == MAP_FAILED) {
+      const int error = errno;
+      return open_error(config, error, "mmap");
+    }
+  } else {
+    memory = ::operator new(sizeof(State), std::align_val_t(alignof(State)), std::nothrow);
+    if (memory == nullptr) return open_error(config, ENOMEM, "allocating the lock");
+  }
+  auto* state = new (memory) State;
+  Storage storage(reinterpret_cast<uintptr_t>(state), StorageTraits::memory(mapped));
+  if (const int error = init_lock(&state->mutex, config); error != 0) {
+    return open_error(config, error, "pthread_mutex_init");
+  }
+  return ready(std::move(storage), mapped, /*destroy_lock=*/true, config);
 }
 
 }  // namespace
@@ -379,18 +448,21 @@ uint64_t holder_id_slow() {
 
 OrderGraphCounts order_graph_counts() { return OrderGraph::get().counts(); }
 
+// The one place a lock's storage is freed. What failed is returned only to
+// close(), which no Mutex calls (it has no close()): a failure here is of
+// memory the library itself made, and is lost as any destructor's would be.
 absl::Status StorageTraits::close(uintptr_t address) {
   auto* state = reinterpret_cast<State*>(address);
   if (in_order_graph) OrderGraph::get().remove(state);
   int result = 0;
   if (destroy_lock && creator == ::getpid()) result = ::pthread_mutex_destroy(&state->mutex);
   if (mapped) {
-    sys::munmap(state, kMappedSize);
+    if (sys::munmap(state, kMappedSize) != 0 && result == 0) result = errno;
   } else {
     state->~State();
     ::operator delete(state, std::align_val_t(alignof(State)));
   }
-  if (result != 0) return internal::errno_status(result, "pthread_mutex_destroy");
+  if (result != 0) return internal::errno_status(result, "freeing a mutex's lock");
   return absl::OkStatus();
 }
 
@@ -415,83 +487,47 @@ absl::Status MutexConfig::validate() const {
 // ---------------------------------------------------------------------------
 // Mutex
 
-Mutex::Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> storage)
+Mutex::Mutex(MutexConfig config, Storage storage)
     : storage_(std::move(storage)),
       slow_(config.lock_order_checking || config.process_shared),
       config_(std::move(config)) {
   if (config_.lock_order_checking) OrderGraph::get().add(state("Mutex()"), config_.name);
 }
 
+std::string Mutex::resource() const { return resource_of(config_.name); }
+
+void Mutex::unusable(const char* operation) const {
+  // Aborts, saying why the handle holds nothing: "Mutex::lock() on a
+  // moved-from handle".
+  (void)storage_.get_as(kName, operation, [this] { return resource(); });
+  std::abort();  // not reached: called only on a handle that holds nothing
+}
+
 absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   watch_forks();
   watch_identity_forks();
-  if (!config.shared_memory_name.empty()) {
-    absl::StatusOr<UniqueHandle<mutex_internal::StorageTraits>> storage = open_named(config);
-    if (!storage.ok()) return storage.status();
-    return Mutex(config, *std::move(storage));
-  }
-  void* memory;
-  if (config.process_shared) {
-    memory = sys::mmap(nullptr, kMappedSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                       -1, 0);
-    if (memory == MAP_FAILED) return lock_error(config, "mmap", errno);
-  } else {
-    memory = ::operator new(sizeof(State), std::align_val_t(alignof(State)), std::nothrow);
-    if (memory == nullptr) return lock_error(config, "allocating the lock", ENOMEM);
-  }
-  auto* state = new (memory) State;
-  if (const int error = init_lock(&state->mutex, config); error != 0) {
-    state->~State();
-    if (config.process_shared) {
-      sys::munmap(memory, kMappedSize);
-    } else {
-      ::operator delete(memory, std::align_val_t(alignof(State)));
-    }
-    return lock_error(config, "pthread_mutex_init", error);
-  }
-  return Mutex(config, UniqueHandle<mutex_internal::StorageTraits>(
-                           reinterpret_cast<uintptr_t>(state),
-                           mutex_internal::StorageTraits::make(
-                               config.process_shared, /*destroy_lock=*/true, ::getpid(),
-                               config.lock_order_checking)));
+  absl::StatusOr<Storage> storage =
+      config.shared_memory_name.empty() ? open_private(config) : open_named(config);
+  if (!storage.ok()) return storage.status();
+  return Mutex(config, *std::move(storage));
 }
-
-UniqueHandle<mutex_internal::StorageTraits> Mutex::take_storage(Mutex& other) noexcept {
-  other.check_not_held("moved");
-  return std::move(other.storage_);
-}
-
-Mutex::Mutex(Mutex&& other) noexcept
-    : storage_(take_storage(other)), slow_(other.slow_), config_(std::move(other.config_)) {}
-
-Mutex& Mutex::operator=(Mutex&& other) noexcept {
-  if (this != &other) {
-    check_not_held("assigned to");
-    other.check_not_held("moved");
-    storage_ = std::move(other.storage_);
-    slow_ = other.slow_;
-    config_ = std::move(other.config_);
-  }
-  return *this;
-}
-
-Mutex::~Mutex() { check_not_held("destroyed"); }
 
 // Moving or destroying a lock that a thread holds leaves that thread holding
 // nothing (or freed memory). A lock held in another process (shared), or
 // by a thread of the parent before a fork, is not this handle's to judge.
-void Mutex::check_not_held(const char* what) const {
-  if (!storage_.is_valid()) return;
-  const State* s = reinterpret_cast<const State*>(storage_.get());
+void Mutex::check_move(const Mutex& mutex, internal::Moment moment) {
+  if (!mutex.storage_.is_valid()) return;
+  const State* s = reinterpret_cast<const State*>(mutex.storage_.get());
   const pid_t owner = mutex_internal::owner_of(s);
-  if (owner == 0) return;
-  const bool ours = config_.process_shared
+  if (ABSL_PREDICT_TRUE(owner == 0)) return;
+  const bool ours = mutex.config_.process_shared
                         ? owner == this_thread()
                         : s->generation.load(std::memory_order_relaxed) ==
                               fork_generation.load(std::memory_order_relaxed);
   if (ours) {
-    misuse("Mutex %s: %s while held by thread %d", quoted(config_.name).c_str(), what, owner);
+    misuse_on(kName, internal::operation_at<Mutex>(moment).c_str(), mutex.resource(),
+              "while held by thread %d", owner);
   }
 }
 
@@ -509,9 +545,10 @@ void check_fork(const State* state, pid_t owner, const MutexConfig& config,
   if (config.process_shared) return;
   if (state->generation.load(std::memory_order_relaxed) !=
       fork_generation.load(std::memory_order_relaxed)) {
-    misuse("Mutex %s: %s in a fork()ed child (thread %d), but the lock was held by thread %d "
-           "when the process forked; the child must rebuild() its own",
-           quoted(config.name).c_str(), operation, this_thread(), owner);
+    misuse_on(Mutex::kName, operation, resource_of(config.name),
+              "in a fork()ed child (thread %d), but the lock was held by thread %d when the "
+              "process forked; the child must rebuild() its own",
+              this_thread(), owner);
   }
 }
 
@@ -523,25 +560,26 @@ void check_before_lock(const State* state, pid_t self, const MutexConfig& config
   if (ABSL_PREDICT_TRUE(owner == 0)) return;
   if (owner == self) {
     if (config.kind == MutexKind::recursive) return;
-    misuse("Mutex %s: %s by thread %d, which already holds it: a self-deadlock",
-           quoted(config.name).c_str(), operation, self);
+    misuse_on(Mutex::kName, operation, resource_of(config.name),
+              "by thread %d, which already holds it: a self-deadlock", self);
   }
   check_fork(state, owner, config, operation);
 }
 
 [[noreturn]] void fail(const MutexConfig& config, const char* operation, int error) {
+  const std::string resource = resource_of(config.name);
   if (error == EOWNERDEAD) {
-    misuse("Mutex %s: %s found that the previous owner died holding it; use lock_robust(), "
-           "which reports this so the guarded data can be repaired",
-           quoted(config.name).c_str(), operation);
+    misuse_on(Mutex::kName, operation, resource,
+              "found that the previous owner died holding it; use lock_robust(), which reports "
+              "this so the guarded data can be repaired");
   }
   if (error == ENOTRECOVERABLE) {
-    misuse("Mutex %s: %s on a lock made unrecoverable (an owner died and it was never marked "
-           "consistent); rebuild the lock",
-           quoted(config.name).c_str(), operation);
+    misuse_on(Mutex::kName, operation, resource,
+              "on a lock made unrecoverable (an owner died and it was never marked consistent); "
+              "rebuild the lock");
   }
-  misuse("Mutex %s: %s failed: %s", quoted(config.name).c_str(), operation,
-         ::strerrorname_np(error) ? ::strerrorname_np(error) : "unknown error");
+  misuse_on(Mutex::kName, operation, resource, "failed: %s",
+            ::strerrorname_np(error) ? ::strerrorname_np(error) : "unknown error");
 }
 
 }  // namespace
@@ -614,7 +652,7 @@ void Mutex::lock_slow(State* s, int attempt) {
   }
   check_before_lock(s, this_thread(), config_, "lock()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
-    OrderGraph::get().before_lock(s, held_checked);
+    OrderGraph::get().before_lock(s, held_checked, "lock()");
   }
   acquired(s, take(s, /*deadline=*/nullptr, "lock()"), /*miss=*/0, "lock()");
 }
@@ -638,7 +676,9 @@ bool Mutex::try_lock() {
 bool Mutex::try_lock_for(absl::Duration timeout) {
   State* s = state("try_lock_for()");
   check_before_lock(s, this_thread(), config_, "try_lock_for()");
-  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
+  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
+    OrderGraph::get().before_lock(s, held_checked, "try_lock_for()");
+  }
   const timespec deadline = absl::ToTimespec(clock_now() + std::max(timeout, absl::ZeroDuration()));
   return acquired(s, take(s, &deadline, "try_lock_for()"), ETIMEDOUT, "try_lock_for()");
 }
@@ -646,7 +686,9 @@ bool Mutex::try_lock_for(absl::Duration timeout) {
 LockOutcome Mutex::lock_robust() {
   State* s = state("lock_robust()");
   check_before_lock(s, this_thread(), config_, "lock_robust()");
-  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) OrderGraph::get().before_lock(s, held_checked);
+  if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
+    OrderGraph::get().before_lock(s, held_checked, "lock_robust()");
+  }
   const int error = take(s, /*deadline=*/nullptr, "lock_robust()");
   if (error == ENOTRECOVERABLE) return LockOutcome::unrecoverable;
   if (error != 0 && error != EOWNERDEAD) failed("lock_robust()", error);
@@ -659,24 +701,18 @@ void Mutex::mark_consistent() {
   check_held(s, "mark_consistent()");
   const int error = ::pthread_mutex_consistent(&s->mutex);
   if (error == EINVAL) {
-    misuse("Mutex %s: mark_consistent() on a lock that no dead owner left inconsistent; call it "
-           "only after lock_robust() returned owner_died",
-           quoted(config_.name).c_str());
+    misuse_on(kName, "mark_consistent()", resource(),
+              "on a lock that no dead owner left inconsistent; call it only after "
+              "lock_robust() returned owner_died");
   }
   if (error != 0) failed("mark_consistent()", error);
 }
 
 void Mutex::unlock_failed(State* s, int result) const {
-  const pid_t self = this_thread();
-  const pid_t owner = mutex_internal::owner_of(s);
   if (result == EPERM) {
+    const pid_t owner = mutex_internal::owner_of(s);
     if (owner != 0) check_fork(s, owner, config_, "unlock()");
-    if (owner == 0) {
-      misuse("Mutex %s: unlock() by thread %d, which does not hold it (no thread does)",
-             quoted(config_.name).c_str(), self);
-    }
-    misuse("Mutex %s: unlock() by thread %d, which does not hold it (thread %d does)",
-           quoted(config_.name).c_str(), self, owner);
+    check_held(s, "unlock()");
   }
   failed("unlock()", result);
 }
@@ -694,9 +730,8 @@ void Mutex::check_held(const State* s, const char* operation) const {
   const pid_t self = this_thread();
   const pid_t owner = mutex_internal::owner_of(s);
   if (ABSL_PREDICT_FALSE(owner != self)) {
-    misuse("Mutex %s: %s by thread %d, which does not hold it (%s)", quoted(config_.name).c_str(),
-           operation, self,
-           owner == 0 ? "no thread does" : absl::StrCat("thread ", owner, " does").c_str());
+    misuse_on(kName, operation, resource(), "by thread %d, which does not hold it; %s", self,
+              owner == 0 ? "no thread does" : absl::StrCat("thread ", owner, " does").c_str());
   }
 }
 
@@ -708,13 +743,13 @@ bool Mutex::held_by_this_thread() const {
 
 absl::Status Mutex::remove_shared(const MutexConfig& config) {
   if (config.shared_memory_name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Mutex ", quoted(config.name), ": remove_shared() needs a shared_memory_name"));
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "remove_shared",
+                              resource_of(config.name), "it has no shared_memory_name");
   }
   if (sys::shm_unlink(config.shared_memory_name.c_str()) != 0) {
-    return lock_error(config,
-                      absl::StrCat("shm_unlink(", quoted(config.shared_memory_name), ")"),
-                      errno);
+    const int error = errno;
+    return internal::errno_error_on(error, "remove_shared", resource_of(config.name),
+                                    of_shared(config, "shm_unlink"));
   }
   return absl::OkStatus();
 }

@@ -21,16 +21,16 @@ Mutex make(MutexConfig config) { return *Mutex::open(config); }
 TEST(MutexDeathTest, UnlockingAMutexThisThreadDoesNotHold) {
   Mutex mutex = make({.name = "jobs"});
   EXPECT_DEATH(mutex.unlock(),
-               "^uncopyable: Mutex \"jobs\": unlock\\(\\) by thread [0-9]+, which does not hold "
-               "it \\(no thread does\\)\n");
+               "^uncopyable: Mutex::unlock\\(\\) by thread [0-9]+, which does not hold it; no "
+               "thread does \\(mutex \"jobs\"\\)\n");
   EXPECT_DEATH(
       {
         std::thread holder([&] { mutex.lock(); });
         holder.join();  // the lock stays held by the finished thread
         mutex.unlock();
       },
-      "^uncopyable: Mutex \"jobs\": unlock\\(\\) by thread [0-9]+, which does not hold it "
-      "\\(thread [0-9]+ does\\)");
+      "^uncopyable: Mutex::unlock\\(\\) by thread [0-9]+, which does not hold it; thread "
+      "[0-9]+ does \\(mutex \"jobs\"\\)\n");
 }
 
 TEST(MutexDeathTest, RelockingANonRecursiveMutexIsASelfDeadlock) {
@@ -41,8 +41,8 @@ TEST(MutexDeathTest, RelockingANonRecursiveMutexIsASelfDeadlock) {
           mutex.lock();
           mutex.lock();
         },
-        "^uncopyable: Mutex \"jobs\": lock\\(\\) by thread [0-9]+, which already holds it: a "
-        "self-deadlock");
+        "^uncopyable: Mutex::lock\\(\\) by thread [0-9]+, which already holds it: a "
+        "self-deadlock \\(mutex \"jobs\"\\)\n");
   }
 }
 
@@ -52,7 +52,7 @@ TEST(MutexDeathTest, DestroyingAHeldMutex) {
         Mutex mutex = make({.name = "doomed"});
         mutex.lock();
       },
-      "^uncopyable: Mutex \"doomed\": destroyed while held by thread [0-9]+");
+      "^uncopyable: Mutex::~Mutex\\(\\) while held by thread [0-9]+ \\(mutex \"doomed\"\\)\n");
 }
 
 TEST(MutexDeathTest, MovingAHeldMutex) {
@@ -62,7 +62,27 @@ TEST(MutexDeathTest, MovingAHeldMutex) {
         mutex.lock();
         Mutex moved = std::move(mutex);
       },
-      "^uncopyable: Mutex \"anchor\": moved while held by thread [0-9]+");
+      "^uncopyable: Mutex::Mutex\\(Mutex&&\\) while held by thread [0-9]+ \\(mutex "
+      "\"anchor\"\\)\n");
+}
+
+TEST(MutexDeathTest, AssigningToOrFromAHeldMutex) {
+  Mutex held = make({.name = "held"});
+  Mutex free = make({.name = "free"});
+  EXPECT_DEATH(
+      {
+        held.lock();
+        held = std::move(free);  // held's holder would be left holding nothing
+      },
+      "^uncopyable: Mutex::operator=\\(Mutex&&\\) while held by thread [0-9]+ \\(mutex "
+      "\"held\"\\)\n");
+  EXPECT_DEATH(
+      {
+        held.lock();
+        free = std::move(held);
+      },
+      "^uncopyable: Mutex::operator=\\(Mutex&&\\) while held by thread [0-9]+ \\(mutex "
+      "\"held\"\\)\n");
 }
 
 TEST(MutexDeathTest, LockOrderInversionNamesBoth) {
@@ -77,9 +97,8 @@ TEST(MutexDeathTest, LockOrderInversionNamesBoth) {
         MutexLock first(ledger);
         MutexLock second(accounts);
       },
-      "^uncopyable: Mutex \"accounts\": lock-order inversion: \"accounts\" is being acquired "
-      "while holding \"ledger\", but earlier \"ledger\" was acquired while holding "
-      "\"accounts\"");
+      "^uncopyable: Mutex::lock\\(\\) while holding mutex \"ledger\", which was taken earlier "
+      "while holding this one: a lock-order inversion \\(mutex \"accounts\"\\)\n");
 }
 
 TEST(MutexDeathTest, UsingInAForkedChildAMutexHeldAtFork) {
@@ -91,9 +110,9 @@ TEST(MutexDeathTest, UsingInAForkedChildAMutexHeldAtFork) {
           mutex.lock();  // would hang forever: nobody in the child holds it
         });
       },
-      "^uncopyable: Mutex \"forky\": lock\\(\\) in a fork\\(\\)ed child \\(thread [0-9]+\\), but "
-      "the lock was held by thread [0-9]+ when the process forked; the child must rebuild\\(\\) "
-      "its own");
+      "^uncopyable: Mutex::lock\\(\\) in a fork\\(\\)ed child \\(thread [0-9]+\\), but the "
+      "lock was held by thread [0-9]+ when the process forked; the child must rebuild\\(\\) "
+      "its own \\(mutex \"forky\"\\)\n");
 }
 
 TEST(MutexDeathTest, PlainLockOfARobustMutexWhoseOwnerDied) {
@@ -103,8 +122,9 @@ TEST(MutexDeathTest, PlainLockOfARobustMutexWhoseOwnerDied) {
         std::thread([&] { mutex.lock(); }).join();
         mutex.lock();
       },
-      "^uncopyable: Mutex \"robust\": lock\\(\\) found that the previous owner died holding it; "
-      "use lock_robust\\(\\)");
+      "^uncopyable: Mutex::lock\\(\\) found that the previous owner died holding it; use "
+      "lock_robust\\(\\), which reports this so the guarded data can be repaired \\(mutex "
+      "\"robust\"\\)\n");
 }
 
 TEST(MutexDeathTest, PlainLockOfAnUnrecoverableRobustMutex) {
@@ -116,8 +136,8 @@ TEST(MutexDeathTest, PlainLockOfAnUnrecoverableRobustMutex) {
         mutex.unlock();  // without mark_consistent(): unrecoverable
         mutex.lock();
       },
-      "^uncopyable: Mutex \"broken\": lock\\(\\) on a lock made unrecoverable \\(an owner "
-      "died and it was never marked consistent\\); rebuild the lock");
+      "^uncopyable: Mutex::lock\\(\\) on a lock made unrecoverable \\(an owner died and it "
+      "was never marked consistent\\); rebuild the lock \\(mutex \"broken\"\\)\n");
 }
 
 TEST(MutexDeathTest, AssertHeldKnowsWhichThread) {
@@ -127,8 +147,8 @@ TEST(MutexDeathTest, AssertHeldKnowsWhichThread) {
         std::thread([&] { mutex.lock(); }).join();
         mutex.assert_held();
       },
-      "^uncopyable: Mutex \"owned\": assert_held\\(\\) by thread [0-9]+, which does not hold it "
-      "\\(thread [0-9]+ does\\)");
+      "^uncopyable: Mutex::assert_held\\(\\) by thread [0-9]+, which does not hold it; thread "
+      "[0-9]+ does \\(mutex \"owned\"\\)\n");
 }
 
 // A thread that takes `mutex` and ends holding it.
@@ -153,8 +173,8 @@ TEST(MutexDeathTest, WaitingForAHolderThreadThatExited) {
           end_holding(mutex);
           mutex.lock();
         },
-        "^uncopyable: Mutex \"jobs\": lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, "
-        "which exited while holding it\n")
+        "^uncopyable: Mutex::lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, which "
+        "exited while holding it \\(mutex \"jobs\"\\)\n")
         << to_string(config);
   }
 }
@@ -167,24 +187,24 @@ TEST(MutexDeathTest, EveryWaitLooksAtTheHolder) {
         end_holding(mutex);
         MutexLock hold(mutex);
       },
-      "^uncopyable: Mutex \"jobs\": lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, "
-      "which exited while holding it\n");
+      "^uncopyable: Mutex::lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, which "
+      "exited while holding it \\(mutex \"jobs\"\\)\n");
   EXPECT_DEATH(
       {
         ::alarm(kSecondsBeforeAHang);
         end_holding(mutex);
         (void)mutex.try_lock_for(absl::Hours(1));  // would wait the hour, for nothing
       },
-      "^uncopyable: Mutex \"jobs\": try_lock_for\\(\\) by thread [0-9]+ waits for thread "
-      "[0-9]+, which exited while holding it\n");
+      "^uncopyable: Mutex::try_lock_for\\(\\) by thread [0-9]+ waits for thread [0-9]+, "
+      "which exited while holding it \\(mutex \"jobs\"\\)\n");
   EXPECT_DEATH(
       {
         ::alarm(kSecondsBeforeAHang);
         end_holding(mutex);
         (void)mutex.lock_robust();  // not robust: lock_robust() is lock()
       },
-      "^uncopyable: Mutex \"jobs\": lock_robust\\(\\) by thread [0-9]+ waits for thread "
-      "[0-9]+, which exited while holding it\n");
+      "^uncopyable: Mutex::lock_robust\\(\\) by thread [0-9]+ waits for thread [0-9]+, "
+      "which exited while holding it \\(mutex \"jobs\"\\)\n");
 }
 
 // A process-shared lock held by a process that exited, whether or not its
@@ -205,8 +225,8 @@ TEST(MutexDeathTest, WaitingForAHolderProcessThatExited) {
           if (::waitid(P_PID, child, &info, WEXITED | keep) != 0) ::_exit(3);
           mutex.lock();
         },
-        "^uncopyable: Mutex \"jobs\": lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, "
-        "which exited while holding it\n")
+        "^uncopyable: Mutex::lock\\(\\) by thread [0-9]+ waits for thread [0-9]+, which "
+        "exited while holding it \\(mutex \"jobs\"\\)\n")
         << (reaped ? "reaped" : "a zombie");
   }
 }
@@ -219,13 +239,14 @@ TEST(MutexDeathTest, MarkingConsistentWhatNoDeadOwnerLeftInconsistent) {
           mutex.lock();
           mutex.mark_consistent();
         },
-        "^uncopyable: Mutex \"jobs\": mark_consistent\\(\\) on a lock that no dead owner "
-        "left inconsistent; call it only after lock_robust\\(\\) returned owner_died\n");
+        "^uncopyable: Mutex::mark_consistent\\(\\) on a lock that no dead owner left "
+        "inconsistent; call it only after lock_robust\\(\\) returned owner_died \\(mutex "
+        "\"jobs\"\\)\n");
   }
   Mutex mutex = make({.name = "jobs", .robust = true});
   EXPECT_DEATH(mutex.mark_consistent(),
-               "^uncopyable: Mutex \"jobs\": mark_consistent\\(\\) by thread [0-9]+, which does "
-               "not hold it \\(no thread does\\)\n");
+               "^uncopyable: Mutex::mark_consistent\\(\\) by thread [0-9]+, which does not "
+               "hold it; no thread does \\(mutex \"jobs\"\\)\n");
 }
 
 TEST(MutexDeathTest, AnInversionIsFoundAfterOtherCheckedMutexesDied) {
@@ -245,9 +266,8 @@ TEST(MutexDeathTest, AnInversionIsFoundAfterOtherCheckedMutexesDied) {
         MutexLock first(ledger);
         MutexLock second(accounts);
       },
-      "^uncopyable: Mutex \"accounts\": lock-order inversion: \"accounts\" is being acquired "
-      "while holding \"ledger\", but earlier \"ledger\" was acquired while holding "
-      "\"accounts\"\n");
+      "^uncopyable: Mutex::lock\\(\\) while holding mutex \"ledger\", which was taken earlier "
+      "while holding this one: a lock-order inversion \\(mutex \"accounts\"\\)\n");
 }
 
 // A name of 10 MB is quoted short, so the line stays whole.
@@ -255,8 +275,8 @@ TEST(MutexDeathTest, ALongNameIsShortenedInTheLine) {
   const std::string long_name(10 << 20, 'n');
   Mutex mutex = make({.name = long_name});
   EXPECT_DEATH(mutex.unlock(),
-               "^uncopyable: Mutex \"n{100}\"\\.\\.\\.\"n{100}\" \\(10485760 bytes\\): unlock\\(\\) by "
-               "thread [0-9]+, which does not hold it \\(no thread does\\)\n");
+               "^uncopyable: Mutex::unlock\\(\\) by thread [0-9]+, which does not hold it; no "
+               "thread does \\(mutex \"n{100}\"\\.\\.\\.\"n{100}\" \\(10485760 bytes\\)\\)\n");
   Mutex accounts = make({.name = std::string(10 << 20, 'a'), .lock_order_checking = true});
   Mutex ledger = make({.name = std::string(10 << 20, 'l'), .lock_order_checking = true});
   {
@@ -268,11 +288,9 @@ TEST(MutexDeathTest, ALongNameIsShortenedInTheLine) {
         MutexLock first(ledger);
         MutexLock second(accounts);
       },
-      "^uncopyable: Mutex \"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\): lock-order "
-      "inversion: \"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\) is being acquired while "
-      "holding \"l{50}\"\\.\\.\\.\"l{50}\" \\(10485760 bytes\\), but earlier "
-      "\"l{50}\"\\.\\.\\.\"l{50}\" \\(10485760 bytes\\) was acquired while holding "
-      "\"a{50}\"\\.\\.\\.\"a{50}\" \\(10485760 bytes\\)\n");
+      "^uncopyable: Mutex::lock\\(\\) while holding mutex \"l{100}\"\\.\\.\\.\"l{100}\" "
+      "\\(10485760 bytes\\), which was taken earlier while holding this one: a lock-order "
+      "inversion \\(mutex \"a{100}\"\\.\\.\\.\"a{100}\" \\(10485760 bytes\\)\\)\n");
 }
 
 TEST(MutexDeathTest, UsingAMovedFromMutex) {

@@ -417,14 +417,29 @@ TEST(MutexTest, ALongNameIsShortenedInStatusMessages) {
   const absl::Status missing = Mutex::remove_shared(config);
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_LT(missing.message().size(), 1000u);
-  EXPECT_THAT(missing.message(), HasSubstr("\" (10485760 bytes): shm_unlink(\"/uncopyable-test-"));
+  EXPECT_THAT(missing.message(),
+              HasSubstr("\" (10485760 bytes): shm_unlink of shared memory \"/uncopyable-test-"));
+  EXPECT_THAT(std::string(missing.message()), ::testing::StartsWith("remove_shared mutex \"n"));
+  EXPECT_THAT(std::string(missing.message()),
+              ::testing::EndsWith("absent\": No such file or directory [ENOENT]"));
   // A shared-memory name longer than the system allows is quoted short too.
   MutexConfig too_long = config;
   too_long.shared_memory_name = "/" + std::string(10 << 20, 's');
   const absl::Status refused = Mutex::remove_shared(too_long);
   EXPECT_FALSE(refused.ok());
   EXPECT_LT(refused.message().size(), 1000u);
-  EXPECT_THAT(refused.message(), HasSubstr("ss\" (10485761 bytes))"));
+  EXPECT_THAT(refused.message(), HasSubstr("ss\" (10485761 bytes): "));
+}
+
+TEST(MutexTest, ErrorsNameTheMutex) {
+  EXPECT_EQ(Mutex::remove_shared({.name = "jobs"}),
+            absl::InvalidArgumentError(
+                "remove_shared mutex \"jobs\": it has no shared_memory_name"));
+  const std::string absent = shm_name("never-made");
+  EXPECT_EQ(Mutex::remove_shared(
+                {.name = "jobs", .process_shared = true, .shared_memory_name = absent}),
+            absl::NotFoundError("remove_shared mutex \"jobs\": shm_unlink of shared memory \"" +
+                                absent + "\": No such file or directory [ENOENT]"));
 }
 
 TEST(MutexConfigTest, RulesJsonAndPrinting) {

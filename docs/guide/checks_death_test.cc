@@ -500,7 +500,7 @@ TEST_F(ChecksDeathTest, AMutexHeldAcrossFork) {
         jobs.lock();
         in_forked_child([&] { jobs.lock(); });  // nobody in the child would ever unlock it
       },
-      printed(R"msg(uncopyable: Mutex "jobs": lock() in a fork()ed child (thread <thread>), but the lock was held by thread <thread> when the process forked; the child must rebuild() its own)msg"));
+      printed(R"msg(uncopyable: Mutex::lock() in a fork()ed child (thread <thread>), but the lock was held by thread <thread> when the process forked; the child must rebuild() its own (mutex "jobs"))msg"));
 }
 
 // `cat` reads a pipe this test holds, so that one a dying death-test
@@ -526,7 +526,7 @@ TEST_F(ChecksDeathTest, AMovedFromMutex) {
 TEST_F(ChecksDeathTest, UnlockingAFreeMutex) {
   Mutex jobs = mutex({.name = "jobs"});
   EXPECT_DEATH(jobs.unlock(),
-               printed(R"msg(uncopyable: Mutex "jobs": unlock() by thread <thread>, which does not hold it (no thread does))msg"));
+               printed(R"msg(uncopyable: Mutex::unlock() by thread <thread>, which does not hold it; no thread does (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, UnlockingAnotherThreadsMutex) {
@@ -536,7 +536,7 @@ TEST_F(ChecksDeathTest, UnlockingAnotherThreadsMutex) {
         std::thread([&] { jobs.lock(); }).join();
         jobs.unlock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": unlock() by thread <thread>, which does not hold it (thread <thread> does))msg"));
+      printed(R"msg(uncopyable: Mutex::unlock() by thread <thread>, which does not hold it; thread <thread> does (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, LockingTwice) {
@@ -546,7 +546,7 @@ TEST_F(ChecksDeathTest, LockingTwice) {
         jobs.lock();
         jobs.lock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": lock() by thread <thread>, which already holds it: a self-deadlock)msg"));
+      printed(R"msg(uncopyable: Mutex::lock() by thread <thread>, which already holds it: a self-deadlock (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, DestroyingAHeldMutex) {
@@ -555,7 +555,7 @@ TEST_F(ChecksDeathTest, DestroyingAHeldMutex) {
         Mutex jobs = mutex({.name = "jobs"});
         jobs.lock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": destroyed while held by thread <thread>)msg"));
+      printed(R"msg(uncopyable: Mutex::~Mutex() while held by thread <thread> (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, MovingAHeldMutex) {
@@ -565,7 +565,17 @@ TEST_F(ChecksDeathTest, MovingAHeldMutex) {
         jobs.lock();
         Mutex elsewhere = std::move(jobs);
       },
-      printed(R"msg(uncopyable: Mutex "jobs": moved while held by thread <thread>)msg"));
+      printed(R"msg(uncopyable: Mutex::Mutex(Mutex&&) while held by thread <thread> (mutex "jobs"))msg"));
+}
+
+TEST_F(ChecksDeathTest, AssigningToAHeldMutex) {
+  Mutex jobs = mutex({.name = "jobs"});
+  EXPECT_DEATH(
+      {
+        jobs.lock();
+        jobs = mutex({.name = "fresh"});  // the holder would be left holding nothing
+      },
+      printed(R"msg(uncopyable: Mutex::operator=(Mutex&&) while held by thread <thread> (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, LockOrderInversion) {
@@ -581,13 +591,13 @@ TEST_F(ChecksDeathTest, LockOrderInversion) {
         uncopyable::MutexLock b(ledger);
         uncopyable::MutexLock a(accounts);
       },
-      printed(R"msg(uncopyable: Mutex "accounts": lock-order inversion: "accounts" is being acquired while holding "ledger", but earlier "ledger" was acquired while holding "accounts")msg"));
+      printed(R"msg(uncopyable: Mutex::lock() while holding mutex "ledger", which was taken earlier while holding this one: a lock-order inversion (mutex "accounts"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AssertHeldByTheWrongThread) {
   Mutex jobs = mutex({.name = "jobs"});
   EXPECT_DEATH(jobs.assert_held(),
-               printed(R"msg(uncopyable: Mutex "jobs": assert_held() by thread <thread>, which does not hold it (no thread does))msg"));
+               printed(R"msg(uncopyable: Mutex::assert_held() by thread <thread>, which does not hold it; no thread does (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, PlainLockAfterTheOwnerDied) {
@@ -598,7 +608,7 @@ TEST_F(ChecksDeathTest, PlainLockAfterTheOwnerDied) {
         std::thread([&] { jobs.lock(); }).join();  // the thread ends holding it
         jobs.lock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": lock() found that the previous owner died holding it; use lock_robust(), which reports this so the guarded data can be repaired)msg"));
+      printed(R"msg(uncopyable: Mutex::lock() found that the previous owner died holding it; use lock_robust(), which reports this so the guarded data can be repaired (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, LockingAnUnrecoverableMutex) {
@@ -611,7 +621,7 @@ TEST_F(ChecksDeathTest, LockingAnUnrecoverableMutex) {
         jobs.unlock();  // not marked consistent: nobody can have it now
         jobs.lock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": lock() on a lock made unrecoverable (an owner died and it was never marked consistent); rebuild the lock)msg"));
+      printed(R"msg(uncopyable: Mutex::lock() on a lock made unrecoverable (an owner died and it was never marked consistent); rebuild the lock (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, MarkingAHealthyMutexConsistent) {
@@ -621,7 +631,7 @@ TEST_F(ChecksDeathTest, MarkingAHealthyMutexConsistent) {
         jobs.lock();
         jobs.mark_consistent();  // nothing died: there is nothing to mark
       },
-      printed(R"msg(uncopyable: Mutex "jobs": mark_consistent() on a lock that no dead owner left inconsistent; call it only after lock_robust() returned owner_died)msg"));
+      printed(R"msg(uncopyable: Mutex::mark_consistent() on a lock that no dead owner left inconsistent; call it only after lock_robust() returned owner_died (mutex "jobs"))msg"));
 }
 
 TEST_F(ChecksDeathTest, WaitingForAHolderThatExited) {
@@ -632,7 +642,7 @@ TEST_F(ChecksDeathTest, WaitingForAHolderThatExited) {
         std::thread([&] { jobs.lock(); }).join();  // the thread ends holding it
         jobs.lock();
       },
-      printed(R"msg(uncopyable: Mutex "jobs": lock() by thread <thread> waits for thread <thread>, which exited while holding it)msg"));
+      printed(R"msg(uncopyable: Mutex::lock() by thread <thread> waits for thread <thread>, which exited while holding it (mutex "jobs"))msg"));
 }
 
 // --- Testing helpers --------------------------------------------------------------

@@ -19,7 +19,10 @@
 // thread-safety annotations for clang's -Wthread-safety.
 //
 // It knows which thread holds it. Misuse aborts with one line that names the
-// mutex and the threads:
+// mutex and the threads, e.g.
+//   uncopyable: Mutex::unlock() by thread 12, which does not hold it; thread 9
+//   does (mutex "jobs")
+// for:
 //   unlocking a mutex the calling thread does not hold;
 //   locking a non-recursive mutex the calling thread already holds (the
 //     self-deadlock is reported instead of hanging);
@@ -57,6 +60,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/internal/glibc_mutex.h"
 #include "uncopyable/internal/process.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
 
@@ -164,21 +168,24 @@ inline void forget_holder(State* state) {
 }
 
 // The storage of a Mutex's lock, owned through UniqueHandle: heap memory, or
-// a shared mapping (anonymous or of a named shared-memory object).
+// a shared mapping (anonymous or of a named shared-memory object). It owns
+// the memory from the moment it is allocated or mapped, before the lock in
+// it is initialised: an open() that fails after that frees it by
+// destroying the handle. Once the lock is initialised (and the Mutex made),
+// the handle is given the traits that destroy the lock and leave the
+// lock-order graph too (see src/mutex.cc's ready()).
 struct StorageTraits : AddressTraits {
   static constexpr std::string_view kName = "Mutex";
-  static StorageTraits make(bool mapped, bool destroy_lock, pid_t creator, bool in_order_graph) {
+  // Memory, no lock in it yet: closing frees it only.
+  static StorageTraits memory(bool mapped) {
     StorageTraits traits;
     traits.mapped = mapped;
-    traits.destroy_lock = destroy_lock;
-    traits.in_order_graph = in_order_graph;
-    traits.creator = creator;
     return traits;
   }
   absl::Status close(uintptr_t address);
 
   bool mapped = false;          // munmap rather than delete
-  bool destroy_lock = true;     // pthread_mutex_destroy it (its creator only)
+  bool destroy_lock = false;    // pthread_mutex_destroy it (its creator only)
   bool in_order_graph = false;  // lock_order_checking: leave the graph when closed
   pid_t creator = 0;            // the process that created the lock
 };
@@ -199,21 +206,33 @@ OrderGraphCounts order_graph_counts();
 class ABSL_LOCKABLE Mutex {
  public:
   using config_type = MutexConfig;
+  static constexpr char kName[] = "Mutex";  // the type, as messages say it
 
   // A fresh, unlocked mutex as `config` describes (or, with a
   // shared_memory_name, a handle to that named lock, created if missing).
+  // Errors name the mutex and what failed, e.g.
+  //   open mutex "jobs": shm_open of shared memory "/jobs": Permission denied [EACCES]
+  // and leave nothing behind: no descriptor, no mapping, and no named object
+  // that this open() created without finishing the lock in it.
   [[nodiscard]] static absl::StatusOr<Mutex> open(const MutexConfig& config);
 
-  // Moving while held is misuse; the moved-from Mutex can only be destroyed
-  // or assigned to.
-  Mutex(Mutex&& other) noexcept;
-  Mutex& operator=(Mutex&& other) noexcept;
+  // Moving a mutex, or assigning to one, while a thread of this process
+  // holds it is misuse (its holder would be left holding nothing):
+  //   uncopyable: Mutex::Mutex(Mutex&&) while held by thread 12 (mutex "jobs")
+  // The moved-from Mutex can only be destroyed or assigned to. Assigning a
+  // held mutex to itself is misuse too. (A process_shared lock held by
+  // another process, or a lock held in the parent when this process forked,
+  // is not this handle's to judge.)
+  Mutex(Mutex&&) noexcept = default;
+  Mutex& operator=(Mutex&&) noexcept = default;
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
-  // Destroying a held mutex is misuse.
-  ~Mutex();
+  // Destroying a held mutex is misuse, as moving one is.
+  ~Mutex() { check_move(*this, internal::Moment::kDestruction); }
 
   [[nodiscard]] const MutexConfig& config() const { return config_; }
+  // How messages name it: mutex "<name>" (the config's name, quoted).
+  [[nodiscard]] std::string resource() const;
   // A fresh, unlocked mutex of the same kind (for a named shared lock: a new
   // handle to the same lock).
   [[nodiscard]] absl::StatusOr<Mutex> rebuild() const;
@@ -301,10 +320,20 @@ class ABSL_LOCKABLE Mutex {
   [[nodiscard]] static absl::Status remove_shared(const MutexConfig& config);
 
  private:
+  friend class internal::MoveGuard<Mutex>;
+  // For guard_ and the destructor: aborts if a thread of this process holds
+  // it (`moment` names the move or the destruction).
+  static void check_move(const Mutex& mutex, internal::Moment moment);
   Mutex(MutexConfig config, UniqueHandle<mutex_internal::StorageTraits> storage);
+  // The lock, for `operation`; misuse on a moved-from Mutex. The check is
+  // one compare inline; its message is built out of line (unusable()), so
+  // that lock() and unlock() stay small enough to inline.
   mutex_internal::State* state(const char* operation) const {
+    if (ABSL_PREDICT_FALSE(!storage_.is_valid())) unusable(operation);
     return reinterpret_cast<mutex_internal::State*>(storage_.get_for(operation));
   }
+  [[noreturn]] ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void unusable(
+      const char* operation) const;
   // Records what the fast path leaves out, once the lock is held: the fork
   // generation (0 until the process has forked, so the fast path, which
   // runs only then, need not write it) and, with checking, the held list.
@@ -325,10 +354,9 @@ class ABSL_LOCKABLE Mutex {
   void unlock_slow(mutex_internal::State* s);
   [[noreturn]] void unlock_failed(mutex_internal::State* s, int result) const;
   [[noreturn]] void failed(const char* operation, int error) const;
-  // Aborts if a thread of this process holds it: "destroyed", "moved".
-  void check_not_held(const char* what) const;
-  static UniqueHandle<mutex_internal::StorageTraits> take_storage(Mutex& other) noexcept;
 
+  // First: checks, before anything moves, that the mutex is not held.
+  internal::MoveGuard<Mutex> guard_{this};
   UniqueHandle<mutex_internal::StorageTraits> storage_;
   // lock_order_checking or process_shared: every lock and unlock takes the
   // slow path. Next to storage_ for the fast path.
