@@ -12,7 +12,7 @@
 //
 //   uncopyable: <Type>::<op>() <what went wrong> (<resource>)
 //   uncopyable: File::read() on a closed handle (file "/tmp/t")
-//   uncopyable: Mutex::unlock() by thread 12, which does not hold it (mutex "jobs")
+//   uncopyable: Mutex::unlock() by thread 12, which does not hold it; no thread does (mutex "jobs")
 //
 // the resource named as the handle's errors name it (see
 // internal/message.h). Death tests match on it; see tests/*_death_test.cc.
