@@ -60,7 +60,7 @@ absl::StatusOr<Fd> take_back(AsioSocket& socket, const SocketConfig& config) {
 }  // namespace asio_internal
 
 // A TCP Socket or Connection to an Asio TCP socket on `io`. Not TCP is an
-// error (InvalidArgument): the descriptor is closed, as the handle was given.
+// error (InvalidArgument) that leaves the handle as it was.
 template <typename Self>
 absl::StatusOr<boost::asio::ip::tcp::socket> to_asio(socket_internal::Stream<Self>&& stream,
                                                      boost::asio::io_context& io) {
