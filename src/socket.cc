@@ -164,6 +164,14 @@ timeval kernel_timeval(absl::Duration timeout) {
   return value;
 }
 
+// An on/off option set on, if `wanted`.
+absl::Status set_flag(bool wanted, int fd, int level, int name, absl::string_view what,
+                      absl::string_view resource) {
+  if (!wanted) return absl::OkStatus();
+  const int on = 1;
+  return set_option(fd, level, name, &on, sizeof on, what, resource);
+}
+
 absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_view what,
                          absl::string_view resource) {
   if (timeout == absl::InfiniteDuration()) return absl::OkStatus();
@@ -175,40 +183,24 @@ absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_
 // `send_timeout` for SO_SNDTIMEO (the connect timeout, while connecting).
 absl::Status apply_options(int fd, const SocketConfig& config, int family,
                            absl::Duration send_timeout, absl::string_view resource) {
-  const int on = 1;
-  if (family != AF_UNIX && config.no_delay) {
-    if (absl::Status s = set_option(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on, "TCP_NODELAY",
-                                    resource);
-        !s.ok()) {
-      return s;
-    }
+  absl::Status status = set_flag(family != AF_UNIX && config.no_delay, fd, IPPROTO_TCP,
+                                 TCP_NODELAY, "TCP_NODELAY", resource);
+  if (status.ok()) {
+    status = set_flag(config.keep_alive, fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", resource);
   }
-  if (config.keep_alive) {
-    if (absl::Status s =
-            set_option(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on, "SO_KEEPALIVE", resource);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok() && config.send_buffer > 0) {
+    status = set_option(fd, SOL_SOCKET, SO_SNDBUF, &config.send_buffer,
+                        sizeof config.send_buffer, "SO_SNDBUF", resource);
   }
-  if (config.send_buffer > 0) {
-    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_SNDBUF, &config.send_buffer,
-                                    sizeof config.send_buffer, "SO_SNDBUF", resource);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok() && config.receive_buffer > 0) {
+    status = set_option(fd, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer,
+                        sizeof config.receive_buffer, "SO_RCVBUF", resource);
   }
-  if (config.receive_buffer > 0) {
-    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer,
-                                    sizeof config.receive_buffer, "SO_RCVBUF", resource);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok()) status = set_timeout(fd, SO_SNDTIMEO, send_timeout, "SO_SNDTIMEO", resource);
+  if (status.ok()) {
+    status = set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", resource);
   }
-  if (absl::Status s = set_timeout(fd, SO_SNDTIMEO, send_timeout, "SO_SNDTIMEO", resource);
-      !s.ok()) {
-    return s;
-  }
-  return set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", resource);
+  return status;
 }
 
 // One connection attempt to one address, within connect_timeout. A blocking
@@ -510,21 +502,12 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
       family, SOCK_STREAM | SOCK_NONBLOCK | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
   if (raw < 0) return open_error(errno, resource, "socket");
   Fd fd(raw);
-  const int on = 1;
-  if (family != AF_UNIX && config.reuse_address) {
-    if (absl::Status s =
-            set_option(raw, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on, "SO_REUSEADDR", resource);
-        !s.ok()) {
-      return s;
-    }
+  absl::Status options = set_flag(family != AF_UNIX && config.reuse_address, raw, SOL_SOCKET,
+                                  SO_REUSEADDR, "SO_REUSEADDR", resource);
+  if (options.ok()) {
+    options = set_flag(config.reuse_port, raw, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", resource);
   }
-  if (config.reuse_port) {
-    if (absl::Status s =
-            set_option(raw, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on, "SO_REUSEPORT", resource);
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (!options.ok()) return options;
   const bool unix_file = config.endpoint.kind() == Endpoint::Kind::kUnix;
   const std::string& path = config.endpoint.address();
   if (sys::bind(raw, address.get(), address.length) != 0) {
