@@ -34,6 +34,13 @@ static_assert(Rebuildable<Listener>);
 static_assert(!Rebuildable<Connection>);
 static_assert(!std::is_copy_constructible_v<Socket>);
 static_assert(!std::is_copy_constructible_v<Connection>);
+// Their moves are the members' own (= default or implicit), and never throw.
+static_assert(std::is_nothrow_move_constructible_v<Socket> &&
+              std::is_nothrow_move_assignable_v<Socket>);
+static_assert(std::is_nothrow_move_constructible_v<Connection> &&
+              std::is_nothrow_move_assignable_v<Connection>);
+static_assert(std::is_nothrow_move_constructible_v<Listener> &&
+              std::is_nothrow_move_assignable_v<Listener>);
 
 constexpr absl::Duration kWait = absl::Seconds(5);
 
