@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
@@ -84,9 +85,14 @@ std::atomic<Tag>* slot_in_chunks(int fd, bool create) noexcept {
 
 void already_owned(int fd, std::string_view operation, Tag old) noexcept {
   if (operation.empty()) operation = "Fd";
-  misuse("Fd::%.*s(%d): adopting a descriptor already owned by %s; a descriptor has one owner, "
-         "and only it may close it",
-         static_cast<int>(operation.size()), operation.data(), fd, describe(old).c_str());
+  char call[48];  // "Fd(7)", "reset(7)"
+  std::snprintf(call, sizeof call, "%.*s(%d)", static_cast<int>(operation.size()),
+                operation.data(), fd);
+  const OwnerText owner = describe(old);
+  misuse_on("Fd", call, owner.resource,
+            "adopting a descriptor already owned by %s; a descriptor has one owner, and only it "
+            "may close it",
+            owner.type.c_str());
 }
 
 void set_owner(int fd, const FdOwnerKind& kind, const void* owner) noexcept {
@@ -119,21 +125,21 @@ int first_owned(unsigned first, unsigned last) noexcept {
   return -1;
 }
 
-std::string describe(Tag tag) {
+OwnerText describe(Tag tag) {
   const FdOwnerKind* kind =
       kinds[(tag >> kKindShift) & 0xffu].load(std::memory_order_acquire);
-  if (kind == nullptr) return "a handle";
-  std::string text(kind->name);
+  if (kind == nullptr) return {"a handle", ""};
+  OwnerText text{std::string(kind->name), ""};
   const void* owner = reinterpret_cast<const void*>(static_cast<uintptr_t>(tag & kAddressMask));
-  if (owner != nullptr && kind->describe != nullptr) {
-    absl::StrAppend(&text, " (", kind->describe(owner), ")");
-  }
+  if (owner != nullptr && kind->describe != nullptr) text.resource = kind->describe(owner);
   return text;
 }
 
 std::string owner_name(int fd) {
   const Tag tag = owner_of(fd);
-  return tag == 0 ? std::string() : describe(tag);
+  if (tag == 0) return std::string();
+  const OwnerText owner = describe(tag);
+  return owner.resource.empty() ? owner.type : absl::StrCat(owner.type, " (", owner.resource, ")");
 }
 
 }  // namespace internal::fd_table

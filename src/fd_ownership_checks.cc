@@ -22,10 +22,11 @@
 
 namespace {
 
-using uncopyable::misuse;
+using uncopyable::misuse_on;
 using uncopyable::internal::fd_table::describe;
 using uncopyable::internal::fd_table::first_owned;
 using uncopyable::internal::fd_table::owner_of;
+using uncopyable::internal::fd_table::OwnerText;
 using uncopyable::internal::fd_table::Tag;
 
 // The definition of `name` after this one, looked up once (two threads may
@@ -46,9 +47,11 @@ Function next(std::atomic<Function>& found, const char* name) noexcept {
     }
     if (address == nullptr) address = ::dlsym(RTLD_NEXT, name);
     if (address == nullptr) {
-      misuse("fd_ownership_checks: no %s after this one (a statically linked program?); the checks "
-             "need a dynamically linked C library",
-             name);
+      char call[32];
+      snprintf(call, sizeof call, "%s()", name);
+      misuse_on("", call, "",
+                "has no definition after //:fd_ownership_checks' own (a statically linked "
+                "program?); the checks need a dynamically linked C library");
     }
     function = reinterpret_cast<Function>(address);
     found.store(function, std::memory_order_release);
@@ -64,22 +67,31 @@ std::atomic<void (*)(int)> next_closefrom{nullptr};
 std::atomic<int (*)(FILE*)> next_fclose{nullptr};
 std::atomic<int (*)(DIR*)> next_closedir{nullptr};
 
-constexpr char kOnlyItsOwner[] = "only its owner may close it";
-
-// Aborts if `fd` is owned: "<call> of a descriptor owned by <owner>; ...".
-// `call` is already formatted.
-void require_unowned_by_stream(const char* call, int fd) {
-  if (const Tag owner = owner_of(fd); ABSL_PREDICT_FALSE(owner != 0)) {
-    misuse("%s of a stream on %d, a descriptor owned by %s; %s", call, fd, describe(owner).c_str(),
-           kOnlyItsOwner);
+// Aborts if `fd` is owned: "uncopyable: ::<call> <what> <owner's type>;
+// only its owner may close it (<owner's resource>)", the C library's
+// function standing for "Type::op()" in the grammar of misuse_on(). `call`
+// and `what` are formatted already.
+void require_unowned(int fd, const char* call, const char* what) {
+  if (const Tag tag = owner_of(fd); ABSL_PREDICT_FALSE(tag != 0)) {
+    const OwnerText owner = describe(tag);
+    misuse_on("", call, owner.resource, "%s %s; only its owner may close it", what,
+              owner.type.c_str());
   }
+}
+
+// The same for a stream on `fd` that `call` would close.
+void require_unowned_by_stream(const char* call, int fd) {
+  char what[64];
+  snprintf(what, sizeof what, "of a stream on %d, a descriptor owned by", fd);
+  require_unowned(fd, call, what);
 }
 
 // Aborts if a descriptor in [first, last] is owned.
 void require_none_owned(const char* call, unsigned first, unsigned last) {
   if (const int fd = first_owned(first, last); ABSL_PREDICT_FALSE(fd >= 0)) {
-    misuse("%s would close %d, a descriptor owned by %s; %s", call, fd,
-           describe(owner_of(fd)).c_str(), kOnlyItsOwner);
+    char what[64];
+    snprintf(what, sizeof what, "would close %d, a descriptor owned by", fd);
+    require_unowned(fd, call, what);
   }
 }
 
@@ -88,26 +100,29 @@ void require_none_owned(const char* call, unsigned first, unsigned last) {
 extern "C" {
 
 int close(int fd) {
-  if (const Tag owner = owner_of(fd); ABSL_PREDICT_FALSE(owner != 0)) {
-    misuse("close(%d) of a descriptor owned by %s; %s", fd, describe(owner).c_str(),
-           kOnlyItsOwner);
+  if (ABSL_PREDICT_FALSE(owner_of(fd) != 0)) {
+    char call[32];
+    snprintf(call, sizeof call, "close(%d)", fd);
+    require_unowned(fd, call, "of a descriptor owned by");
   }
   return next(next_close, "close")(fd);
 }
 
 // dup2 and dup3 close `target` first, silently, when it is open.
 int dup2(int old, int target) noexcept {
-  if (const Tag owner = old != target ? owner_of(target) : 0; ABSL_PREDICT_FALSE(owner != 0)) {
-    misuse("dup2(%d, %d) onto a descriptor owned by %s; %s", old, target,
-           describe(owner).c_str(), kOnlyItsOwner);
+  if (ABSL_PREDICT_FALSE(old != target && owner_of(target) != 0)) {
+    char call[48];
+    snprintf(call, sizeof call, "dup2(%d, %d)", old, target);
+    require_unowned(target, call, "onto a descriptor owned by");
   }
   return next(next_dup2, "dup2")(old, target);
 }
 
 int dup3(int old, int target, int flags) noexcept {
-  if (const Tag owner = old != target ? owner_of(target) : 0; ABSL_PREDICT_FALSE(owner != 0)) {
-    misuse("dup3(%d, %d) onto a descriptor owned by %s; %s", old, target,
-           describe(owner).c_str(), kOnlyItsOwner);
+  if (ABSL_PREDICT_FALSE(old != target && owner_of(target) != 0)) {
+    char call[48];
+    snprintf(call, sizeof call, "dup3(%d, %d)", old, target);
+    require_unowned(target, call, "onto a descriptor owned by");
   }
   return next(next_dup3, "dup3")(old, target, flags);
 }

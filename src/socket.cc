@@ -18,7 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
-#include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 #include "uncopyable/internal/transfer.h"
@@ -41,10 +41,14 @@ std::string text_of(const Endpoint& endpoint) {
   return internal::shortened(endpoint.to_string(), internal::kQuotedBytes);
 }
 
-// A closed peer or a reset is Unavailable: the other end went away (the
-// rule every byte stream shares, internal/transfer.h).
-absl::Status io_error(int error, absl::string_view what) {
-  return internal::transfer_error(error, what);
+// "<operation> <resource>: <detail>: <strerror> [ENAME]", a closed peer or
+// a reset being Unavailable: the other end went away (the rule every byte
+// stream shares, internal/transfer.h).
+absl::Status io_error(int error, absl::string_view operation, absl::string_view resource,
+                      absl::string_view detail = "") {
+  return internal::transfer_error(
+      error, detail.empty() ? absl::StrCat(operation, " ", resource)
+                            : absl::StrCat(operation, " ", resource, ": ", detail));
 }
 
 // Unix addresses: a path, or a Linux abstract name (a leading NUL).
@@ -61,7 +65,9 @@ Address unix_address(const Endpoint& endpoint) {
 }
 
 // The addresses an endpoint names, looked up now (a TCP host may be a name).
-absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool passive) {
+// Errors say "open <resource>: resolve: ...".
+absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool passive,
+                                             absl::string_view resource) {
   if (endpoint.kind() != Endpoint::Kind::kTcp) return std::vector<Address>{unix_address(endpoint)};
   // An address literal needs no lookup.
   Address literal;
@@ -89,9 +95,9 @@ absl::StatusOr<std::vector<Address>> resolve(const Endpoint& endpoint, bool pass
   if (result != 0) {
     const absl::string_view reason =
         result == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(result);
-    return absl::Status(result == EAI_AGAIN ? absl::StatusCode::kUnavailable
-                                            : absl::StatusCode::kNotFound,
-                        absl::StrCat("resolve ", text_of(endpoint), ": ", reason));
+    return internal::error_on(
+        result == EAI_AGAIN ? absl::StatusCode::kUnavailable : absl::StatusCode::kNotFound,
+        "open", resource, absl::StrCat("resolve: ", reason));
   }
   std::vector<Address> addresses;
   for (const addrinfo* info = found; info != nullptr; info = info->ai_next) {
@@ -128,11 +134,22 @@ Endpoint endpoint_of(const sockaddr_storage& storage, socklen_t length) {
   return Endpoint::unix_socket(std::string(un->sun_path, strnlen(un->sun_path, size)));
 }
 
+// "listener on <endpoint>": the resource as Listener::resource() says it,
+// for the errors of open(), before there is a Listener (socket_to() is
+// Socket's).
+std::string listener_on(const Endpoint& endpoint) { return "listener on " + text_of(endpoint); }
+
+// Opening failed at `call`: "open <resource>: <call>: <strerror> [ENAME]".
+absl::Status open_error(int error, absl::string_view resource, absl::string_view call) {
+  return internal::errno_error_on(error, "open", resource, call);
+}
+
+// `resource` says whose socket it is, for an error: the words of
+// socket_to() or listener_on().
 absl::Status set_option(int fd, int level, int name, const void* value, socklen_t size,
-                        absl::string_view what, const Endpoint& endpoint) {
+                        absl::string_view what, absl::string_view resource) {
   if (sys::setsockopt(fd, level, name, value, size) != 0) {
-    return internal::errno_status(errno,
-                                  absl::StrCat("setsockopt ", what, " on ", text_of(endpoint)));
+    return open_error(errno, resource, absl::StrCat("setsockopt ", what));
   }
   return absl::OkStatus();
 }
@@ -147,65 +164,57 @@ timeval kernel_timeval(absl::Duration timeout) {
   return value;
 }
 
+// An on/off option set on, if `wanted`.
+absl::Status set_flag(bool wanted, int fd, int level, int name, absl::string_view what,
+                      absl::string_view resource) {
+  if (!wanted) return absl::OkStatus();
+  const int on = 1;
+  return set_option(fd, level, name, &on, sizeof on, what, resource);
+}
+
 absl::Status set_timeout(int fd, int name, absl::Duration timeout, absl::string_view what,
-                         const Endpoint& endpoint) {
+                         absl::string_view resource) {
   if (timeout == absl::InfiniteDuration()) return absl::OkStatus();
   const timeval value = kernel_timeval(timeout);
-  return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, endpoint);
+  return set_option(fd, SOL_SOCKET, name, &value, sizeof value, what, resource);
 }
 
 // The options a SocketConfig asks for, on a socket not yet connected, with
 // `send_timeout` for SO_SNDTIMEO (the connect timeout, while connecting).
 absl::Status apply_options(int fd, const SocketConfig& config, int family,
-                           absl::Duration send_timeout) {
-  const Endpoint& endpoint = config.endpoint;
-  const int on = 1;
-  if (family != AF_UNIX && config.no_delay) {
-    if (absl::Status s = set_option(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on, "TCP_NODELAY",
-                                    endpoint);
-        !s.ok()) {
-      return s;
-    }
+                           absl::Duration send_timeout, absl::string_view resource) {
+  absl::Status status = set_flag(family != AF_UNIX && config.no_delay, fd, IPPROTO_TCP,
+                                 TCP_NODELAY, "TCP_NODELAY", resource);
+  if (status.ok()) {
+    status = set_flag(config.keep_alive, fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", resource);
   }
-  if (config.keep_alive) {
-    if (absl::Status s =
-            set_option(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on, "SO_KEEPALIVE", endpoint);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok() && config.send_buffer > 0) {
+    status = set_option(fd, SOL_SOCKET, SO_SNDBUF, &config.send_buffer,
+                        sizeof config.send_buffer, "SO_SNDBUF", resource);
   }
-  if (config.send_buffer > 0) {
-    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_SNDBUF, &config.send_buffer,
-                                    sizeof config.send_buffer, "SO_SNDBUF", endpoint);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok() && config.receive_buffer > 0) {
+    status = set_option(fd, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer,
+                        sizeof config.receive_buffer, "SO_RCVBUF", resource);
   }
-  if (config.receive_buffer > 0) {
-    if (absl::Status s = set_option(fd, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer,
-                                    sizeof config.receive_buffer, "SO_RCVBUF", endpoint);
-        !s.ok()) {
-      return s;
-    }
+  if (status.ok()) status = set_timeout(fd, SO_SNDTIMEO, send_timeout, "SO_SNDTIMEO", resource);
+  if (status.ok()) {
+    status = set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", resource);
   }
-  if (absl::Status s = set_timeout(fd, SO_SNDTIMEO, send_timeout, "SO_SNDTIMEO", endpoint);
-      !s.ok()) {
-    return s;
-  }
-  return set_timeout(fd, SO_RCVTIMEO, config.receive_timeout, "SO_RCVTIMEO", endpoint);
+  return status;
 }
 
 // One connection attempt to one address, within connect_timeout. A blocking
 // connect bounded by SO_SNDTIMEO (Linux applies it to connect) costs two
 // system calls fewer than a non-blocking one and poll().
-absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address) {
-  const auto endpoint = [&] { return text_of(config.endpoint); };  // for messages only
+absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& address,
+                               absl::string_view resource) {
   const int family = address.storage.ss_family;
   const int raw = sys::socket(family, SOCK_STREAM | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
-  if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint()));
+  if (raw < 0) return open_error(errno, resource, "socket");
   Fd fd(raw);
   // SO_SNDTIMEO bounds the connect itself first; set to send_timeout after.
-  if (absl::Status s = apply_options(raw, config, family, config.connect_timeout); !s.ok()) {
+  if (absl::Status s = apply_options(raw, config, family, config.connect_timeout, resource);
+      !s.ok()) {
     return s;
   }
   const absl::Time deadline = config.connect_timeout == absl::InfiniteDuration()
@@ -224,21 +233,32 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
       if (error == 0) break;
     }
     if (error == EINPROGRESS || error == ETIMEDOUT) {  // SO_SNDTIMEO ran out
-      return absl::DeadlineExceededError(absl::StrCat(
-          "connect to ", endpoint(), ": timed out after ", absl::FormatDuration(config.connect_timeout)));
+      return internal::error_on(
+          absl::StatusCode::kDeadlineExceeded, "open", resource,
+          absl::StrCat("connect timed out after ", absl::FormatDuration(config.connect_timeout)));
     }
     if (error == EAGAIN && family == AF_UNIX) error = ECONNREFUSED;  // a full backlog refuses
-    return io_error(error, absl::StrCat("connect to ", endpoint()));
+    return io_error(error, "open", resource, "connect");
   }
   if (config.send_timeout != config.connect_timeout) {
     const timeval value = kernel_timeval(config.send_timeout);  // inf: {0, 0}, none
     if (absl::Status s = set_option(raw, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value,
-                                    "SO_SNDTIMEO", config.endpoint);
+                                    "SO_SNDTIMEO", resource);
         !s.ok()) {
       return s;
     }
   }
   return fd;
+}
+
+// Whether nobody listens on the Unix socket file at `address` any more: a
+// connect to it is refused. Non-blocking: a live listener whose backlog is
+// full must not make this wait (it says EAGAIN: alive).
+bool nobody_listens(const Address& address) {
+  const int raw = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (raw < 0) return false;
+  const Fd probe(raw);
+  return sys::connect(raw, address.get(), address.length) != 0 && errno == ECONNREFUSED;
 }
 
 }  // namespace
@@ -273,15 +293,31 @@ absl::Status ListenerConfig::validate() const {
 
 namespace socket_internal {
 
-std::string Stream::peer_name() const {
-  return client_of_ ? absl::StrCat("a client of ", text_of(peer_)) : text_of(peer_);
+std::string socket_to(const Endpoint& endpoint) { return "socket to " + text_of(endpoint); }
+
+absl::Status SocketFileTraits::close(uint64_t inode) {
+  // Only the process that made the file removes it; not an error elsewhere.
+  if (!process.here()) return absl::OkStatus();
+  const auto failed = [&](const char* call) {
+    return internal::errno_error_on(errno, call,
+                                    absl::StrCat("socket file ", internal::quoted(path)));
+  };
+  // Gone already (someone removed it) is what was wanted: not an error.
+  // Another file in its place (a new listener's) is not ours to remove.
+  struct stat info;
+  if (sys::lstat(path.c_str(), &info) != 0) return errno == ENOENT ? absl::OkStatus() : failed("lstat");
+  if (info.st_ino != inode || !S_ISSOCK(info.st_mode)) return absl::OkStatus();
+  if (sys::unlink(path.c_str()) != 0 && errno != ENOENT) return failed("unlink");
+  return absl::OkStatus();
 }
 
-int Stream::checked_fd(const char* operation) const {
-  return fd_.get_as(kind_, operation, [&] { return "peer " + peer_name(); });
+template <typename Self>
+int Stream<Self>::checked_fd(const char* operation) const {
+  return fd_.fd().get_as(Self::kName, operation, [&] { return self().resource(); });
 }
 
-absl::Status Stream::send(absl::string_view data, size_t* sent) {
+template <typename Self>
+absl::Status Stream<Self>::send(absl::string_view data, size_t* sent) {
   const int fd = checked_fd("send()");
   const internal::Transferred result = internal::transfer(
       data.size(), internal::TransferMode::kAll, internal::ZeroBytes::kError, [&](size_t done) {
@@ -289,15 +325,17 @@ absl::Status Stream::send(absl::string_view data, size_t* sent) {
       });
   if (sent != nullptr) *sent = result.done;
   if (ABSL_PREDICT_TRUE(result.ok())) return absl::OkStatus();
-  const std::string what = absl::StrCat("send to ", peer_name());
   if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
-    return absl::DeadlineExceededError(absl::StrCat(what, ": sent ", result.done, " of ",
-                                                    data.size(), " bytes, then timed out"));
+    return internal::error_on(
+        absl::StatusCode::kDeadlineExceeded, "send", self().resource(),
+        absl::StrCat("sent ", result.done, " of ", data.size(), " bytes, then timed out"));
   }
-  return internal::transfer_status(result.error, what, "sent", result.done, data.size());
+  return internal::transfer_status(result.error, absl::StrCat("send ", self().resource()), "sent",
+                                   result.done, data.size());
 }
 
-absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
+template <typename Self>
+absl::StatusOr<size_t> Stream<Self>::send_some(absl::string_view data) {
   const int fd = checked_fd("send_some()");
   // Empty `data`: nothing to wait for room for, and no call is made.
   const internal::Transferred result = internal::transfer(
@@ -305,21 +343,25 @@ absl::StatusOr<size_t> Stream::send_some(absl::string_view data) {
       [&](size_t) { return sys::send(fd, data.data(), data.size(), MSG_NOSIGNAL); });
   if (ABSL_PREDICT_TRUE(result.ok())) return result.done;
   if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
-    return absl::DeadlineExceededError(absl::StrCat("send to ", peer_name(), ": timed out"));
+    return internal::error_on(absl::StatusCode::kDeadlineExceeded, "send_some", self().resource(),
+                              "timed out");
   }
-  return io_error(result.error, absl::StrCat("send to ", peer_name()));
+  return io_error(result.error, "send_some", self().resource());
 }
 
-// What a failed receive says: "receive from <peer>: timed out" (a receive
+// What a failed receive says: "receive <resource>: timed out" (a receive
 // timeout) or the errno.
-absl::Status Stream::receive_error(int error) const {
+template <typename Self>
+absl::Status Stream<Self>::receive_error(int error) const {
   if (error == EAGAIN || error == EWOULDBLOCK) {
-    return absl::DeadlineExceededError(absl::StrCat("receive from ", peer_name(), ": timed out"));
+    return internal::error_on(absl::StatusCode::kDeadlineExceeded, "receive", self().resource(),
+                              "timed out");
   }
-  return io_error(error, absl::StrCat("receive from ", peer_name()));
+  return io_error(error, "receive", self().resource());
 }
 
-absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
+template <typename Self>
+absl::StatusOr<size_t> Stream<Self>::receive(absl::Span<char> buffer) {
   const int fd = checked_fd("receive()");
   // recv(2) of 0 bytes waits for 1 to arrive on a stream socket: an empty
   // buffer makes no call.
@@ -330,7 +372,8 @@ absl::StatusOr<size_t> Stream::receive(absl::Span<char> buffer) {
   return receive_error(result.error);
 }
 
-absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
+template <typename Self>
+absl::Status Stream<Self>::receive_exactly(absl::Span<char> buffer) {
   const int fd = checked_fd("receive_exactly()");
   const internal::Transferred result = internal::transfer(
       buffer.size(), internal::TransferMode::kAll, internal::ZeroBytes::kEnd, [&](size_t done) {
@@ -342,73 +385,79 @@ absl::Status Stream::receive_exactly(absl::Span<char> buffer) {
                                                     buffer.size(), " bytes had arrived)"));
   }
   if (result.done < buffer.size()) {
-    return absl::OutOfRangeError(absl::StrCat("receive from ", peer_name(),
-                                              ": the peer closed the connection after ",
-                                              result.done, " of ", buffer.size(), " bytes"));
+    return internal::error_on(absl::StatusCode::kOutOfRange, "receive", self().resource(),
+                              absl::StrCat("the peer closed the connection after ", result.done,
+                                           " of ", buffer.size(), " bytes"));
   }
   return absl::OkStatus();
 }
 
-absl::Status Stream::shutdown(Direction direction) {
+template <typename Self>
+absl::Status Stream<Self>::shutdown(Direction direction) {
   const int fd = checked_fd("shutdown()");
   const int how = direction == Direction::read ? SHUT_RD : direction == Direction::write ? SHUT_WR : SHUT_RDWR;
-  if (sys::shutdown(fd, how) != 0) return io_error(errno, absl::StrCat("shutdown of ", peer_name()));
+  if (sys::shutdown(fd, how) != 0) return io_error(errno, "shutdown", self().resource());
   return absl::OkStatus();
 }
 
-absl::StatusOr<Endpoint> Stream::local_endpoint() const {
+template <typename Self>
+absl::StatusOr<Endpoint> Stream<Self>::local_endpoint() const {
   const int fd = checked_fd("local_endpoint()");
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (sys::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return internal::errno_status(errno, absl::StrCat("getsockname of the connection to ", peer_name()));
+    return internal::errno_error_on(errno, "local_endpoint", self().resource(), "getsockname");
   }
   return endpoint_of(storage, length);
 }
 
-absl::StatusOr<Endpoint> Stream::peer_endpoint() const {
+template <typename Self>
+absl::StatusOr<Endpoint> Stream<Self>::peer_endpoint() const {
   const int fd = checked_fd("peer_endpoint()");
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (sys::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return io_error(errno, absl::StrCat("getpeername of the connection to ", peer_name()));
+    return io_error(errno, "peer_endpoint", self().resource(), "getpeername");
   }
   return endpoint_of(storage, length);
 }
 
-FdView Stream::fd() const { return FdView(checked_fd("fd()")); }
+template <typename Self>
+FdView Stream<Self>::fd() const {
+  return FdView(checked_fd("fd()"));
+}
 
-absl::Status Stream::close() {
+template <typename Self>
+absl::Status Stream<Self>::close() {
   checked_fd("close()");
-  absl::Status status = fd_.close();
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat("close of the connection to ", peer_name(), ": ", status.message()));
-  }
-  return status;
+  return internal::status_on(fd_.fd().close(), "close", self().resource());
 }
 
-Fd Stream::release() {
+template <typename Self>
+Fd Stream<Self>::release() {
   checked_fd("release()");
-  return Fd(fd_.release());  // leaves fd_ released, not moved-from, for messages
+  return Fd(fd_.fd().release());  // leaves fd_ released, not moved-from, for messages
 }
+
+template class Stream<Socket>;
+template class Stream<Connection>;
 
 }  // namespace socket_internal
 
 // ---------------------------------------------------------------------------
 // Socket
 
-Socket::Socket(Fd fd, SocketConfig config)
-    : Stream(std::move(fd), config.endpoint, /*client_of=*/false, "Socket"),
-      config_(std::move(config)) {}
+std::string Socket::resource() const { return socket_internal::socket_to(config_.endpoint); }
 
 absl::StatusOr<Socket> Socket::open(const SocketConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/false);
+  const std::string resource = socket_internal::socket_to(config.endpoint);
+  absl::StatusOr<std::vector<Address>> addresses =
+      resolve(config.endpoint, /*passive=*/false, resource);
   if (!addresses.ok()) return addresses.status();
   absl::Status last;
   for (const Address& address : *addresses) {
-    absl::StatusOr<Fd> fd = connect_one(config, address);
+    absl::StatusOr<Fd> fd = connect_one(config, address, resource);
     if (fd.ok()) return Socket(*std::move(fd), config);
     last = fd.status();
   }
@@ -422,6 +471,14 @@ absl::StatusOr<Socket> Socket::rebuild() const {
 
 Socket Socket::adopt(Fd fd, SocketConfig config) { return Socket(std::move(fd), std::move(config)); }
 
+// ---------------------------------------------------------------------------
+// Connection
+
+std::string Connection::resource() const {
+  return client_of_ ? absl::StrCat("connection from a client of ", text_of(peer_))
+                    : absl::StrCat("connection from ", text_of(peer_));
+}
+
 Connection Connection::adopt(Fd fd, Endpoint peer) {
   return Connection(std::move(fd), std::move(peer), /*client_of=*/false);
 }
@@ -429,10 +486,13 @@ Connection Connection::adopt(Fd fd, Endpoint peer) {
 // ---------------------------------------------------------------------------
 // Listener
 
+std::string Listener::resource() const { return listener_on(bound_); }
+
 absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  const std::string endpoint = text_of(config.endpoint);
-  absl::StatusOr<std::vector<Address>> addresses = resolve(config.endpoint, /*passive=*/true);
+  const std::string resource = listener_on(config.endpoint);
+  absl::StatusOr<std::vector<Address>> addresses =
+      resolve(config.endpoint, /*passive=*/true, resource);
   if (!addresses.ok()) return addresses.status();
   const Address& address = addresses->front();
   const int family = address.storage.ss_family;
@@ -440,65 +500,50 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
   // another thread took first; accepted connections block as usual.
   const int raw = sys::socket(
       family, SOCK_STREAM | SOCK_NONBLOCK | (config.close_on_exec ? SOCK_CLOEXEC : 0), 0);
-  if (raw < 0) return internal::errno_status(errno, absl::StrCat("socket for ", endpoint));
+  if (raw < 0) return open_error(errno, resource, "socket");
   Fd fd(raw);
-  const int on = 1;
-  if (family != AF_UNIX && config.reuse_address) {
-    if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on,
-                                    "SO_REUSEADDR", config.endpoint);
-        !s.ok()) {
-      return s;
-    }
+  absl::Status options = set_flag(family != AF_UNIX && config.reuse_address, raw, SOL_SOCKET,
+                                  SO_REUSEADDR, "SO_REUSEADDR", resource);
+  if (options.ok()) {
+    options = set_flag(config.reuse_port, raw, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", resource);
   }
-  if (config.reuse_port) {
-    if (absl::Status s = set_option(raw, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on,
-                                    "SO_REUSEPORT", config.endpoint);
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (!options.ok()) return options;
   const bool unix_file = config.endpoint.kind() == Endpoint::Kind::kUnix;
   const std::string& path = config.endpoint.address();
   if (sys::bind(raw, address.get(), address.length) != 0) {
     int error = errno;
     // A socket file left by a listener that is gone: nobody answers on it.
-    if (error == EADDRINUSE && unix_file && config.remove_stale) {
-      // Non-blocking: a live listener whose backlog is full must not make
-      // this connect wait (it says EAGAIN, and the file is left alone).
-      const int probe = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      const bool alive = probe >= 0 && sys::connect(probe, address.get(), address.length) == 0;
-      const int probe_error = errno;
-      if (probe >= 0) sys::close(probe);
+    if (error == EADDRINUSE && unix_file && config.remove_stale && nobody_listens(address)) {
       struct stat info;
-      if (!alive && probe_error == ECONNREFUSED && sys::lstat(path.c_str(), &info) == 0 &&
-          S_ISSOCK(info.st_mode) && sys::unlink(path.c_str()) == 0) {
+      if (sys::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode) &&
+          sys::unlink(path.c_str()) == 0) {
         error = sys::bind(raw, address.get(), address.length) == 0 ? 0 : errno;
       }
     }
-    if (error != 0) {
-      return internal::errno_status(error, absl::StrCat("bind to ", endpoint));
-    }
+    if (error != 0) return open_error(error, resource, "bind");
   }
-  uint64_t inode = 0;  // stays 0 unless this process made a socket file
+  // The socket file this process made, owned from here on: removed if
+  // anything below fails, and by the Listener after.
+  socket_internal::SocketFile socket_file;
   if (unix_file) {
     struct stat info;
-    if (sys::chmod(path.c_str(), config.socket_mode.bits()) != 0 ||
-        sys::lstat(path.c_str(), &info) != 0) {
+    if (sys::lstat(path.c_str(), &info) != 0) {
       const int error = errno;
-      sys::unlink(path.c_str());
-      return internal::errno_status(error, absl::StrCat("chmod of the socket file of ", endpoint));
+      sys::unlink(path.c_str());  // just bound: ours, whatever lstat says
+      return open_error(error, resource, "lstat socket file");
     }
-    inode = info.st_ino;
+    socket_file = socket_internal::SocketFile(info.st_ino, socket_internal::SocketFileTraits{path, {}});
+    if (sys::chmod(path.c_str(), config.socket_mode.bits()) != 0) {
+      return open_error(errno, resource, "chmod socket file");
+    }
   }
-  Listener listener(std::move(fd), config, config.endpoint, inode, ::getpid());
-  if (sys::listen(raw, config.backlog) != 0) {
-    return internal::errno_status(errno, absl::StrCat("listen on ", endpoint));
-  }
+  Listener listener(std::move(fd), config, std::move(socket_file));
+  if (sys::listen(raw, config.backlog) != 0) return open_error(errno, resource, "listen");
   if (config.endpoint.kind() == Endpoint::Kind::kTcp) {
     sockaddr_storage storage{};
     socklen_t length = sizeof storage;
     if (sys::getsockname(raw, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-      return internal::errno_status(errno, absl::StrCat("getsockname of ", endpoint));
+      return open_error(errno, resource, "getsockname");
     }
     // The host as configured (a name stays a name), the port as bound.
     listener.bound_ = Endpoint::tcp(config.endpoint.address(), endpoint_of(storage, length).port());
@@ -506,44 +551,8 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
   return listener;
 }
 
-Listener& Listener::operator=(Listener&& other) noexcept {
-  if (this != &other) {
-    remove_socket_file().IgnoreError();
-    fd_ = std::move(other.fd_);
-    config_ = std::move(other.config_);
-    bound_ = std::move(other.bound_);
-    socket_inode_ = std::exchange(other.socket_inode_, 0);
-    owner_pid_ = other.owner_pid_;
-    name_fd_owner();
-  }
-  return *this;
-}
-
-Listener::~Listener() { remove_socket_file().IgnoreError(); }
-
-// Removes the Unix socket file this listener made, if it is still that file
-// and this is the process that made it: a fork()ed child closing its copy
-// leaves the parent's live socket file alone.
-absl::Status Listener::remove_socket_file() {
-  const uint64_t inode = std::exchange(socket_inode_, 0);  // tried once, whatever happens
-  if (inode == 0 || owner_pid_ != ::getpid()) return absl::OkStatus();
-  struct stat info;
-  const std::string& path = config_.endpoint.address();
-  // Gone already (someone removed it) is what was wanted: not an error.
-  // Another file in its place (a new listener's) is not ours to remove.
-  if (sys::lstat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return internal::errno_status(errno, absl::StrCat("lstat(", internal::quoted(path), ")"));
-  }
-  if (info.st_ino != inode || !S_ISSOCK(info.st_mode)) return absl::OkStatus();
-  if (sys::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return internal::errno_status(errno, absl::StrCat("unlink(", internal::quoted(path), ")"));
-  }
-  return absl::OkStatus();
-}
-
 int Listener::checked_fd(const char* operation) const {
-  return fd_.get_as("Listener", operation, [&] { return "endpoint " + text_of(bound_); });
+  return fd_.fd().get_as(kName, operation, [&] { return resource(); });
 }
 
 const Endpoint& Listener::endpoint() const {
@@ -560,16 +569,16 @@ FdView Listener::fd() const { return FdView(checked_fd("fd()")); }
 
 absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const int fd = checked_fd("accept()");
-  const std::string endpoint = text_of(bound_);
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   while (true) {
     if (const int error = internal::wait_for(fd, POLLIN, deadline); error != 0) {
       if (error == ETIMEDOUT) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "accept on ", endpoint, ": no connection within ", absl::FormatDuration(timeout)));
+        return internal::error_on(
+            absl::StatusCode::kDeadlineExceeded, "accept", resource(),
+            absl::StrCat("no connection within ", absl::FormatDuration(timeout)));
       }
-      return internal::errno_status(error, absl::StrCat("accept on ", endpoint));
+      return internal::errno_error_on(error, "accept", resource(), "poll");
     }
     sockaddr_storage storage{};
     socklen_t length = sizeof storage;
@@ -586,7 +595,7 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
     // Gone before we took it, interrupted, or taken by another acceptor:
     // wait again.
     if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EPROTO) continue;
-    return internal::errno_status(errno, absl::StrCat("accept on ", endpoint));
+    return internal::errno_error_on(errno, "accept", resource());
   }
 }
 
@@ -594,19 +603,14 @@ absl::Status Listener::close() {
   checked_fd("close()");
   // The file goes first, so that nobody connects to it while it closes. The
   // descriptor is closed whatever happened to the file.
-  absl::Status removed = remove_socket_file();
-  absl::Status closed = fd_.close();
+  absl::Status removed = socket_file_.is_valid() ? socket_file_.close() : absl::OkStatus();
+  absl::Status closed = fd_.fd().close();
   if (!removed.ok()) {
-    return absl::Status(removed.code(),
-                        absl::StrCat("close of the listener on ", text_of(bound_), ": ",
-                                     removed.message(),
-                                     closed.ok() ? "" : absl::StrCat("; then ", closed.message())));
+    return internal::error_on(
+        removed.code(), "close", resource(),
+        closed.ok() ? removed.message() : absl::StrCat(removed.message(), "; then ", closed.message()));
   }
-  if (!closed.ok()) {
-    return absl::Status(closed.code(), absl::StrCat("close of the listener on ", text_of(bound_),
-                                                    ": ", closed.message()));
-  }
-  return closed;
+  return internal::status_on(closed, "close", resource());
 }
 
 }  // namespace uncopyable

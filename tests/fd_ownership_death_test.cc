@@ -29,11 +29,15 @@ namespace {
 using testing::in_forked_child;
 using testing::TempPath;
 
-// A File's part of the messages, for a file made by open(name): the path
-// ends with the name.
+// How a File names itself, for a file made by open(name): the path ends
+// with the name.
+std::string file_resource(const std::string& name) {
+  return "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name + "\"( \\([0-9]+ bytes\\))?\\)";
+}
+
+// The end of the messages, for such a File.
 std::string owned_by_file(const std::string& name) {
-  return "a descriptor owned by File \\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name +
-         "\"( \\([0-9]+ bytes\\))?\\); only its owner may close it\n";
+  return "a descriptor owned by File; only its owner may close it " + file_resource(name) + "\n";
 }
 
 class FdOwnershipDeathTest : public ::testing::Test {
@@ -55,13 +59,13 @@ class FdOwnershipDeathTest : public ::testing::Test {
 TEST_F(FdOwnershipDeathTest, ForeignCloseNamesTheOwningFile) {
   File file = open("journal.log");
   EXPECT_DEATH(::close(file.fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of " + owned_by_file("journal.log"));
+               "^uncopyable: ::close\\([0-9]+\\) of " + owned_by_file("journal.log"));
 }
 
 TEST_F(FdOwnershipDeathTest, ForeignCloseOfAPlainFd) {
   Fd fd(open_null());
   EXPECT_DEATH(::close(fd.get()),
-               "^uncopyable: close\\(" + std::to_string(fd.get()) +
+               "^uncopyable: ::close\\(" + std::to_string(fd.get()) +
                    "\\) of a descriptor owned by Fd; only its owner may close it\n");
 }
 
@@ -69,7 +73,7 @@ TEST_F(FdOwnershipDeathTest, ForeignDup2OntoAnOwnedDescriptor) {
   File file = open("journal.log");
   const int other = open_null();
   EXPECT_DEATH(::dup2(other, file.fd().get()),
-               "^uncopyable: dup2\\(" + std::to_string(other) + ", [0-9]+\\) onto " +
+               "^uncopyable: ::dup2\\(" + std::to_string(other) + ", [0-9]+\\) onto " +
                    owned_by_file("journal.log"));
   ::close(other);
 }
@@ -78,7 +82,7 @@ TEST_F(FdOwnershipDeathTest, ForeignDup3OntoAnOwnedDescriptor) {
   File file = open("journal.log");
   const int other = open_null();
   EXPECT_DEATH(::dup3(other, file.fd().get(), O_CLOEXEC),
-               "^uncopyable: dup3\\(" + std::to_string(other) + ", [0-9]+\\) onto " +
+               "^uncopyable: ::dup3\\(" + std::to_string(other) + ", [0-9]+\\) onto " +
                    owned_by_file("journal.log"));
   ::close(other);
 }
@@ -87,12 +91,12 @@ TEST_F(FdOwnershipDeathTest, CloseRangeOverAnOwnedDescriptor) {
   File file = open("journal.log");
   const unsigned fd = static_cast<unsigned>(file.fd().get());
   EXPECT_DEATH(::close_range(fd - 1, fd + 5, 0),
-               "^uncopyable: close_range\\(" + std::to_string(fd - 1) + ", " +
+               "^uncopyable: ::close_range\\(" + std::to_string(fd - 1) + ", " +
                    std::to_string(fd + 5) + ", 0\\) would close " + std::to_string(fd) + ", " +
                    owned_by_file("journal.log"));
   // Everything from 3 up, as a program about to exec might.
   EXPECT_DEATH(::close_range(3, ~0u, 0),
-               "^uncopyable: close_range\\(3, 4294967295, 0\\) would close [0-9]+, a descriptor "
+               "^uncopyable: ::close_range\\(3, 4294967295, 0\\) would close [0-9]+, a descriptor "
                "owned by");
 }
 
@@ -100,7 +104,7 @@ TEST_F(FdOwnershipDeathTest, ClosefromBelowAnOwnedDescriptor) {
   File file = open("journal.log");
   const int fd = file.fd().get();
   EXPECT_DEATH(::closefrom(fd),
-               "^uncopyable: closefrom\\(" + std::to_string(fd) + "\\) would close " +
+               "^uncopyable: ::closefrom\\(" + std::to_string(fd) + "\\) would close " +
                    std::to_string(fd) + ", " + owned_by_file("journal.log"));
 }
 
@@ -113,7 +117,7 @@ TEST_F(FdOwnershipDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
         FILE* stream = ::fdopen(file.fd().get(), "r+");  // borrows: fine so far
         if (stream != nullptr) ::fclose(stream);
       },
-      "^uncopyable: fclose\\(\\) of a stream on [0-9]+, " + owned_by_file("journal.log"));
+      "^uncopyable: ::fclose\\(\\) of a stream on [0-9]+, " + owned_by_file("journal.log"));
 }
 
 TEST_F(FdOwnershipDeathTest, ClosedirOfADirectoryStreamOnAnOwnedDescriptor) {
@@ -124,7 +128,7 @@ TEST_F(FdOwnershipDeathTest, ClosedirOfADirectoryStreamOnAnOwnedDescriptor) {
         DIR* dir = ::fdopendir(dir_fd.get());
         if (dir != nullptr) ::closedir(dir);
       },
-      "^uncopyable: closedir\\(\\) of a stream on " + std::to_string(dir_fd.get()) +
+      "^uncopyable: ::closedir\\(\\) of a stream on " + std::to_string(dir_fd.get()) +
           ", a descriptor owned by Fd; only its owner may close it\n");
 }
 
@@ -142,7 +146,7 @@ TEST_F(FdOwnershipDeathTest, HighNumbersAreCoveredToo) {
     ASSERT_EQ(raw, at);
     Fd fd(raw);
     EXPECT_DEATH(::close(fd.get()),
-                 "^uncopyable: close\\(" + std::to_string(at) +
+                 "^uncopyable: ::close\\(" + std::to_string(at) +
                      "\\) of a descriptor owned by Fd; only its owner may close it\n");
   }
 }
@@ -157,9 +161,9 @@ TEST_F(FdOwnershipDeathTest, AMovedFileIsStillNamed) {
   File assigned = open("third.log");
   assigned = std::move(files[1]);  // assignment: closes third.log, takes second.log
   EXPECT_DEATH(::close(files[0].fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of " + owned_by_file("first.log"));
+               "^uncopyable: ::close\\([0-9]+\\) of " + owned_by_file("first.log"));
   EXPECT_DEATH(::close(assigned.fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of " + owned_by_file("second.log"));
+               "^uncopyable: ::close\\([0-9]+\\) of " + owned_by_file("second.log"));
 }
 
 TEST_F(FdOwnershipDeathTest, SocketsAndListenersAreNamed) {
@@ -169,17 +173,19 @@ TEST_F(FdOwnershipDeathTest, SocketsAndListenersAreNamed) {
   Listener moved = *std::move(server);
   absl::StatusOr<Socket> client = Socket::open({.endpoint = moved.endpoint()});
   ASSERT_TRUE(client.ok()) << client.status();
+  Socket moved_client = *std::move(client);
   absl::StatusOr<Connection> accepted = moved.accept(absl::Seconds(5));
   ASSERT_TRUE(accepted.ok()) << accepted.status();
+  Connection moved_accepted = *std::move(accepted);
   EXPECT_DEATH(::close(moved.fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of a descriptor owned by Listener \\(endpoint "
-               "tcp://127\\.0\\.0\\.1:[0-9]+\\); only its owner may close it\n");
-  EXPECT_DEATH(::close(client->fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of a descriptor owned by Socket; only its owner "
-               "may close it\n");
-  EXPECT_DEATH(::close(accepted->fd().get()),
-               "^uncopyable: close\\([0-9]+\\) of a descriptor owned by Connection; only its "
-               "owner may close it\n");
+               "^uncopyable: ::close\\([0-9]+\\) of a descriptor owned by Listener; only its "
+               "owner may close it \\(listener on tcp://127\\.0\\.0\\.1:[0-9]+\\)\n");
+  EXPECT_DEATH(::close(moved_client.fd().get()),
+               "^uncopyable: ::close\\([0-9]+\\) of a descriptor owned by Socket; only its owner "
+               "may close it \\(socket to tcp://127\\.0\\.0\\.1:[0-9]+\\)\n");
+  EXPECT_DEATH(::close(moved_accepted.fd().get()),
+               "^uncopyable: ::close\\([0-9]+\\) of a descriptor owned by Connection; only its "
+               "owner may close it \\(connection from tcp://127\\.0\\.0\\.1:[0-9]+\\)\n");
 }
 
 // --- Double ownership: in the table itself, checks linked or not -------------
@@ -188,7 +194,7 @@ TEST_F(FdOwnershipDeathTest, AdoptingADescriptorAnotherFdOwns) {
   Fd first(open_null());
   EXPECT_DEATH(Fd second(first.get()),
                "^uncopyable: Fd::Fd\\(" + std::to_string(first.get()) +
-                   "\\): adopting a descriptor already owned by Fd; a descriptor has one owner, "
+                   "\\) adopting a descriptor already owned by Fd; a descriptor has one owner, "
                    "and only it may close it\n");
 }
 
@@ -196,9 +202,9 @@ TEST_F(FdOwnershipDeathTest, ResetToADescriptorAFileOwns) {
   File file = open("journal.log");
   Fd other(open_null());
   EXPECT_DEATH(other.reset(file.fd().get()),
-               "^uncopyable: Fd::reset\\([0-9]+\\): adopting a descriptor already owned by File "
-               "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-journal.log\"( \\([0-9]+ bytes\\))?\\); a descriptor has one owner, and only it may "
-               "close it\n");
+               "^uncopyable: Fd::reset\\([0-9]+\\) adopting a descriptor already owned by File; "
+               "a descriptor has one owner, and only it may close it " +
+                   file_resource("journal.log") + "\n");
 }
 
 // --- The reuse scenario of issue 14 ----------------------------------------------
@@ -214,7 +220,7 @@ TEST_F(FdOwnershipDeathTest, StrayCloseThenReuseAbortsAtTheStrayClose) {
         File b = open("b.log");
         (void)a.write("meant for a\n");
       },
-      "^uncopyable: close\\([0-9]+\\) of " + owned_by_file("a.log"));
+      "^uncopyable: ::close\\([0-9]+\\) of " + owned_by_file("a.log"));
 }
 
 // The same close by a way the checks cannot see: B's adoption of the reused
@@ -227,8 +233,9 @@ TEST_F(FdOwnershipDeathTest, UnseenStrayCloseThenReuseAbortsAtTheAdoption) {
         File b = open("b.log");
         (void)a.write("meant for a\n");
       },
-      "^uncopyable: Fd::Fd\\([0-9]+\\): adopting a descriptor already owned by File "
-      "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-a.log\"( \\([0-9]+ bytes\\))?\\)");
+      "^uncopyable: Fd::Fd\\([0-9]+\\) adopting a descriptor already owned by File; a "
+      "descriptor has one owner, and only it may close it " +
+          file_resource("a.log"));
 }
 
 // --- fork ----------------------------------------------------------------------
@@ -239,7 +246,7 @@ TEST_F(FdOwnershipDeathTest, AForkedChildsOwnHandlesAreChecked) {
                  Fd own(open_null());
                  ::close(own.get());
                }),
-               "uncopyable: close\\([0-9]+\\) of a descriptor owned by Fd; only its owner may "
+               "uncopyable: ::close\\([0-9]+\\) of a descriptor owned by Fd; only its owner may "
                "close it\n");
 }
 

@@ -101,20 +101,53 @@ TEST(FdOwnershipTest, SocketsAndListenersAreNamed) {
   absl::StatusOr<Listener> server = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
   ASSERT_TRUE(server.ok()) << server.status();
   Listener listener = *std::move(server);
-  EXPECT_EQ(owner_name(listener.fd().get()),
-            "Listener (endpoint " + listener.endpoint().to_string() + ")");
+  const std::string endpoint = listener.endpoint().to_string();
+  EXPECT_EQ(owner_name(listener.fd().get()), "Listener (listener on " + endpoint + ")");
   absl::StatusOr<Socket> client = Socket::open({.endpoint = listener.endpoint()});
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<Connection> accepted = listener.accept(absl::Seconds(5));
   ASSERT_TRUE(accepted.ok()) << accepted.status();
-  EXPECT_EQ(owner_name(client->fd().get()), "Socket");
-  EXPECT_EQ(owner_name(accepted->fd().get()), "Connection");
+  EXPECT_EQ(owner_name(client->fd().get()), "Socket (socket to " + endpoint + ")");
+  EXPECT_EQ(owner_name(accepted->fd().get()),
+            "Connection (connection from " + client->local_endpoint()->to_string() + ")");
   // Given away, the descriptor is a plain Fd's.
   Fd released = client->release();
   EXPECT_EQ(owner_name(released.get()), "Fd");
   const int raw = released.release();
   EXPECT_EQ(owner_name(raw), "");
   EXPECT_EQ(::close(raw), 0);
+}
+
+// A Socket, Connection or Listener is named by its resource wherever it
+// moves (its moves are the implicit ones: the descriptor member names the
+// moved-to handle), and a moved-from one names nothing.
+TEST(FdOwnershipTest, SocketsAndListenersAreNamedWhereverTheyMove) {
+  absl::StatusOr<Listener> server = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string endpoint = server->endpoint().to_string();
+  std::vector<Listener> listeners;
+  listeners.push_back(*std::move(server));
+  listeners.reserve(10);  // moves it again
+  Listener& listener = listeners.front();
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener.endpoint()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  Socket moved = *std::move(client);
+  absl::StatusOr<Socket> other = Socket::open({.endpoint = listener.endpoint()});
+  ASSERT_TRUE(other.ok()) << other.status();
+  Socket assigned = *std::move(other);
+  const int other_number = assigned.fd().get();
+  assigned = std::move(moved);  // closes `other`'s descriptor, takes `moved`'s
+  EXPECT_EQ(owner_name(other_number), "");
+  EXPECT_EQ(owner_name(assigned.fd().get()), "Socket (socket to " + endpoint + ")");
+  EXPECT_EQ(owner_name(listener.fd().get()), "Listener (listener on " + endpoint + ")");
+  absl::StatusOr<Connection> accepted = listener.accept(absl::Seconds(5));
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  std::vector<Connection> connections;
+  connections.push_back(*std::move(accepted));
+  connections.reserve(10);
+  const std::string peer = "Connection (connection from " +
+                           connections.front().peer_endpoint()->to_string() + ")";
+  EXPECT_EQ(owner_name(connections.front().fd().get()), peer);
 }
 
 // The checks let through every call that closes no owned descriptor, and

@@ -77,7 +77,7 @@ TEST(FdTest, CloseErrorIsReportedWithTheDescriptorAndErrno) {
   EXPECT_EQ(fault.injected(), 1) << fault.describe();
   EXPECT_EQ(status.code(), absl::ErrnoToStatusCode(EIO)) << status;
   EXPECT_EQ(status.message(),
-            "close(fd " + std::to_string(number) + "): Input/output error [EIO]");
+            "close fd " + std::to_string(number) + ": Input/output error [EIO]");
   // Linux releases the descriptor even when close reports an error.
   EXPECT_FALSE(is_open(number));
   EXPECT_EQ(fd.state(), HandleState::kClosed);

@@ -61,7 +61,11 @@ TEST(SocketAsioTest, UnixConnectionGoesToAsio) {
   std::string buffer(5, '\0');
   boost::asio::read(*async, boost::asio::buffer(buffer));
   EXPECT_EQ(buffer, "local");
-  EXPECT_FALSE(to_asio(std::move(*client), io).ok());  // not TCP: refused, and closed
+  const absl::StatusOr<boost::asio::ip::tcp::socket> refused = to_asio(std::move(*client), io);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(client->send("x").ok());  // left as it was
+  EXPECT_EQ(refused.status().message(), "to_asio socket to " + listener->endpoint().to_string() +
+                                            ": not a TCP socket; use to_asio_local");
 }
 
 }  // namespace

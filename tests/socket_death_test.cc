@@ -1,4 +1,7 @@
 // Misuse of a Socket, Connection or Listener aborts with one line naming it.
+#include <unistd.h>
+
+#include <string>
 #include <utility>
 
 #include "gtest/gtest.h"
@@ -21,7 +24,7 @@ TEST(SocketDeathTest, AnyOperationOnAMovedFromOrClosedSocket) {
   EXPECT_DEATH((void)client->rebuild(), "^uncopyable: Socket::rebuild\\(\\) on a moved-from handle");
   // NOLINTEND(bugprone-use-after-move)
   ASSERT_TRUE(taker.close().ok());
-  const std::string closed = "on a closed handle \\(peer tcp://127\\.0\\.0\\.1:[0-9]+\\)";
+  const std::string closed = "on a closed handle \\(socket to tcp://127\\.0\\.0\\.1:[0-9]+\\)\n";
   EXPECT_DEATH((void)taker.send("x"), "^uncopyable: Socket::send\\(\\) " + closed);
   EXPECT_DEATH((void)taker.close(), "^uncopyable: Socket::close\\(\\) " + closed);
   EXPECT_DEATH((void)taker.shutdown(Socket::Direction::both),
@@ -75,7 +78,9 @@ TEST(SocketDeathTest, AcceptOnAMovedFromListener) {
   EXPECT_DEATH((void)listener->accept(absl::Milliseconds(10)),  // NOLINT(bugprone-use-after-move)
                "^uncopyable: Listener::accept\\(\\) on a moved-from handle");
   ASSERT_TRUE(taker.close().ok());
-  EXPECT_DEATH((void)taker.close(), "^uncopyable: Listener::close\\(\\) on a closed handle");
+  EXPECT_DEATH((void)taker.close(),
+               "^uncopyable: Listener::close\\(\\) on a closed handle \\(listener on "
+               "tcp://127\\.0\\.0\\.1:[0-9]+\\)\n");
 }
 
 TEST(SocketDeathTest, AConnectionAfterClose) {
@@ -84,7 +89,25 @@ TEST(SocketDeathTest, AConnectionAfterClose) {
   absl::StatusOr<Connection> server = listener->accept(absl::Seconds(5));
   ASSERT_TRUE(server.ok());
   ASSERT_TRUE(server->close().ok());
-  EXPECT_DEATH((void)server->send("x"), "^uncopyable: Connection::send\\(\\) on a closed handle");
+  EXPECT_DEATH((void)server->send("x"),
+               "^uncopyable: Connection::send\\(\\) on a closed handle \\(connection from "
+               "tcp://127\\.0\\.0\\.1:[0-9]+\\)\n");
+}
+
+// An accepted Unix connection has no peer address: it is named by the
+// listener it came through.
+TEST(SocketDeathTest, AUnixConnectionAfterCloseNamesItsListener) {
+  const std::string name = "uncopyable-death-" + std::to_string(::getpid());
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::abstract_unix(name)});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<Connection> server = listener->accept(absl::Seconds(5));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(server->close().ok());
+  EXPECT_DEATH((void)server->send("x"),
+               "^uncopyable: Connection::send\\(\\) on a closed handle \\(connection from a "
+               "client of unix-abstract:uncopyable-death-[0-9]+\\)\n");
 }
 
 }  // namespace

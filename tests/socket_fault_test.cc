@@ -67,7 +67,7 @@ TEST(SocketFaultTest, ClosedPortIsUnavailableAndNamed) {
   absl::StatusOr<Socket> client = Socket::open({.endpoint = gone});
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(client.status().message(),
-            "connect to " + gone.to_string() + ": Connection refused [ECONNREFUSED]");
+            "open socket to " + gone.to_string() + ": connect: Connection refused [ECONNREFUSED]");
 }
 
 TEST(SocketFaultTest, FullBacklogMakesConnectTimeOut) {
@@ -102,8 +102,8 @@ TEST(SocketFaultTest, ListenerCloseReportsASocketFileItCouldNotRemove) {
     EXPECT_EQ(fault.injected(), 1) << fault.describe();
   }
   EXPECT_EQ(closed.code(), absl::StatusCode::kPermissionDenied) << closed;
-  EXPECT_EQ(closed.message(), "close of the listener on " + endpoint + ": unlink(\"" +
-                                  path.path() + "\"): Permission denied [EACCES]");
+  EXPECT_EQ(closed.message(), "close listener on " + endpoint + ": unlink socket file \"" +
+                                  path.path() + "\": Permission denied [EACCES]");
   EXPECT_EQ(::access(path.path().c_str(), F_OK), 0);  // left behind, and said so
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);                // closed anyway
 
@@ -115,8 +115,8 @@ TEST(SocketFaultTest, ListenerCloseReportsASocketFileItCouldNotRemove) {
     fault.fail_nth(1, EIO, Syscall::kLstat);
     closed = again->close();
   }
-  EXPECT_EQ(closed.message(), "close of the listener on " + endpoint + ": lstat(\"" +
-                                  path.path() + "\"): Input/output error [EIO]");
+  EXPECT_EQ(closed.message(), "close listener on " + endpoint + ": lstat socket file \"" +
+                                  path.path() + "\": Input/output error [EIO]");
 }
 
 TEST(SocketFaultTest, RebuildReconnectsAfterTheServerRestarts) {

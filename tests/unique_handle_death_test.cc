@@ -107,7 +107,7 @@ TEST(FdDeathTest, BorrowingFromAnEmptyFd) {
 
 TEST(FdDeathTest, BorrowingANegativeNumber) {
   EXPECT_DEATH(FdView(-3),
-               "^uncopyable: FdView::FdView\\(-3\\): borrowing a negative descriptor");
+               "^uncopyable: FdView::FdView\\(-3\\) borrowing a negative descriptor\n");
 }
 
 TEST(FdDeathTest, DescriptorClosedBehindTheOwnersBack) {
@@ -119,8 +119,8 @@ TEST(FdDeathTest, DescriptorClosedBehindTheOwnersBack) {
         ::syscall(SYS_close, fd.get());
         fd.close().IgnoreError();
       },
-      "^uncopyable: Fd::close\\(\\): fd [0-9]+ was not open; something "
-      "closed it behind its owner's back");
+      "^uncopyable: Fd::close\\(\\) found the descriptor not open; something closed it "
+      "behind its owner's back \\(fd [0-9]+\\)\n");
 }
 
 TEST(CheckDeathTest, MessageIsOneLineWithThePrefix) {

@@ -116,10 +116,10 @@ TEST_F(ChecksDeathTest, SocketAfterClose) {
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE(client->close().ok());
   EXPECT_DEATH((void)client->send("x"),
-               printed(R"msg(uncopyable: Socket::send() on a closed handle (peer tcp://127.0.0.1:<port>))msg"));
+               printed(R"msg(uncopyable: Socket::send() on a closed handle (socket to tcp://127.0.0.1:<port>))msg"));
   ASSERT_TRUE(server->close().ok());
   EXPECT_DEATH((void)server->accept(absl::Seconds(1)),
-               printed(R"msg(uncopyable: Listener::accept() on a closed handle (endpoint tcp://127.0.0.1:<port>))msg"));
+               printed(R"msg(uncopyable: Listener::accept() on a closed handle (listener on tcp://127.0.0.1:<port>))msg"));
 }
 
 TEST_F(ChecksDeathTest, SocketAfterRelease) {
@@ -191,7 +191,7 @@ TEST_F(ChecksDeathTest, UsingAReleasedFd) {
 
 TEST_F(ChecksDeathTest, BorrowingANegativeNumber) {
   EXPECT_DEATH(FdView(-1),
-               printed(R"msg(uncopyable: FdView::FdView(-1): borrowing a negative descriptor)msg"));
+               printed(R"msg(uncopyable: FdView::FdView(-1) borrowing a negative descriptor)msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosedBehindTheOwnersBack) {
@@ -201,7 +201,7 @@ TEST_F(ChecksDeathTest, ClosedBehindTheOwnersBack) {
         ::syscall(SYS_close, fd.get());  // unseen by the ownership checks
         (void)fd.close();
       },
-      printed(R"msg(uncopyable: Fd::close(): fd <fd> was not open; something closed it behind its owner's back)msg"));
+      printed(R"msg(uncopyable: Fd::close() found the descriptor not open; something closed it behind its owner's back (fd <fd>))msg"));
 }
 
 // --- File and FileLock ---------------------------------------------------------
@@ -257,7 +257,7 @@ TEST_F(ChecksDeathTest, UnlockingTwice) {
 TEST_F(ChecksDeathTest, AdoptingADescriptorAFileOwns) {
   File file = journal();
   EXPECT_DEATH(Fd(file.fd().get()),
-               printed(R"msg(uncopyable: Fd::Fd(<fd>): adopting a descriptor already owned by File (path="journal.log"); a descriptor has one owner, and only it may close it)msg"));
+               printed(R"msg(uncopyable: Fd::Fd(<fd>) adopting a descriptor already owned by File; a descriptor has one owner, and only it may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AStrayClose) {
@@ -270,7 +270,7 @@ TEST_F(ChecksDeathTest, AStrayClose) {
         (void)journal.write("entry\n");  // would have gone to other.log
         // [end]
       },
-      printed(R"msg(uncopyable: close(<fd>) of a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+      printed(R"msg(uncopyable: ::close(<fd>) of a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AStrayCloseOfAListener) {
@@ -278,31 +278,31 @@ TEST_F(ChecksDeathTest, AStrayCloseOfAListener) {
       uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_DEATH(::close(server->fd().get()),
-               printed(R"msg(uncopyable: close(<fd>) of a descriptor owned by Listener (endpoint tcp://127.0.0.1:<port>); only its owner may close it)msg"));
+               printed(R"msg(uncopyable: ::close(<fd>) of a descriptor owned by Listener; only its owner may close it (listener on tcp://127.0.0.1:<port>))msg"));
 }
 
 TEST_F(ChecksDeathTest, Dup2OntoAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::dup2(STDERR_FILENO, file.fd().get()),
-               printed(R"msg(uncopyable: dup2(<fd>, <fd>) onto a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+               printed(R"msg(uncopyable: ::dup2(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, Dup3OntoAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::dup3(STDERR_FILENO, file.fd().get(), O_CLOEXEC),
-               printed(R"msg(uncopyable: dup3(<fd>, <fd>) onto a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+               printed(R"msg(uncopyable: ::dup3(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, CloseRangeOverAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::close_range(static_cast<unsigned>(file.fd().get()), ~0u, 0),
-               printed(R"msg(uncopyable: close_range(<fd>, 4294967295, 0) would close <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+               printed(R"msg(uncopyable: ::close_range(<fd>, 4294967295, 0) would close <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosefromBelowAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::closefrom(file.fd().get()),
-               printed(R"msg(uncopyable: closefrom(<fd>) would close <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+               printed(R"msg(uncopyable: ::closefrom(<fd>) would close <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
@@ -312,7 +312,7 @@ TEST_F(ChecksDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
         FILE* stream = ::fdopen(file.fd().get(), "r+");
         if (stream != nullptr) ::fclose(stream);
       },
-      printed(R"msg(uncopyable: fclose() of a stream on <fd>, a descriptor owned by File (path="journal.log"); only its owner may close it)msg"));
+      printed(R"msg(uncopyable: ::fclose() of a stream on <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosedirOfAStreamOnAnOwnedDescriptor) {
@@ -322,7 +322,7 @@ TEST_F(ChecksDeathTest, ClosedirOfAStreamOnAnOwnedDescriptor) {
         DIR* dir = ::fdopendir(dir_fd.get());
         if (dir != nullptr) ::closedir(dir);
       },
-      printed(R"msg(uncopyable: closedir() of a stream on <fd>, a descriptor owned by Fd; only its owner may close it)msg"));
+      printed(R"msg(uncopyable: ::closedir() of a stream on <fd>, a descriptor owned by Fd; only its owner may close it)msg"));
 }
 
 // What to do instead: give the descriptor away, then the stream may close it.

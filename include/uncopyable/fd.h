@@ -17,26 +17,32 @@
 //
 // Closing never retries on EINTR: on Linux the descriptor is gone once
 // close(2) returns, whatever it reports, and retrying could close a
-// descriptor another thread has just been given. A close that fails with
-// EBADF means someone closed the descriptor behind its owner's back; that is
-// misuse, and aborts.
+// descriptor another thread has just been given. Its error names the
+// descriptor ("close fd 7: Input/output error [EIO]"; a handle built on an
+// Fd says it again about its own resource). A close that fails with EBADF
+// means someone closed the descriptor behind its owner's back; that is
+// misuse, and aborts:
+//   uncopyable: Fd::close() found the descriptor not open; something closed
+//   it behind its owner's back (fd 7)
 //
 // Who owns which descriptor is also written down, in one process-wide table
 // (uncopyable/fd_ownership.h): taking ownership (the constructor, reset(fd)),
 // release() and close() each update one 64-bit atomic tag per descriptor,
 // and a move touches nothing. Adopting a descriptor that another handle owns
 // already aborts, naming that owner:
-//   uncopyable: Fd::Fd(7): adopting a descriptor already owned by File
-//   (path="a.log"); a descriptor has one owner, and only it may close it
+//   uncopyable: Fd::Fd(7) adopting a descriptor already owned by File; a
+//   descriptor has one owner, and only it may close it (path="a.log")
 // Link //:fd_ownership_checks into a binary and a close(2), dup2(2), ... of
 // an owned descriptor by anyone but its owner aborts at that very call,
 // before the number can be reused; see uncopyable/fd_ownership.h.
 #ifndef UNCOPYABLE_FD_H_
 #define UNCOPYABLE_FD_H_
 
+#include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/fd_table.h"
@@ -78,16 +84,25 @@ class Fd : public UniqueHandle<FdTraits> {
   // so is one another handle owns).
   using UniqueHandle::UniqueHandle;
 
-  // Names the handle this Fd is part of in ownership messages, e.g. `File
-  // (path="journal.log")` rather than `Fd`: `kind` gives the type's name and
-  // how to describe `owner` (uncopyable/fd_ownership.h). Does nothing on an
+  // Names the handle this Fd is part of in ownership messages, e.g. `File`
+  // and its resource rather than `Fd`: `kind` gives the type's name and how
+  // to describe `owner` (uncopyable/fd_ownership.h). Does nothing on an
   // empty Fd; a move of the Fd keeps the name. The table keeps the address
   // of `owner`, not a copy, and reads it only to print a message: an owner
-  // that moves names itself again in its moves (File and Listener do), and
-  // one that gives its Fd away for good names it again with a null `owner`
-  // first, or uses a kind that needs no address (Socket and Connection do).
+  // that moves must name itself again after its moves, which is what
+  // internal::NamedFd (fd_ownership.h) does for a handle that holds one
+  // (Listener, Socket and Connection do), and one that gives its Fd away for
+  // good gives it with release() (the table forgets the owner) or names it
+  // again with a null `owner` first.
   void set_owner(const FdOwnerKind& kind, const void* owner) noexcept;
 };
+
+namespace fd_internal {
+// How messages name a descriptor no handle describes: "fd 7".
+std::string resource_of(int fd);
+// Aborts: "FdView::FdView(-3) borrowing a negative descriptor".
+[[noreturn]] void borrowed_negative(int fd) noexcept;
+}  // namespace fd_internal
 static_assert(sizeof(Fd) == sizeof(int), "an Fd is exactly one int");
 
 // A borrowed file descriptor: a plain int with a type, for parameters. It
@@ -98,7 +113,7 @@ class FdView {
   // Borrows a descriptor someone else owns (e.g. STDERR_FILENO). A negative
   // number is misuse.
   constexpr explicit FdView(int fd) noexcept : fd_(fd) {
-    UNCOPYABLE_CHECK(fd >= 0, "FdView::FdView(%d): borrowing a negative descriptor", fd);
+    if (ABSL_PREDICT_FALSE(fd < 0)) fd_internal::borrowed_negative(fd);
   }
 
   // Borrows from an owner; the Fd must hold a descriptor (misuse otherwise).

@@ -20,14 +20,23 @@
 // make it again, so it has no config and no rebuild() (it is not
 // Rebuildable, and code that needs that does not compile with it).
 //
-// Errors are absl::Status values naming the operation and the endpoint:
-//   connect to tcp://127.0.0.1:9: Connection refused [ECONNREFUSED]  (Unavailable)
-//   receive from tcp://127.0.0.1:8080: timed out after 2s           (DeadlineExceeded)
-//   send to tcp://127.0.0.1:8080: Connection reset by peer [ECONNRESET]  (Unavailable)
+// Errors are absl::Status values saying the operation and the socket, as
+// "<operation> <resource>: <what>" (uncopyable/internal/message.h):
+//   open socket to tcp://127.0.0.1:9: connect: Connection refused [ECONNREFUSED]  (Unavailable)
+//   receive socket to tcp://127.0.0.1:8080: timed out                        (DeadlineExceeded)
+//   send connection from tcp://127.0.0.1:53122: sent 0 of 5 bytes, then: Connection reset by
+//   peer [ECONNRESET]                                                           (Unavailable)
+// the resource being "socket to <endpoint>" (a Socket), "connection from
+// <peer>" (a Connection: "connection from a client of unix:///run/app.sock"
+// when the peer has no address) or "listener on <endpoint>" (a Listener).
 // A closed peer is a Status, never SIGPIPE (MSG_NOSIGNAL); EINTR is retried,
 // short transfers finished. Endpoints in messages are cut short past 200
-// bytes, with their length said. Misuse aborts: any use of a moved-from,
-// released or closed Socket, Connection or Listener, and closing twice.
+// bytes, with their length said. Misuse aborts, in the same words: any use
+// of a moved-from, released or closed Socket, Connection or Listener, and
+// closing twice:
+//   uncopyable: Socket::send() on a closed handle (socket to tcp://127.0.0.1:8080)
+// Ownership messages (uncopyable/fd_ownership.h) name the handle the same
+// way, wherever it has moved.
 #ifndef UNCOPYABLE_SOCKET_H_
 #define UNCOPYABLE_SOCKET_H_
 
@@ -49,7 +58,9 @@
 #include "uncopyable/fd.h"
 #include "uncopyable/fd_ownership.h"
 #include "uncopyable/permissions.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/rebuildable.h"
+#include "uncopyable/unique_handle.h"
 
 namespace uncopyable {
 
@@ -99,10 +110,41 @@ struct ListenerConfig {
 
 namespace socket_internal {
 
-// The I/O every connected socket has, whoever made it. The peer is named
-// in every message (formatted only when a message is made).
+// How a Socket's messages name it: "socket to tcp://127.0.0.1:8080" (the
+// endpoint cut short past 200 bytes).
+std::string socket_to(const Endpoint& endpoint);
+
+// Which directions shutdown() ends.
+enum class Direction { read, write, both };
+
+// The Unix socket file a Listener made, owned as a resource: its inode, with
+// the path and the process that made it in the traits. Closing removes the
+// file if it is still that file (someone may have removed it, or bound the
+// path again) and this is the process that made it (a fork()ed child
+// closing its copy leaves the parent's live file alone). A file that is
+// gone already, or is another now, is not an error.
+struct SocketFileTraits {
+  using value_type = uint64_t;  // st_ino; 0: none
+  static constexpr std::string_view kName = "SocketFile";
+  static constexpr uint64_t invalid() noexcept { return 0; }
+  static constexpr bool is_valid(uint64_t inode) noexcept { return inode != 0; }
+  // Errors: `unlink socket file "/run/app.sock": Permission denied [EACCES]`.
+  absl::Status close(uint64_t inode);
+  void close_quietly(uint64_t inode) noexcept { close(inode).IgnoreError(); }
+
+  std::string path;                // where it was made
+  internal::ProcessBound process;  // who made it: only it removes the file
+};
+using SocketFile = UniqueHandle<SocketFileTraits>;
+
+// The I/O every connected socket has, whoever made it: the base of Socket
+// and Connection (`Self`), which name it in every message by their kName
+// and resource() (formatted only when a message is made).
+template <typename Self>
 class Stream {
  public:
+  using Direction = socket_internal::Direction;
+
   // Sends all of `data`. On error, `*sent` (if given) and the message say
   // how much went out first.
   [[nodiscard]] absl::Status send(absl::string_view data, size_t* sent = nullptr);
@@ -119,7 +161,6 @@ class Stream {
   [[nodiscard]] absl::Status receive_exactly(absl::Span<char> buffer);
 
   // shutdown(2) of one or both directions.
-  enum class Direction { read, write, both };
   [[nodiscard]] absl::Status shutdown(Direction direction);
 
   // The addresses of this end and the other.
@@ -138,32 +179,23 @@ class Stream {
   [[nodiscard]] Fd release();
 
  protected:
-  // `peer` is the other end, or (`client_of`) the listener it came through.
-  Stream(Fd fd, Endpoint peer, bool client_of, const char* kind)
-      : fd_(std::move(fd)), peer_(std::move(peer)), client_of_(client_of), kind_(kind) {
-    // Named by kind alone in ownership messages (uncopyable/fd_ownership.h):
-    // a Stream's moves are the implicit ones, and release() hands its Fd on.
-    static constexpr FdOwnerKind kSocket{"Socket"}, kConnection{"Connection"};
-    fd_.set_owner(std::string_view(kind) == "Socket" ? kSocket : kConnection, nullptr);
-  }
+  explicit Stream(Fd fd) noexcept : fd_(this, std::move(fd)) {}
   int checked_fd(const char* operation) const;
   // The Status of a failed recv(2): a timeout, or the errno.
   absl::Status receive_error(int error) const;
-  // "tcp://127.0.0.1:8080", or "a client of unix:///run/app.sock".
-  std::string peer_name() const;
+  const Self& self() const { return static_cast<const Self&>(*this); }
 
-  Fd fd_;
-  Endpoint peer_;
-  bool client_of_;
-  const char* kind_;  // "Socket" or "Connection", for misuse messages
+ private:
+  internal::NamedFd<Stream, Self> fd_;
 };
 
 }  // namespace socket_internal
 
 // A connection made from a SocketConfig. See the top of this file.
-class Socket : public socket_internal::Stream {
+class Socket : public socket_internal::Stream<Socket> {
  public:
   using config_type = SocketConfig;
+  static constexpr char kName[] = "Socket";
 
   // Resolves the endpoint (names are looked up now, every time) and
   // connects to each address in turn within connect_timeout.
@@ -177,46 +209,57 @@ class Socket : public socket_internal::Stream {
   // and the config that describes it, for rebuild() and messages.
   [[nodiscard]] static Socket adopt(Fd fd, SocketConfig config);
 
+  // How messages name it: "socket to tcp://127.0.0.1:8080".
+  [[nodiscard]] std::string resource() const;
+
  private:
-  Socket(Fd fd, SocketConfig config);
+  Socket(Fd fd, SocketConfig config) : Stream(std::move(fd)), config_(std::move(config)) {}
   SocketConfig config_;
 };
 
 // A connection that accept() returned: the same I/O as a Socket, but no
 // config and no rebuild(), since nothing can make it again.
-class Connection : public socket_internal::Stream {
+class Connection : public socket_internal::Stream<Connection> {
  public:
+  static constexpr char kName[] = "Connection";
+
   // Takes over an accepted descriptor; `peer` names the other end.
   [[nodiscard]] static Connection adopt(Fd fd, Endpoint peer);
 
+  // How messages name it: "connection from tcp://127.0.0.1:53122", or, for
+  // a peer with no address (a Unix client), "connection from a client of
+  // unix:///run/app.sock".
+  [[nodiscard]] std::string resource() const;
+
  private:
   friend class Listener;
+  // `peer` is the other end, or (`client_of`) the listener it came through.
   Connection(Fd fd, Endpoint peer, bool client_of)
-      : Stream(std::move(fd), std::move(peer), client_of, "Connection") {}
+      : Stream(std::move(fd)), peer_(std::move(peer)), client_of_(client_of) {}
+  Endpoint peer_;
+  bool client_of_;
 };
 
 // A socket listening for connections.
 class Listener {
  public:
   using config_type = ListenerConfig;
+  static constexpr char kName[] = "Listener";
 
   // Binds and listens. A Unix socket file left by a listener that is gone is
   // replaced (with remove_stale); one that a live listener holds is an error
   // (EADDRINUSE), also when its backlog is full: the check never waits.
   [[nodiscard]] static absl::StatusOr<Listener> open(const ListenerConfig& config);
 
-  Listener(Listener&& other) noexcept
-      : fd_(std::move(other.fd_)), config_(std::move(other.config_)),
-        bound_(std::move(other.bound_)), socket_inode_(std::exchange(other.socket_inode_, 0)),
-        owner_pid_(other.owner_pid_) {
-    name_fd_owner();
-  }
-  Listener& operator=(Listener&& other) noexcept;
+  // Moves are the members': the descriptor, and the Unix socket file it
+  // made (removed with it, or when a listener is assigned over it).
+  Listener(Listener&&) noexcept = default;
+  Listener& operator=(Listener&&) noexcept = default;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
-  // Closes the socket and removes the Unix socket file it made (only in the
-  // process that made it; an error here is lost: call close()).
-  ~Listener();
+  // Removes the Unix socket file it made (only in the process that made it;
+  // an error here is lost: call close()), then closes the socket.
+  ~Listener() = default;
 
   // What was asked (port 0 stays 0).
   [[nodiscard]] const ListenerConfig& config() const { return config_; }
@@ -240,32 +283,26 @@ class Listener {
   // that unlink it in every process that exits). A file that is gone already
   // (someone removed it) or that is another socket now (someone bound the
   // path again) is left alone and is not an error; failing to remove our
-  // own is, naming the path: `close of the listener on unix:///run/app.sock:
-  // unlink("/run/app.sock"): Permission denied [EACCES]`.
+  // own is, naming the path: `close listener on unix:///run/app.sock: unlink
+  // socket file "/run/app.sock": Permission denied [EACCES]`.
   [[nodiscard]] absl::Status close();
 
- private:
-  Listener(Fd fd, ListenerConfig config, Endpoint bound, uint64_t socket_inode, pid_t owner_pid)
-      : fd_(std::move(fd)), config_(std::move(config)), bound_(std::move(bound)),
-        socket_inode_(socket_inode), owner_pid_(owner_pid) {
-    name_fd_owner();
-  }
-  int checked_fd(const char* operation) const;
-  // Names this Listener, by its endpoint, as its descriptor's owner in
-  // ownership messages (uncopyable/fd_ownership.h); again after every move.
-  static std::string describe_fd_owner(const void* listener) {
-    return "endpoint " + static_cast<const Listener*>(listener)->bound_.to_string();
-  }
-  static constexpr FdOwnerKind kFdOwner{"Listener", &describe_fd_owner};
-  void name_fd_owner() noexcept { fd_.set_owner(kFdOwner, this); }
-  // Removes the Unix socket file, once; see close().
-  absl::Status remove_socket_file();
+  // How messages name it: "listener on tcp://127.0.0.1:8080" (the port it
+  // got).
+  [[nodiscard]] std::string resource() const;
 
-  Fd fd_;
+ private:
+  Listener(Fd fd, ListenerConfig config, socket_internal::SocketFile socket_file)
+      : fd_(this, std::move(fd)), config_(std::move(config)), bound_(config_.endpoint),
+        socket_file_(std::move(socket_file)) {}
+  int checked_fd(const char* operation) const;
+
+  internal::NamedFd<Listener> fd_;
   ListenerConfig config_;
   Endpoint bound_;
-  uint64_t socket_inode_ = 0;  // the Unix socket file it made, to remove
-  pid_t owner_pid_ = 0;        // the process that bound it: only it removes the file
+  // Declared after fd_, so that it goes first: nobody connects to the file
+  // of a listener that is closing.
+  socket_internal::SocketFile socket_file_;
 };
 
 template <>
@@ -276,6 +313,11 @@ template <>
 struct HandleFor<ListenerConfig> {
   using type = Listener;
 };
+
+namespace socket_internal {
+extern template class Stream<Socket>;
+extern template class Stream<Connection>;
+}  // namespace socket_internal
 
 }  // namespace uncopyable
 

@@ -23,56 +23,63 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/local/stream_protocol.hpp"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/socket.h"
 
 namespace uncopyable {
 
 namespace asio_internal {
 
-template <typename AsioSocket, typename Protocol>
-absl::StatusOr<AsioSocket> hand_over(socket_internal::Stream&& stream, Protocol protocol,
+template <typename AsioSocket, typename Protocol, typename Self>
+absl::StatusOr<AsioSocket> hand_over(socket_internal::Stream<Self>&& stream, Protocol protocol,
                                      boost::asio::io_context& io) {
+  const Self& handle = static_cast<const Self&>(stream);
   Fd fd = stream.release();
   AsioSocket socket(io);
   boost::system::error_code error;
   socket.assign(protocol, fd.get(), error);
-  if (error) {
-    return absl::InternalError(absl::StrCat("handing fd ", fd.get(), " to Asio: ", error.message()));
-  }  // `fd` closes it: nothing leaks
+  if (error) {  // `fd` closes it: nothing leaks
+    return internal::error_on(absl::StatusCode::kInternal, "to_asio", handle.resource(),
+                              absl::StrCat("Asio refused fd ", fd.get(), ": ", error.message()));
+  }
   (void)fd.release();  // Asio owns it now
   return socket;
 }
 
 template <typename AsioSocket>
-absl::StatusOr<Fd> take_back(AsioSocket& socket) {
+absl::StatusOr<Fd> take_back(AsioSocket& socket, const SocketConfig& config) {
   boost::system::error_code error;
   const int fd = socket.release(error);
-  if (error) return absl::InternalError(absl::StrCat("taking a socket back from Asio: ", error.message()));
+  if (error) {
+    return internal::error_on(absl::StatusCode::kInternal, "from_asio",
+                              socket_internal::socket_to(config.endpoint), error.message());
+  }
   return Fd(fd);
 }
 
 }  // namespace asio_internal
 
-// A TCP Socket or Connection to an Asio TCP socket on `io`.
-inline absl::StatusOr<boost::asio::ip::tcp::socket> to_asio(socket_internal::Stream&& stream,
-                                                             boost::asio::io_context& io) {
-  const int family = [&] {
-    sockaddr_storage storage{};
-    socklen_t length = sizeof storage;
-    ::getsockname(stream.fd().get(), reinterpret_cast<sockaddr*>(&storage), &length);
-    return static_cast<int>(storage.ss_family);
-  }();
-  if (family != AF_INET && family != AF_INET6) {
-    return absl::InvalidArgumentError("to_asio: not a TCP socket; use to_asio_local");
+// A TCP Socket or Connection to an Asio TCP socket on `io`. Not TCP is an
+// error (InvalidArgument) that leaves the handle as it was.
+template <typename Self>
+absl::StatusOr<boost::asio::ip::tcp::socket> to_asio(socket_internal::Stream<Self>&& stream,
+                                                     boost::asio::io_context& io) {
+  absl::StatusOr<Endpoint> local = stream.local_endpoint();
+  if (!local.ok()) return local.status();
+  if (local->kind() != Endpoint::Kind::kTcp) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "to_asio",
+                              static_cast<const Self&>(stream).resource(),
+                              "not a TCP socket; use to_asio_local");
   }
+  const bool v4 = local->address().find(':') == std::string::npos;
   return asio_internal::hand_over<boost::asio::ip::tcp::socket>(
-      std::move(stream), family == AF_INET ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6(),
-      io);
+      std::move(stream), v4 ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6(), io);
 }
 
 // A Unix-domain Socket or Connection to an Asio local stream socket on `io`.
-inline absl::StatusOr<boost::asio::local::stream_protocol::socket> to_asio_local(
-    socket_internal::Stream&& stream, boost::asio::io_context& io) {
+template <typename Self>
+absl::StatusOr<boost::asio::local::stream_protocol::socket> to_asio_local(
+    socket_internal::Stream<Self>&& stream, boost::asio::io_context& io) {
   return asio_internal::hand_over<boost::asio::local::stream_protocol::socket>(
       std::move(stream), boost::asio::local::stream_protocol(), io);
 }
@@ -81,7 +88,7 @@ inline absl::StatusOr<boost::asio::local::stream_protocol::socket> to_asio_local
 // rebuild() and messages). The Asio socket is left empty.
 template <typename AsioSocket>
 absl::StatusOr<Socket> from_asio(AsioSocket&& socket, SocketConfig config) {
-  absl::StatusOr<Fd> fd = asio_internal::take_back(socket);
+  absl::StatusOr<Fd> fd = asio_internal::take_back(socket, config);
   if (!fd.ok()) return fd.status();
   return Socket::adopt(*std::move(fd), std::move(config));
 }

@@ -101,10 +101,17 @@ inline Tag owner_of(int fd) noexcept {
 // owns, or -1.
 int first_owned(unsigned first, unsigned last) noexcept;
 
-// The owner a tag names, for a message: `File (path="journal.log")`, `Fd`.
-std::string describe(Tag tag);
+// The owner a tag names, for a message: its type ("File", "Fd") and its
+// resource as the handle names it (`file "journal.log"`; empty for a plain
+// Fd, or a handle named by type alone).
+struct OwnerText {
+  std::string type;
+  std::string resource;
+};
+OwnerText describe(Tag tag);
 
-// The owner of `fd` in those words, or "" if no handle owns it (for tests).
+// The owner of `fd` as `Type (resource)` or `Type`, or "" if no handle owns
+// it (for tests).
 std::string owner_name(int fd);
 
 }  // namespace uncopyable::internal::fd_table
