@@ -5,8 +5,8 @@
 // an error to recover from, so it is not a Status: the process prints one
 // line and aborts, so the bug is found where it happens.
 //
-//   UNCOPYABLE_CHECK(fd >= 0, "FdView::FdView(%d): borrowing a negative descriptor", fd);
-//   // prints: uncopyable: FdView::FdView(-5): borrowing a negative descriptor
+//   if (fd < 0) misuse_on("FdView", "FdView(-5)", "", "borrowing a negative descriptor");
+//   // prints: uncopyable: FdView::FdView(-5) borrowing a negative descriptor
 //
 // Every line has one shape, built by misuse_on():
 //
