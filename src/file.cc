@@ -62,10 +62,9 @@ bool can_read(const FileConfig& config) { return config.access != FileAccess::wr
 bool can_write(const FileConfig& config) { return config.access != FileAccess::read; }
 
 absl::Status wrong_access(absl::string_view operation, const FileConfig& config) {
-  return internal::error_on(absl::StatusCode::kFailedPrecondition, operation,
-                            file_resource(config),
-                            absl::StrCat("the file was opened with access=",
-                                         enum_name(config.access)));
+  return internal::error_on(
+      absl::StatusCode::kFailedPrecondition, operation, file_resource(config),
+      absl::StrCat("the file was opened with access=", enum_name(config.access)));
 }
 
 // Writes all of `data` with `call(buffer, size, done)` through the one I/O
@@ -194,8 +193,7 @@ absl::Status File::not_regular(const FileConfig& config, mode_t mode) {
   }
   return internal::error_on(absl::StatusCode::kFailedPrecondition, "open", file_resource(config),
                             absl::StrCat("with access=", enum_name(config.access), ": ",
-                                         internal::file_kind(mode), ", not a regular file",
-                                         hint));
+                                         internal::file_kind(mode), ", not a regular file", hint));
 }
 
 absl::Status File::open_error(const FileConfig& config, int error, absl::string_view note) {
@@ -308,7 +306,9 @@ absl::StatusOr<off_t> File::seek(off_t offset, Whence whence) {
 absl::StatusOr<uint64_t> File::size() const {
   const int fd = checked_fd("size()");
   struct stat info;
-  if (sys::fstat(fd, &info) != 0) return internal::errno_error_on(errno, "size", resource(), "fstat");
+  if (sys::fstat(fd, &info) != 0) {
+    return internal::errno_error_on(errno, "size", resource(), "fstat");
+  }
   return static_cast<uint64_t>(info.st_size);
 }
 

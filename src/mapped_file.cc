@@ -75,16 +75,16 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
   if (!file_size.ok()) return file_size.status();
   const uint64_t end = config.length == 0 ? *file_size : config.offset + config.length;
   if (config.offset > *file_size) {
-    return internal::error_on(absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
-                              absl::StrCat("offset ", config.offset,
-                                           " is past the end of the file (", *file_size,
-                                           " bytes)"));
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
+        absl::StrCat("offset ", config.offset, " is past the end of the file (", *file_size,
+                     " bytes)"));
   }
   if (end > *file_size) {
-    return internal::error_on(absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
-                              absl::StrCat("bytes [", config.offset, ", ", end,
-                                           ") reach past the end of the file (", *file_size,
-                                           " bytes)"));
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
+        absl::StrCat("bytes [", config.offset, ", ", end, ") reach past the end of the file (",
+                     *file_size, " bytes)"));
   }
   const size_t size = static_cast<size_t>(end - config.offset);
   mapped_file_internal::MappingTraits traits;
@@ -107,9 +107,8 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
     if (address == MAP_FAILED) {
       return internal::errno_error_on(
           errno, "open", mapped_resource(config),
-          absl::StrCat("mmap of ", size, " bytes at offset ", config.offset,
-                       " with access=", enum_name(config.access),
-                       config.shared ? ", shared" : ", private"));
+          absl::StrCat("mmap of ", size, " bytes at offset ", config.offset, " with access=",
+                       enum_name(config.access), config.shared ? ", shared" : ", private"));
     }
     mapping = mapped_file_internal::Mapping(reinterpret_cast<uintptr_t>(address), traits);
   }

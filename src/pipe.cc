@@ -42,8 +42,7 @@ absl::Status set_nonblocking(int fd, const char* end) {
     result = sys::fcntl(fd, F_SETFL, O_NONBLOCK);
   } while (result != 0 && errno == EINTR);
   if (result == 0) return absl::OkStatus();
-  return internal::errno_error_on(errno, "make", end_resource(end, fd),
-                                  "fcntl F_SETFL O_NONBLOCK");
+  return internal::errno_error_on(errno, "make", end_resource(end, fd), "fcntl F_SETFL O_NONBLOCK");
 }
 
 }  // namespace
@@ -87,8 +86,9 @@ absl::StatusOr<std::string> PipeReader::read_to_end(size_t max_bytes) {
               return sys::read(fd, buffer.data() + done, buffer.size() - done);
             });
         if (ABSL_PREDICT_TRUE(got.ok())) return got.done;
-        return internal::transfer_status(got.error, operation_on<PipeReader>("read_to_end from", fd),
-                                         "read", got.done, buffer.size());
+        return internal::transfer_status(got.error,
+                                         operation_on<PipeReader>("read_to_end from", fd), "read",
+                                         got.done, buffer.size());
       },
       [&] {
         return internal::error_on(absl::StatusCode::kOutOfRange, "read_to_end from",

@@ -159,8 +159,7 @@ class Remover {
     remove_open_folder(fd, parent_fd, name, depth);
     if (absl::Status closed = folder.close(); !closed.ok()) {
       fail_with(internal::error_on(closed.code(), "close", temp_resource(true, root_),
-                                   absl::StrCat(internal::quoted(path_), ": ",
-                                                closed.message())));
+                                   absl::StrCat(internal::quoted(path_), ": ", closed.message())));
     }
   }
 
@@ -259,8 +258,8 @@ class Remover {
   }
 
   void fail(int error, absl::string_view call) {
-    fail_with(internal::errno_error_on(error, "close", temp_resource(true, root_),
-                                       call_on(call, path_)));
+    fail_with(
+        internal::errno_error_on(error, "close", temp_resource(true, root_), call_on(call, path_)));
   }
   void fail_with(absl::Status status) {
     if (status_.ok()) status_ = std::move(status);
@@ -350,11 +349,9 @@ void EntryTraits::close_quietly(int parent_fd) noexcept { close(parent_fd).Ignor
 absl::StatusOr<TempDir> TempDir::open(const TempDirConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   const mode_t mode = config.permissions.bits();
-  absl::StatusOr<Made> made =
-      make_exclusively(/*directory=*/true, temp_parent(config.parent), config.prefix, "",
-                       [mode](int parent_fd, const char* name) {
-                         return sys::mkdirat(parent_fd, name, mode);
-                       });
+  absl::StatusOr<Made> made = make_exclusively(
+      /*directory=*/true, temp_parent(config.parent), config.prefix, "",
+      [mode](int parent_fd, const char* name) { return sys::mkdirat(parent_fd, name, mode); });
   if (!made.ok()) return made.status();
   temp_internal::Entry entry(
       made->parent.release(),
@@ -393,8 +390,7 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
   constexpr int kFlags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   absl::StatusOr<Made> made =
       make_exclusively(/*directory=*/false, temp_parent(config.parent), config.prefix,
-                       config.suffix,
-                       [mode](int parent_fd, const char* name) {
+                       config.suffix, [mode](int parent_fd, const char* name) {
                          return sys::openat(parent_fd, name, kFlags, mode);
                        });
   if (!made.ok()) return made.status();

@@ -89,8 +89,7 @@ TEST_F(FileDeathTest, MovingOrClosingAFileWhileLocked) {
   ASSERT_TRUE(lock.ok());
   const std::string alive = " while 1 FileLock\\(s\\) on it is alive; they must end first \\(" +
                             path_pattern(temp_.path()) + "\\)\n";
-  EXPECT_DEATH({ File moved = std::move(file); },
-               "^uncopyable: File::File\\(File&&\\)" + alive);
+  EXPECT_DEATH({ File moved = std::move(file); }, "^uncopyable: File::File\\(File&&\\)" + alive);
   File other = open();
   EXPECT_DEATH(other = std::move(file), "^uncopyable: File::operator=\\(File&&\\)" + alive);
   EXPECT_DEATH(file = std::move(other), "^uncopyable: File::operator=\\(File&&\\)" + alive);
@@ -136,11 +135,13 @@ TEST_F(FileDeathTest, UnlockingTwice) {
   absl::StatusOr<FileLock> lock = file.lock(LockKind::shared);
   ASSERT_TRUE(lock.ok());
   ASSERT_TRUE(lock->unlock().ok());
-  EXPECT_DEATH((void)lock->unlock(),
-               "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
+  EXPECT_DEATH(
+      (void)lock->unlock(),
+      "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
   FileLock taker = *file.lock(LockKind::shared);
-  EXPECT_DEATH((void)lock->unlock(),
-               "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
+  EXPECT_DEATH(
+      (void)lock->unlock(),
+      "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
   FileLock moved = std::move(taker);
   // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
   EXPECT_DEATH((void)taker.unlock(),

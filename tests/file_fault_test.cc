@@ -47,8 +47,9 @@ TEST(FileFaultTest, FullDiskIsResourceExhaustedAndSaysHowMuchWentOut) {
   size_t written = 99;
   const absl::Status status = full->write(std::string(10000, 'x'), &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(status.message(),
-            "write file \"/dev/full\": wrote 0 of 10000 bytes, then: No space left on device [ENOSPC]");
+  EXPECT_EQ(
+      status.message(),
+      "write file \"/dev/full\": wrote 0 of 10000 bytes, then: No space left on device [ENOSPC]");
   EXPECT_EQ(written, 0u);
 }
 
@@ -155,8 +156,8 @@ TEST(FileFaultTest, ANewFileMadeExclusivelyCostsOneOpenOnly) {
   absl::StatusOr<File> made;
   {
     FaultInjector count;
-    made = File::open(FileConfig{.path = temp.path(), .access = FileAccess::read_write,
-                                 .create = true, .exclusive = true});
+    made = File::open(FileConfig{
+        .path = temp.path(), .access = FileAccess::read_write, .create = true, .exclusive = true});
     calls = count.calls();
   }
   ASSERT_TRUE(made.ok()) << made.status();

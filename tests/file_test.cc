@@ -250,9 +250,8 @@ TEST(FileTest, AUnixSocketFileIsNamedForWhatItIs) {
     absl::StatusOr<File> file =
         File::open(FileConfig{.path = path.path(), .allow_special_files = allowed});
     EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
-    EXPECT_EQ(file.status().message(),
-              "open file " + internal::quoted(path.path()) +
-                  ": with access=read: a Unix socket, not a regular file");
+    EXPECT_EQ(file.status().message(), "open file " + internal::quoted(path.path()) +
+                                           ": with access=read: a Unix socket, not a regular file");
   }
   ::close(listening);
 }
@@ -319,8 +318,8 @@ TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {
   size_t written = 99;
   const absl::Status status = file.write("x", &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(status.message(),
-            "write file " + internal::quoted(temp.path()) + ": the file was opened with access=read");
+  EXPECT_EQ(status.message(), "write file " + internal::quoted(temp.path()) +
+                                  ": the file was opened with access=read");
   EXPECT_EQ(written, 0u);
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
   char byte;

@@ -106,7 +106,8 @@ TEST(PipeTest, NonblockingReadOfAnEmptyPipeIsUnavailableAtOnce) {
   char byte;
   absl::StatusOr<size_t> got = ends.reader.read(absl::MakeSpan(&byte, 1));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(got.status().message(), "read from pipe read end fd " + std::to_string(ends.reader.fd().get()) +
+  EXPECT_EQ(got.status().message(), "read from pipe read end fd " +
+                                        std::to_string(ends.reader.fd().get()) +
                                         ": Resource temporarily unavailable [EAGAIN]");
   absl::StatusOr<std::string> all = ends.reader.read_to_end(100);
   EXPECT_EQ(all.status().code(), absl::StatusCode::kUnavailable);
@@ -123,10 +124,10 @@ TEST(PipeTest, NonblockingWriteIntoAFullPipeSaysHowMuchWentIn) {
   const absl::Status status = ends.writer.write_all(data, &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_EQ(written, static_cast<size_t>(capacity));
-  EXPECT_EQ(status.message(),
-            absl::StrCat("write to pipe write end fd ", ends.writer.fd().get(), ": wrote ", capacity,
-                         " of ", data.size(),
-                         " bytes, then: Resource temporarily unavailable [EAGAIN]"));
+  EXPECT_EQ(
+      status.message(),
+      absl::StrCat("write to pipe write end fd ", ends.writer.fd().get(), ": wrote ", capacity,
+                   " of ", data.size(), " bytes, then: Resource temporarily unavailable [EAGAIN]"));
   absl::StatusOr<size_t> more = ends.writer.write("y");
   EXPECT_EQ(more.status().code(), absl::StatusCode::kUnavailable);
 }
@@ -149,8 +150,8 @@ TEST(PipeTest, AReaderThatIsGoneIsAStatusNeverSigpipe) {
         }
         size_t written = 99;
         const absl::Status all = ends.writer.write_all("hello", &written);
-        if (all.message() !=
-            absl::StrCat("write to pipe write end fd ", fd, ": wrote 0 of 5 bytes, then: Broken pipe [EPIPE]")) {
+        if (all.message() != absl::StrCat("write to pipe write end fd ", fd,
+                                          ": wrote 0 of 5 bytes, then: Broken pipe [EPIPE]")) {
           ::_exit(5);
         }
         if (written != 0) ::_exit(6);

@@ -87,9 +87,8 @@ TEST(TempDeathTest, AnyOperationOnAClosedTempFileNamesItsPath) {
 TEST(TempDeathTest, ClosingTheLentFileYourself) {
   TempFile file = make_file();
   ASSERT_TRUE(file.file().close().ok());
-  EXPECT_DEATH((void)file.close(),
-               "^uncopyable: File::close\\(\\) on a closed handle \\(" + path_pattern("file") +
-                   "\\)\n");
+  EXPECT_DEATH((void)file.close(), "^uncopyable: File::close\\(\\) on a closed handle \\(" +
+                                       path_pattern("file") + "\\)\n");
 }
 
 }  // namespace

@@ -232,9 +232,9 @@ TEST(TempFaultTest, AHundredTakenNamesInARowIsAlreadyExists) {
     fault.fail_nth(1, EEXIST, Syscall::kMkdirat, /*times=*/100);
     absl::StatusOr<TempDir> dir = TempDir::open(TempDirConfig{.parent = place.path()});
     EXPECT_EQ(dir.status().code(), absl::StatusCode::kAlreadyExists) << dir.status();
-    EXPECT_EQ(dir.status().message(),
-              "open temp dir " + internal::quoted(place.path() + "/tmp-XXXXXXXXXXXX") +
-                  ": 100 random names in a row were taken");
+    EXPECT_EQ(dir.status().message(), "open temp dir " +
+                                          internal::quoted(place.path() + "/tmp-XXXXXXXXXXXX") +
+                                          ": 100 random names in a row were taken");
     EXPECT_EQ(fault.injected(), 100);
   }
   EXPECT_EQ(listing(place.path()), std::vector<std::string>{});

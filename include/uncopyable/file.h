@@ -179,8 +179,8 @@ class FileLock {
   friend class File;
   FileLock(File* file, int fd, const internal::ProcessBound& process);
 
-  internal::Borrowed<File> file_;                  // given back after the lock goes
-  UniqueHandle<file_internal::LockTraits> lock_;   // released first
+  internal::Borrowed<File> file_;                 // given back after the lock goes
+  UniqueHandle<file_internal::LockTraits> lock_;  // released first
 };
 
 // An open file. See the top of this file.

@@ -34,9 +34,7 @@ class NamedFd : MemberOf<Owner> {
   NamedFd(const Owner* owner, Fd fd) noexcept : MemberOf<Owner>(owner), fd_(std::move(fd)) {
     name();
   }
-  NamedFd(NamedFd&& other) noexcept : MemberOf<Owner>(other), fd_(std::move(other.fd_)) {
-    name();
-  }
+  NamedFd(NamedFd&& other) noexcept : MemberOf<Owner>(other), fd_(std::move(other.fd_)) { name(); }
   // Closes what it held (quietly), then owns `other`'s descriptor.
   NamedFd& operator=(NamedFd&& other) noexcept {
     fd_ = std::move(other.fd_);
