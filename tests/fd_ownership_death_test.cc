@@ -32,7 +32,7 @@ using testing::TempPath;
 // A File's part of the messages, for a file made by open(name): the path
 // ends with the name.
 std::string owned_by_file(const std::string& name) {
-  return "a descriptor owned by File \\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name +
+  return "a descriptor owned by File \\(file \"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name +
          "\"( \\([0-9]+ bytes\\))?\\); only its owner may close it\n";
 }
 
@@ -197,7 +197,7 @@ TEST_F(FdOwnershipDeathTest, ResetToADescriptorAFileOwns) {
   Fd other(open_null());
   EXPECT_DEATH(other.reset(file.fd().get()),
                "^uncopyable: Fd::reset\\([0-9]+\\): adopting a descriptor already owned by File "
-               "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-journal.log\"( \\([0-9]+ bytes\\))?\\); a descriptor has one owner, and only it may "
+               "\\(file \"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-journal.log\"( \\([0-9]+ bytes\\))?\\); a descriptor has one owner, and only it may "
                "close it\n");
 }
 
@@ -228,7 +228,7 @@ TEST_F(FdOwnershipDeathTest, UnseenStrayCloseThenReuseAbortsAtTheAdoption) {
         (void)a.write("meant for a\n");
       },
       "^uncopyable: Fd::Fd\\([0-9]+\\): adopting a descriptor already owned by File "
-      "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-a.log\"( \\([0-9]+ bytes\\))?\\)");
+      "\\(file \"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-a.log\"( \\([0-9]+ bytes\\))?\\)");
 }
 
 // --- fork ----------------------------------------------------------------------
