@@ -227,7 +227,9 @@ class File {
   // locks on kernels before 5.15. Opening without O_NONBLOCK when the path
   // "looks" regular would need a stat(2) first (no cheaper, and racy). So an
   // open of an existing file costs two system calls more than a bare
-  // open(2) and close(2) (about 1.4x in //benchmarks:file_benchmark).
+  // open(2) and close(2): about 1.5x their time in
+  // //benchmarks:file_benchmark (BM_OpenClose), each call being a sixth of
+  // it or more.
   [[nodiscard]] static absl::StatusOr<File> open(const FileConfig& config);
   // The same, taking the config over instead of copying it.
   [[nodiscard]] static absl::StatusOr<File> open(FileConfig&& config);
@@ -258,7 +260,7 @@ class File {
       : fd_(this, std::move(fd)), config_(std::move(config)) {}
 
   // How messages name it: file "/var/lib/app/journal" (quoted, cut past 200
-  // bytes). Empty once moved from.
+  // bytes); file "" once moved from.
   [[nodiscard]] std::string resource() const;
 
   // What it was opened from. Available until the File is moved from.
