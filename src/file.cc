@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 #include "uncopyable/internal/transfer.h"
@@ -21,10 +22,15 @@ namespace {
 
 namespace sys = internal::sys;
 
-// "read(\"/tmp/t.db\")": the operation and the path, for messages (a long
+// file "/tmp/t.db": how a File names its file in every message (a long
 // path is cut short, its length said).
-std::string what(absl::string_view operation, const FileConfig& config) {
-  return absl::StrCat(operation, "(", internal::quoted(config.path), ")");
+std::string file_resource(const FileConfig& config) {
+  return absl::StrCat("file ", internal::quoted(config.path));
+}
+
+// "write file \"/tmp/t.db\"": the start of a transfer's message.
+std::string operation_on(absl::string_view operation, const FileConfig& config) {
+  return absl::StrCat(operation, " ", file_resource(config));
 }
 
 // Whether [offset, offset + size) lies within what an off_t can say, as
@@ -56,9 +62,9 @@ bool can_read(const FileConfig& config) { return config.access != FileAccess::wr
 bool can_write(const FileConfig& config) { return config.access != FileAccess::read; }
 
 absl::Status wrong_access(absl::string_view operation, const FileConfig& config) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      what(operation, config), ": the file was opened with access=",
-      enum_name(config.access)));
+  return internal::error_on(
+      absl::StatusCode::kFailedPrecondition, operation, file_resource(config),
+      absl::StrCat("the file was opened with access=", enum_name(config.access)));
 }
 
 // Writes all of `data` with `call(buffer, size, done)` through the one I/O
@@ -72,7 +78,7 @@ absl::Status write_all(absl::string_view operation, const FileConfig& config,
       [&](size_t done) { return call(data.data() + done, data.size() - done, done); });
   if (written != nullptr) *written = sent.done;
   if (ABSL_PREDICT_TRUE(sent.ok())) return absl::OkStatus();
-  return internal::transfer_status(sent.error, what(operation, config), "wrote", sent.done,
+  return internal::transfer_status(sent.error, operation_on(operation, config), "wrote", sent.done,
                                    data.size());
 }
 
@@ -85,7 +91,7 @@ absl::StatusOr<size_t> read_all(absl::string_view operation, const FileConfig& c
       buffer.size(), internal::TransferMode::kAll, internal::ZeroBytes::kEnd,
       [&](size_t done) { return call(buffer.data() + done, buffer.size() - done, done); });
   if (ABSL_PREDICT_TRUE(got.ok())) return got.done;
-  return internal::transfer_status(got.error, what(operation, config), "read", got.done,
+  return internal::transfer_status(got.error, operation_on(operation, config), "read", got.done,
                                    buffer.size());
 }
 
@@ -122,13 +128,19 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     error = std::move(valid);
     return -1;
   }
-  internal::watch_forks();  // so that a forked child knows it is one (see set_lock)
   const int flags = open_flags(config);
-  // O_NONBLOCK: a FIFO with no writer, or a device, must not make open(2)
-  // wait. What it opened is checked, then switched back to blocking.
+  // create and exclusive (O_CREAT|O_EXCL): open(2) makes a new, empty
+  // regular file or fails; it never opens an entry that exists, nor follows
+  // a symlink, so there is no FIFO, device, directory or lease to wait for
+  // or to refuse: the plain open(2) is all (see File::open).
+  const bool made_new = config.create && config.exclusive;
+  // Otherwise O_NONBLOCK: a FIFO with no writer, a device, or a lease must
+  // not make open(2) wait. What it opened is checked, then switched back to
+  // blocking.
   int fd;
   do {
-    fd = sys::open(config.path.c_str(), flags | O_NONBLOCK, config.permissions.bits());
+    fd = sys::open(config.path.c_str(), made_new ? flags : flags | O_NONBLOCK,
+                   config.permissions.bits());
   } while (fd < 0 && errno == EINTR);
   if (ABSL_PREDICT_FALSE(fd < 0)) {
     const int open_errno = errno;
@@ -144,10 +156,11 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     }
     return -1;
   }
+  if (made_new) return fd;
   Fd owned(fd);  // closed on the way out unless kept
   struct stat info;
   if (ABSL_PREDICT_FALSE(sys::fstat(fd, &info) != 0)) {
-    error = internal::errno_status(errno, what("fstat", config));
+    error = internal::errno_error_on(errno, "open", file_resource(config), "fstat");
     return -1;
   }
   // A directory only for reading, and only when asked: what it is good for
@@ -163,7 +176,7 @@ int File::open_fd(const FileConfig& config, absl::Status& error) {
     result = sys::fcntl(fd, F_SETFL, flags);  // O_NONBLOCK off, O_APPEND kept
   } while (result != 0 && errno == EINTR);
   if (ABSL_PREDICT_FALSE(result != 0)) {
-    error = internal::errno_status(errno, absl::StrCat(what("fcntl", config), " F_SETFL"));
+    error = internal::errno_error_on(errno, "open", file_resource(config), "fcntl F_SETFL");
     return -1;
   }
   return owned.release();
@@ -178,16 +191,17 @@ absl::Status File::not_regular(const FileConfig& config, mode_t mode) {
                ? " (allow_special_files=true opens one for reading, e.g. to sync() it)"
                : " (a directory opens for reading only)";
   }
-  return absl::FailedPreconditionError(absl::StrCat(what("open", config), " with access=",
-                                                    enum_name(config.access), ": ", internal::file_kind(mode),
-                                                    ", not a regular file", hint));
+  return internal::error_on(absl::StatusCode::kFailedPrecondition, "open", file_resource(config),
+                            absl::StrCat("with access=", enum_name(config.access), ": ",
+                                         internal::file_kind(mode), ", not a regular file", hint));
 }
 
 absl::Status File::open_error(const FileConfig& config, int error, absl::string_view note) {
-  return internal::errno_status(
-      error, absl::StrCat(what("open", config), " with access=", enum_name(config.access),
-                          config.create ? ", create" : "", config.exclusive ? ", exclusive" : "",
-                          config.no_follow ? ", no_follow" : "", note));
+  return internal::errno_error_on(
+      error, "open", file_resource(config),
+      absl::StrCat("with access=", enum_name(config.access), config.create ? ", create" : "",
+                   config.exclusive ? ", exclusive" : "", config.no_follow ? ", no_follow" : "",
+                   note));
 }
 
 absl::StatusOr<File> File::open(const FileConfig& config) {
@@ -204,32 +218,7 @@ absl::StatusOr<File> File::open(FileConfig&& config) {
   return absl::StatusOr<File>(absl::in_place, Key(), std::move(config), Fd(fd));
 }
 
-File& File::operator=(File&& other) noexcept {
-  if (this != &other) {
-    require_no_locks("operator=(File&&)");
-    other.require_no_locks("operator=(File&&)");
-    fd_ = std::move(other.fd_);
-    config_ = std::move(other.config_);
-    fork_generation_ = other.fork_generation_;
-    name_fd_owner();
-  }
-  return *this;
-}
-
-std::string File::path_for_messages() const {
-  return absl::StrCat("path=", internal::quoted(config_.path));
-}
-
-void File::locks_held(const char* operation) const noexcept {
-  misuse("File::%s while %d FileLock(s) on it are held (%s); unlock first", operation,
-         live_locks_, path_for_messages().c_str());
-}
-
-void File::second_lock(const char* operation) const noexcept {
-  misuse("File::%s while a FileLock on it is held (%s); a File holds one lock at a time: "
-         "unlock it first, or rebuild() another File",
-         operation, path_for_messages().c_str());
-}
+std::string File::resource() const { return file_resource(config_); }
 
 absl::StatusOr<File> File::rebuild() const {
   checked_fd("rebuild()");
@@ -256,8 +245,8 @@ absl::StatusOr<std::string> File::read_to_end(size_t max_bytes) {
                         [fd](char* to, size_t size, size_t) { return sys::read(fd, to, size); });
       },
       [&] {
-        return absl::OutOfRangeError(
-            absl::StrCat(what("read_to_end", config_), ": more than ", max_bytes, " bytes"));
+        return internal::error_on(absl::StatusCode::kOutOfRange, "read_to_end", resource(),
+                                  absl::StrCat("more than ", max_bytes, " bytes"));
       });
 }
 
@@ -265,8 +254,8 @@ absl::StatusOr<size_t> File::pread(absl::Span<char> buffer, off_t offset) {
   const int fd = checked_fd("pread()");
   if (!can_read(config_)) return wrong_access("pread", config_);
   if (!offset_range_ok(offset, buffer.size())) {
-    return internal::errno_status(EINVAL, absl::StrCat(what("pread", config_), " of ",
-                                                       buffer.size(), " bytes at ", offset));
+    return internal::errno_error_on(EINVAL, "pread", resource(),
+                                    absl::StrCat(buffer.size(), " bytes at ", offset));
   }
   return read_all("pread", config_, buffer, [fd, offset](char* to, size_t size, size_t done) {
     return sys::pread(fd, to, size, offset + static_cast<off_t>(done));
@@ -295,8 +284,8 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
   if (written != nullptr) *written = 0;
   if (!can_write(config_)) return wrong_access("pwrite", config_);
   if (!offset_range_ok(offset, data.size())) {
-    return internal::errno_status(EINVAL, absl::StrCat(what("pwrite", config_), " of ",
-                                                       data.size(), " bytes at ", offset));
+    return internal::errno_error_on(EINVAL, "pwrite", resource(),
+                                    absl::StrCat(data.size(), " bytes at ", offset));
   }
   return write_all("pwrite", config_, data, written,
                    [fd, offset](const char* from, size_t size, size_t done) {
@@ -309,7 +298,7 @@ absl::StatusOr<off_t> File::seek(off_t offset, Whence whence) {
   const int how = whence == Whence::start ? SEEK_SET : whence == Whence::current ? SEEK_CUR : SEEK_END;
   const off_t result = sys::lseek(fd, offset, how);
   if (result < 0) {
-    return internal::errno_status(errno, absl::StrCat(what("seek", config_), " to ", offset));
+    return internal::errno_error_on(errno, "seek", resource(), absl::StrCat("to ", offset));
   }
   return result;
 }
@@ -317,41 +306,51 @@ absl::StatusOr<off_t> File::seek(off_t offset, Whence whence) {
 absl::StatusOr<uint64_t> File::size() const {
   const int fd = checked_fd("size()");
   struct stat info;
-  if (sys::fstat(fd, &info) != 0) return internal::errno_status(errno, what("fstat", config_));
+  if (sys::fstat(fd, &info) != 0) {
+    return internal::errno_error_on(errno, "size", resource(), "fstat");
+  }
   return static_cast<uint64_t>(info.st_size);
 }
 
 absl::Status File::sync() {
   const int fd = checked_fd("sync()");
-  if (sys::fsync(fd) != 0) return internal::errno_status(errno, what("fsync", config_));
+  if (sys::fsync(fd) != 0) return internal::errno_error_on(errno, "sync", resource(), "fsync");
   return absl::OkStatus();
 }
 
 absl::Status File::datasync() {
   const int fd = checked_fd("datasync()");
-  if (sys::fdatasync(fd) != 0) return internal::errno_status(errno, what("fdatasync", config_));
+  if (sys::fdatasync(fd) != 0) {
+    return internal::errno_error_on(errno, "datasync", resource(), "fdatasync");
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait) {
-  const int fd = checked_fd(wait ? "lock()" : "try_lock()");
-  if (ABSL_PREDICT_FALSE(live_locks_ != 0)) second_lock(wait ? "lock()" : "try_lock()");
-  if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    misuse("File::%s in a fork()ed child on a File its parent opened: the two share one lock "
-           "(one open file description), so the child's lock would be the parent's; the child "
-           "must rebuild() its own File (%s)",
-           wait ? "lock()" : "try_lock()", path_for_messages().c_str());
-  }
   const char* operation = wait ? "lock" : "try_lock";
-  if (kind == LockKind::shared ? !can_read(config_) : !can_write(config_)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what(operation, config_), kind == LockKind::shared ? ": a " : ": an ", enum_name(kind),
-        " lock needs ",
-        kind == LockKind::shared ? "read" : "write", " access, but the file was opened with access=",
-        enum_name(config_.access)));
+  const char* call = wait ? "lock()" : "try_lock()";
+  const int fd = checked_fd(call);
+  if (ABSL_PREDICT_FALSE(lender_.count() != 0)) {
+    misuse_on(kName, call, resource(),
+              "while a FileLock on it is held; a File holds one lock at a time: unlock it "
+              "first, or rebuild() another File");
+  }
+  if (ABSL_PREDICT_FALSE(!process_.here())) {
+    misuse_on(kName, call, resource(),
+              "in a fork()ed child on a File its parent opened: the two share one lock (one "
+              "open file description), so the child's lock would be the parent's; the child "
+              "must rebuild() its own File");
+  }
+  const bool shared = kind == LockKind::shared;
+  if (shared ? !can_read(config_) : !can_write(config_)) {
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, operation, resource(),
+        absl::StrCat(shared ? "a " : "an ", enum_name(kind), " lock needs ",
+                     shared ? "read" : "write",
+                     " access, but the file was opened with access=", enum_name(config_.access)));
   }
   struct flock request = {};
-  request.l_type = kind == LockKind::shared ? F_RDLCK : F_WRLCK;
+  request.l_type = shared ? F_RDLCK : F_WRLCK;
   request.l_whence = SEEK_SET;  // l_start 0, l_len 0: the whole file
   int result;
   do {
@@ -360,12 +359,10 @@ absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait)
   if (result != 0) {
     const int error = errno;
     if (!wait && (error == EAGAIN || error == EACCES)) return std::nullopt;  // held elsewhere
-    return internal::errno_status(
-        error, absl::StrCat(what(operation, config_), " (", enum_name(kind), ")"));
+    return internal::errno_error_on(error, operation, resource(),
+                                    absl::StrCat(shared ? "a " : "an ", enum_name(kind), " lock"));
   }
-  ++live_locks_;
-  lock_pid_ = ::getpid();
-  return std::optional<FileLock>(FileLock(this));
+  return std::optional<FileLock>(FileLock(this, fd, process_));
 }
 
 absl::StatusOr<FileLock> File::lock(LockKind kind) {
@@ -378,12 +375,21 @@ absl::StatusOr<std::optional<FileLock>> File::try_lock(LockKind kind) {
   return set_lock(kind, /*wait=*/false);
 }
 
-absl::Status File::unlock_for(FileLock&) {
-  const int fd = checked_fd("unlock()");
-  --live_locks_;
+absl::Status File::close() {
+  checked_fd("close()");
+  lender_.require_none("close()");
+  return internal::status_on(fd_.fd().close(), "close", resource());
+}
+
+// ---------------------------------------------------------------------------
+// FileLock
+
+namespace file_internal {
+
+absl::Status LockTraits::close(int fd) {
   // In a fork()ed child the lock is the parent's (one open file description,
   // one holder): letting go of the copy must not release it for the parent.
-  if (lock_pid_ != ::getpid()) return absl::OkStatus();
+  if (!taken_in.here()) return absl::OkStatus();
   struct flock request = {};
   request.l_type = F_UNLCK;
   request.l_whence = SEEK_SET;
@@ -391,40 +397,28 @@ absl::Status File::unlock_for(FileLock&) {
   do {
     result = sys::fcntl(fd, F_OFD_SETLK, &request);
   } while (result != 0 && errno == EINTR);
-  if (result != 0) return internal::errno_status(errno, what("unlock", config_));
+  if (result != 0) return internal::errno_status(errno, "fcntl F_OFD_SETLK F_UNLCK");
   return absl::OkStatus();
 }
 
-absl::Status File::close() {
-  checked_fd("close()");
-  require_no_locks("close()");
-  absl::Status status = fd_.close();
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat(what("close", config_), ": ", status.message()));
-  }
-  return status;
-}
+}  // namespace file_internal
 
-// ---------------------------------------------------------------------------
-// FileLock
+FileLock::FileLock(File* file, int fd, const internal::ProcessBound& process)
+    : file_(file), lock_(fd, file_internal::LockTraits{process}) {}
 
-FileLock& FileLock::operator=(FileLock&& other) noexcept {
-  if (this != &other) {
-    if (file_ != nullptr) file_->unlock_for(*this).IgnoreError();
-    file_ = std::exchange(other.file_, nullptr);
-  }
-  return *this;
-}
-
-FileLock::~FileLock() {
-  if (file_ != nullptr) file_->unlock_for(*this).IgnoreError();
+std::string FileLock::resource() const {
+  const File* file = file_.get();
+  return file != nullptr ? file->resource() : std::string();
 }
 
 absl::Status FileLock::unlock() {
-  UNCOPYABLE_CHECK(file_ != nullptr,
-                   "FileLock::unlock() on a lock that is not held (moved from or unlocked)");
-  return std::exchange(file_, nullptr)->unlock_for(*this);
+  if (ABSL_PREDICT_FALSE(!lock_.is_valid())) {
+    misuse_on(kName, "unlock()", "", "on a lock that is not held: %s",
+              lock_.state() == HandleState::kMovedFrom ? "moved from" : "unlocked already");
+  }
+  absl::Status status = internal::status_on(lock_.close(), "unlock", resource());
+  file_.give_back();
+  return status;
 }
 
 }  // namespace uncopyable

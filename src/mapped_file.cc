@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -20,9 +21,10 @@ namespace sys = internal::sys;
 
 constexpr uint64_t kLargestOffset = static_cast<uint64_t>(std::numeric_limits<off_t>::max());
 
-// "mmap(\"/var/lib/app/index\")": the operation and the path, for messages.
-std::string what(absl::string_view operation, const MappedFileConfig& config) {
-  return absl::StrCat(operation, "(", internal::quoted(config.file.path), ")");
+// mapped file "/var/lib/app/index": how a MappedFile names its file in every
+// message.
+std::string mapped_resource(const MappedFileConfig& config) {
+  return absl::StrCat("mapped file ", internal::quoted(config.file.path));
 }
 
 }  // namespace
@@ -73,14 +75,16 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
   if (!file_size.ok()) return file_size.status();
   const uint64_t end = config.length == 0 ? *file_size : config.offset + config.length;
   if (config.offset > *file_size) {
-    return absl::OutOfRangeError(absl::StrCat(what("mmap", config), ": offset ", config.offset,
-                                              " is past the end of the file (", *file_size,
-                                              " bytes)"));
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
+        absl::StrCat("offset ", config.offset, " is past the end of the file (", *file_size,
+                     " bytes)"));
   }
   if (end > *file_size) {
-    return absl::OutOfRangeError(absl::StrCat(what("mmap", config), ": bytes [", config.offset,
-                                              ", ", end, ") reach past the end of the file (",
-                                              *file_size, " bytes)"));
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "open", mapped_resource(config),
+        absl::StrCat("bytes [", config.offset, ", ", end, ") reach past the end of the file (",
+                     *file_size, " bytes)"));
   }
   const size_t size = static_cast<size_t>(end - config.offset);
   mapped_file_internal::MappingTraits traits;
@@ -101,10 +105,10 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
     void* address = sys::mmap(nullptr, traits.length, protection, flags, file->fd().get(),
                               static_cast<off_t>(start));
     if (address == MAP_FAILED) {
-      return internal::errno_status(
-          errno, absl::StrCat(what("mmap", config), " of ", size, " bytes at offset ",
-                              config.offset, " with access=", enum_name(config.access),
-                              config.shared ? ", shared" : ", private"));
+      return internal::errno_error_on(
+          errno, "open", mapped_resource(config),
+          absl::StrCat("mmap of ", size, " bytes at offset ", config.offset, " with access=",
+                       enum_name(config.access), config.shared ? ", shared" : ", private"));
     }
     mapping = mapped_file_internal::Mapping(reinterpret_cast<uintptr_t>(address), traits);
   }
@@ -120,12 +124,10 @@ absl::StatusOr<MappedFile> MappedFile::rebuild() const {
   return open(config_);
 }
 
-std::string MappedFile::path_for_messages() const {
-  return absl::StrCat("path=", internal::quoted(config_.file.path));
-}
+std::string MappedFile::resource() const { return mapped_resource(config_); }
 
 uintptr_t MappedFile::checked_address(const char* operation) const {
-  return mapping_.get_as("MappedFile", operation, [this] { return path_for_messages(); });
+  return mapping_.get_as(kName, operation, [this] { return resource(); });
 }
 
 absl::Span<const std::byte> MappedFile::bytes() const {
@@ -137,9 +139,8 @@ absl::Span<const std::byte> MappedFile::bytes() const {
 absl::Span<std::byte> MappedFile::mutable_bytes() {
   const uintptr_t address = checked_address("mutable_bytes()");
   if (config_.access != MapAccess::read_write) {
-    misuse("MappedFile::mutable_bytes() on a read-only mapping (%s); map it with "
-           "access=read_write",
-           path_for_messages().c_str());
+    misuse_on(kName, "mutable_bytes()", resource(),
+              "on a read-only mapping; map it with access=read_write");
   }
   if (address == mapped_file_internal::MappingTraits::kNothingMapped) return {};
   return absl::Span<std::byte>(reinterpret_cast<std::byte*>(address) + skip_, size_);
@@ -154,18 +155,14 @@ absl::Status MappedFile::sync() {
   const uintptr_t address = checked_address("sync()");
   if (address == mapped_file_internal::MappingTraits::kNothingMapped) return absl::OkStatus();
   if (sys::msync(reinterpret_cast<void*>(address), skip_ + size_, MS_SYNC) != 0) {
-    return internal::errno_status(errno, what("msync", config_));
+    return internal::errno_error_on(errno, "sync", resource(), "msync");
   }
   return absl::OkStatus();
 }
 
 absl::Status MappedFile::close() {
   checked_address("close()");
-  absl::Status status = mapping_.close();
-  if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(what("close", config_), ": ", status.message()));
-  }
-  return status;
+  return internal::status_on(mapping_.close(), "close", resource());
 }
 
 }  // namespace uncopyable

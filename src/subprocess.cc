@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
@@ -203,50 +204,61 @@ std::vector<char*> pointers(const Strings& strings) {
   return out;
 }
 
-// "\"sleep\"", or "\"sleep\" (looked up on PATH)".
+// subprocess "sleep": how a Subprocess names its child in every message,
+// without the pid (see Subprocess::resource()).
+std::string program_resource(const SubprocessConfig& config) {
+  return absl::StrCat("subprocess ", internal::quoted(config.argv.empty() ? "" : config.argv[0]));
+}
+
+// What spawn() names: subprocess "sleep", or subprocess "sleep" (looked up
+// on PATH).
 std::string program_for_messages(const SubprocessConfig& config) {
-  return absl::StrCat(internal::quoted(config.argv[0]),
+  return absl::StrCat(program_resource(config),
                       looked_up(config.argv[0]) ? " (looked up on PATH)" : "");
 }
 
 // The Status for what a failed child reported.
 absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView> passed,
                          const std::vector<std::string>& programs, const Report& report) {
-  const std::string spawn = absl::StrCat("spawn ", program_for_messages(config), ": ");
+  const std::string program = program_for_messages(config);
+  const int error = report.error;
   const int index = report.index;
   switch (static_cast<Step>(report.step)) {
     case Step::kSignalMask:
-      return internal::errno_status(report.error, spawn + "sigprocmask in the child");
+      return internal::errno_error_on(error, "spawn", program, "sigprocmask in the child");
     case Step::kReport:
-      return internal::errno_status(report.error, spawn + "fcntl F_DUPFD_CLOEXEC in the child");
+      return internal::errno_error_on(error, "spawn", program,
+                                      "fcntl F_DUPFD_CLOEXEC in the child");
     case Step::kPass:
       if (index >= 0 && static_cast<size_t>(index) < passed.size()) {
-        return internal::errno_status(
-            report.error, absl::StrCat(spawn, "passing fd ", passed[index].get(), " as child fd ",
-                                       config.passed_fds[index]));
+        return internal::errno_error_on(error, "spawn", program,
+                                        absl::StrCat("passing fd ", passed[index].get(),
+                                                     " as child fd ", config.passed_fds[index]));
       }
       break;
     case Step::kNull:
-      return internal::errno_status(
-          report.error, index < 0 ? spawn + "fcntl F_DUPFD_CLOEXEC of /dev/null in the child"
-                                  : absl::StrCat(spawn, "/dev/null as child fd ", index));
+      return internal::errno_error_on(error, "spawn", program,
+                                      index < 0 ? "fcntl F_DUPFD_CLOEXEC of /dev/null in the child"
+                                                : absl::StrCat("/dev/null as child fd ", index));
     case Step::kCloseOthers:
-      return internal::errno_status(report.error,
-                                    spawn + "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
+      return internal::errno_error_on(error, "spawn", program,
+                                      "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
     case Step::kChdir:
-      return internal::errno_status(
-          report.error, absl::StrCat(spawn, "chdir(", internal::quoted(config.working_directory),
-                                     ")"));
+      return internal::errno_error_on(
+          error, "spawn", program,
+          absl::StrCat("chdir(", internal::quoted(config.working_directory), ")"));
     case Step::kExec:
       if (index >= 0 && static_cast<size_t>(index) < programs.size() &&
           looked_up(config.argv[0])) {
-        return internal::errno_status(
-            report.error, absl::StrCat(spawn, "execve(", internal::quoted(programs[index]), ")"));
+        return internal::errno_error_on(
+            error, "spawn", program,
+            absl::StrCat("execve(", internal::quoted(programs[index]), ")"));
       }
-      return internal::errno_status(report.error, spawn + "execve");
+      return internal::errno_error_on(error, "spawn", program, "execve");
   }
-  return absl::InternalError(absl::StrCat(spawn, "the child reported step ", report.step,
-                                          ", which there is not, with errno ", report.error));
+  return internal::error_on(absl::StatusCode::kInternal, "spawn", program,
+                            absl::StrCat("the child reported step ", report.step,
+                                         ", which there is not, with errno ", error));
 }
 
 // How the child ended, from waitid(2).
@@ -334,7 +346,7 @@ namespace subprocess_internal {
 
 absl::Status ChildTraits::close(const Child& child) {
   absl::Status status;
-  if (!child.reaped && child.fork_generation == internal::current_fork_generation()) {
+  if (!child.reaped && spawned_in.here()) {
     status = kill_and_reap(child.pidfd);
   }
   absl::Status closed = FdTraits::close(child.pidfd);
@@ -347,7 +359,7 @@ absl::Status ChildTraits::close(const Child& child) {
 }
 
 void ChildTraits::close_quietly(const Child& child) noexcept {
-  if (!child.reaped && child.fork_generation == internal::current_fork_generation()) {
+  if (!child.reaped && spawned_in.here()) {
     kill_and_reap(child.pidfd).IgnoreError();
   }
   FdTraits::close_quietly(child.pidfd);
@@ -362,9 +374,10 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
                                              absl::Span<const FdView> passed) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   if (passed.size() != config.passed_fds.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "spawn ", program_for_messages(config), ": the config passes ", config.passed_fds.size(),
-        " descriptor(s) (passed_fds), but spawn() was given ", passed.size()));
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, "spawn", program_for_messages(config),
+        absl::StrCat("the config passes ", config.passed_fds.size(),
+                     " descriptor(s) (passed_fds), but spawn() was given ", passed.size()));
   }
   internal::watch_forks();
   // Everything the child needs, made now: between clone3 and execve it may
@@ -390,16 +403,16 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
                                std::find(targets.begin(), targets.end(), stream) == targets.end();
     any_null = any_null || plan.null_stream[stream];
   }
-  const std::string spawn = absl::StrCat("spawn ", program_for_messages(config), ": ");
+  const std::string program = program_for_messages(config);
   Fd null_fd;
   if (any_null) {
     const int fd = sys::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return internal::errno_status(errno, spawn + "open(\"/dev/null\")");
+    if (fd < 0) return internal::errno_error_on(errno, "spawn", program, "open(\"/dev/null\")");
     null_fd = Fd(fd);
   }
   int report_fds[2];
   if (sys::pipe2(report_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return internal::errno_status(errno, spawn + "pipe2 for the exec report");
+    return internal::errno_error_on(errno, "spawn", program, "pipe2 for the exec report");
   }
   Fd report_read(report_fds[0]);
   Fd report_write(report_fds[1]);
@@ -419,11 +432,9 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
 
   int pidfd = -1;
   const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);
-  if (pid < 0) return internal::errno_status(errno, spawn + "clone3");
+  if (pid < 0) return internal::errno_error_on(errno, "spawn", program, "clone3");
   // Owned from here on: on any error below, the child is killed and reaped.
-  Subprocess child(Handle(Child{pidfd, pid, internal::current_fork_generation(), false,
-                                ExitStatus::exited(0)}),
-                   config);
+  Subprocess child(Handle(Child{pidfd, pid, false, ExitStatus::exited(0)}), config);
   // The child has run the program or exited by now (CLONE_VFORK). Its copy
   // of the write end closed either way; this process's goes too, so that a
   // read finds a report or nothing.
@@ -434,24 +445,25 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
     got = sys::read(report_read.get(), &report, sizeof report);
   } while (got < 0 && errno == EINTR);
   if (got < 0 && errno != EAGAIN) {  // EAGAIN: another process holds the write end; no report
-    return internal::errno_status(errno, spawn + "read of the exec report");
+    return internal::errno_error_on(errno, "spawn", program, "read of the exec report");
   }
   if (got == static_cast<ssize_t>(sizeof report)) {
     return child_error(config, passed, programs, report);  // the child is reaped on the way out
   }
   if (got > 0) {
-    return absl::InternalError(absl::StrCat(spawn, "a short exec report (", got, " bytes)"));
+    return internal::error_on(absl::StatusCode::kInternal, "spawn", program,
+                              absl::StrCat("a short exec report (", got, " bytes)"));
   }
   return child;
 }
 
 absl::StatusOr<Subprocess> Subprocess::open(const SubprocessConfig& config) {
   if (!config.passed_fds.empty() && config.validate().ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "spawn ", program_for_messages(config), ": the config passes ",
-        config.passed_fds.size(),
-        " descriptor(s) (passed_fds): descriptors are resources, not data; spawn(config, "
-        "passed) or rebuild(passed) takes them"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "spawn", program_for_messages(config),
+        absl::StrCat("the config passes ", config.passed_fds.size(),
+                     " descriptor(s) (passed_fds): descriptors are resources, not data; "
+                     "spawn(config, passed) or rebuild(passed) takes them"));
   }
   return spawn(config, {});
 }
@@ -467,24 +479,22 @@ absl::StatusOr<Subprocess> Subprocess::rebuild(absl::Span<const FdView> passed) 
 }
 
 Child Subprocess::checked(const char* operation) const {
-  return child_.get_as("Subprocess", operation, [this] {
-    return absl::StrCat("program ",
-                        internal::quoted(config_.argv.empty() ? "" : config_.argv[0]));
-  });
+  return child_.get_as(kName, operation, [this] { return resource(); });
 }
 
 Child Subprocess::checked_owner(const char* operation) const {
   const Child child = checked(operation);
-  if (ABSL_PREDICT_FALSE(child.fork_generation != internal::current_fork_generation())) {
-    misuse("Subprocess::%s in a fork()ed child: the process belongs to the process that "
-           "spawned it, which alone waits for and kills it (program %s)",
-           operation, internal::quoted(config_.argv[0]).c_str());
+  if (ABSL_PREDICT_FALSE(!process_.here())) {
+    misuse_on(kName, operation, resource(),
+              "in a fork()ed child: the process belongs to the process that spawned it, which "
+              "alone waits for and kills it");
   }
   return child;
 }
 
-std::string Subprocess::name() const {
-  return absl::StrCat(internal::quoted(config_.argv[0]), " (pid ", child_.get().pid, ")");
+std::string Subprocess::resource() const {
+  if (!child_.is_valid()) return program_resource(config_);
+  return absl::StrCat(program_resource(config_), " pid ", child_.get().pid);
 }
 
 ExitStatus Subprocess::reaped(ExitStatus exit) {
@@ -504,7 +514,7 @@ absl::StatusOr<ExitStatus> Subprocess::wait() {
   if (child.reaped) return child.exit;
   siginfo_t info = {};
   while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED) != 0) {
-    if (errno != EINTR) return internal::errno_status(errno, absl::StrCat("wait for ", name()));
+    if (errno != EINTR) return internal::errno_error_on(errno, "wait", resource());
   }
   return reaped(exit_status_of(info));
 }
@@ -519,15 +529,16 @@ absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
     if (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info,
                     WEXITED | WNOHANG) != 0) {
       if (errno == EINTR) continue;
-      return internal::errno_status(errno, absl::StrCat("wait for ", name()));
+      return internal::errno_error_on(errno, "wait", resource());
     }
     if (info.si_pid != 0) return reaped(exit_status_of(info));
     const int error = internal::wait_for(child.pidfd, POLLIN, deadline);
     if (error == ETIMEDOUT) {
-      return absl::DeadlineExceededError(absl::StrCat("wait for ", name(), ": still running after ",
-                                                      absl::FormatDuration(timeout)));
+      return internal::error_on(
+          absl::StatusCode::kDeadlineExceeded, "wait", resource(),
+          absl::StrCat("still running after ", absl::FormatDuration(timeout)));
     }
-    if (error != 0) return internal::errno_status(error, absl::StrCat("wait for ", name(), ": poll"));
+    if (error != 0) return internal::errno_error_on(error, "wait", resource(), "poll");
   }
 }
 
@@ -535,18 +546,16 @@ absl::Status Subprocess::kill(int signal) {
   const Child child = checked_owner("kill()");
   if (child.reaped) return absl::OkStatus();  // nothing left to signal
   if (sys::pidfd_send_signal(child.pidfd, signal) != 0) {
-    return internal::errno_status(errno,
-                                  absl::StrCat("kill of ", name(), " with ", signal_name(signal)));
+    return internal::errno_error_on(errno, "kill", resource(),
+                                    absl::StrCat("sending ", signal_name(signal)));
   }
   return absl::OkStatus();
 }
 
 absl::Status Subprocess::close() {
   checked("close()");
-  const std::string what = absl::StrCat("close of ", name());
-  absl::Status status = child_.close();
-  if (ABSL_PREDICT_TRUE(status.ok())) return status;
-  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+  const std::string resource = this->resource();  // the pid goes with the child
+  return internal::status_on(child_.close(), "close", resource);
 }
 
 }  // namespace uncopyable

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -36,14 +37,15 @@ constexpr size_t kLongestAffix = 200;
 // level holds a descriptor and a stack frame while it is removed).
 constexpr int kDeepest = 1024;
 
-// "close(\"/tmp/tmp-abc\")": the operation and the path, for messages.
-std::string what(absl::string_view operation, absl::string_view path) {
-  return absl::StrCat(operation, "(", internal::quoted(path), ")");
+// temp dir "/tmp/tmp-abc" or temp file "/tmp/tmp-abc": how a TempDir or a
+// TempFile names its entry in every message.
+std::string temp_resource(bool directory, absl::string_view path) {
+  return absl::StrCat(directory ? "temp dir " : "temp file ", internal::quoted(path));
 }
 
-// path="/tmp/tmp-abc", escaped: what misuse messages name.
-std::string path_for_messages(absl::string_view path) {
-  return absl::StrCat("path=", internal::quoted(path));
+// "unlinkat(\"/tmp/tmp-abc/x\")": a call on one path inside, for details.
+std::string call_on(absl::string_view call, absl::string_view path) {
+  return absl::StrCat(call, "(", internal::quoted(path), ")");
 }
 
 // The name part of a path: what follows its last '/'.
@@ -92,17 +94,18 @@ struct Made {
 };
 
 template <typename MakeEntry>
-absl::StatusOr<Made> make_exclusively(absl::string_view operation, const std::string& parent,
+absl::StatusOr<Made> make_exclusively(bool directory, const std::string& parent,
                                       absl::string_view prefix, absl::string_view suffix,
                                       MakeEntry make_entry) {
-  const std::string pattern =
-      what(operation, join(parent, absl::StrCat(prefix, std::string(kRandomChars, 'X'), suffix)));
+  // temp dir "/tmp/tmp-XXXXXXXXXXXX": the name to be, as a template.
+  const std::string pattern = temp_resource(
+      directory, join(parent, absl::StrCat(prefix, std::string(kRandomChars, 'X'), suffix)));
   int fd;
   do {
     fd = sys::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    return internal::errno_status(errno, absl::StrCat(pattern, ": opening the parent folder"));
+    return internal::errno_error_on(errno, "open", pattern, "opening the parent folder");
   }
   Made made;
   made.parent = Fd(fd);
@@ -110,7 +113,7 @@ absl::StatusOr<Made> make_exclusively(absl::string_view operation, const std::st
   std::string random;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (random_name_part(random) != 0) {
-      return internal::errno_status(errno, absl::StrCat(pattern, ": getrandom"));
+      return internal::errno_error_on(errno, "open", pattern, "getrandom");
     }
     name = absl::StrCat(prefix, random, suffix);
     made.result = make_entry(made.parent.get(), name.c_str());
@@ -119,13 +122,12 @@ absl::StatusOr<Made> make_exclusively(absl::string_view operation, const std::st
       return made;
     }
     if (errno != EEXIST && errno != EINTR) {
-      return internal::errno_status(
-          errno, absl::StrCat(pattern, operation == "mkdtemp" ? ": mkdirat(" : ": openat(",
-                              internal::quoted(name), ")"));
+      return internal::errno_error_on(errno, "open", pattern,
+                                      call_on(directory ? "mkdirat" : "openat", name));
     }
   }
-  return absl::AlreadyExistsError(
-      absl::StrCat(pattern, ": ", kAttempts, " random names in a row were taken"));
+  return internal::error_on(absl::StatusCode::kAlreadyExists, "open", pattern,
+                            absl::StrCat(kAttempts, " random names in a row were taken"));
 }
 
 // ---------------------------------------------------------------------------
@@ -156,9 +158,8 @@ class Remover {
     Fd folder(fd);
     remove_open_folder(fd, parent_fd, name, depth);
     if (absl::Status closed = folder.close(); !closed.ok()) {
-      fail_with(absl::Status(closed.code(), absl::StrCat(what("close", root_), ": ",
-                                                         internal::quoted(path_), ": ",
-                                                         closed.message())));
+      fail_with(internal::error_on(closed.code(), "close", temp_resource(true, root_),
+                                   absl::StrCat(internal::quoted(path_), ": ", closed.message())));
     }
   }
 
@@ -182,15 +183,17 @@ class Remover {
     }
     if (mount_root || info.stx_dev_major != device_major_ ||
         info.stx_dev_minor != device_minor_) {
-      fail_with(absl::FailedPreconditionError(absl::StrCat(
-          what("close", root_), ": ", internal::quoted(path_),
-          " is a mount point: left in place with what it holds (unmount it first)")));
+      fail_with(internal::error_on(
+          absl::StatusCode::kFailedPrecondition, "close", temp_resource(true, root_),
+          absl::StrCat(internal::quoted(path_),
+                       " is a mount point: left in place with what it holds (unmount it first)")));
       return;
     }
     if (depth >= kDeepest) {
-      fail_with(absl::FailedPreconditionError(
-          absl::StrCat(what("close", root_), ": ", internal::quoted(path_), " is nested ",
-                       kDeepest, " folders deep: left in place with what it holds")));
+      fail_with(internal::error_on(
+          absl::StatusCode::kFailedPrecondition, "close", temp_resource(true, root_),
+          absl::StrCat(internal::quoted(path_), " is nested ", kDeepest,
+                       " folders deep: left in place with what it holds")));
       return;
     }
     // A listing may, in principle, miss entries while entries are removed;
@@ -255,8 +258,8 @@ class Remover {
   }
 
   void fail(int error, absl::string_view call) {
-    fail_with(internal::errno_status(
-        error, absl::StrCat(what("close", root_), ": ", what(call, path_))));
+    fail_with(
+        internal::errno_error_on(error, "close", temp_resource(true, root_), call_on(call, path_)));
   }
   void fail_with(absl::Status status) {
     if (status_.ok()) status_ = std::move(status);
@@ -314,26 +317,24 @@ EntryTraits EntryTraits::make(std::string path, bool directory, bool keep) {
   traits.path = std::move(path);
   traits.directory = directory;
   traits.keep = keep;
-  traits.creator = ::getpid();
   return traits;
 }
 
 absl::Status EntryTraits::close(int parent_fd) {
   absl::Status status;
-  if (!keep && creator == ::getpid()) {
+  if (!keep && made_in.here()) {
     if (directory) {
       Remover remover(path);
       remover.remove_folder(parent_fd, name_of(path), 0);
       status = std::move(remover).status();
     } else if (sys::unlinkat(parent_fd, name_of(path).c_str(), 0) != 0 && errno != ENOENT) {
-      status = internal::errno_status(errno, absl::StrCat(what("close", path), ": unlinkat"));
+      status = internal::errno_error_on(errno, "close", temp_resource(false, path), "unlinkat");
     }
   }
   absl::Status closed = FdTraits::close(parent_fd);
   if (status.ok() && !closed.ok()) {
-    status = absl::Status(closed.code(),
-                          absl::StrCat(what("close", path), ": the parent folder's ",
-                                       closed.message()));
+    status = internal::error_on(closed.code(), "close", temp_resource(directory, path),
+                                absl::StrCat("the parent folder's ", closed.message()));
   }
   return status;
 }
@@ -348,11 +349,9 @@ void EntryTraits::close_quietly(int parent_fd) noexcept { close(parent_fd).Ignor
 absl::StatusOr<TempDir> TempDir::open(const TempDirConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   const mode_t mode = config.permissions.bits();
-  absl::StatusOr<Made> made =
-      make_exclusively("mkdtemp", temp_parent(config.parent), config.prefix, "",
-                       [mode](int parent_fd, const char* name) {
-                         return sys::mkdirat(parent_fd, name, mode);
-                       });
+  absl::StatusOr<Made> made = make_exclusively(
+      /*directory=*/true, temp_parent(config.parent), config.prefix, "",
+      [mode](int parent_fd, const char* name) { return sys::mkdirat(parent_fd, name, mode); });
   if (!made.ok()) return made.status();
   temp_internal::Entry entry(
       made->parent.release(),
@@ -361,8 +360,10 @@ absl::StatusOr<TempDir> TempDir::open(const TempDirConfig& config) {
                                  std::move(entry));
 }
 
+std::string TempDir::resource() const { return temp_resource(true, path_); }
+
 void TempDir::require_open(const char* operation) const {
-  (void)entry_.get_as("TempDir", operation, [this] { return path_for_messages(path_); });
+  (void)entry_.get_as(kName, operation, [this] { return resource(); });
 }
 
 absl::StatusOr<TempDir> TempDir::rebuild() const {
@@ -388,8 +389,8 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
   const mode_t mode = config.permissions.bits();
   constexpr int kFlags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   absl::StatusOr<Made> made =
-      make_exclusively("mkstemp", temp_parent(config.parent), config.prefix, config.suffix,
-                       [mode](int parent_fd, const char* name) {
+      make_exclusively(/*directory=*/false, temp_parent(config.parent), config.prefix,
+                       config.suffix, [mode](int parent_fd, const char* name) {
                          return sys::openat(parent_fd, name, kFlags, mode);
                        });
   if (!made.ok()) return made.status();
@@ -410,18 +411,18 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
   struct stat opened_info;
   if (sys::fstat(creator.get(), &made_info) != 0 ||
       sys::fstat(file->fd().get(), &opened_info) != 0) {
-    return internal::errno_status(errno, what("fstat", made->path));
+    return internal::errno_error_on(errno, "open", temp_resource(false, made->path), "fstat");
   }
   if (made_info.st_dev != opened_info.st_dev || made_info.st_ino != opened_info.st_ino) {
     // Not ours at that name any more: leave the name alone.
     (void)entry.release();
-    return absl::FailedPreconditionError(absl::StrCat(
-        what("mkstemp", made->path),
-        ": the file was replaced between its creation and its opening; left in place"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "open", temp_resource(false, made->path),
+        "the file was replaced between its creation and its opening; left in place");
   }
   if (absl::Status closed = creator.close(); !closed.ok()) {
-    return absl::Status(closed.code(), absl::StrCat(what("mkstemp", made->path), ": the creating ",
-                                                    closed.message()));
+    return internal::error_on(closed.code(), "open", temp_resource(false, made->path),
+                              absl::StrCat("the creating ", closed.message()));
   }
   temp_internal::Entry kept(
       entry.release(),
@@ -430,9 +431,10 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
                                   std::move(kept));
 }
 
+std::string TempFile::resource() const { return temp_resource(false, file_.config().path); }
+
 void TempFile::require_open(const char* operation) const {
-  (void)entry_.get_as("TempFile", operation,
-                      [this] { return path_for_messages(file_.config().path); });
+  (void)entry_.get_as(kName, operation, [this] { return resource(); });
 }
 
 absl::StatusOr<TempFile> TempFile::rebuild() const {

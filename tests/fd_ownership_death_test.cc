@@ -32,7 +32,7 @@ using testing::TempPath;
 // How a File names itself, for a file made by open(name): the path ends
 // with the name.
 std::string file_resource(const std::string& name) {
-  return "\\(path=\"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name + "\"( \\([0-9]+ bytes\\))?\\)";
+  return "\\(file \"[^\"]*(\"\\.\\.\\.\"[^\"]*)?-" + name + "\"( \\([0-9]+ bytes\\))?\\)";
 }
 
 // The end of the messages, for such a File.

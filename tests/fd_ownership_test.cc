@@ -83,7 +83,7 @@ TEST(FdOwnershipTest, AFileIsNamedByItsPathWhereverItMoves) {
   TempPath path("journal.log");
   File file = open_file(path);
   const int number = file.fd().get();
-  const std::string expected = "File (path=" + internal::quoted(path.path()) + ")";
+  const std::string expected = "File (file " + internal::quoted(path.path()) + ")";
   EXPECT_EQ(owner_name(number), expected);
   File moved = std::move(file);
   EXPECT_EQ(owner_name(number), expected);
@@ -264,7 +264,7 @@ TEST(FdOwnershipTest, AForkedChildMayCloseItsCopies) {
   absl::StatusOr<std::string> text = file.read_to_end(100);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(*text, "parent\nafter\n");
-  EXPECT_THAT(owner_name(file.fd().get()), MatchesRegex("File \\(path=.*\\)"));
+  EXPECT_THAT(owner_name(file.fd().get()), MatchesRegex("File \\(file .*\\)"));
   EXPECT_EQ(owner_name(fd.get()), "Fd");
   EXPECT_EQ(owner_name(high.get()), "Fd");
   EXPECT_TRUE(file.close().ok());

@@ -20,9 +20,9 @@ using testing::TempPath;
 
 using testing::literally;
 
-// path="..." as the messages quote it (cut past 200 bytes), as a regex.
+// file "..." as the messages name it (cut past 200 bytes), as a regex.
 std::string path_pattern(const std::string& path) {
-  return literally("path=" + internal::quoted(path));
+  return literally("file " + internal::quoted(path));
 }
 
 class FileDeathTest : public ::testing::Test {
@@ -78,18 +78,22 @@ TEST_F(FileDeathTest, ALockThatOutlivesItsFile) {
           lock.emplace(*file.lock(LockKind::exclusive));
         }  // the File goes first
       },
-      "^uncopyable: File::~File\\(\\) while 1 FileLock\\(s\\) on it are held \\(" +
-          path_pattern(temp_.path()) + "\\); unlock first");
+      "^uncopyable: File::~File\\(\\) while 1 FileLock\\(s\\) on it is alive; they must end "
+      "first \\(" +
+          path_pattern(temp_.path()) + "\\)\n");
 }
 
 TEST_F(FileDeathTest, MovingOrClosingAFileWhileLocked) {
   File file = open();
   absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
   ASSERT_TRUE(lock.ok());
-  EXPECT_DEATH({ File moved = std::move(file); },
-               "^uncopyable: File::File\\(File&&\\) while 1 FileLock\\(s\\) on it are held");
-  EXPECT_DEATH((void)file.close(),
-               "^uncopyable: File::close\\(\\) while 1 FileLock\\(s\\) on it are held");
+  const std::string alive = " while 1 FileLock\\(s\\) on it is alive; they must end first \\(" +
+                            path_pattern(temp_.path()) + "\\)\n";
+  EXPECT_DEATH({ File moved = std::move(file); }, "^uncopyable: File::File\\(File&&\\)" + alive);
+  File other = open();
+  EXPECT_DEATH(other = std::move(file), "^uncopyable: File::operator=\\(File&&\\)" + alive);
+  EXPECT_DEATH(file = std::move(other), "^uncopyable: File::operator=\\(File&&\\)" + alive);
+  EXPECT_DEATH((void)file.close(), "^uncopyable: File::close\\(\\)" + alive);
   ASSERT_TRUE(lock->unlock().ok());
 }
 
@@ -100,9 +104,10 @@ TEST_F(FileDeathTest, ASecondLockOnOneFile) {
   File file = open();
   absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
   ASSERT_TRUE(lock.ok()) << lock.status();
-  const std::string held = " while a FileLock on it is held \\(" + path_pattern(temp_.path()) +
-                           "\\); a File holds one lock at a time: unlock it first, or "
-                           "rebuild\\(\\) another File\n";
+  const std::string held =
+      " while a FileLock on it is held; a File holds one lock at a time: unlock it first, or "
+      "rebuild\\(\\) another File \\(" +
+      path_pattern(temp_.path()) + "\\)\n";
   EXPECT_DEATH((void)file.lock(LockKind::exclusive), "^uncopyable: File::lock\\(\\)" + held);
   EXPECT_DEATH((void)file.lock(LockKind::shared), "^uncopyable: File::lock\\(\\)" + held);
   EXPECT_DEATH((void)file.try_lock(LockKind::exclusive),
@@ -121,7 +126,7 @@ TEST_F(FileDeathTest, ALongPathIsCutShort) {
   ASSERT_TRUE(file->close().ok());
   EXPECT_DEATH((void)file->write("x"),
                "^uncopyable: File::write\\(\\) on a closed handle "
-               "\\(path=\"/[^\"]*\"\\.\\.\\.\"[^\"]*n\" \\(" +
+               "\\(file \"/[^\"]*\"\\.\\.\\.\"[^\"]*n\" \\(" +
                    std::to_string(long_name.path().size()) + " bytes\\)\\)\n");
 }
 
@@ -130,8 +135,18 @@ TEST_F(FileDeathTest, UnlockingTwice) {
   absl::StatusOr<FileLock> lock = file.lock(LockKind::shared);
   ASSERT_TRUE(lock.ok());
   ASSERT_TRUE(lock->unlock().ok());
-  EXPECT_DEATH((void)lock->unlock(),
-               "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held");
+  EXPECT_DEATH(
+      (void)lock->unlock(),
+      "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
+  FileLock taker = *file.lock(LockKind::shared);
+  EXPECT_DEATH(
+      (void)lock->unlock(),
+      "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: unlocked already\n");
+  FileLock moved = std::move(taker);
+  // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+  EXPECT_DEATH((void)taker.unlock(),
+               "^uncopyable: FileLock::unlock\\(\\) on a lock that is not held: moved from\n");
+  ASSERT_TRUE(moved.unlock().ok());
 }
 
 // A forked child shares the parent's open file description, and with it

@@ -12,6 +12,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,8 +47,9 @@ TEST(FileFaultTest, FullDiskIsResourceExhaustedAndSaysHowMuchWentOut) {
   size_t written = 99;
   const absl::Status status = full->write(std::string(10000, 'x'), &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(status.message(),
-            "write(\"/dev/full\"): wrote 0 of 10000 bytes, then: No space left on device [ENOSPC]");
+  EXPECT_EQ(
+      status.message(),
+      "write file \"/dev/full\": wrote 0 of 10000 bytes, then: No space left on device [ENOSPC]");
   EXPECT_EQ(written, 0u);
 }
 
@@ -144,6 +146,40 @@ TEST(FileFaultTest, DataSyncedBeforeAKillNineIsThere) {
 // an EPIPE Status, as for a PipeWriter, and never SIGPIPE, which at its
 // default disposition would kill the process. In a death-test child with
 // that default, so that a SIGPIPE shows as a failure.
+// create and exclusive: open(2) makes a new regular file, so there is
+// nothing to refuse or wait for: one system call, no fstat(2), no fcntl(2),
+// and the descriptor is blocking from the start. Any other open checks what
+// it opened and switches O_NONBLOCK off again.
+TEST(FileFaultTest, ANewFileMadeExclusivelyCostsOneOpenOnly) {
+  TempPath temp("exclusive");
+  std::vector<Syscall> calls;
+  absl::StatusOr<File> made;
+  {
+    FaultInjector count;
+    made = File::open(FileConfig{
+        .path = temp.path(), .access = FileAccess::read_write, .create = true, .exclusive = true});
+    calls = count.calls();
+  }
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(calls, std::vector<Syscall>{Syscall::kOpen});
+  EXPECT_EQ(::fcntl(made->fd().get(), F_GETFL) & O_NONBLOCK, 0);
+  {
+    FaultInjector count;
+    absl::StatusOr<File> again = made->rebuild();  // exists now: EEXIST, nothing else
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(count.calls(), std::vector<Syscall>{Syscall::kOpen});
+  }
+  {
+    FaultInjector count;
+    absl::StatusOr<File> opened =
+        File::open(FileConfig{.path = temp.path(), .access = FileAccess::read_write});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(count.calls(),
+              (std::vector<Syscall>{Syscall::kOpen, Syscall::kFstat, Syscall::kFcntl}));
+    EXPECT_EQ(::fcntl(opened->fd().get(), F_GETFL) & O_NONBLOCK, 0);
+  }
+}
+
 TEST(FileFaultTest, WritingToAFifoWhoseReaderIsGoneIsAStatusNeverSigpipe) {
   TempPath temp("fifo");
   ASSERT_EQ(::mkfifo(temp.path().c_str(), 0600), 0);
@@ -160,8 +196,8 @@ TEST(FileFaultTest, WritingToAFifoWhoseReaderIsGoneIsAStatusNeverSigpipe) {
         size_t written = 99;
         const absl::Status status = fifo->write("unheard", &written);
         if (status.code() != absl::StatusCode::kUnavailable) ::_exit(5);
-        if (status.message() != "write(" + internal::quoted(temp.path()) +
-                                    "): wrote 0 of 7 bytes, then: Broken pipe [EPIPE]") {
+        if (status.message() != "write file " + internal::quoted(temp.path()) +
+                                    ": wrote 0 of 7 bytes, then: Broken pipe [EPIPE]") {
           ::_exit(6);
         }
         ::_exit(written == 0 ? 0 : 7);

@@ -113,7 +113,7 @@ TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
   absl::StatusOr<std::string> over = file.read_to_end(big.size() - 1);
   EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange) << over.status();
   EXPECT_THAT(over.status().message(),
-              HasSubstr("read_to_end(" + internal::quoted(temp.path()) + ")"));
+              HasSubstr("read_to_end file " + internal::quoted(temp.path()) + ": "));
   EXPECT_THAT(over.status().message(), HasSubstr("more than 9999 bytes"));
 
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
@@ -168,8 +168,8 @@ TEST(FileTest, AFifoWithNoWriterIsRefusedAtOnce) {
   absl::StatusOr<File> reader = File::open(FileConfig{.path = fifo.path()});
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reader.status().message(),
-            "open(" + internal::quoted(fifo.path()) +
-                ") with access=read: a FIFO, not a regular file (allow_special_files=true "
+            "open file " + internal::quoted(fifo.path()) +
+                ": with access=read: a FIFO, not a regular file (allow_special_files=true "
                 "opens one)");
   // Write-only with no reader: the same answer, not ENXIO's "No such device".
   absl::StatusOr<File> writer =
@@ -212,8 +212,8 @@ TEST(FileTest, ADirectoryIsAClearError) {
   absl::StatusOr<File> file = File::open(FileConfig{.path = directory});
   EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
   EXPECT_EQ(file.status().message(),
-            "open(" + internal::quoted(directory) +
-                ") with access=read: a directory, not a regular file (allow_special_files=true "
+            "open file " + internal::quoted(directory) +
+                ": with access=read: a directory, not a regular file (allow_special_files=true "
                 "opens one for reading, e.g. to sync() it)");
   // For writing, the kernel says it first.
   absl::StatusOr<File> writer =
@@ -250,9 +250,8 @@ TEST(FileTest, AUnixSocketFileIsNamedForWhatItIs) {
     absl::StatusOr<File> file =
         File::open(FileConfig{.path = path.path(), .allow_special_files = allowed});
     EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition) << file.status();
-    EXPECT_EQ(file.status().message(),
-              "open(" + internal::quoted(path.path()) +
-                  ") with access=read: a Unix socket, not a regular file");
+    EXPECT_EQ(file.status().message(), "open file " + internal::quoted(path.path()) +
+                                           ": with access=read: a Unix socket, not a regular file");
   }
   ::close(listening);
 }
@@ -261,7 +260,7 @@ TEST(FileTest, ADeviceOpensOnlyWhenAllowed) {
   absl::StatusOr<File> refused = File::open(FileConfig{.path = "/dev/null"});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(),
-            "open(\"/dev/null\") with access=read: a character device, not a regular file "
+            "open file \"/dev/null\": with access=read: a character device, not a regular file "
             "(allow_special_files=true opens one)");
   File null = open_or_die(FileConfig{
       .path = "/dev/null", .access = FileAccess::read_write, .allow_special_files = true});
@@ -285,7 +284,7 @@ TEST(FileTest, ErrorsNameThePathAndTheErrno) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
-            "open(\"/nonexistent/dir/file\") with access=read: No such file or directory "
+            "open file \"/nonexistent/dir/file\": with access=read: No such file or directory "
             "[ENOENT]");
   TempPath temp("exists");
   File first = open_or_die(writable(temp.path()));
@@ -319,8 +318,8 @@ TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {
   size_t written = 99;
   const absl::Status status = file.write("x", &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(status.message(),
-            "write(" + internal::quoted(temp.path()) + "): the file was opened with access=read");
+  EXPECT_EQ(status.message(), "write file " + internal::quoted(temp.path()) +
+                                  ": the file was opened with access=read");
   EXPECT_EQ(written, 0u);
   File write_only = open_or_die(FileConfig{.path = temp.path(), .access = FileAccess::write});
   char byte;

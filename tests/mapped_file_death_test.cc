@@ -31,7 +31,7 @@ class MappedFileDeathTest : public ::testing::Test {
   static std::string path_pattern() {
     std::string start = internal::quoted(test_tmpdir() + "/tmp-");
     start.pop_back();  // the closing quote
-    return literally("path=" + start) + "[a-z2-7]{12}\"";
+    return literally("mapped file " + start) + "[a-z2-7]{12}\"";
   }
   static std::string test_tmpdir() {
     const char* dir = std::getenv("TEST_TMPDIR");
@@ -75,8 +75,9 @@ TEST_F(MappedFileDeathTest, AnyOperationAfterCloseNamesThePath) {
 TEST_F(MappedFileDeathTest, WritableBytesOfAReadOnlyMapping) {
   MappedFile mapped = map(MapAccess::read);
   EXPECT_DEATH(std::memcpy(mapped.mutable_bytes().data(), "x", 1),
-               "^uncopyable: MappedFile::mutable_bytes\\(\\) on a read-only mapping \\(" +
-                   path_pattern() + "\\); map it with access=read_write\n");
+               "^uncopyable: MappedFile::mutable_bytes\\(\\) on a read-only mapping; map it with "
+               "access=read_write \\(" +
+                   path_pattern() + "\\)\n");
 }
 
 }  // namespace

@@ -147,14 +147,14 @@ TEST(MappedFileTest, ARangePastTheEndIsOutOfRange) {
                                         .length = 4096});
   EXPECT_EQ(too_long.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(too_long.status().message(),
-            "mmap(" + internal::quoted(temp.path()) +
-                "): bytes [4096, 8192) reach past the end of the file (6000 bytes)");
+            "open mapped file " + internal::quoted(temp.path()) +
+                ": bytes [4096, 8192) reach past the end of the file (6000 bytes)");
   absl::StatusOr<MappedFile> too_far =
       MappedFile::open(MappedFileConfig{.file = {.path = temp.path()}, .offset = 6001});
   EXPECT_EQ(too_far.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(too_far.status().message(),
-            "mmap(" + internal::quoted(temp.path()) +
-                "): offset 6001 is past the end of the file (6000 bytes)");
+            "open mapped file " + internal::quoted(temp.path()) +
+                ": offset 6001 is past the end of the file (6000 bytes)");
   EXPECT_TRUE(MappedFile::open(MappedFileConfig{.file = {.path = temp.path()}, .offset = 4096,
                                                 .length = 1904})
                   .ok());
@@ -263,7 +263,8 @@ TEST(MappedFileTest, ErrorsNameThePath) {
       MappedFile::open(MappedFileConfig{.file = {.path = "/nonexistent/index"}});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
-            "open(\"/nonexistent/index\") with access=read: No such file or directory [ENOENT]");
+            "open file \"/nonexistent/index\": with access=read: No such file or directory "
+            "[ENOENT]");
   // A directory is refused by File::open, before mmap could say ENODEV.
   absl::StatusOr<MappedFile> folder =
       MappedFile::open(MappedFileConfig{.file = {.path = test_tmpdir()}});

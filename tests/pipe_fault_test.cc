@@ -134,7 +134,7 @@ TEST(PipeFaultTest, AFailedWriteAllSaysHowMuchWentIn) {
   }
   EXPECT_EQ(written, 0u);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(status.message(), absl::StrCat("write to pipe fd ", pipe.writer.fd().get(),
+  EXPECT_EQ(status.message(), absl::StrCat("write to pipe write end fd ", pipe.writer.fd().get(),
                                            ": wrote 0 of 10 bytes, then: No space left on "
                                            "device [ENOSPC]"));
 }
@@ -147,7 +147,7 @@ TEST(PipeFaultTest, NoDescriptorsLeftIsResourceExhausted) {
     made = make_pipe();
   }
   EXPECT_EQ(made.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(made.status().message(), "pipe2: Too many open files [EMFILE]");
+  EXPECT_EQ(made.status().message(), "make pipe: pipe2: Too many open files [EMFILE]");
 }
 
 }  // namespace

@@ -106,7 +106,8 @@ TEST(PipeTest, NonblockingReadOfAnEmptyPipeIsUnavailableAtOnce) {
   char byte;
   absl::StatusOr<size_t> got = ends.reader.read(absl::MakeSpan(&byte, 1));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(got.status().message(), "read from pipe fd " + std::to_string(ends.reader.fd().get()) +
+  EXPECT_EQ(got.status().message(), "read from pipe read end fd " +
+                                        std::to_string(ends.reader.fd().get()) +
                                         ": Resource temporarily unavailable [EAGAIN]");
   absl::StatusOr<std::string> all = ends.reader.read_to_end(100);
   EXPECT_EQ(all.status().code(), absl::StatusCode::kUnavailable);
@@ -123,10 +124,10 @@ TEST(PipeTest, NonblockingWriteIntoAFullPipeSaysHowMuchWentIn) {
   const absl::Status status = ends.writer.write_all(data, &written);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_EQ(written, static_cast<size_t>(capacity));
-  EXPECT_EQ(status.message(),
-            absl::StrCat("write to pipe fd ", ends.writer.fd().get(), ": wrote ", capacity,
-                         " of ", data.size(),
-                         " bytes, then: Resource temporarily unavailable [EAGAIN]"));
+  EXPECT_EQ(
+      status.message(),
+      absl::StrCat("write to pipe write end fd ", ends.writer.fd().get(), ": wrote ", capacity,
+                   " of ", data.size(), " bytes, then: Resource temporarily unavailable [EAGAIN]"));
   absl::StatusOr<size_t> more = ends.writer.write("y");
   EXPECT_EQ(more.status().code(), absl::StatusCode::kUnavailable);
 }
@@ -144,13 +145,13 @@ TEST(PipeTest, AReaderThatIsGoneIsAStatusNeverSigpipe) {
         absl::StatusOr<size_t> one = ends.writer.write("x");
         if (one.status().code() != absl::StatusCode::kUnavailable) ::_exit(3);
         if (one.status().message() !=
-            absl::StrCat("write to pipe fd ", fd, ": Broken pipe [EPIPE]")) {
+            absl::StrCat("write to pipe write end fd ", fd, ": Broken pipe [EPIPE]")) {
           ::_exit(4);
         }
         size_t written = 99;
         const absl::Status all = ends.writer.write_all("hello", &written);
-        if (all.message() !=
-            absl::StrCat("write to pipe fd ", fd, ": wrote 0 of 5 bytes, then: Broken pipe [EPIPE]")) {
+        if (all.message() != absl::StrCat("write to pipe write end fd ", fd,
+                                          ": wrote 0 of 5 bytes, then: Broken pipe [EPIPE]")) {
           ::_exit(5);
         }
         if (written != 0) ::_exit(6);
@@ -248,7 +249,7 @@ TEST(PipeTest, ReadToEndStopsPastItsLimit) {
   absl::StatusOr<std::string> over = second.reader.read_to_end(10);
   EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(over.status().message(),
-            absl::StrCat("read_to_end from pipe fd ", second.reader.fd().get(),
+            absl::StrCat("read_to_end from pipe read end fd ", second.reader.fd().get(),
                          ": more than 10 bytes"));
 }
 

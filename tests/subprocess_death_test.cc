@@ -48,7 +48,7 @@ TEST_F(SubprocessDeathTest, AnyOperationOnAMovedFromSubprocess) {
 TEST_F(SubprocessDeathTest, AnyOperationAfterCloseNamesTheProgram) {
   Subprocess child = cat();
   ASSERT_TRUE(child.close().ok());
-  const std::string closed = "on a closed handle \\(program \"/bin/cat\"\\)\n";
+  const std::string closed = "on a closed handle \\(subprocess \"/bin/cat\"\\)\n";
   EXPECT_DEATH((void)child.wait(), "^uncopyable: Subprocess::wait\\(\\) " + closed);
   EXPECT_DEATH((void)child.kill(SIGTERM), "^uncopyable: Subprocess::kill\\(\\) " + closed);
   EXPECT_DEATH((void)child.close(), "^uncopyable: Subprocess::close\\(\\) " + closed);
@@ -61,8 +61,8 @@ TEST_F(SubprocessDeathTest, WaitOrKillInAForkedChild) {
   Subprocess child = cat();
   const std::string message =
       "^uncopyable: Subprocess::(wait|kill)\\(\\) in a fork\\(\\)ed child: the process belongs "
-      "to the process that spawned it, which alone waits for and kills it \\(program "
-      "\"/bin/cat\"\\)\n";
+      "to the process that spawned it, which alone waits for and kills it \\(subprocess "
+      "\"/bin/cat\" pid [0-9]+\\)\n";
   EXPECT_DEATH(in_forked_child([&] { (void)child.wait(); }), message);
   EXPECT_DEATH(in_forked_child([&] { (void)child.wait(absl::Milliseconds(1)); }), message);
   EXPECT_DEATH(in_forked_child([&] { (void)child.kill(SIGKILL); }), message);

@@ -186,7 +186,7 @@ TEST(SubprocessFaultTest, NoProcessesLeftIsAStatusNamingTheProgram) {
   }
   EXPECT_EQ(child.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(child.status().message(),
-            "spawn \"/bin/true\": clone3: Resource temporarily unavailable [EAGAIN]");
+            "spawn subprocess \"/bin/true\": clone3: Resource temporarily unavailable [EAGAIN]");
   EXPECT_FALSE(has_children());
 }
 
@@ -202,8 +202,8 @@ TEST(SubprocessFaultTest, ACloseWhoseKillFailedSaysSo) {
     closed = child.close();
   }
   EXPECT_EQ(closed.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(closed.message(), absl::StrCat("close of \"/bin/sleep\" (pid ", pid,
-                                           "): pidfd_send_signal SIGKILL: Operation not "
+  EXPECT_EQ(closed.message(), absl::StrCat("close subprocess \"/bin/sleep\" pid ", pid,
+                                           ": pidfd_send_signal SIGKILL: Operation not "
                                            "permitted [EPERM]"));
   EXPECT_EQ(::kill(pid, 0), 0);  // still running
   reap_leftovers(pid);

@@ -108,8 +108,9 @@ TEST(SubprocessTest, ANameWithoutASlashIsLookedUpOnPath) {
       {.argv = {"sh"}, .environment = {{.name = "PATH", .value = Secret<std::string>("/nonexistent:")}}},
       {});
   EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(nowhere.status().message(),
-            "spawn \"sh\" (looked up on PATH): execve: No such file or directory [ENOENT]");
+  EXPECT_EQ(
+      nowhere.status().message(),
+      "spawn subprocess \"sh\" (looked up on PATH): execve: No such file or directory [ENOENT]");
 }
 
 // A program that cannot run is a Status from spawn(), naming it and the
@@ -119,10 +120,11 @@ TEST(SubprocessTest, AProgramThatCannotRunIsAStatusNamingIt) {
   absl::StatusOr<Subprocess> missing = Subprocess::open({.argv = {"/no/such/program", "-x"}});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
-            "spawn \"/no/such/program\": execve: No such file or directory [ENOENT]");
+            "spawn subprocess \"/no/such/program\": execve: No such file or directory [ENOENT]");
   absl::StatusOr<Subprocess> unknown = Subprocess::open({.argv = {"no-such-program-of-uncopyable"}});
   EXPECT_EQ(unknown.status().message(),
-            "spawn \"no-such-program-of-uncopyable\" (looked up on PATH): execve: No such file or "
+            "spawn subprocess \"no-such-program-of-uncopyable\" (looked up on PATH): execve: No "
+            "such file or "
             "directory [ENOENT]");
   EXPECT_FALSE(has_children());
 
@@ -146,7 +148,8 @@ TEST(SubprocessTest, WorkingDirectory) {
       Subprocess::open({.argv = {"/bin/pwd"}, .working_directory = "/no/such/folder"});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
-            "spawn \"/bin/pwd\": chdir(\"/no/such/folder\"): No such file or directory [ENOENT]");
+            "spawn subprocess \"/bin/pwd\": chdir(\"/no/such/folder\"): No such file or directory "
+            "[ENOENT]");
 }
 
 TEST(SubprocessTest, EnvironmentIsInheritedWithChangesOrGivenWhole) {
@@ -218,14 +221,16 @@ TEST(SubprocessTest, APassedDescriptorThatIsNotOpenIsAStatus) {
   absl::StatusOr<Subprocess> child =
       Subprocess::spawn({.argv = {"/bin/true"}, .passed_fds = {3}}, {FdView(1000)});
   EXPECT_EQ(child.status().code(), absl::StatusCode::kFailedPrecondition) << child.status();
-  EXPECT_EQ(child.status().message(),
-            "spawn \"/bin/true\": passing fd 1000 as child fd 3: Bad file descriptor [EBADF]");
+  EXPECT_EQ(
+      child.status().message(),
+      "spawn subprocess \"/bin/true\": passing fd 1000 as child fd 3: Bad file descriptor [EBADF]");
   absl::StatusOr<Subprocess> uneven =
       Subprocess::spawn({.argv = {"/bin/true"}, .passed_fds = {3, 4}}, {FdView(0)});
   EXPECT_EQ(uneven.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(uneven.status().message(),
-            "spawn \"/bin/true\": the config passes 2 descriptor(s) (passed_fds), but spawn() "
-            "was given 1");
+  EXPECT_EQ(
+      uneven.status().message(),
+      "spawn subprocess \"/bin/true\": the config passes 2 descriptor(s) (passed_fds), but spawn() "
+      "was given 1");
   EXPECT_FALSE(has_children());
 }
 
@@ -233,8 +238,8 @@ TEST(SubprocessTest, WaitWithATimeoutLeavesTheChildRunning) {
   Subprocess sleeper = spawn({.argv = {"/bin/sleep", "100"}});
   absl::StatusOr<ExitStatus> early = sleeper.wait(absl::Milliseconds(20));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(early.status().message(), absl::StrCat("wait for \"/bin/sleep\" (pid ", sleeper.pid(),
-                                                   "): still running after 20ms"));
+  EXPECT_EQ(early.status().message(), absl::StrCat("wait subprocess \"/bin/sleep\" pid ",
+                                                   sleeper.pid(), ": still running after 20ms"));
   EXPECT_EQ(sleeper.wait(absl::ZeroDuration()).status().code(),
             absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(sleeper.kill(SIGTERM).ok());
@@ -255,8 +260,8 @@ TEST(SubprocessTest, AnInvalidSignalIsInvalidArgument) {
   Subprocess sleeper = spawn({.argv = {"/bin/sleep", "100"}});
   const absl::Status status = sleeper.kill(12345);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), absl::StrCat("kill of \"/bin/sleep\" (pid ", sleeper.pid(),
-                                           ") with signal 12345: Invalid argument [EINVAL]"));
+  EXPECT_EQ(status.message(), absl::StrCat("kill subprocess \"/bin/sleep\" pid ", sleeper.pid(),
+                                           ": sending signal 12345: Invalid argument [EINVAL]"));
 }
 
 // A waitpid(-1) elsewhere in the program can reap the child behind its
@@ -269,12 +274,12 @@ TEST(SubprocessTest, AChildReapedBehindItsBackIsAStatus) {
   ASSERT_EQ(::waitpid(-1, &status, 0), pid);
   const absl::StatusOr<ExitStatus> waited = child.wait(kWait);
   EXPECT_EQ(waited.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(waited.status().message(),
-            absl::StrCat("wait for \"/bin/true\" (pid ", pid, "): No child processes [ECHILD]"));
+  EXPECT_EQ(waited.status().message(), absl::StrCat("wait subprocess \"/bin/true\" pid ", pid,
+                                                    ": No child processes [ECHILD]"));
   const absl::Status killed = child.kill(SIGKILL);
   EXPECT_EQ(killed.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(killed.message(), absl::StrCat("kill of \"/bin/true\" (pid ", pid,
-                                           ") with SIGKILL: No such process [ESRCH]"));
+  EXPECT_EQ(killed.message(), absl::StrCat("kill subprocess \"/bin/true\" pid ", pid,
+                                           ": sending SIGKILL: No such process [ESRCH]"));
   EXPECT_TRUE(child.close().ok());  // nothing left to kill or reap: not an error
 }
 

@@ -36,12 +36,13 @@ TempFile make_file() {
   return *std::move(file);
 }
 
-// The path as the messages quote it: path="...", with the random name as a
-// pattern (each run, and the death test's child, makes its own).
-std::string path_pattern() {
+// The resource as the messages name it: `kind "..."` (temp dir, temp file,
+// file), with the random name as a pattern (each run, and the death test's
+// child, makes its own).
+std::string path_pattern(const std::string& kind) {
   std::string start = internal::quoted(test_tmpdir() + "/tmp-");
   start.pop_back();  // the closing quote
-  return literally("path=" + start) + "[a-z2-7]{12}\"";
+  return literally(kind + " " + start) + "[a-z2-7]{12}\"";
 }
 
 TEST(TempDeathTest, AnyOperationOnAMovedFromTempDir) {
@@ -57,7 +58,7 @@ TEST(TempDeathTest, AnyOperationOnAMovedFromTempDir) {
 TEST(TempDeathTest, AnyOperationOnAClosedTempDirNamesItsPath) {
   TempDir dir = make_dir();
   ASSERT_TRUE(dir.close().ok());
-  const std::string closed = " on a closed handle \\(" + path_pattern() + "\\)\n";
+  const std::string closed = " on a closed handle \\(" + path_pattern("temp dir") + "\\)\n";
   EXPECT_DEATH((void)dir.path(), "^uncopyable: TempDir::path\\(\\)" + closed);
   EXPECT_DEATH((void)dir.close(), "^uncopyable: TempDir::close\\(\\)" + closed);
 }
@@ -75,7 +76,7 @@ TEST(TempDeathTest, AnyOperationOnAMovedFromTempFile) {
 TEST(TempDeathTest, AnyOperationOnAClosedTempFileNamesItsPath) {
   TempFile file = make_file();
   ASSERT_TRUE(file.close().ok());
-  const std::string closed = " on a closed handle \\(" + path_pattern() + "\\)\n";
+  const std::string closed = " on a closed handle \\(" + path_pattern("temp file") + "\\)\n";
   EXPECT_DEATH((void)file.file(), "^uncopyable: TempFile::file\\(\\)" + closed);
   EXPECT_DEATH((void)file.rebuild(), "^uncopyable: TempFile::rebuild\\(\\)" + closed);
   EXPECT_DEATH((void)file.close(), "^uncopyable: TempFile::close\\(\\)" + closed);
@@ -86,8 +87,8 @@ TEST(TempDeathTest, AnyOperationOnAClosedTempFileNamesItsPath) {
 TEST(TempDeathTest, ClosingTheLentFileYourself) {
   TempFile file = make_file();
   ASSERT_TRUE(file.file().close().ok());
-  EXPECT_DEATH((void)file.close(),
-               "^uncopyable: File::close\\(\\) on a closed handle \\(" + path_pattern() + "\\)\n");
+  EXPECT_DEATH((void)file.close(), "^uncopyable: File::close\\(\\) on a closed handle \\(" +
+                                       path_pattern("file") + "\\)\n");
 }
 
 }  // namespace

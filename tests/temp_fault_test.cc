@@ -188,7 +188,7 @@ TEST(TempFaultTest, MakingATempDirFailsCleanlyAtEveryCall) {
       [](const Outcome& outcome, Syscall call, int error, const std::string& arena, State&) {
         expect_reported(outcome, call, error, /*making=*/true, quoted_start(arena));
         if (!outcome.status.ok()) {
-          EXPECT_THAT(outcome.status.message(), HasSubstr("mkdtemp("));
+          EXPECT_THAT(outcome.status.message(), HasSubstr("open temp dir " + quoted_start(arena)));
           EXPECT_EQ(listing(arena), std::vector<std::string>{}) << outcome.description
                                                                 << ": left behind";
         }
@@ -232,9 +232,9 @@ TEST(TempFaultTest, AHundredTakenNamesInARowIsAlreadyExists) {
     fault.fail_nth(1, EEXIST, Syscall::kMkdirat, /*times=*/100);
     absl::StatusOr<TempDir> dir = TempDir::open(TempDirConfig{.parent = place.path()});
     EXPECT_EQ(dir.status().code(), absl::StatusCode::kAlreadyExists) << dir.status();
-    EXPECT_EQ(dir.status().message(),
-              "mkdtemp(" + internal::quoted(place.path() + "/tmp-XXXXXXXXXXXX") +
-                  "): 100 random names in a row were taken");
+    EXPECT_EQ(dir.status().message(), "open temp dir " +
+                                          internal::quoted(place.path() + "/tmp-XXXXXXXXXXXX") +
+                                          ": 100 random names in a row were taken");
     EXPECT_EQ(fault.injected(), 100);
   }
   EXPECT_EQ(listing(place.path()), std::vector<std::string>{});
@@ -269,7 +269,7 @@ TEST(TempFaultTest, RemovingATempDirReportsEachFailureWithItsPath) {
          State& state) {
         expect_reported(outcome, call, error, /*making=*/false, quoted_start(arena));
         if (!outcome.status.ok()) {
-          EXPECT_THAT(outcome.status.message(), HasSubstr("close(" + quoted_start(arena)));
+          EXPECT_THAT(outcome.status.message(), HasSubstr("close temp dir " + quoted_start(arena)));
         } else {
           EXPECT_EQ(listing(arena), std::vector<std::string>{"outside"}) << outcome.description;
         }

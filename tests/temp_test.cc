@@ -405,16 +405,16 @@ TEST(TempDirTest, ErrorsNameTheFolderAndTheStep) {
   absl::StatusOr<TempDir> missing = TempDir::open(TempDirConfig{.parent = "/nonexistent/x"});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
-            "mkdtemp(\"/nonexistent/x/tmp-XXXXXXXXXXXX\"): opening the parent folder: No such "
-            "file or directory [ENOENT]");
+            "open temp dir \"/nonexistent/x/tmp-XXXXXXXXXXXX\": opening the parent folder: No "
+            "such file or directory [ENOENT]");
 
   TempFile a_file = make_file(file_here());
   absl::StatusOr<TempFile> under_a_file =
       TempFile::open(TempFileConfig{.parent = a_file.path(), .suffix = ".json"});
   EXPECT_EQ(under_a_file.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(under_a_file.status().message(),
-            "mkstemp(" + internal::quoted(a_file.path() + "/tmp-XXXXXXXXXXXX.json") +
-                "): opening the parent folder: Not a directory [ENOTDIR]");
+            "open temp file " + internal::quoted(a_file.path() + "/tmp-XXXXXXXXXXXX.json") +
+                ": opening the parent folder: Not a directory [ENOTDIR]");
 }
 
 TEST(TempDirTest, InvalidConfigsAreRefusedBeforeAnyCall) {

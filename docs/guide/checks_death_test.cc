@@ -92,7 +92,7 @@ TEST_F(ChecksDeathTest, UseAfterClose) {
   File file = journal();
   ASSERT_TRUE(file.close().ok());
   EXPECT_DEATH((void)file.write("late\n"),
-               printed(R"msg(uncopyable: File::write() on a closed handle (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: File::write() on a closed handle (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, CloseTwice) {
@@ -104,7 +104,7 @@ TEST_F(ChecksDeathTest, CloseTwice) {
         absl::Status again = file.close();   // aborts: closed already
         // [end]
       },
-      printed(R"msg(uncopyable: File::close() on a closed handle (path="journal.log"))msg"));
+      printed(R"msg(uncopyable: File::close() on a closed handle (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, SocketAfterClose) {
@@ -146,7 +146,7 @@ TEST_F(ChecksDeathTest, PipeEndAfterClose) {
   ASSERT_TRUE(pipe.ok()) << pipe.status();
   ASSERT_TRUE(pipe->writer.close().ok());
   EXPECT_DEATH((void)pipe->writer.write("x"),
-               printed(R"msg(uncopyable: PipeWriter::write() on a closed handle)msg"));
+               printed(R"msg(uncopyable: PipeWriter::write() on a closed handle (pipe write end))msg"));
 }
 
 TEST_F(ChecksDeathTest, SubprocessAfterClose) {
@@ -155,7 +155,7 @@ TEST_F(ChecksDeathTest, SubprocessAfterClose) {
   ASSERT_TRUE(sleeper.ok()) << sleeper.status();
   ASSERT_TRUE(sleeper->close().ok());  // killed and reaped
   EXPECT_DEATH((void)sleeper->wait(),
-               printed(R"msg(uncopyable: Subprocess::wait() on a closed handle (program "sleep"))msg"));
+               printed(R"msg(uncopyable: Subprocess::wait() on a closed handle (subprocess "sleep"))msg"));
 }
 
 // --- Fd and FdView ------------------------------------------------------------
@@ -215,7 +215,7 @@ TEST_F(ChecksDeathTest, ALockOutlivesItsFile) {
           lock.emplace(*file.lock(uncopyable::LockKind::exclusive));
         }
       },
-      printed(R"msg(uncopyable: File::~File() while 1 FileLock(s) on it are held (path="journal.log"); unlock first)msg"));
+      printed(R"msg(uncopyable: File::~File() while 1 FileLock(s) on it is alive; they must end first (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosingALockedFile) {
@@ -223,7 +223,7 @@ TEST_F(ChecksDeathTest, ClosingALockedFile) {
   absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);
   ASSERT_TRUE(lock.ok()) << lock.status();
   EXPECT_DEATH((void)file.close(),
-               printed(R"msg(uncopyable: File::close() while 1 FileLock(s) on it are held (path="journal.log"); unlock first)msg"));
+               printed(R"msg(uncopyable: File::close() while 1 FileLock(s) on it is alive; they must end first (file "journal.log"))msg"));
   ASSERT_TRUE(lock->unlock().ok());
 }
 
@@ -232,7 +232,7 @@ TEST_F(ChecksDeathTest, ASecondLockOnOneFile) {
   absl::StatusOr<uncopyable::FileLock> lock = file.lock(uncopyable::LockKind::shared);
   ASSERT_TRUE(lock.ok()) << lock.status();
   EXPECT_DEATH((void)file.lock(uncopyable::LockKind::shared),
-               printed(R"msg(uncopyable: File::lock() while a FileLock on it is held (path="journal.log"); a File holds one lock at a time: unlock it first, or rebuild() another File)msg"));
+               printed(R"msg(uncopyable: File::lock() while a FileLock on it is held; a File holds one lock at a time: unlock it first, or rebuild() another File (file "journal.log"))msg"));
   ASSERT_TRUE(lock->unlock().ok());
 }
 
@@ -240,7 +240,7 @@ TEST_F(ChecksDeathTest, LockingInAForkedChildAFileTheParentOpened) {
   File file = journal();
   EXPECT_DEATH(uncopyable::testing::in_forked_child(
                    [&] { (void)file.lock(uncopyable::LockKind::shared); }),
-               printed(R"msg(uncopyable: File::lock() in a fork()ed child on a File its parent opened: the two share one lock (one open file description), so the child's lock would be the parent's; the child must rebuild() its own File (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: File::lock() in a fork()ed child on a File its parent opened: the two share one lock (one open file description), so the child's lock would be the parent's; the child must rebuild() its own File (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, UnlockingTwice) {
@@ -249,7 +249,7 @@ TEST_F(ChecksDeathTest, UnlockingTwice) {
   ASSERT_TRUE(lock.ok()) << lock.status();
   ASSERT_TRUE(lock->unlock().ok());
   EXPECT_DEATH((void)lock->unlock(),
-               printed(R"msg(uncopyable: FileLock::unlock() on a lock that is not held (moved from or unlocked))msg"));
+               printed(R"msg(uncopyable: FileLock::unlock() on a lock that is not held: unlocked already)msg"));
 }
 
 // --- Who may close a descriptor (the test main links //:fd_ownership_checks) ---------
@@ -257,7 +257,7 @@ TEST_F(ChecksDeathTest, UnlockingTwice) {
 TEST_F(ChecksDeathTest, AdoptingADescriptorAFileOwns) {
   File file = journal();
   EXPECT_DEATH(Fd(file.fd().get()),
-               printed(R"msg(uncopyable: Fd::Fd(<fd>) adopting a descriptor already owned by File; a descriptor has one owner, and only it may close it (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: Fd::Fd(<fd>) adopting a descriptor already owned by File; a descriptor has one owner, and only it may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AStrayClose) {
@@ -270,7 +270,7 @@ TEST_F(ChecksDeathTest, AStrayClose) {
         (void)journal.write("entry\n");  // would have gone to other.log
         // [end]
       },
-      printed(R"msg(uncopyable: ::close(<fd>) of a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+      printed(R"msg(uncopyable: ::close(<fd>) of a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AStrayCloseOfAListener) {
@@ -284,25 +284,25 @@ TEST_F(ChecksDeathTest, AStrayCloseOfAListener) {
 TEST_F(ChecksDeathTest, Dup2OntoAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::dup2(STDERR_FILENO, file.fd().get()),
-               printed(R"msg(uncopyable: ::dup2(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: ::dup2(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, Dup3OntoAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::dup3(STDERR_FILENO, file.fd().get(), O_CLOEXEC),
-               printed(R"msg(uncopyable: ::dup3(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: ::dup3(<fd>, <fd>) onto a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, CloseRangeOverAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::close_range(static_cast<unsigned>(file.fd().get()), ~0u, 0),
-               printed(R"msg(uncopyable: ::close_range(<fd>, 4294967295, 0) would close <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: ::close_range(<fd>, 4294967295, 0) would close <fd>, a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosefromBelowAnOwnedDescriptor) {
   File file = journal();
   EXPECT_DEATH(::closefrom(file.fd().get()),
-               printed(R"msg(uncopyable: ::closefrom(<fd>) would close <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+               printed(R"msg(uncopyable: ::closefrom(<fd>) would close <fd>, a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
@@ -312,7 +312,7 @@ TEST_F(ChecksDeathTest, FcloseOfAStreamOnAnOwnedDescriptor) {
         FILE* stream = ::fdopen(file.fd().get(), "r+");
         if (stream != nullptr) ::fclose(stream);
       },
-      printed(R"msg(uncopyable: ::fclose() of a stream on <fd>, a descriptor owned by File; only its owner may close it (path="journal.log"))msg"));
+      printed(R"msg(uncopyable: ::fclose() of a stream on <fd>, a descriptor owned by File; only its owner may close it (file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, ClosedirOfAStreamOnAnOwnedDescriptor) {
@@ -352,7 +352,7 @@ TEST_F(ChecksDeathTest, WritableBytesOfAReadOnlyMapping) {
       uncopyable::rebuild(uncopyable::MappedFileConfig{.file = {.path = "index.bin"}});
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   EXPECT_DEATH((void)mapped->mutable_bytes(),
-               printed(R"msg(uncopyable: MappedFile::mutable_bytes() on a read-only mapping (path="index.bin"); map it with access=read_write)msg"));
+               printed(R"msg(uncopyable: MappedFile::mutable_bytes() on a read-only mapping; map it with access=read_write (mapped file "index.bin"))msg"));
 }
 
 // --- SQLite ---------------------------------------------------------------------
@@ -511,8 +511,11 @@ TEST_F(ChecksDeathTest, TheParentsSubprocessInAChild) {
   absl::StatusOr<uncopyable::Subprocess> cat = uncopyable::Subprocess::spawn(
       {.argv = {"cat"}, .passed_fds = {0}}, {input->reader.fd()});
   ASSERT_TRUE(cat.ok()) << cat.status();
-  EXPECT_DEATH(in_forked_child([&] { (void)cat->wait(); }),
-               printed(R"msg(uncopyable: Subprocess::wait() in a fork()ed child: the process belongs to the process that spawned it, which alone waits for and kills it (program "cat"))msg"));
+  // <pid> is a number that changes from run to run (the death test's child
+  // spawns its own `cat`).
+  std::string line = printed(R"msg(uncopyable: Subprocess::wait() in a fork()ed child: the process belongs to the process that spawned it, which alone waits for and kills it (subprocess "cat" pid <pid>))msg");
+  line.replace(line.find("<pid>"), 5, "[0-9]+");
+  EXPECT_DEATH(in_forked_child([&] { (void)cat->wait(); }), line);
 }
 
 // --- Mutex --------------------------------------------------------------------

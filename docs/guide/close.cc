@@ -73,7 +73,7 @@ TEST_F(CloseTest, AFailedCloseReachesTheCallerAndNamesThePath) {
     EXPECT_EQ(fault.injected(), 1) << fault.describe();
   }
   EXPECT_FALSE(saved.ok());
-  EXPECT_TRUE(absl::StrContains(saved.message(), "close(\"results.txt\")")) << saved;
+  EXPECT_TRUE(absl::StrContains(saved.message(), "close file \"results.txt\"")) << saved;
   EXPECT_TRUE(absl::StrContains(saved.message(), "[EIO]")) << saved;
 }
 

@@ -20,9 +20,9 @@
 // from; it moves, never copies. A FileLock borrows its File and must be gone
 // before the File is closed, moved or destroyed.
 //
-// Errors are absl::Status values that name the operation, the path and the
-// errno: `write("/var/lib/app/journal"): wrote 4096 of 10000 bytes, then: No
-// space left on device [ENOSPC]`. Reads and writes retry EINTR and finish
+// Errors are absl::Status values that name the operation, the file and the
+// errno: `write file "/var/lib/app/journal": wrote 4096 of 10000 bytes, then:
+// No space left on device [ENOSPC]`. Reads and writes retry EINTR and finish
 // short transfers; close() never retries. Writing to a file opened for
 // reading only is an error Status, not a crash.
 //
@@ -33,10 +33,12 @@
 // said.
 //
 // Misuse aborts with one line: any operation on a moved-from or closed File
-// ("uncopyable: File::read() on a closed handle (path=\"/tmp/t\")"), closing
+// ("uncopyable: File::read() on a closed handle (file \"/tmp/t\")"), closing
 // twice, a second FileLock on a File that holds one, a FileLock that
-// outlives, or is held across a move of, its File, and locking in a fork()ed
-// child a File the parent opened (the two would share one lock).
+// outlives, or is held across a move of, its File ("uncopyable:
+// File::close() while 1 FileLock(s) on it is alive; they must end first
+// (file \"/tmp/t\")"), and locking in a fork()ed child a File the parent
+// opened (the two would share one lock).
 #ifndef UNCOPYABLE_FILE_H_
 #define UNCOPYABLE_FILE_H_
 
@@ -55,10 +57,12 @@
 #include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
-#include "uncopyable/internal/process.h"
-#include "uncopyable/permissions.h"
 #include "uncopyable/fd_ownership.h"
+#include "uncopyable/internal/process.h"
+#include "uncopyable/internal/rules.h"
+#include "uncopyable/permissions.h"
 #include "uncopyable/rebuildable.h"
+#include "uncopyable/unique_handle.h"
 
 namespace uncopyable {
 
@@ -114,6 +118,27 @@ UNCOPYABLE_ENUM(LockKind, shared, exclusive)
 // Where seek() counts from.
 enum class Whence { start, current, end };
 
+namespace file_internal {
+
+// The lock a FileLock holds, owned through UniqueHandle: the value is the
+// locked File's descriptor (which the File owns; this only unlocks through
+// it). Closing releases the lock (fcntl F_OFD_SETLK, F_UNLCK) in the process
+// that took it, and nothing in a fork()ed child: the lock belongs to the
+// open file description the child shares with its parent.
+struct LockTraits {
+  using value_type = int;
+  static constexpr std::string_view kName = "FileLock";
+  static constexpr int invalid() noexcept { return -1; }
+  static constexpr int vacant(HandleState state) noexcept { return -static_cast<int>(state); }
+  static constexpr bool is_valid(int fd) noexcept { return fd >= 0; }
+  absl::Status close(int fd);
+  void close_quietly(int fd) noexcept { close(fd).IgnoreError(); }
+
+  internal::ProcessBound taken_in;  // only this process releases it
+};
+
+}  // namespace file_internal
+
 // An advisory lock on a whole File, held by its open file description (an
 // OFD lock): a rebuild() of the same File is a different holder, a fork()ed
 // copy of the descriptor is the same one. Released by unlock() or by the
@@ -123,27 +148,39 @@ enum class Whence { start, current, end };
 // borrows its File: the File must not be closed, moved or destroyed while
 // the lock lives (that aborts), and gives out no second FileLock meanwhile
 // (see File::lock()).
+//
+// Its members do the work, so its moves are the members' own: a Borrowed
+// File (counted by the File's Lender) and the lock (a UniqueHandle whose
+// close unlocks). Assigning to a FileLock releases the lock it held first.
 class FileLock {
  public:
-  FileLock(FileLock&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
-  FileLock& operator=(FileLock&& other) noexcept;
+  static constexpr char kName[] = "FileLock";
+
+  FileLock(FileLock&&) noexcept = default;
+  FileLock& operator=(FileLock&&) noexcept = default;
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   // Releases the lock if still held; an error here is lost (see unlock()).
-  ~FileLock();
+  ~FileLock() = default;
 
   // Releases the lock now, reporting the error if the kernel gives one (in a
-  // fork()ed child: forgets it, releasing nothing, and is OK). Misuse on a
-  // moved-from or already unlocked FileLock.
+  // fork()ed child: forgets it, releasing nothing, and is OK); the File is
+  // no longer borrowed either way. Misuse on a moved-from or already
+  // unlocked FileLock.
   [[nodiscard]] absl::Status unlock();
 
   // Whether this object still holds the lock.
-  bool held() const { return file_ != nullptr; }
+  bool held() const { return lock_.is_valid(); }
+
+  // The locked File's resource() (file "/tmp/t"); "" once not held.
+  std::string resource() const;
 
  private:
   friend class File;
-  explicit FileLock(File* file) : file_(file) {}
-  File* file_;
+  FileLock(File* file, int fd, const internal::ProcessBound& process);
+
+  internal::Borrowed<File> file_;                 // given back after the lock goes
+  UniqueHandle<file_internal::LockTraits> lock_;  // released first
 };
 
 // An open file. See the top of this file.
@@ -156,14 +193,14 @@ class File {
   //
   // open(2) is called with O_NONBLOCK, so that no path makes it wait: then
   // fstat(2) says what was opened. A directory is an error
-  // (FailedPrecondition: `open("/var/lib") with access=read: a directory,
-  // not a regular file`), and so is anything else that is not a regular file
-  // (a FIFO, a device), unless allow_special_files is set: then a FIFO or a
-  // device opens, and a directory opens for reading only (to sync() it
-  // after a rename into it, as a durable rename needs; read() on it is
-  // EISDIR). A Unix socket file can never
-  // be opened as a file (its error says what it is). What is kept is switched
-  // back to blocking I/O, as if opened without O_NONBLOCK, except that:
+  // (FailedPrecondition: `open file "/var/lib": with access=read: a
+  // directory, not a regular file`), and so is anything else that is not a
+  // regular file (a FIFO, a device), unless allow_special_files is set: then
+  // a FIFO or a device opens, and a directory opens for reading only (to
+  // sync() it after a rename into it, as a durable rename needs; read() on
+  // it is EISDIR). A Unix socket file can never be opened as a file (its
+  // error says what it is). What is kept is switched back to blocking I/O
+  // (fcntl F_SETFL), as if opened without O_NONBLOCK, except that:
   //   - a FIFO (allow_special_files) opens at once even with no process at
   //     the other end: for reading it then reads as end of file until a
   //     writer comes; for writing with no reader yet it is an error (ENXIO);
@@ -173,23 +210,44 @@ class File {
   // A device that is refused was still opened and closed once (its driver
   // sees both), and so was a FIFO that had a process at its other end (a
   // reader then sees end of file, a writer SIGPIPE or EPIPE, as when any
-  // writer or reader goes). Unlike std::fstream or Rust's File::open, which open a FIFO
-  // or a directory as asked (and may block), this refuses them by default.
+  // writer or reader goes). Unlike std::fstream or Rust's File::open, which
+  // open a FIFO or a directory as asked (and may block), this refuses them by
+  // default.
+  //
+  // Cost: open(2), fstat(2) and fcntl(2), where a bare open is one call. With
+  // create and exclusive (O_CREAT|O_EXCL) it is open(2) alone, without
+  // O_NONBLOCK: such an open makes a new, empty regular file or fails, so
+  // there is nothing to wait for and nothing to refuse. Otherwise the
+  // fcntl(2) stays even for a regular file, on purpose: O_NONBLOCK left on
+  // would be seen by whoever gets fd() or inherits it (fcntl F_GETFL, a
+  // child process), by io_uring (which may then return EAGAIN to its caller
+  // rather than wait), by file systems that honour it on regular files
+  // (FUSE servers see it in every request; 9p; /proc/kmsg, tracefs's
+  // trace_pipe and other pseudo files then answer EAGAIN), and by mandatory
+  // locks on kernels before 5.15. Opening without O_NONBLOCK when the path
+  // "looks" regular would need a stat(2) first (no cheaper, and racy). So an
+  // open of an existing file costs two system calls more than a bare
+  // open(2) and close(2): about 1.5x their time in
+  // //benchmarks:file_benchmark (BM_OpenClose), each call being a sixth of
+  // it or more.
   [[nodiscard]] static absl::StatusOr<File> open(const FileConfig& config);
   // The same, taking the config over instead of copying it.
   [[nodiscard]] static absl::StatusOr<File> open(FileConfig&& config);
 
-  File(File&& other) noexcept
-      : fd_(take_fd(other)),
-        config_(std::move(other.config_)),
-        fork_generation_(other.fork_generation_) {
-    name_fd_owner();
-  }
-  File& operator=(File&& other) noexcept;
+  static constexpr char kName[] = "File";
+  static constexpr char kBorrowers[] = "FileLock(s) on it";
+
+  // Moves are the members' own: moving from, or assigning to or from, a
+  // File that a FileLock borrows aborts (its Lender); the descriptor names
+  // its new owner (NamedFd). Assigning closes the descriptor it held first.
+  File(File&&) noexcept = default;
+  File& operator=(File&&) noexcept = default;
   File(const File&) = delete;
   File& operator=(const File&) = delete;
   // Closes the file if open; a close error is lost here (call close()).
-  ~File() { require_no_locks("~File()"); }
+  // A FileLock still alive aborts (checked here, while the path is there to
+  // name it).
+  ~File() { lender_.require_none("~File()"); }
 
   // Only File::open can make the key: this constructor is public so that
   // absl::StatusOr can build a File in place, and for nothing else.
@@ -197,13 +255,13 @@ class File {
     friend class File;
     Key() = default;
   };
-  File(Key, const FileConfig& config, Fd fd) : fd_(std::move(fd)), config_(config) {
-    name_fd_owner();
-  }
+  File(Key, const FileConfig& config, Fd fd) : fd_(this, std::move(fd)), config_(config) {}
   File(Key, FileConfig&& config, Fd fd) noexcept
-      : fd_(std::move(fd)), config_(std::move(config)) {
-    name_fd_owner();
-  }
+      : fd_(this, std::move(fd)), config_(std::move(config)) {}
+
+  // How messages name it: file "/var/lib/app/journal" (quoted, cut past 200
+  // bytes); file "" once moved from.
+  [[nodiscard]] std::string resource() const;
 
   // What it was opened from. Available until the File is moved from.
   [[nodiscard]] const FileConfig& config() const { return config_; }
@@ -270,34 +328,12 @@ class File {
   [[nodiscard]] absl::Status close();
 
  private:
-  friend class FileLock;
+  friend struct internal::BorrowTraits<File>;
 
-  // Moves the descriptor out of a File being moved from, which must hold no
-  // locks.
-  static Fd take_fd(File& other) noexcept {
-    other.require_no_locks("File(File&&)");
-    return std::move(other.fd_);
-  }
   // The descriptor, or abort naming `operation` if there is none.
   int checked_fd(const char* operation) const {
-    return fd_.get_as("File", operation, [this] { return path_for_messages(); });
+    return fd_.fd().get_as(kName, operation, [this] { return resource(); });
   }
-  // Abort if a FileLock on this File is alive.
-  void require_no_locks(const char* operation) const noexcept {
-    if (ABSL_PREDICT_FALSE(live_locks_ != 0)) locks_held(operation);
-  }
-  // path="/tmp/t.db", escaped.
-  std::string path_for_messages() const;
-  // Names this File, by its path, as its descriptor's owner in ownership
-  // messages (uncopyable/fd_ownership.h); again after every move.
-  static std::string describe_fd_owner(const void* file) {
-    return static_cast<const File*>(file)->path_for_messages();
-  }
-  static constexpr FdOwnerKind kFdOwner{"File", &describe_fd_owner};
-  void name_fd_owner() noexcept { fd_.set_owner(kFdOwner, this); }
-  [[noreturn]] void locks_held(const char* operation) const noexcept;
-  [[noreturn]] void second_lock(const char* operation) const noexcept;
-  absl::Status unlock_for(FileLock& lock);
   absl::StatusOr<std::optional<FileLock>> set_lock(LockKind kind, bool wait);
   // Validates `config` and opens it: the descriptor, or -1 with `error` set.
   static int open_fd(const FileConfig& config, absl::Status& error);
@@ -306,13 +342,12 @@ class File {
   // What open(2) gave is not what may be kept (a directory, a FIFO, ...).
   static absl::Status not_regular(const FileConfig& config, mode_t mode);
 
-  Fd fd_;
+  internal::Lender<File> lender_{this};  // "no FileLock alive": checked first
+  internal::NamedFd<File> fd_{this};
   FileConfig config_;
-  int live_locks_ = 0;
-  pid_t lock_pid_ = 0;  // the process that took the lock: only it releases it
   // The process it was opened in: a fork()ed child shares its open file
   // description, and so its lock, with the parent, and may not lock it.
-  uint32_t fork_generation_ = internal::current_fork_generation();
+  internal::ProcessBound process_;
 };
 
 template <>

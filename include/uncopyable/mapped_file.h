@@ -37,8 +37,8 @@
 // child process.
 //
 // Misuse aborts with one line: any operation on a moved-from or closed
-// MappedFile ("uncopyable: MappedFile::bytes() on a closed handle
-// (path=\"/var/lib/app/index\")"), closing twice, and mutable_bytes() on a
+// MappedFile ("uncopyable: MappedFile::bytes() on a closed handle (mapped
+// file \"/var/lib/app/index\")"), closing twice, and mutable_bytes() on a
 // mapping made with access=read.
 #ifndef UNCOPYABLE_MAPPED_FILE_H_
 #define UNCOPYABLE_MAPPED_FILE_H_
@@ -112,8 +112,8 @@ class MappedFile {
   //
   // - A range that reaches past the end of the file is an error
   //   (OutOfRange), checked here so that it is not a SIGBUS later:
-  //   `mmap("/var/lib/app/index"): bytes [4096, 8192) reach past the end of
-  //   the file (6000 bytes)`.
+  //   `open mapped file "/var/lib/app/index": bytes [4096, 8192) reach past
+  //   the end of the file (6000 bytes)`.
   // - An offset that is not a multiple of the page size is fine: the mapping
   //   starts at the page that holds it, and bytes() starts at the offset.
   // - Zero bytes to map (an empty file, or offset at its end with length 0)
@@ -124,6 +124,8 @@ class MappedFile {
   // hold a length given explicitly to the file's size (the SIGBUS comes on
   // first touch).
   [[nodiscard]] static absl::StatusOr<MappedFile> open(const MappedFileConfig& config);
+
+  static constexpr char kName[] = "MappedFile";
 
   MappedFile(MappedFile&&) noexcept = default;
   MappedFile& operator=(MappedFile&&) noexcept = default;  // unmaps what it held first
@@ -144,6 +146,10 @@ class MappedFile {
 
   // What it was made from. Available until the MappedFile is moved from.
   [[nodiscard]] const MappedFileConfig& config() const { return config_; }
+
+  // How messages name it: mapped file "/var/lib/app/index" (quoted, cut past
+  // 200 bytes).
+  [[nodiscard]] std::string resource() const;
 
   // Maps the same range of the same file again: a new mapping, never a copy
   // of this one's bytes. With shared=true both map the file's own pages, so
@@ -167,13 +173,14 @@ class MappedFile {
 
   // msync(2) with MS_SYNC: the pages written through mutable_bytes() reach
   // the file before it returns. Errors name the path:
-  // `msync("/var/lib/app/index"): Input/output error [EIO]`. OK at once when
+  // `sync mapped file "/var/lib/app/index": msync: Input/output error [EIO]`. OK at once when
   // nothing is mapped; on a private or read-only mapping there is nothing
   // to write back, and it is OK.
   [[nodiscard]] absl::Status sync();
 
   // Unmaps now and reports what munmap(2) said, naming the path:
-  // `close("/var/lib/app/index"): munmap: Invalid argument [EINVAL]` (the
+  // `close mapped file "/var/lib/app/index": munmap: Invalid argument
+  // [EINVAL]` (the
   // kernel then keeps the memory mapped; nothing retries). Closed either
   // way; any further use, closing again included, is misuse, and every span
   // taken from it dangles.
@@ -182,8 +189,6 @@ class MappedFile {
  private:
   // The mapping's address, or abort naming `operation` if there is none.
   uintptr_t checked_address(const char* operation) const;
-  // path="/var/lib/app/index", escaped.
-  std::string path_for_messages() const;
 
   mapped_file_internal::Mapping mapping_;
   MappedFileConfig config_;

@@ -22,9 +22,11 @@
 // uncopyable::rebuild(PipeOptions{}) does not compile. make_pipe() makes a
 // new, unrelated pipe.
 //
-// Errors are absl::Status values naming the operation and the descriptor:
-//   write to pipe fd 6: wrote 0 of 5 bytes, then: Broken pipe [EPIPE]  (Unavailable)
-//   read from pipe fd 5: Resource temporarily unavailable [EAGAIN]     (Unavailable)
+// Errors are absl::Status values naming the operation, the end and its
+// descriptor:
+//   write to pipe write end fd 6: wrote 0 of 5 bytes, then: Broken pipe [EPIPE]
+//   read from pipe read end fd 5: Resource temporarily unavailable [EAGAIN]
+// (both Unavailable).
 // Writing to a pipe whose reader is gone is that EPIPE Status, never SIGPIPE:
 // unlike write(2), std::ofstream or Rust's File, which leave the signal to
 // kill the process unless it is ignored process-wide, each write blocks
@@ -32,7 +34,8 @@
 // raised (see sys::write_without_sigpipe in internal/syscall.h). EINTR is
 // retried; read_to_end() and write_all() finish short transfers. Misuse
 // aborts with one line: any use of a moved-from, released or closed end,
-// and closing twice ("uncopyable: PipeWriter::write() on a closed handle").
+// and closing twice ("uncopyable: PipeWriter::write() on a closed handle
+// (pipe write end)").
 #ifndef UNCOPYABLE_PIPE_H_
 #define UNCOPYABLE_PIPE_H_
 
@@ -73,10 +76,15 @@ struct Pipe;
 namespace pipe_internal {
 
 // What both ends have: one descriptor, borrowed, closed or released. `End`
-// is PipeReader or PipeWriter, whose kName names it in misuse messages.
+// is PipeReader or PipeWriter, whose kName names it in misuse messages and
+// whose kEnd ("read end") names it in every message.
 template <typename End>
 class PipeEnd {
  public:
+  // How messages name it: pipe read end fd 5, or pipe write end fd 6; without
+  // the number once it holds none.
+  [[nodiscard]] std::string resource() const;
+
   // The descriptor, borrowed; it stays owned by this end (poll it, hand it
   // to a Subprocess).
   [[nodiscard]] FdView fd() const { return FdView(checked_fd("fd()")); }
@@ -99,10 +107,8 @@ class PipeEnd {
   // The descriptor, or abort naming `operation`:
   // "uncopyable: PipeReader::read() on a moved-from handle".
   int checked_fd(const char* operation) const {
-    if (ABSL_PREDICT_FALSE(!fd_.is_valid())) not_held(operation);
-    return fd_.get();
+    return fd_.get_as(End::kName, operation, [this] { return resource(); });
   }
-  [[noreturn]] void not_held(const char* operation) const;
 
   Fd fd_;
 };
@@ -112,7 +118,8 @@ class PipeEnd {
 // The read end of a pipe. Made by make_pipe().
 class PipeReader : public pipe_internal::PipeEnd<PipeReader> {
  public:
-  static constexpr const char* kName = "PipeReader";
+  static constexpr char kName[] = "PipeReader";
+  static constexpr char kEnd[] = "read end";
 
   // Reads what is in the pipe now, waiting for at least 1 byte (unless
   // nonblocking_reader), up to `buffer.size()`; 0 means every write end is
@@ -135,7 +142,8 @@ class PipeReader : public pipe_internal::PipeEnd<PipeReader> {
 // The write end of a pipe. Made by make_pipe().
 class PipeWriter : public pipe_internal::PipeEnd<PipeWriter> {
  public:
-  static constexpr const char* kName = "PipeWriter";
+  static constexpr char kName[] = "PipeWriter";
+  static constexpr char kEnd[] = "write end";
 
   // Writes what the pipe takes now (at least 1 byte, waiting for room unless
   // nonblocking_writer) and returns how much that was. A write of at most

@@ -10,8 +10,8 @@
 //   };
 //   absl::StatusOr<uncopyable::Subprocess> git =
 //       uncopyable::Subprocess::spawn(config, {out->writer.fd()});  // ...this
-//   if (!git.ok()) return git.status();  // `spawn "git" (looked up on PATH):
-//                                        // execve: No such file or directory [ENOENT]`
+//   if (!git.ok()) return git.status();  // `spawn subprocess "git" (looked up
+//       // on PATH): execve: No such file or directory [ENOENT]`
 //   (void)out->writer.close();           // the child holds its own copy
 //   absl::StatusOr<std::string> head = out->reader.read_to_end(4096);
 //   absl::StatusOr<uncopyable::ExitStatus> status = git->wait(absl::Seconds(10));
@@ -36,16 +36,17 @@
 // exited without reaping it.
 //
 // Errors are absl::Status values naming the operation and the program:
-//   spawn "/no/such": execve: No such file or directory [ENOENT]      (NotFound)
-//   spawn "make": chdir("/missing"): No such file or directory [ENOENT]
-//   wait for "sleep" (pid 4242): still running after 100ms            (DeadlineExceeded)
+//   spawn subprocess "/no/such": execve: No such file or directory [ENOENT]
+//   spawn subprocess "make" (looked up on PATH): chdir("/missing"): No such
+//     file or directory [ENOENT]
+//   wait subprocess "sleep" pid 4242: still running after 100ms  (DeadlineExceeded)
 // A program that cannot be run is a Status from spawn(), never a child that
 // exits 127. Messages quote argv[0] only (escaped, cut past 200 bytes). A
 // printed config shows all of argv, as ps(1) would, but environment values
 // only as ***: pass secrets in the environment, never in argv.
 //
 // Misuse aborts with one line: any use of a moved-from or closed Subprocess
-// ("uncopyable: Subprocess::wait() on a closed handle (program \"sleep\")"),
+// ("uncopyable: Subprocess::wait() on a closed handle (subprocess \"sleep\")"),
 // closing twice, and wait() or kill() in a fork()ed child on the parent's
 // Subprocess (the child process belongs to the process that spawned it).
 //
@@ -71,6 +72,7 @@
 #include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/unique_handle.h"
@@ -184,7 +186,6 @@ namespace subprocess_internal {
 struct Child {
   int pidfd;                // the owned descriptor; negative: none (see vacant())
   pid_t pid;                // for messages only: signals go through the pidfd
-  uint32_t fork_generation;  // of the process that spawned it: only it kills and reaps
   bool reaped;              // wait() collected it: nothing left to kill or reap
   ExitStatus exit;          // how it ended, once reaped
   friend constexpr bool operator==(const Child&, const Child&) = default;
@@ -193,20 +194,23 @@ struct Child {
 // The owner's rules for a child: closing kills (SIGKILL) and reaps it, in the
 // process that spawned it and unless it was reaped already, then closes the
 // pidfd. In a fork()ed child, closing closes that process's copy of the
-// pidfd and nothing else.
+// pidfd and nothing else. The process it was spawned in is the traits' own
+// state (a ProcessBound made with the owner).
 struct ChildTraits {
   using value_type = Child;
   static constexpr std::string_view kName = "Subprocess";
   static constexpr Child invalid() noexcept { return vacant(HandleState::kEmpty); }
   static constexpr Child vacant(HandleState state) noexcept {
-    return Child{-static_cast<int>(state), 0, 0, false, ExitStatus::exited(0)};
+    return Child{-static_cast<int>(state), 0, false, ExitStatus::exited(0)};
   }
   static constexpr bool is_valid(const Child& child) noexcept { return child.pidfd >= 0; }
   // Kills and reaps (see above), then closes the pidfd. A kill that fails
   // leaves a child that runs on unreaped (it is never waited for, which
   // could hang): reported, and the only way one is left behind.
-  static absl::Status close(const Child& child);
-  static void close_quietly(const Child& child) noexcept;
+  absl::Status close(const Child& child);
+  void close_quietly(const Child& child) noexcept;
+
+  internal::ProcessBound spawned_in;  // only this process kills and reaps
 };
 
 }  // namespace subprocess_internal
@@ -215,6 +219,7 @@ struct ChildTraits {
 class Subprocess {
  public:
   using config_type = SubprocessConfig;
+  static constexpr char kName[] = "Subprocess";
 
   // Spawns the program `config` describes, giving the child `passed[i]` as
   // its descriptor `config.passed_fds[i]` (the child gets its own copy; the
@@ -235,6 +240,10 @@ class Subprocess {
 
   // What it was spawned from. Available until the Subprocess is moved from.
   [[nodiscard]] const SubprocessConfig& config() const { return config_; }
+
+  // How messages name it: subprocess "sleep" pid 4242 (argv[0] quoted, cut
+  // past 200 bytes); without the pid once closed.
+  [[nodiscard]] std::string resource() const;
 
   // Spawns the same program again from config(): a new, independent child,
   // whether this one still runs or not. A config with passed_fds needs the
@@ -277,13 +286,13 @@ class Subprocess {
   subprocess_internal::Child checked(const char* operation) const;
   // The same, and abort unless this process spawned it.
   subprocess_internal::Child checked_owner(const char* operation) const;
-  // "\"sleep\" (pid 4242)", for messages.
-  std::string name() const;
   // Notes that the child was reaped, and how it ended.
   ExitStatus reaped(ExitStatus exit);
 
   Handle child_;
   SubprocessConfig config_;
+  // The process that spawned it: only it waits for and kills the child.
+  internal::ProcessBound process_;
   // (Moves are the members' own: the owner kills and reaps what it held
   // before it takes another child.)
 };

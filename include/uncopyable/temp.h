@@ -37,8 +37,8 @@
 // gives you "the same" folder back; that one belongs to its handle.)
 //
 // Misuse aborts with one line: any operation on a moved-from or closed
-// TempDir or TempFile ("uncopyable: TempDir::path() on a closed handle
-// (path=\"/tmp/tmp-q3k…\")"), closing twice.
+// TempDir or TempFile ("uncopyable: TempDir::path() on a closed handle (temp
+// dir \"/tmp/tmp-q3k…\")"), closing twice.
 #ifndef UNCOPYABLE_TEMP_H_
 #define UNCOPYABLE_TEMP_H_
 
@@ -54,6 +54,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/file.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
 
@@ -115,7 +116,7 @@ struct EntryTraits : FdTraits {
   std::string path;        // the entry's whole path, for messages
   bool directory = false;  // remove recursively, as a folder
   bool keep = false;       // leave it in place
-  pid_t creator = 0;       // the process that made it: only it removes it
+  internal::ProcessBound made_in;  // only the process that made it removes it
 };
 
 using Entry = UniqueHandle<EntryTraits>;
@@ -131,12 +132,14 @@ class TempDir {
   // Makes a new folder in the parent folder (see temp_parent()), named the
   // prefix and 12 random characters, with the config's permissions less the
   // umask. The config is validated first. Errors name the folder as a
-  // mkdtemp(3) template and say which step failed:
-  //   mkdtemp("/nope/tmp-XXXXXXXXXXXX"): opening the parent folder: No such
-  //   file or directory [ENOENT]
+  // template of its name and say which step failed:
+  //   open temp dir "/nope/tmp-XXXXXXXXXXXX": opening the parent folder: No
+  //   such file or directory [ENOENT]
   // If 100 random names in a row are taken, that is AlreadyExists. A failure
   // leaves nothing behind on disk.
   [[nodiscard]] static absl::StatusOr<TempDir> open(const TempDirConfig& config);
+
+  static constexpr char kName[] = "TempDir";
 
   TempDir(TempDir&&) noexcept = default;
   TempDir& operator=(TempDir&&) noexcept = default;  // removes what it held first
@@ -156,6 +159,10 @@ class TempDir {
 
   // What it was made from. Available until the TempDir is moved from.
   [[nodiscard]] const TempDirConfig& config() const { return config_; }
+
+  // How messages name it: temp dir "/tmp/tmp-q3k…" (quoted, cut past 200
+  // bytes).
+  [[nodiscard]] std::string resource() const;
 
   // Makes another, fresh and empty folder from config(): a different name,
   // nothing copied. This one is untouched.
@@ -177,7 +184,7 @@ class TempDir {
   // and close() says so (FailedPrecondition, naming it); unmount it first.
   // What cannot be removed is skipped, the rest is removed, and the first
   // failure is reported with the path that failed:
-  //   close("/tmp/tmp-q3k…"): unlinkat("/tmp/tmp-q3k…/out/a.txt"):
+  //   close temp dir "/tmp/tmp-q3k…": unlinkat("/tmp/tmp-q3k…/out/a.txt"):
   //   Permission denied [EACCES]
   // A folder that is already gone (removed or renamed away by someone) is
   // not an error. With keep, nothing is removed. In a fork()ed child,
@@ -210,9 +217,12 @@ class TempFile {
   // the config's permissions less the umask, and opens it as a File with
   // FileConfig{.path = path(), .access = read_write, .permissions,
   // .close_on_exec, .no_follow = true}. That File's rebuild() opens the
-  // same file again. Errors as for TempDir::open, with an mkstemp(3)
-  // template; a failure leaves nothing behind on disk.
+  // same file again. Errors as for TempDir::open (open temp file
+  // "/tmp/tmp-XXXXXXXXXXXX.json": ...); a failure leaves nothing behind on
+  // disk.
   [[nodiscard]] static absl::StatusOr<TempFile> open(const TempFileConfig& config);
+
+  static constexpr char kName[] = "TempFile";
 
   TempFile(TempFile&&) noexcept = default;
   TempFile& operator=(TempFile&&) noexcept = default;  // removes what it held first
@@ -231,6 +241,10 @@ class TempFile {
 
   // What it was made from. Available until the TempFile is moved from.
   [[nodiscard]] const TempFileConfig& config() const { return config_; }
+
+  // How messages name it: temp file "/tmp/tmp-q3k….json" (quoted, cut past
+  // 200 bytes).
+  [[nodiscard]] std::string resource() const;
 
   // Makes another, fresh and empty file from config(): a different name,
   // nothing copied (to open this same file again, use file().rebuild()).
