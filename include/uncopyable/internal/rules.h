@@ -29,6 +29,14 @@
 //
 // The thread rule ("one thread in a call at a time") is internal::SingleUser
 // (single_user.h); it is a member the same way.
+//
+// Self-move-assignment (`file = std::move(file)`) is left as the standard
+// library leaves its own types: valid, but with unspecified contents. The
+// resource is safe whatever happens (UniqueHandle and Fd ignore a move onto
+// themselves, so it stays owned and is closed exactly once), and the rules
+// check it as any assignment (a held Mutex aborts); but a config's strings
+// may come out empty (libstdc++'s std::string does that), so config() and
+// the messages of such a handle may no longer name its resource.
 #ifndef UNCOPYABLE_INTERNAL_RULES_H_
 #define UNCOPYABLE_INTERNAL_RULES_H_
 
