@@ -578,5 +578,20 @@ TEST(FileConfigTest, PrintsJsonAndUrl) {
             "FileConfig.exclusive: needs create=true");
 }
 
+// A move onto itself is left as std types leave theirs (rules.h): the
+// descriptor stays owned, usable, and is closed exactly once.
+TEST(FileTest, ASelfMoveKeepsTheDescriptorOwnedAndClosesItOnce) {
+  TempPath temp("self");
+  File file = open_or_die(writable(temp.path()));
+  const int fd = file.fd().get();
+  File& alias = file;
+  file = std::move(alias);  // what a swap-by-moves of a value with itself does
+  ASSERT_EQ(file.fd().get(), fd);
+  EXPECT_TRUE(file.write("kept").ok());
+  EXPECT_TRUE(file.close().ok());
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed, once (a second close would abort: ownership)
+  EXPECT_EQ(slurp(temp.path()), "kept");
+}
+
 }  // namespace
 }  // namespace uncopyable
