@@ -20,9 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "uncopyable/check.h"
-#include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/message.h"
-#include "uncopyable/internal/process.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -274,7 +272,6 @@ PostgresConnection::PostgresConnection(UniqueHandle<postgres_internal::Connectio
 
 absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  internal::watch_forks();
   // A process with no descriptor left cannot connect, and reconnecting will
   // not help: ResourceExhausted, as for a File or a Socket, where libpq
   // would only say "could not create socket" (Unavailable, inviting retries).

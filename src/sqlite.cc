@@ -15,7 +15,6 @@
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/message.h"
-#include "uncopyable/internal/process.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -266,7 +265,6 @@ SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, Sql
 absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   if (absl::Status file = refuse_special_file(config); !file.ok()) return file;
-  internal::watch_forks();
   sqlite3* raw = nullptr;
   errno = 0;  // so that the errno SQLite keeps for a failure is this open's
   const int result = ::sqlite3_open_v2(config.path.c_str(), &raw, open_flags(config), nullptr);

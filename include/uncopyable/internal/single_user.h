@@ -34,6 +34,7 @@
 #include <atomic>
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "uncopyable/internal/process.h"
 #include "uncopyable/internal/rules.h"
@@ -93,7 +94,7 @@ class SingleUser : MemberOf<Owner> {
     const pid_t self = this_thread();
     const pid_t previous = user_.exchange(self, std::memory_order_acquire);
     if (ABSL_PREDICT_FALSE(previous != 0 && previous != self)) {
-      used_by_two_threads(type, operation, self, previous, this->owner().resource());
+      two_threads(type, operation, self, previous);
     }
     return Scope(&user_, previous);
   }
@@ -102,7 +103,7 @@ class SingleUser : MemberOf<Owner> {
   void check(const char* type, const char* operation) const {
     const pid_t user = user_.load(std::memory_order_relaxed);
     if (ABSL_PREDICT_FALSE(user != 0) && user != this_thread()) {
-      used_by_two_threads(type, operation, this_thread(), user, this->owner().resource());
+      two_threads(type, operation, this_thread(), user);
     }
   }
 
@@ -110,9 +111,15 @@ class SingleUser : MemberOf<Owner> {
   void check_not_in_use(Moment moment) const {
     const pid_t user = user_.load(std::memory_order_acquire);
     if (ABSL_PREDICT_FALSE(user != 0) && user != this_thread()) {
-      used_by_two_threads(Owner::kName, operation_at<Owner>(moment).c_str(), this_thread(), user,
-                          this->owner().resource());
+      two_threads(Owner::kName, operation_at<Owner>(moment).c_str(), this_thread(), user);
     }
+  }
+
+  // Out of line, so that the checks above stay small enough to inline into
+  // every column accessor: the line's resource() is built only here.
+  [[noreturn]] ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void two_threads(
+      const char* type, const char* operation, pid_t thread, pid_t other) const {
+    used_by_two_threads(type, operation, thread, other, this->owner().resource());
   }
 
   std::atomic<pid_t> user_{0};
