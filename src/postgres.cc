@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -98,6 +99,16 @@ std::string first_keyword(absl::string_view sql) {
   }
   return word;
 }
+
+// "uncopyable_<n>": the server's name of statement n, made without
+// allocating (it is made for every execute()).
+struct StatementName {
+  explicit StatementName(uint64_t number) {
+    *std::to_chars(text + kPrefix, text + sizeof text - 1, number).ptr = '\0';
+  }
+  static constexpr size_t kPrefix = 11;  // "uncopyable_"
+  char text[32] = "uncopyable_";
+};
 
 // Statements the server answers with ROLLBACK, and no error, when the
 // transaction they would end had failed.
@@ -516,7 +527,7 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
   const bool in_transaction = state == PQTRANS_INTRANS;
   std::string sql = in_transaction ? "SAVEPOINT uncopyable_deallocate; " : "";
   for (const uint64_t number : unused_statements_) {
-    absl::StrAppend(&sql, "DEALLOCATE uncopyable_", number, "; ");
+    absl::StrAppend(&sql, "DEALLOCATE ", StatementName(number).text, "; ");
   }
   if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
   const auto simple = [](const std::string& text) {
@@ -574,8 +585,7 @@ absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view 
   const uint64_t number = ++statements_made_;
   absl::StatusOr<PostgresResult> prepared = run(connection, "prepare", sql, [&](PGconn* c) {
     const std::string text(sql);
-    return ::PQsendPrepare(c, absl::StrCat("uncopyable_", number).c_str(), text.c_str(), 0,
-                           nullptr);
+    return ::PQsendPrepare(c, StatementName(number).text, text.c_str(), 0, nullptr);
   });
   // Made on the server only if prepared; owned by the statement from here.
   if (!prepared.ok()) return prepared.status();
@@ -662,9 +672,9 @@ absl::StatusOr<PostgresResult> PostgresStatement::execute(
     }
     values.push_back(parameter ? parameter->c_str() : nullptr);
   }
-  const std::string name = absl::StrCat("uncopyable_", number);
+  const StatementName name(number);
   return connection->run(raw, "execute", sql_, [&](PGconn* c) {
-    return ::PQsendQueryPrepared(c, name.c_str(), static_cast<int>(values.size()),
+    return ::PQsendQueryPrepared(c, name.text, static_cast<int>(values.size()),
                                  values.data(), nullptr, nullptr, /*resultFormat=*/0);
   });
 }
