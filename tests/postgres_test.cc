@@ -2,6 +2,7 @@
 #include "uncopyable/postgres.h"
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -482,6 +483,25 @@ TEST_F(PostgresTest, AStatementDeallocatedBehindItsBackDoesNotHarmTheTransaction
 }
 
 // --- One thread at a time ---------------------------------------------------------------
+
+// A forked child that assigns over its copy of the parent's connection
+// lets go of that copy: ending it (PQfinish) would say goodbye on the socket
+// the parent still uses, and the parent's session would die.
+TEST_F(PostgresTest, AChildAssigningOverTheParentsConnectionLeavesTheParentsSessionAlone) {
+  PostgresConnection db = connect();
+  PostgresConnection spare = connect();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    db = std::move(spare);  // the parent's both: neither is ended here
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(count(db, "SELECT 7"), 7);
+  EXPECT_EQ(count(spare, "SELECT 8"), 8);
+}
 
 TEST_F(PostgresTest, AConnectionMovesBetweenThreads) {
   std::optional<PostgresConnection> db;
