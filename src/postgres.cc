@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -20,8 +21,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "uncopyable/check.h"
-#include "uncopyable/internal/errno_status.h"
-#include "uncopyable/internal/process.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -35,9 +35,10 @@ PGconn* conn_of(uintptr_t address) { return reinterpret_cast<PGconn*>(address); 
 PGresult* result_of(uintptr_t address) { return reinterpret_cast<PGresult*>(address); }
 uintptr_t address_of(PGresult* result) { return reinterpret_cast<uintptr_t>(result); }
 
-// "postgresql ann@/tmp/pg:5432/shop": where, for messages (never the
-// password). The names are escaped and cut short like any quoted data.
-std::string where(const PostgresConfig& config) {
+// "postgresql ann@/tmp/pg:5432/shop": how every message names a database
+// (never the password). The names are escaped and cut short like any quoted
+// data.
+std::string resource_of(const PostgresConfig& config) {
   return absl::StrCat(
       "postgresql ",
       config.user.empty() ? "" : shortened(config.user, internal::kQuotedBytes) + "@",
@@ -98,6 +99,16 @@ std::string first_keyword(absl::string_view sql) {
   }
   return word;
 }
+
+// "uncopyable_<n>": the server's name of statement n, made without
+// allocating (it is made for every execute()).
+struct StatementName {
+  explicit StatementName(uint64_t number) {
+    *std::to_chars(text + kPrefix, text + sizeof text - 1, number).ptr = '\0';
+  }
+  static constexpr size_t kPrefix = 11;  // "uncopyable_"
+  char text[32] = "uncopyable_";
+};
 
 // Statements the server answers with ROLLBACK, and no error, when the
 // transaction they would end had failed.
@@ -242,7 +253,10 @@ absl::Status PostgresConfig::validate() const {
 // ---------------------------------------------------------------------------
 // Traits and borrows
 
-absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) {
+absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) const {
+  // A child must not end its parent's session (PQfinish would say goodbye to
+  // the server on the shared socket): it just lets go.
+  if (!process.here()) return absl::OkStatus();
   // Non-blocking: the goodbye is sent if the socket takes it, never waited
   // for, so closing cannot hang on a server that stopped reading.
   ::PQfinish(conn_of(connection));
@@ -254,26 +268,29 @@ absl::Status postgres_internal::ResultTraits::close(uintptr_t result) {
   return absl::OkStatus();
 }
 
+absl::Status postgres_internal::PreparedTraits::close(uint64_t number) const {
+  // In a forked child: the statement is the parent's, and so is the session.
+  if (connection->process_.here()) connection->let_go(number);
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // PostgresConnection
 
 PostgresConnection::PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
                                        PostgresConfig config)
-    : connection_(std::move(connection)),
-      config_(std::move(config)),
-      fork_generation_(internal::current_fork_generation()) {}
+    : config_(std::move(config)), connection_(std::move(connection)) {}
 
 absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
-  internal::watch_forks();
   // A process with no descriptor left cannot connect, and reconnecting will
   // not help: ResourceExhausted, as for a File or a Socket, where libpq
   // would only say "could not create socket" (Unavailable, inviting retries).
   if (const int probe = internal::sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); probe < 0) {
     const int error = errno;
     if (error == EMFILE || error == ENFILE) {
-      return internal::errno_status(
-          error, absl::StrCat(uncopyable::where(config), ": connect: no descriptor for a socket"));
+      return internal::errno_error_on(error, "connect", resource_of(config),
+                                      "no descriptor for a socket");
     }
   } else {
     internal::sys::close(probe);
@@ -300,7 +317,8 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
   // connection string, so the password reaches libpq only as itself.
   PGconn* raw = ::PQconnectdbParams(keywords, values, /*expand_dbname=*/0);
   if (raw == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(uncopyable::where(config), ": out of memory"));
+    return internal::error_on(absl::StatusCode::kResourceExhausted, "connect",
+                              resource_of(config), "out of memory");
   }
   UniqueHandle<postgres_internal::ConnectionTraits> connection(reinterpret_cast<uintptr_t>(raw));
   if (::PQstatus(raw) != CONNECTION_OK) {
@@ -310,95 +328,48 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
     // derived from the password, not even by masking it: a mask would
     // tell what the password is not.
     const std::string text = message_of(::PQerrorMessage(raw));
-    return absl::UnavailableError(absl::StrCat(uncopyable::where(config), ": connect: ", text));
+    return internal::error_on(absl::StatusCode::kUnavailable, "connect", resource_of(config), text);
   }
   // Non-blocking for good: every wait is ours (poll with a deadline), and
   // PQfinish never blocks on a full socket.
   if (::PQsetnonblocking(raw, 1) != 0) {
-    return absl::UnavailableError(absl::StrCat(uncopyable::where(config), ": connect: ",
-                                               message_of(::PQerrorMessage(raw))));
+    return internal::error_on(absl::StatusCode::kUnavailable, "connect", resource_of(config),
+                              message_of(::PQerrorMessage(raw)));
   }
   return PostgresConnection(std::move(connection), config);
 }
 
-UniqueHandle<postgres_internal::ConnectionTraits> PostgresConnection::take(
-    PostgresConnection& other) noexcept {
-  other.require_no_borrows("moved");
-  return std::move(other.connection_);
-}
-
-PostgresConnection::PostgresConnection(PostgresConnection&& other) noexcept
-    : connection_(take(other)),
-      config_(std::move(other.config_)),
-      fork_generation_(other.fork_generation_),
-      statements_made_(other.statements_made_),
-      unused_statements_(std::move(other.unused_statements_)),
-      abandoned_(std::move(other.abandoned_)),
-      user_(std::move(other.user_)) {}
-
-PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) noexcept {
-  if (this != &other) {
-    require_no_borrows("assigned to");
-    connection_ = take(other);
-    config_ = std::move(other.config_);
-    fork_generation_ = other.fork_generation_;
-    statements_made_ = other.statements_made_;
-    unused_statements_ = std::move(other.unused_statements_);
-    abandoned_ = std::move(other.abandoned_);
-    user_ = std::move(other.user_);
-  }
-  return *this;
-}
-
 PostgresConnection::~PostgresConnection() {
-  require_no_borrows("destroyed");
-  // A child must not end its parent's session (PQfinish would say goodbye to
-  // the server on the shared socket): it just lets go.
-  if (connection_.is_valid() && fork_generation_ != internal::current_fork_generation()) {
-    (void)connection_.release();
+  // Checked here, while config_ (which the line quotes) is still alive. The
+  // session is ended by its traits (a forked child's copy let go instead).
+  if (ABSL_PREDICT_FALSE(lender_.count() != 0)) {
+    lender_.require_none(
+        internal::operation_at<PostgresConnection>(internal::Moment::kDestruction).c_str());
   }
 }
 
-void PostgresConnection::require_no_borrows(const char* what) const {
-  const int borrows = borrows_.load(std::memory_order_acquire);
-  if (ABSL_PREDICT_FALSE(borrows != 0)) {
-    misuse("PostgresConnection %s: %s while %d statement(s) or transaction(s) on it are alive; "
-           "they must go first",
-           where().c_str(), what, borrows);
-  }
-}
-
-PGconn* PostgresConnection::checked(const char* operation, const char* type) const {
-  const uintptr_t connection = connection_.get_as(type, operation, [&] { return where(); });
-  if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    internal::used_after_fork(type, operation, where());
-  }
-  return conn_of(connection);
-}
-
-internal::SingleUser::Scope PostgresConnection::enter(const char* operation, const char* type) {
-  return user_.enter(type, operation, [&] { return where(); });
-}
-
-std::string PostgresConnection::where() const { return uncopyable::where(config_); }
+std::string PostgresConnection::resource() const { return resource_of(config_); }
 
 absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
                                                        absl::string_view sql, Sender send) {
-  // The message is made only when there is an error to report.
-  const auto what = [&] { return absl::StrCat(where(), ": ", verb, " ", quoted(sql)); };
+  // The message is made only when there is an error to report:
+  // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>".
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
+  };
   if (const size_t nul = sql.find('\0'); ABSL_PREDICT_FALSE(nul != absl::string_view::npos)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what(), ": SQL text contains a NUL byte at offset ", nul));
+    return fail(absl::StatusCode::kInvalidArgument,
+                absl::StrCat("SQL text contains a NUL byte at offset ", nul));
   }
   if (ABSL_PREDICT_FALSE(!abandoned_.empty())) {
-    return absl::UnavailableError(absl::StrCat(what(), ": ", abandoned_));
+    return fail(absl::StatusCode::kUnavailable, abandoned_);
   }
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
   if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
     const std::string keyword = first_keyword(sql);
     if (keyword == "BEGIN" || keyword == "START") {
-      return absl::FailedPreconditionError(absl::StrCat(
-          what(), ": a transaction is already open on this connection; nest with a savepoint"));
+      return fail(absl::StatusCode::kFailedPrecondition,
+                  "a transaction is already open on this connection; nest with a savepoint");
     }
   }
   // One deadline for the whole command, statements released first included.
@@ -423,7 +394,10 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
                                                             absl::string_view sql, Sender send,
                                                             absl::Time deadline) {
   const absl::Duration timeout = config_.query_timeout;
-  const auto what = [&] { return absl::StrCat(where(), ": ", verb, " ", quoted(sql)); };
+  // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
+  };
   // A lost server: libpq says what happened. rebuild() when it is back.
   // A command cut off halfway leaves libpq unable to run another.
   const auto lost = [&] {
@@ -431,25 +405,24 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
       abandoned_ = "the connection was abandoned when a command on it failed halfway; "
                    "rebuild() a new one";
     }
-    return absl::UnavailableError(
-        absl::StrCat(what(), ": ", message_of(::PQerrorMessage(connection))));
+    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
   };
   const auto timed_out = [&] {
     const bool cancelled = cancel_within(connection, std::min(timeout, kCancelWait));
     abandoned_ = absl::StrCat("the connection was abandoned when a command on it timed out "
                               "(query_timeout ",
                               absl::FormatDuration(timeout), "); rebuild() a new one");
-    return absl::DeadlineExceededError(absl::StrCat(
-        what(), ": no answer from the server within query_timeout ", absl::FormatDuration(timeout),
-        cancelled ? "; asked the server to cancel it"
-                  : "; the server did not take a request to cancel it either",
-        "; the connection is abandoned: rebuild() a new one"));
+    return fail(absl::StatusCode::kDeadlineExceeded,
+                absl::StrCat("no answer from the server within query_timeout ",
+                             absl::FormatDuration(timeout),
+                             cancelled ? "; asked the server to cancel it"
+                                       : "; the server did not take a request to cancel it either",
+                             "; the connection is abandoned: rebuild() a new one"));
   };
 
   if (send(connection) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost();
-    return absl::InternalError(
-        absl::StrCat(what(), ": ", message_of(::PQerrorMessage(connection))));
+    return fail(absl::StatusCode::kInternal, message_of(::PQerrorMessage(connection)));
   }
   if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
     return sent == Progress::kTimedOut ? timed_out() : lost();
@@ -517,18 +490,18 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
 
   if (copy_refused) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost();
-    return absl::UnimplementedError(absl::StrCat(
-        what(), ": COPY FROM STDIN and COPY TO STDOUT are not supported; COPY to or from a "
-                "file on the server, or INSERT with a prepared statement"));
+    return fail(absl::StatusCode::kUnimplemented,
+                "COPY FROM STDIN and COPY TO STDOUT are not supported; COPY to or from a file on "
+                "the server, or INSERT with a prepared statement");
   }
   if (!kept.is_valid()) return lost();
   PGresult* result = result_of(kept.get());
   if (!failed) {
     if (ABSL_PREDICT_FALSE(first_rolled_back) &&
         ends_a_transaction_for_good(first_keyword(sql))) {
-      return absl::AbortedError(absl::StrCat(
-          what(), ": the server rolled the transaction back instead, because a statement in it "
-                  "had failed: nothing the transaction did was saved"));
+      return fail(absl::StatusCode::kAborted,
+                  "the server rolled the transaction back instead, because a statement in it had "
+                  "failed: nothing the transaction did was saved");
     }
     return PostgresResult(std::move(kept));
   }
@@ -538,8 +511,8 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
   const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
                                     ? absl::StatusCode::kUnavailable
                                     : code_for_sqlstate(state);
-  return absl::Status(code, absl::StrCat(what(), ": ", message_of(::PQresultErrorMessage(result)),
-                                         state != nullptr ? absl::StrCat(" [", state, "]") : ""));
+  return fail(code, absl::StrCat(message_of(::PQresultErrorMessage(result)),
+                                 state != nullptr ? absl::StrCat(" [", state, "]") : ""));
 }
 
 absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
@@ -553,7 +526,9 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
   // transaction is left as it was.
   const bool in_transaction = state == PQTRANS_INTRANS;
   std::string sql = in_transaction ? "SAVEPOINT uncopyable_deallocate; " : "";
-  for (const std::string& name : unused_statements_) absl::StrAppend(&sql, "DEALLOCATE ", name, "; ");
+  for (const uint64_t number : unused_statements_) {
+    absl::StrAppend(&sql, "DEALLOCATE ", StatementName(number).text, "; ");
+  }
   if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
   const auto simple = [](const std::string& text) {
     return [&text](PGconn* c) { return ::PQsendQuery(c, text.c_str()); };
@@ -575,19 +550,19 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
   return absl::OkStatus();
 }
 
-void PostgresConnection::let_go(std::string statement) {
-  internal::SingleUser::Scope in_use = enter("~PostgresStatement()", "PostgresStatement");
-  unused_statements_.push_back(std::move(statement));
+void PostgresConnection::let_go(uint64_t number) {
+  internal::SingleUserScope in_use = user_.enter(PostgresStatement::kName, "~PostgresStatement()");
+  unused_statements_.push_back(number);
 }
 
 absl::StatusOr<PostgresConnection> PostgresConnection::rebuild() const {
-  checked("rebuild()");
+  checked("rebuild()", *this);
   return open(config_);
 }
 
 absl::StatusOr<PostgresResult> PostgresConnection::query(absl::string_view sql) {
-  PGconn* connection = checked("query()");
-  internal::SingleUser::Scope in_use = enter("query()");
+  PGconn* connection = checked("query()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "query()");
   return run(connection, "query", sql, [&](PGconn* c) {
     const std::string text(sql);
     return ::PQsendQuery(c, text.c_str());
@@ -595,8 +570,8 @@ absl::StatusOr<PostgresResult> PostgresConnection::query(absl::string_view sql) 
 }
 
 absl::Status PostgresConnection::execute(absl::string_view sql) {
-  PGconn* connection = checked("execute()");
-  internal::SingleUser::Scope in_use = enter("execute()");
+  PGconn* connection = checked("execute()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "execute()");
   return run(connection, "execute", sql, [&](PGconn* c) {
            const std::string text(sql);
            return ::PQsendQuery(c, text.c_str());
@@ -605,30 +580,40 @@ absl::Status PostgresConnection::execute(absl::string_view sql) {
 }
 
 absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view sql) {
-  PGconn* connection = checked("prepare()");
-  internal::SingleUser::Scope in_use = enter("prepare()");
-  std::string name = absl::StrCat("uncopyable_", ++statements_made_);
+  PGconn* connection = checked("prepare()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "prepare()");
+  const uint64_t number = ++statements_made_;
   absl::StatusOr<PostgresResult> prepared = run(connection, "prepare", sql, [&](PGconn* c) {
     const std::string text(sql);
-    return ::PQsendPrepare(c, name.c_str(), text.c_str(), 0, nullptr);
+    return ::PQsendPrepare(c, StatementName(number).text, text.c_str(), 0, nullptr);
   });
+  // Made on the server only if prepared; owned by the statement from here.
   if (!prepared.ok()) return prepared.status();
-  return PostgresStatement(this, std::move(name), std::string(sql));
+  return PostgresStatement(this, number, std::string(sql));
 }
 
 absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
-  PGconn* connection = checked("begin()");
-  internal::SingleUser::Scope in_use = enter("begin()");
+  PGconn* connection = checked("begin()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "begin()");
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
   if (abandoned_.empty() &&
       (transaction_live_ || state == PQTRANS_INTRANS || state == PQTRANS_INERROR)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        where(), ": begin: a transaction is already open on this connection; nest with a savepoint"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "begin", resource(),
+        "a transaction is already open on this connection; nest with a savepoint");
   }
   absl::StatusOr<PostgresResult> begun =
       run(connection, "begin", "BEGIN", [](PGconn* c) { return ::PQsendQuery(c, "BEGIN"); });
   if (!begun.ok()) return begun.status();
   return PostgresTransaction(this);
+}
+
+absl::Status PostgresConnection::end_transaction(const char* type, const char* operation,
+                                                 const char* verb, const char* sql) {
+  PGconn* connection = conn_of(connection_.get());
+  internal::SingleUserScope in_use = user_.enter(type, operation);
+  if (!transaction_open()) return internal::ended_elsewhere(resource(), verb, sql);
+  return run(connection, verb, sql, [sql](PGconn* c) { return ::PQsendQuery(c, sql); }).status();
 }
 
 bool PostgresConnection::transaction_open() const {
@@ -640,52 +625,56 @@ bool PostgresConnection::transaction_open() const {
 }
 
 absl::Status PostgresConnection::close() {
-  checked("close()");
-  internal::SingleUser::Scope in_use = enter("close()");
-  require_no_borrows("closed");
-  return connection_.close();
+  checked("close()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "close()");
+  lender_.require_none("close()");
+  // The session's statements end with it: nothing is left to release.
+  unused_statements_.clear();
+  return internal::status_on(connection_.close(), "close", resource());
 }
 
 // ---------------------------------------------------------------------------
 // PostgresStatement
 
-PostgresStatement::~PostgresStatement() {
-  PostgresConnection* connection = connection_.get();
-  // Moved from: nothing to release. In a forked child: the statement is the
-  // parent's, and so is the session.
-  if (connection == nullptr ||
-      connection->fork_generation_ != internal::current_fork_generation()) {
-    return;
-  }
-  connection->let_go(std::move(name_));
+PostgresStatement::PostgresStatement(PostgresConnection* connection, uint64_t number,
+                                     std::string sql)
+    : prepared_(number, postgres_internal::PreparedTraits(connection)),
+      connection_(connection),
+      sql_(std::move(sql)) {}
+
+std::string PostgresStatement::resource() const {
+  const PostgresConnection* connection = connection_.get();
+  return connection != nullptr ? connection->resource() : std::string();
 }
 
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
     const std::vector<std::optional<std::string>>& parameters) {
-  UNCOPYABLE_CHECK(connection_.get() != nullptr,
-                   "PostgresStatement::execute() on a moved-from handle");
+  const uint64_t number = prepared_.get_as(kName, "execute()", [this] { return resource(); });
   PostgresConnection* connection = connection_.get();
-  PGconn* raw = connection->checked("execute()", "PostgresStatement");
-  internal::SingleUser::Scope in_use = connection->enter("execute()", "PostgresStatement");
-  const auto what = [&] { return absl::StrCat(connection->where(), ": execute ", quoted(sql_)); };
+  PGconn* raw = connection->checked("execute()", *this);
+  internal::SingleUserScope in_use = connection->user_.enter(kName, "execute()");
+  // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
+  const auto fail = [&](absl::string_view what) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "execute",
+                              connection->resource(), absl::StrCat(quoted(sql_), ": ", what));
+  };
   // The protocol counts parameters in 16 bits.
   if (parameters.size() > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what(), ": ", parameters.size(), " parameters; at most 65535"));
+    return fail(absl::StrCat(parameters.size(), " parameters; at most 65535"));
   }
   // Text parameters: libpq reads each up to its NUL, so a value with a NUL
   // byte in it would be cut short; such a value is refused instead.
   absl::InlinedVector<const char*, 8> values;
   for (const std::optional<std::string>& parameter : parameters) {
     if (parameter && parameter->find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what(), ": parameter $", values.size() + 1,
-          " contains a NUL byte, which text parameters cannot carry"));
+      return fail(absl::StrCat("parameter $", values.size() + 1,
+                               " contains a NUL byte, which text parameters cannot carry"));
     }
     values.push_back(parameter ? parameter->c_str() : nullptr);
   }
+  const StatementName name(number);
   return connection->run(raw, "execute", sql_, [&](PGconn* c) {
-    return ::PQsendQueryPrepared(c, name_.c_str(), static_cast<int>(values.size()),
+    return ::PQsendQueryPrepared(c, name.text, static_cast<int>(values.size()),
                                  values.data(), nullptr, nullptr, /*resultFormat=*/0);
   });
 }
@@ -703,13 +692,30 @@ absl::StatusOr<PostgresResult> PostgresStatement::execute(
 int PostgresResult::rows() const { return ::PQntuples(result_of(result_.get())); }
 int PostgresResult::columns() const { return ::PQnfields(result_of(result_.get())); }
 
+namespace {
+
+// "get_int64" and 0, 2 => "get_int64(0, 2)": the call, for a misuse line.
+std::string call_of(const char* accessor, int row, int column) {
+  return absl::StrCat(accessor, "(", row, ", ", column, ")");
+}
+
+}  // namespace
+
 PGresult* PostgresResult::cell(const char* accessor, int row, int column) const {
-  PGresult* result = result_of(result_.get());
-  UNCOPYABLE_CHECK(row >= 0 && row < ::PQntuples(result) && column >= 0 &&
-                       column < ::PQnfields(result),
-                   "PostgresResult::%s(%d, %d): outside %d rows x %d columns", accessor, row,
-                   column, ::PQntuples(result), ::PQnfields(result));
+  PGresult* result = result_of(result_.get_for(accessor));
+  if (ABSL_PREDICT_FALSE(row < 0 || row >= ::PQntuples(result) || column < 0 ||
+                         column >= ::PQnfields(result))) {
+    misuse_on(kName, call_of(accessor, row, column).c_str(), "",
+              "outside the result's %d rows x %d columns", ::PQntuples(result),
+              ::PQnfields(result));
+  }
   return result;
+}
+
+void PostgresResult::not_a(const char* accessor, int row, int column, absl::string_view text,
+                           const char* what) {
+  misuse_on(kName, call_of(accessor, row, column).c_str(), "", "on %s, which is not %s",
+            quoted(text).c_str(), what);
 }
 
 bool PostgresResult::is_null(int row, int column) const {
@@ -727,9 +733,9 @@ int64_t PostgresResult::get_int64(int row, int column) const {
   const absl::string_view text(::PQgetvalue(result, row, column),
                                static_cast<size_t>(::PQgetlength(result, row, column)));
   int64_t value = 0;
-  UNCOPYABLE_CHECK(absl::SimpleAtoi(text, &value),
-                   "PostgresResult::get_int64(%d, %d): \"%s\" is not an integer", row, column,
-                   shortened(text, 40).c_str());
+  if (ABSL_PREDICT_FALSE(!absl::SimpleAtoi(text, &value))) {
+    not_a("get_int64", row, column, text, "an integer");
+  }
   return value;
 }
 
@@ -738,9 +744,9 @@ double PostgresResult::get_double(int row, int column) const {
   const absl::string_view text(::PQgetvalue(result, row, column),
                                static_cast<size_t>(::PQgetlength(result, row, column)));
   double value = 0;
-  UNCOPYABLE_CHECK(absl::SimpleAtod(text, &value),
-                   "PostgresResult::get_double(%d, %d): \"%s\" is not a number", row, column,
-                   shortened(text, 40).c_str());
+  if (ABSL_PREDICT_FALSE(!absl::SimpleAtod(text, &value))) {
+    not_a("get_double", row, column, text, "a number");
+  }
   return value;
 }
 

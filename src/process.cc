@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "uncopyable/check.h"
-#include "uncopyable/internal/single_user.h"
 
 namespace uncopyable::internal {
 
@@ -25,23 +24,12 @@ void after_fork_in_child() {
 
 }  // namespace
 
-void used_after_fork(const char* type, const char* operation, const std::string& where) {
-  misuse("%s::%s in a fork()ed child: a connection belongs to the process that opened it; the "
-         "child must rebuild() its own from config() (%s)",
-         type, operation, where.c_str());
-}
-
 void used_by_two_threads(const char* type, const char* operation, pid_t thread, pid_t other,
-                         const std::string& where) {
-  misuse("%s::%s by thread %d while thread %d is in a call on it; a connection serves one thread "
-         "at a time (%s)",
-         type, operation, static_cast<int>(thread), static_cast<int>(other), where.c_str());
-}
-
-void moved_while_in_use(pid_t other) {
-  misuse("a connection was moved by thread %d while thread %d is in a call on it; a connection "
-         "serves one thread at a time",
-         static_cast<int>(this_thread()), static_cast<int>(other));
+                         const std::string& resource) {
+  misuse_on(type, operation, resource,
+            "by thread %d while thread %d is in a call on it; a connection serves one thread at "
+            "a time",
+            static_cast<int>(thread), static_cast<int>(other));
 }
 
 void watch_forks() {

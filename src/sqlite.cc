@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
 #include "uncopyable/internal/errno_status.h"
-#include "uncopyable/internal/process.h"
+#include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
 
@@ -46,8 +46,14 @@ absl::StatusCode code_for(int result) {
   }
 }
 
-std::string where(const SqliteConfig& config) {
+// sqlite "<path>": how every message names a database.
+std::string resource_of(const SqliteConfig& config) {
   return absl::StrCat("sqlite ", internal::quoted(config.path));
+}
+
+// "with mode=rw": the detail of every open error.
+std::string open_detail(const SqliteConfig& config) {
+  return absl::StrCat("with mode=", enum_name(config.mode));
 }
 
 std::string file_of(const SqliteConfig& config);
@@ -67,23 +73,24 @@ absl::Status refuse_special_file(const SqliteConfig& config) {
   const int stat_errno = errno;
   internal::sys::close(fd);
   if (stated != 0) {
-    return internal::errno_status(stat_errno, absl::StrCat(where(config), ": open: fstat"));
+    return internal::errno_error_on(stat_errno, "open", resource_of(config), "fstat");
   }
   if (S_ISREG(info.st_mode)) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(where(config), ": open with mode=",
-                                                    enum_name(config.mode), ": ",
-                                                    internal::file_kind(info.st_mode),
-                                                    ", not a database file"));
+  return internal::error_on(absl::StatusCode::kFailedPrecondition, "open", resource_of(config),
+                            absl::StrCat(open_detail(config), ": ",
+                                         internal::file_kind(info.st_mode),
+                                         ", not a database file"));
 }
 
-// SQLite's error `result` as a Status: "<context>: <message>", the message
-// SQLite's own for `db` (or for the code, without one). SQLite says
+// SQLite's error `result` as a Status: "<verb> <resource>: <detail>:
+// <message>" (no "<detail>: " when it is empty), the message SQLite's own
+// for `db` (or for the code, without one). SQLite says
 // "unable to open database file" (SQLITE_CANTOPEN, or an I/O error) whatever
 // the system said; when it was that no descriptor is left (EMFILE, ENFILE),
 // the code is ResourceExhausted, as for File and Socket, and the errno is
 // named.
-absl::Status failure(sqlite3* db, int result, absl::string_view context,
-                     const char* message = nullptr) {
+absl::Status failure(sqlite3* db, int result, const char* verb, absl::string_view resource,
+                     absl::string_view detail, const char* message = nullptr) {
   absl::StatusCode code = code_for(result);
   std::string system;
   const int primary = result & 0xff;
@@ -99,7 +106,9 @@ absl::Status failure(sqlite3* db, int result, absl::string_view context,
     }
   }
   if (message == nullptr) message = db != nullptr ? ::sqlite3_errmsg(db) : ::sqlite3_errstr(result);
-  return absl::Status(code, absl::StrCat(context, ": ", internal::shortened(message), system));
+  return internal::error_on(
+      code, verb, resource,
+      absl::StrCat(detail, detail.empty() ? "" : ": ", internal::shortened(message), system));
 }
 
 // Where the next statement of `sql` starts, from `offset` on, skipping what
@@ -207,7 +216,8 @@ absl::Status SqliteConfig::validate() const {
 // ---------------------------------------------------------------------------
 // SqliteConnection
 
-absl::Status sqlite_internal::Traits::close(uintptr_t db) {
+absl::Status sqlite_internal::Traits::close(uintptr_t db) const {
+  if (!process.here()) return absl::OkStatus();  // the parent's: let go
   const int result = ::sqlite3_close(sqlite_internal::db_of(db));
   if (result == SQLITE_OK) return absl::OkStatus();
   return absl::Status(code_for(result), absl::StrCat("sqlite3_close: ", ::sqlite3_errstr(result)));
@@ -222,9 +232,8 @@ class SqliteConnection::Call {
   Call(const SqliteConnection& connection, const char* type, const char* operation,
        Kind kind = kReadsMessage)
       : user_(connection.config_.threading == SqliteThreading::serialized
-                  ? internal::SingleUser::unchecked()
-                  : connection.user_.enter(type, operation,
-                                           [&connection] { return connection.where(); })),
+                  ? internal::SingleUserScope::unchecked()
+                  : connection.user_.enter(type, operation)),
         mutex_(connection.config_.threading == SqliteThreading::serialized && kind == kReadsMessage
                    ? ::sqlite3_db_mutex(sqlite_internal::db_of(connection.db_.get()))
                    : nullptr),
@@ -245,20 +254,17 @@ class SqliteConnection::Call {
   }
 
  private:
-  internal::SingleUser::Scope user_;
+  internal::SingleUserScope user_;
   sqlite3_mutex* mutex_;
   const SqliteConnection* watched_;
 };
 
 SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config)
-    : db_(std::move(db)),
-      config_(std::move(config)),
-      fork_generation_(internal::current_fork_generation()) {}
+    : config_(std::move(config)), db_(std::move(db)) {}
 
 absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
   if (absl::Status file = refuse_special_file(config); !file.ok()) return file;
-  internal::watch_forks();
   sqlite3* raw = nullptr;
   errno = 0;  // so that the errno SQLite keeps for a failure is this open's
   const int result = ::sqlite3_open_v2(config.path.c_str(), &raw, open_flags(config), nullptr);
@@ -266,11 +272,7 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   // owned, and closed, either way.
   UniqueHandle<sqlite_internal::Traits> db;
   if (raw != nullptr) db.reset(reinterpret_cast<uintptr_t>(raw));
-  if (result != SQLITE_OK) {
-    return failure(
-        raw, result,
-        absl::StrCat(uncopyable::where(config), ": open with mode=", enum_name(config.mode)));
-  }
+  if (result != SQLITE_OK) return failure(raw, result, "open", resource_of(config), open_detail(config));
   ::sqlite3_extended_result_codes(raw, 1);
   ::sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(config.busy_timeout)));
   SqliteConnection connection(std::move(db), config);
@@ -282,117 +284,76 @@ absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& conf
   }
   // The first statement also reads the file's header: a file that is not a
   // database fails here, with SQLite's own words.
-  if (absl::Status s =
-          connection.exec(pragmas, absl::StrCat("open with mode=", enum_name(config.mode)));
-      !s.ok()) {
+  if (absl::Status s = connection.exec(pragmas, "open", open_detail(config)); !s.ok()) {
     return s;
   }
   return connection;
 }
 
-UniqueHandle<sqlite_internal::Traits> SqliteConnection::take_db(SqliteConnection& other) noexcept {
-  other.require_no_borrows("moved");
-  return std::move(other.db_);
-}
-
-SqliteConnection::SqliteConnection(SqliteConnection&& other) noexcept
-    : db_(take_db(other)),
-      config_(std::move(other.config_)),
-      fork_generation_(other.fork_generation_),
-      user_(std::move(other.user_)) {}  // aborts if another thread is in a call on it
-
-SqliteConnection& SqliteConnection::operator=(SqliteConnection&& other) noexcept {
-  if (this != &other) {
-    require_no_borrows("assigned to");
-    other.require_no_borrows("moved");
-    user_ = std::move(other.user_);  // aborts if another thread is in a call on either
-    db_ = std::move(other.db_);
-    config_ = std::move(other.config_);
-    fork_generation_ = other.fork_generation_;
-  }
-  return *this;
-}
-
 SqliteConnection::~SqliteConnection() {
-  require_no_borrows("destroyed");
-  // A child must not close its parent's connection either: its memory is a
-  // copy, but the file locks and the WAL are shared. It just lets go.
-  if (db_.is_valid() && fork_generation_ != internal::current_fork_generation()) {
-    (void)db_.release();
+  // Checked here, while config_ (which the line quotes) is still alive.
+  if (ABSL_PREDICT_FALSE(lender_.count() != 0)) {
+    lender_.require_none(internal::operation_at<SqliteConnection>(internal::Moment::kDestruction).c_str());
   }
-  if (db_.is_valid() && config_.threading == SqliteThreading::multi_thread) {
-    internal::SingleUser::Scope in_use =
-        user_.enter("SqliteConnection", "~SqliteConnection()", [this] { return where(); });
+  // A forked child's copy is let go of by the traits, never closed.
+  if (db_.is_valid() && process_.here() && config_.threading == SqliteThreading::multi_thread) {
+    internal::SingleUserScope in_use = user_.enter(kName, "~SqliteConnection()");
     db_.reset();
   }
 }
 
-void SqliteConnection::require_no_borrows(const char* what) const {
-  const int borrows = borrows_.load(std::memory_order_acquire);
-  if (ABSL_PREDICT_FALSE(borrows != 0)) {
-    misuse("SqliteConnection %s: %s while %d statement(s) or transaction(s) on it are alive; "
-           "they must go first",
-           where().c_str(), what, borrows);
-  }
+absl::Status SqliteConnection::error(const char* verb, absl::string_view detail,
+                                     int result) const {
+  return failure(sqlite_internal::db_of(db_.get()), result, verb, resource(), detail);
 }
 
-sqlite3* SqliteConnection::checked(const char* operation, const char* type) const {
-  const uintptr_t db = db_.get_as(type, operation, [&] { return where(); });
-  if (ABSL_PREDICT_FALSE(fork_generation_ != internal::current_fork_generation())) {
-    internal::used_after_fork(type, operation, where());
-  }
-  return sqlite_internal::db_of(db);
-}
+std::string SqliteConnection::resource() const { return resource_of(config_); }
 
-absl::Status SqliteConnection::error(absl::string_view what, int result) const {
-  return failure(sqlite_internal::db_of(db_.get()), result, absl::StrCat(where(), ": ", what));
-}
-
-std::string SqliteConnection::where() const { return uncopyable::where(config_); }
-
-absl::Status SqliteConnection::refuse_unreadable(sqlite3* db, absl::string_view verb,
+absl::Status SqliteConnection::refuse_unreadable(sqlite3* db, const char* verb,
                                                  absl::string_view sql) const {
   const int limit = ::sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, -1);
   if (sql.size() > static_cast<size_t>(std::max(limit, 0))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql), ": SQL text of ", sql.size(),
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, verb, resource(),
+        absl::StrCat(internal::quoted(sql), ": SQL text of ", sql.size(),
                      " bytes is over SQLite's limit of ", limit, " (SQLITE_LIMIT_SQL_LENGTH)"));
   }
   if (const size_t nul = sql.find('\0'); nul != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(where(), ": ", verb, " ", internal::quoted(sql),
-                                                   ": SQL text contains a NUL byte at offset ",
-                                                   nul));
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, verb, resource(),
+        absl::StrCat(internal::quoted(sql), ": SQL text contains a NUL byte at offset ", nul));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<SqliteConnection> SqliteConnection::rebuild() const {
-  checked("rebuild()");
+  checked("rebuild()", *this);
   return open(config_);
 }
 
-absl::Status SqliteConnection::exec(const std::string& sql, absl::string_view what) {
+absl::Status SqliteConnection::exec(const std::string& sql, const char* verb,
+                                    absl::string_view detail) {
   sqlite3* db = sqlite_internal::db_of(db_.get());
   errno = 0;
   const int result = ::sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  return result == SQLITE_OK ? absl::OkStatus() : error(what, result);
+  return result == SQLITE_OK ? absl::OkStatus() : error(verb, detail, result);
 }
 
 absl::Status SqliteConnection::execute(absl::string_view sql) {
-  sqlite3* db = checked("execute()");
-  Call call(*this, "SqliteConnection", "execute()");
+  sqlite3* db = checked("execute()", *this);
+  Call call(*this, kName, "execute()");
   if (absl::Status refused = refuse_unreadable(db, "execute", sql); !refused.ok()) return refused;
   const std::string text(sql);
   errno = 0;
   const int result = ::sqlite3_exec(db, text.c_str(), nullptr, nullptr, nullptr);
   // The message, quoting the SQL, is made only for an error.
   if (ABSL_PREDICT_TRUE(result == SQLITE_OK)) return absl::OkStatus();
-  return error(absl::StrCat("execute ", internal::quoted(sql)), result);
+  return error("execute", internal::quoted(sql), result);
 }
 
 absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
-  sqlite3* db = checked("prepare()");
-  Call call(*this, "SqliteConnection", "prepare()");
+  sqlite3* db = checked("prepare()", *this);
+  Call call(*this, kName, "prepare()");
   if (absl::Status refused = refuse_unreadable(db, "prepare", sql); !refused.ok()) return refused;
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
@@ -400,19 +361,20 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   // (An empty view may have no data: SQLite would call a null text misuse.)
   const char* text = sql.data() != nullptr ? sql.data() : "";
   const int result = ::sqlite3_prepare_v2(db, text, static_cast<int>(sql.size()), &raw, &tail);
-  if (result != SQLITE_OK) return error(absl::StrCat("prepare ", internal::quoted(sql)), result);
+  if (result != SQLITE_OK) return error("prepare", internal::quoted(sql), result);
   if (raw == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(), ": prepare ", internal::quoted(sql),
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, "prepare", resource(),
+        absl::StrCat(internal::quoted(sql),
                      ": no SQL statement in the text (it is empty, or only blanks and comments)"));
   }
   Statement statement(this, raw, std::string(sql));  // owns it from here
   const size_t next =
       next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - text) : sql.size());
   if (next != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(), ": prepare ", internal::quoted(sql),
-                     ": more SQL after the first statement, from offset ", next, ": ",
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, "prepare", resource(),
+        absl::StrCat(internal::quoted(sql), ": more SQL after the first statement, from offset ", next, ": ",
                      internal::quoted(sql.substr(next)),
                      " would never run; prepare() takes one statement (execute() runs several)"));
   }
@@ -420,30 +382,30 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
 }
 
 absl::StatusOr<Transaction> SqliteConnection::begin() {
-  sqlite3* db = checked("begin()");
+  sqlite3* db = checked("begin()", *this);
   // Held across the check and the BEGIN, so no other thread's BEGIN (on a
   // shared, serialized connection) comes between them.
-  Call call(*this, "SqliteConnection", "begin()");
+  Call call(*this, kName, "begin()");
   if (transaction_live_ || ::sqlite3_get_autocommit(db) == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(where(),
-                     ": begin: a transaction is already open on this connection; nest "
-                     "with a savepoint"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "begin", resource(),
+        "a transaction is already open on this connection; nest with a savepoint");
   }
   if (absl::Status s = exec("BEGIN", "begin"); !s.ok()) return s;
   return Transaction(this);
 }
 
-absl::Status SqliteConnection::end_transaction(const char* operation, const char* sql) {
+absl::Status SqliteConnection::end_transaction(const char* type, const char* operation,
+                                               const char* verb, const char* sql) {
   // One call from the check to the ROLLBACK after a failed COMMIT: on a
   // serialized connection shared by threads, nothing of another thread's
   // comes between them.
-  Call call(*this, kTransactionName, operation);
+  Call call(*this, type, operation);
   sqlite3* db = sqlite_internal::db_of(db_.get());
   if (transaction_lost_ || ::sqlite3_get_autocommit(db) != 0) {
-    return internal::ended_elsewhere(where(), sql);
+    return internal::ended_elsewhere(resource(), verb, sql);
   }
-  const absl::Status failed = exec(sql, absl::AsciiStrToLower(sql));
+  const absl::Status failed = exec(sql, verb);
   // A COMMIT refused (SQLITE_BUSY) leaves the transaction open; it must not
   // outlive its Transaction, or later statements would join it silently and
   // be lost at close. Ended anyway (SQLite rolls back by itself after some
@@ -459,29 +421,33 @@ absl::Status SqliteConnection::end_transaction(const char* operation, const char
 }
 
 absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
-  sqlite3* source = checked("backup_to()");
+  sqlite3* source = checked("backup_to()", *this);
   // Only the one-user check: a serialized connection's mutex is not held
   // across the copy, so that other threads may use it between batches.
-  internal::SingleUser::Scope in_use =
-      config_.threading == SqliteThreading::serialized
-          ? internal::SingleUser::unchecked()
-          : user_.enter("SqliteConnection", "backup_to()", [this] { return where(); });
-  const std::string context = absl::StrCat(where(), ": backup to ", uncopyable::where(target));
+  internal::SingleUserScope in_use = config_.threading == SqliteThreading::serialized
+                                         ? internal::SingleUserScope::unchecked()
+                                         : user_.enter(kName, "backup_to()");
+  // "backup sqlite "<source>": to sqlite "<target>": <what>"
+  const std::string source_resource = resource();
+  const std::string to = absl::StrCat("to ", resource_of(target));
   // The copy would wait for this very connection's write transaction to
   // end, which it cannot while the caller waits: say so at once.
   if (::sqlite3_txn_state(source, "main") == SQLITE_TXN_WRITE) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        context, ": this connection has a write transaction open; commit or roll it back first"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "backup", source_resource,
+        absl::StrCat(to, ": this connection has a write transaction open; commit or roll it "
+                         "back first"));
   }
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) {
-    // Its message starts with its own where(): name the source before it.
-    return absl::Status(destination.status().code(),
-                        absl::StrCat(where(), ": backup to ", destination.status().message()));
+    // "backup sqlite "<source>": open sqlite "<target>": ..."
+    return internal::status_on(destination.status(), "backup", source_resource);
   }
   sqlite3* copy = destination->get();
   sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
-  if (backup == nullptr) return failure(copy, ::sqlite3_extended_errcode(copy), context);
+  if (backup == nullptr) {
+    return failure(copy, ::sqlite3_extended_errcode(copy), "backup", source_resource, to);
+  }
   // A page batch at a time, so that writers on the source are not shut out
   // for the whole copy. A locked source or target is waited for, up to the
   // busy_timeout in all: sqlite3_backup_step() does not wait itself.
@@ -506,109 +472,91 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   }
   const int finished = ::sqlite3_backup_finish(backup);
   if (result == SQLITE_BUSY || result == SQLITE_LOCKED) {
-    return absl::UnavailableError(
-        absl::StrCat(context, ": ", ::sqlite3_errstr(result), "; gave up after waiting ",
+    return internal::error_on(
+        absl::StatusCode::kUnavailable, "backup", source_resource,
+        absl::StrCat(to, ": ", ::sqlite3_errstr(result), "; gave up after waiting ",
                      absl::FormatDuration(waited), " (the source's busy_timeout is ",
                      absl::FormatDuration(patience), ")"));
   }
   if (result != SQLITE_DONE) {
     // The error is the target's (its message, its errno), unless the
     // source failed to read.
-    return failure(copy, finished != SQLITE_OK ? finished : result, context);
+    return failure(copy, finished != SQLITE_OK ? finished : result, "backup", source_resource, to);
   }
   return destination->close();
 }
 
 absl::Status SqliteConnection::close() {
-  checked("close()");
-  require_no_borrows("closed");
+  checked("close()", *this);
+  lender_.require_none("close()");
   absl::Status status;
   {
-    internal::SingleUser::Scope in_use =
-        config_.threading == SqliteThreading::serialized
-            ? internal::SingleUser::unchecked()
-            : user_.enter("SqliteConnection", "close()", [this] { return where(); });
+    internal::SingleUserScope in_use = config_.threading == SqliteThreading::serialized
+                                           ? internal::SingleUserScope::unchecked()
+                                           : user_.enter(kName, "close()");
     status = db_.close();
   }
-  if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(where(), ": ", status.message()));
-  }
-  return status;
+  return internal::status_on(status, "close", resource());
 }
 
 // ---------------------------------------------------------------------------
 // Statement
 
-Statement::Statement(SqliteConnection* connection, sqlite3_stmt* statement, std::string sql)
-    : connection_(connection), statement_(statement), sql_(std::move(sql)) {}
-
-Statement::Statement(Statement&& other) noexcept
-    : connection_(std::move(other.connection_)),
-      statement_(std::exchange(other.statement_, nullptr)),
-      columns_(std::exchange(other.columns_, 0)),
-      sql_(std::move(other.sql_)) {}
-
-Statement& Statement::operator=(Statement&& other) noexcept {
-  if (this != &other) {
-    finalize();
-    connection_ = std::move(other.connection_);
-    statement_ = std::exchange(other.statement_, nullptr);
-    columns_ = std::exchange(other.columns_, 0);
-    sql_ = std::move(other.sql_);
-  }
-  return *this;
+absl::Status sqlite_internal::StatementTraits::close(uintptr_t statement) const {
+  // A forked child lets go of the parent's statement, as of its connection.
+  if (!connection->process_.here()) return absl::OkStatus();
+  SqliteConnection::Call call(*connection, Statement::kName, "~Statement()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  ::sqlite3_finalize(reinterpret_cast<sqlite3_stmt*>(statement));
+  return absl::OkStatus();
 }
 
-Statement::~Statement() { finalize(); }
+Statement::Statement(SqliteConnection* connection, sqlite3_stmt* statement, std::string sql)
+    : statement_(reinterpret_cast<uintptr_t>(statement),
+                 sqlite_internal::StatementTraits(connection)),
+      connection_(connection),
+      sql_(std::move(sql)) {}
 
-void Statement::finalize() {
-  if (statement_ == nullptr) return;
-  const SqliteConnection& connection = *connection_.get();
-  // A forked child lets go of the parent's statement, as of its connection.
-  if (connection.fork_generation_ != internal::current_fork_generation()) {
-    statement_ = nullptr;
-    return;
-  }
-  SqliteConnection::Call call(connection, "Statement", "~Statement()",
-                              SqliteConnection::Call::kOnlyOneUser);
-  ::sqlite3_finalize(std::exchange(statement_, nullptr));
-  columns_ = 0;
+std::string Statement::resource() const {
+  const SqliteConnection* connection = connection_.get();
+  return connection != nullptr ? connection->resource() : std::string();
 }
 
 void Statement::misused(const char* operation) const {
-  UNCOPYABLE_CHECK(statement_ != nullptr, "Statement::%s on a moved-from handle", operation);
-  connection_.get()->checked(operation, "Statement");  // reports the fork
-  misuse("Statement::%s: unexpected state", operation);
+  (void)statement_.get_as(kName, operation, [this] { return resource(); });  // moved from
+  connection_.get()->checked(operation, *this);  // reports the fork
+  misuse_on(kName, operation, resource(), "in an unexpected state");
 }
 
 void Statement::column_misused(const char* operation, int column) const {
   checked(operation);  // moved from, or in a forked child
   if (columns_ == 0) {
-    misuse("Statement::%s with no current row; step() must return true first (%s)", operation,
-           connection_.get()->where().c_str());
+    misuse_on(kName, operation, resource(), "with no current row; step() must return true first");
   }
   // "get_text()" => "get_text(5)"
-  const int name = static_cast<int>(std::strlen(operation)) - 2;
-  misuse("Statement::%.*s(%d) outside the row's %d column%s (%s)", std::max(name, 0), operation,
-         column, columns_, columns_ == 1 ? "" : "s", connection_.get()->where().c_str());
+  const std::string call =
+      absl::StrCat(absl::string_view(operation).substr(0, std::strlen(operation) - 2), "(", column,
+                   ")");
+  misuse_on(kName, call.c_str(), resource(), "outside the row's %d column%s", columns_,
+            columns_ == 1 ? "" : "s");
 }
 
-absl::Status Statement::error(absl::string_view what, int code, const char* message) const {
+absl::Status Statement::error(const char* verb, int code, const char* message,
+                              absl::string_view detail) const {
   const SqliteConnection& connection = *connection_.get();
-  return failure(sqlite_internal::db_of(connection.db_.get()), code,
-                 absl::StrCat(connection.where(), ": ", what, " ", internal::quoted(sql_)),
-                 message);
+  return failure(sqlite_internal::db_of(connection.db_.get()), code, verb, connection.resource(),
+                 absl::StrCat(detail, internal::quoted(sql_)), message);
 }
 
 absl::Status Statement::bind_error(int index, int code) const {
   // SQLite's message for a bind is the code's own (no mutex is held for
   // binds, so the connection's last message may be another thread's).
-  return error(absl::StrCat("bind ?", index, " of"), code, ::sqlite3_errstr(code));
+  return error("bind", code, ::sqlite3_errstr(code), absl::StrCat("?", index, " of "));
 }
 
 absl::Status Statement::bind(int index, int64_t value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_int64(statement, index, value);
   return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
@@ -616,7 +564,7 @@ absl::Status Statement::bind(int index, int64_t value) {
 
 absl::Status Statement::bind(int index, double value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_double(statement, index, value);
   return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
@@ -624,7 +572,7 @@ absl::Status Statement::bind(int index, double value) {
 
 absl::Status Statement::bind(int index, absl::string_view value) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
   // An empty view may have no data at all; SQLite would take a null
   // pointer for NULL, where an empty string was meant.
@@ -636,7 +584,7 @@ absl::Status Statement::bind(int index, absl::string_view value) {
 
 absl::Status Statement::bind(int index, std::nullptr_t) {
   sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "bind()",
+  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
   const int result = ::sqlite3_bind_null(statement, index);
   return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
@@ -644,7 +592,7 @@ absl::Status Statement::bind(int index, std::nullptr_t) {
 
 absl::StatusOr<bool> Statement::step() {
   sqlite3_stmt* statement = checked("step()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "step()");
+  SqliteConnection::Call call(*connection_.get(), kName, "step()");
   const int result = ::sqlite3_step(statement);
   if (ABSL_PREDICT_TRUE(result == SQLITE_ROW)) {
     columns_ = ::sqlite3_data_count(statement);
@@ -659,13 +607,14 @@ absl::StatusOr<bool> Statement::step() {
 
 absl::Status Statement::run() {
   sqlite3_stmt* statement = checked("run()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "run()");
+  SqliteConnection::Call call(*connection_.get(), kName, "run()");
   columns_ = 0;
   if (const int columns = ::sqlite3_column_count(statement); ABSL_PREDICT_FALSE(columns != 0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        connection_.get()->where(), ": run ", internal::quoted(sql_),
-        ": the statement returns rows (", columns, columns == 1 ? " column" : " columns",
-        "), which run() would throw away; nothing was run: step() through them"));
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "run", resource(),
+        absl::StrCat(internal::quoted(sql_), ": the statement returns rows (", columns,
+                     columns == 1 ? " column" : " columns",
+                     "), which run() would throw away; nothing was run: step() through them"));
   }
   int result;
   while ((result = ::sqlite3_step(statement)) == SQLITE_ROW) {
@@ -683,7 +632,7 @@ absl::Status Statement::run() {
 
 absl::Status Statement::reset() {
   sqlite3_stmt* statement = checked("reset()");
-  SqliteConnection::Call call(*connection_.get(), "Statement", "reset()",
+  SqliteConnection::Call call(*connection_.get(), kName, "reset()",
                               SqliteConnection::Call::kOnlyOneUser);
   columns_ = 0;
   // An error here is the last step()'s again; step() reported it (and reset).
@@ -694,8 +643,7 @@ absl::Status Statement::reset() {
 int Statement::column_count() const {
   sqlite3_stmt* statement = checked("column_count()");
   const SqliteConnection* connection = connection_.get();
-  connection->user_.check("Statement", "column_count()",
-                          [connection] { return connection->where(); });
+  connection->user_.check(kName, "column_count()");
   return ::sqlite3_column_count(statement);
 }
 

@@ -45,42 +45,50 @@ TEST(ShortenedTest, ServerTextIsEscapedAndCut) {
   EXPECT_TRUE(absl::EndsWith(text, "(1048576 bytes)")) << text;
 }
 
-std::string where() { return "test \"db\""; }
+// A handle with only the thread rule, as a member, and `= default` moves.
+struct Conn {
+  static constexpr char kName[] = "Conn";
+  Conn() = default;
+  Conn(Conn&&) noexcept = default;
+  Conn& operator=(Conn&&) noexcept = default;
+  std::string resource() const { return "test \"db\""; }
+  SingleUser<Conn> user{this};
+};
 
 TEST(SingleUserTest, OneThreadMayNestAndReenter) {
-  SingleUser user;
+  Conn conn;
   {
-    SingleUser::Scope outer = user.enter("Conn", "commit()", where);
-    SingleUser::Scope inner = user.enter("Conn", "execute()", where);
-    user.check("Conn", "get()", where);
+    SingleUserScope outer = conn.user.enter("Conn", "commit()");
+    SingleUserScope inner = conn.user.enter("Conn", "execute()");
+    conn.user.check("Conn", "get()");
   }
-  SingleUser::Scope again = user.enter("Conn", "execute()", where);
+  SingleUserScope again = conn.user.enter("Conn", "execute()");
 }
 
 TEST(SingleUserTest, ThreadsTakingTurnsAreFine) {
-  SingleUser user;
+  Conn conn;
   for (int i = 0; i < 4; ++i) {
-    std::thread([&] { SingleUser::Scope s = user.enter("Conn", "execute()", where); }).join();
+    std::thread([&] { SingleUserScope s = conn.user.enter("Conn", "execute()"); }).join();
   }
-  SingleUser::Scope mine = user.enter("Conn", "execute()", where);
+  SingleUserScope mine = conn.user.enter("Conn", "execute()");
 }
 
 // Thread A is inside a call; thread B arrives. Without the check, B would
 // simply run on and the statement would not die.
 void second_thread_enters_while_first_is_inside(bool check_only) {
-  SingleUser user;
+  Conn conn;
   absl::Notification inside;
   absl::Notification done;
   std::thread first([&] {
-    SingleUser::Scope in_use = user.enter("PostgresConnection", "query()", where);
+    SingleUserScope in_use = conn.user.enter("Conn", "query()");
     inside.Notify();
     done.WaitForNotificationWithTimeout(absl::Seconds(10));
   });
   inside.WaitForNotification();
   if (check_only) {
-    user.check("PostgresResult", "get()", where);
+    conn.user.check("Cursor", "get()");
   } else {
-    SingleUser::Scope second = user.enter("PostgresConnection", "execute()", where);
+    SingleUserScope second = conn.user.enter("Conn", "execute()");
   }
   done.Notify();
   first.join();
@@ -88,34 +96,34 @@ void second_thread_enters_while_first_is_inside(bool check_only) {
 
 TEST(SingleUserDeathTest, SecondThreadInsideACallAborts) {
   EXPECT_DEATH(second_thread_enters_while_first_is_inside(false),
-               "^uncopyable: PostgresConnection::execute\\(\\) by thread [0-9]+ while thread "
-               "[0-9]+ is in a call on it; a connection serves one thread at a time "
-               "\\(test \"db\"\\)\n");
+               "^uncopyable: Conn::execute\\(\\) by thread [0-9]+ while thread [0-9]+ is in a "
+               "call on it; a connection serves one thread at a time \\(test \"db\"\\)\n");
 }
 
 TEST(SingleUserDeathTest, CheckSeesTheOtherThread) {
   EXPECT_DEATH(second_thread_enters_while_first_is_inside(true),
-               "^uncopyable: PostgresResult::get\\(\\) by thread [0-9]+ while thread [0-9]+ is in "
-               "a call on it");
+               "^uncopyable: Cursor::get\\(\\) by thread [0-9]+ while thread [0-9]+ is in a call "
+               "on it; a connection serves one thread at a time \\(test \"db\"\\)\n");
 }
 
 // A handle moved away from under a thread that is inside a call on it: that
-// thread would go on using a resource with another owner now.
+// thread would go on using a resource with another owner now. The line
+// names the move and the resource, found through the handle.
 void move_while_another_thread_is_inside(bool assign) {
-  SingleUser user;
+  Conn conn;
   absl::Notification inside;
   absl::Notification done;
   std::thread first([&] {
-    SingleUser::Scope in_use = user.enter("SqliteConnection", "execute()", where);
+    SingleUserScope in_use = conn.user.enter("Conn", "execute()");
     inside.Notify();
     done.WaitForNotificationWithTimeout(absl::Seconds(10));
   });
   inside.WaitForNotification();
   if (assign) {
-    SingleUser other;
-    other = std::move(user);
+    Conn other;
+    other = std::move(conn);
   } else {
-    SingleUser other(std::move(user));
+    Conn other(std::move(conn));
   }
   done.Notify();
   first.join();
@@ -123,19 +131,19 @@ void move_while_another_thread_is_inside(bool assign) {
 
 TEST(SingleUserDeathTest, MovingWhileAnotherThreadIsInsideAborts) {
   EXPECT_DEATH(move_while_another_thread_is_inside(false),
-               "^uncopyable: a connection was moved by thread [0-9]+ while thread [0-9]+ is in a "
-               "call on it; a connection serves one thread at a time\n");
+               "^uncopyable: Conn::Conn\\(Conn&&\\) by thread [0-9]+ while thread [0-9]+ is in a "
+               "call on it; a connection serves one thread at a time \\(test \"db\"\\)\n");
   EXPECT_DEATH(move_while_another_thread_is_inside(true),
-               "^uncopyable: a connection was moved by thread [0-9]+ while thread [0-9]+ is in a "
-               "call on it");
+               "^uncopyable: Conn::operator=\\(Conn&&\\) by thread [0-9]+ while thread [0-9]+ is "
+               "in a call on it; a connection serves one thread at a time \\(test \"db\"\\)\n");
 }
 
 TEST(SingleUserTest, MovingBetweenCallsIsFine) {
-  SingleUser user;
-  { SingleUser::Scope s = user.enter("Conn", "execute()", where); }
-  SingleUser other(std::move(user));
-  SingleUser::Scope s = other.enter("Conn", "execute()", where);
-  SingleUser third;
+  Conn conn;
+  { SingleUserScope s = conn.user.enter("Conn", "execute()"); }
+  Conn other(std::move(conn));
+  SingleUserScope s = other.user.enter("Conn", "execute()");
+  Conn third;
   third = std::move(other);  // this thread's own call: allowed
 }
 

@@ -70,8 +70,9 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      "^uncopyable: PostgresConnection postgresql .*: destroyed while 1 statement\\(s\\) or "
-      "transaction\\(s\\) on it are alive; they must go first");
+      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\) "
+      "or PostgresTransaction\\(s\\) on it is alive; they must end first \\(postgresql "
+      "uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)\n");
   EXPECT_DEATH(
       {
         std::optional<PostgresTransaction> transaction;
@@ -80,8 +81,33 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
           transaction.emplace(*db.begin());
         }
       },
-      "^uncopyable: PostgresConnection postgresql .*: destroyed while 1 statement\\(s\\) or "
-      "transaction\\(s\\) on it are alive");
+      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\) "
+      "or PostgresTransaction\\(s\\) on it is alive; they must end first \\(postgresql ");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement statement = *db.prepare("SELECT 1");
+        PostgresConnection moved = std::move(db);
+      },
+      "^uncopyable: PostgresConnection::PostgresConnection\\(PostgresConnection&&\\) while 1 "
+      "PostgresStatement\\(s\\) or PostgresTransaction\\(s\\) on it is alive; they must end "
+      "first \\(postgresql uncopyable@");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresTransaction transaction = *db.begin();
+        db = connect();
+      },
+      "^uncopyable: PostgresConnection::operator=\\(PostgresConnection&&\\) while 1 "
+      "PostgresStatement\\(s\\) or PostgresTransaction\\(s\\) on it is alive");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement statement = *db.prepare("SELECT 1");
+        (void)db.close();
+      },
+      "^uncopyable: PostgresConnection::close\\(\\) while 1 PostgresStatement\\(s\\) or "
+      "PostgresTransaction\\(s\\) on it is alive");
 }
 
 TEST_F(PostgresDeathTest, AMovedFromStatement) {
@@ -102,14 +128,14 @@ TEST_F(PostgresDeathTest, ReadingAResultWrongly) {
         PostgresResult rows = *db.query("SELECT 'seven'");
         (void)rows.get_int64(0, 0);
       },
-      "^uncopyable: PostgresResult::get_int64\\(0, 0\\): \"seven\" is not an integer");
+      "^uncopyable: PostgresResult::get_int64\\(0, 0\\) on \"seven\", which is not an integer\n");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
         PostgresResult rows = *db.query("SELECT 1");
         (void)rows.get_text(1, 0);
       },
-      "^uncopyable: PostgresResult::get_text\\(1, 0\\): outside 1 rows x 1 columns");
+      "^uncopyable: PostgresResult::get_text\\(1, 0\\) outside the result's 1 rows x 1 columns\n");
 }
 
 // Every accessor checks the cell the same way (libpq's PQgetisnull answers
@@ -121,28 +147,28 @@ TEST_F(PostgresDeathTest, ReadingOutsideAResultWithAnyAccessor) {
         PostgresResult rows = *db.query("SELECT 1");
         (void)rows.is_null(1, 0);
       },
-      "^uncopyable: PostgresResult::is_null\\(1, 0\\): outside 1 rows x 1 columns");
+      "^uncopyable: PostgresResult::is_null\\(1, 0\\) outside the result's 1 rows x 1 columns\n");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
         PostgresResult rows = *db.query("SELECT 1");
         (void)rows.is_null(0, -1);
       },
-      "^uncopyable: PostgresResult::is_null\\(0, -1\\): outside 1 rows x 1 columns");
+      "^uncopyable: PostgresResult::is_null\\(0, -1\\) outside the result's 1 rows x 1 columns\n");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
         PostgresResult rows = *db.query("SELECT 1, 2");
         (void)rows.get_int64(0, 2);
       },
-      "^uncopyable: PostgresResult::get_int64\\(0, 2\\): outside 1 rows x 2 columns");
+      "^uncopyable: PostgresResult::get_int64\\(0, 2\\) outside the result's 1 rows x 2 columns\n");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
         PostgresResult rows = *db.query("SELECT 1.5 WHERE false");
         (void)rows.get_double(0, 0);
       },
-      "^uncopyable: PostgresResult::get_double\\(0, 0\\): outside 0 rows x 1 columns");
+      "^uncopyable: PostgresResult::get_double\\(0, 0\\) outside the result's 0 rows x 1 columns\n");
 }
 
 // Thread A is in a call (the server runs its pg_sleep) when thread B makes
@@ -174,6 +200,34 @@ TEST_F(PostgresDeathTest, TwoThreadsInCallsOnOneConnection) {
       "a call on it");
 }
 
+// Moving (or assigning to) the connection from under a thread in a call on
+// it: the line names the move and the database.
+TEST_F(PostgresDeathTest, MovingAConnectionWhileAnotherThreadIsInACall) {
+  EXPECT_DEATH(
+      {
+        ::alarm(20);
+        PostgresConnection db = connect();
+        std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2.2)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2.2)");
+        PostgresConnection moved = std::move(db);
+        sleeper.join();
+      },
+      "^uncopyable: PostgresConnection::PostgresConnection\\(PostgresConnection&&\\) by thread "
+      "[0-9]+ while thread [0-9]+ is in a call on it; a connection serves one thread at a time "
+      "\\(postgresql uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)\n");
+  EXPECT_DEATH(
+      {
+        ::alarm(20);
+        PostgresConnection db = connect();
+        std::thread sleeper([&] { (void)db.query("SELECT pg_sleep(2.3)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2.3)");
+        db = connect();
+        sleeper.join();
+      },
+      "^uncopyable: PostgresConnection::operator=\\(PostgresConnection&&\\) by thread [0-9]+ "
+      "while thread [0-9]+ is in a call on it");
+}
+
 TEST_F(PostgresDeathTest, CommittingTwice) {
   EXPECT_DEATH(
       {
@@ -183,7 +237,7 @@ TEST_F(PostgresDeathTest, CommittingTwice) {
         (void)tx.commit();
       },
       "^uncopyable: PostgresTransaction::commit\\(\\) on a transaction already committed or "
-      "rolled back");
+      "rolled back \\(postgresql uncopyable@");
 }
 
 TEST_F(PostgresDeathTest, UsingAConnectionInAForkedChild) {
@@ -194,9 +248,9 @@ TEST_F(PostgresDeathTest, UsingAConnectionInAForkedChild) {
           (void)db.execute("SELECT 1");
         });
       },
-      "uncopyable: PostgresConnection::execute\\(\\) in a fork\\(\\)ed child: a connection "
-      "belongs to the process that opened it; the child must rebuild\\(\\) its own from "
-      "config\\(\\)");
+      "uncopyable: PostgresConnection::execute\\(\\) in a fork\\(\\)ed child on what its parent "
+      "made; the child must rebuild\\(\\) its own from config\\(\\) \\(postgresql "
+      "uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)\n");
 }
 
 TEST_F(PostgresDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
@@ -208,8 +262,16 @@ TEST_F(PostgresDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
           (void)select.execute({"1"});
         });
       },
-      "uncopyable: PostgresStatement::execute\\(\\) in a fork\\(\\)ed child: a connection "
-      "belongs to the process that opened it");
+      "uncopyable: PostgresStatement::execute\\(\\) in a fork\\(\\)ed child on what its parent "
+      "made; the child must rebuild\\(\\) its own from config\\(\\) \\(postgresql ");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresTransaction transaction = *db.begin();
+        uncopyable::testing::in_forked_child([&] { (void)transaction.commit(); });
+      },
+      "uncopyable: PostgresTransaction::commit\\(\\) in a fork\\(\\)ed child on what its parent "
+      "made; the child must rebuild\\(\\) its own from config\\(\\) \\(postgresql ");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "uncopyable/postgres.h"
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -203,8 +204,8 @@ TEST_F(PostgresTest, CommitOfAFailedTransactionIsAbortedNotOk) {
     const absl::Status committed = tx->commit();
     // The server answered COMMIT with ROLLBACK: nothing was saved.
     EXPECT_EQ(committed.code(), absl::StatusCode::kAborted) << committed;
-    EXPECT_THAT(std::string(committed.message()), StartsWith("PostgresTransaction::commit(): " + where() +
-                                                          ": execute \"COMMIT\": "));
+    EXPECT_THAT(std::string(committed.message()),
+                StartsWith("commit " + where() + ": \"COMMIT\": "));
     EXPECT_THAT(committed.message(), HasSubstr("rolled the transaction back"));
   }
   EXPECT_EQ(count(db, "SELECT count(*) FROM orders"), 0);
@@ -267,8 +268,7 @@ TEST_F(PostgresTest, ATransactionEndedByOtherSqlNeverEndsALaterOne) {
   ASSERT_TRUE(db.execute("COMMIT").ok());
   EXPECT_EQ(rolled_back.code(), absl::StatusCode::kFailedPrecondition) << rolled_back;
   EXPECT_THAT(std::string(rolled_back.message()),
-              StartsWith("PostgresTransaction::rollback(): " + where() +
-                         ": no transaction is open any more"));
+              StartsWith("rollback " + where() + ": no transaction is open any more"));
   EXPECT_EQ(count(db, "SELECT count(*) FROM stale"), 1);
   absl::StatusOr<PostgresTransaction> third = db.begin();  // the first is done now
   ASSERT_TRUE(third.ok()) << third.status();
@@ -280,7 +280,7 @@ TEST_F(PostgresTest, ASecondBeginOnTheConnectionIsRefused) {
   ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS nest (v text)").ok());
   ASSERT_TRUE(db.execute("TRUNCATE nest").ok());
   const std::string refused =
-      where() + ": begin: a transaction is already open on this connection; nest with a savepoint";
+      "begin " + where() + ": a transaction is already open on this connection; nest with a savepoint";
   {
     absl::StatusOr<PostgresTransaction> outer = db.begin();
     ASSERT_TRUE(outer.ok()) << outer.status();
@@ -326,9 +326,9 @@ TEST_F(PostgresTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
   ASSERT_TRUE(db.execute("INSERT INTO owned VALUES ('me'), ('you')").ok());
   const std::string sql("DELETE FROM owned\0 WHERE owner = 'me'", 37);
   const std::string says = R"("DELETE FROM owned\x00 WHERE owner = \'me\'": SQL text contains a NUL byte at offset 17)";
-  EXPECT_EQ(db.execute(sql), absl::InvalidArgumentError(where() + ": execute " + says));
-  EXPECT_EQ(db.query(sql).status(), absl::InvalidArgumentError(where() + ": query " + says));
-  EXPECT_EQ(db.prepare(sql).status(), absl::InvalidArgumentError(where() + ": prepare " + says));
+  EXPECT_EQ(db.execute(sql), absl::InvalidArgumentError("execute " + where() + ": " + says));
+  EXPECT_EQ(db.query(sql).status(), absl::InvalidArgumentError("query " + where() + ": " + says));
+  EXPECT_EQ(db.prepare(sql).status(), absl::InvalidArgumentError("prepare " + where() + ": " + says));
   EXPECT_EQ(count(db, "SELECT count(*) FROM owned"), 2);  // nothing was deleted
 }
 
@@ -381,7 +381,7 @@ TEST_F(PostgresTest, NoDescriptorLeftIsResourceExhaustedNotUnavailable) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
   ASSERT_EQ(error, EMFILE);  // the table was full
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
-  EXPECT_THAT(std::string(status.message()), StartsWith(where() + ": connect: "));
+  EXPECT_THAT(std::string(status.message()), StartsWith("connect " + where() + ": "));
   EXPECT_THAT(status.message(), HasSubstr("[EMFILE]"));
   EXPECT_TRUE(PostgresConnection::open(server_->config()).ok());  // room again
 }
@@ -412,6 +412,39 @@ TEST_F(PostgresTest, StatementsPreparedInALoopDoNotPileUpOnTheServer) {
     ASSERT_TRUE(tx->commit().ok());
   }
   EXPECT_EQ(count(db, "SELECT count(*) FROM looped"), 50);
+}
+
+// The statement owns its server-side statement: one assigned over is let go
+// (and released before the next command) like one destroyed.
+TEST_F(PostgresTest, AssigningAStatementReleasesTheOneAssignedOver) {
+  PostgresConnection db = connect();
+  const char* kCount = "SELECT count(*) FROM pg_prepared_statements";
+  absl::StatusOr<PostgresStatement> first = db.prepare("SELECT $1::int + 1");
+  absl::StatusOr<PostgresStatement> second = db.prepare("SELECT $1::int + 2");
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_EQ(count(db, kCount), 2);
+  *first = *std::move(second);
+  EXPECT_EQ(count(db, kCount), 1);
+  absl::StatusOr<PostgresResult> rows = first->execute({"40"});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->get_int64(0, 0), 42);
+  PostgresStatement moved = *std::move(first);
+  EXPECT_EQ(moved.execute({"1"})->get_int64(0, 0), 3);
+}
+
+// A session ends its statements with it: the list of those let go is
+// forgotten with the session, never sent to the next one (where the same
+// names belong to new statements).
+TEST_F(PostgresTest, ARebuiltConnectionForgetsTheOldSessionsStatements) {
+  PostgresConnection db = connect();
+  { ASSERT_TRUE(db.prepare("SELECT 1").ok()); }  // let go: uncopyable_1 waits for release
+  db = *db.rebuild();
+  absl::StatusOr<PostgresStatement> fresh = db.prepare("SELECT $1::int * 2");  // uncopyable_1 again
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(count(db, "SELECT count(*) FROM pg_prepared_statements"), 1);
+  absl::StatusOr<PostgresResult> rows = fresh->execute({"21"});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->get_int64(0, 0), 42);
 }
 
 TEST_F(PostgresTest, StatementsLetGoInAFailedTransactionAreReleasedAfterIt) {
@@ -450,6 +483,25 @@ TEST_F(PostgresTest, AStatementDeallocatedBehindItsBackDoesNotHarmTheTransaction
 }
 
 // --- One thread at a time ---------------------------------------------------------------
+
+// A forked child that assigns over its copy of the parent's connection
+// lets go of that copy: ending it (PQfinish) would say goodbye on the socket
+// the parent still uses, and the parent's session would die.
+TEST_F(PostgresTest, AChildAssigningOverTheParentsConnectionLeavesTheParentsSessionAlone) {
+  PostgresConnection db = connect();
+  PostgresConnection spare = connect();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    db = std::move(spare);  // the parent's both: neither is ended here
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(count(db, "SELECT 7"), 7);
+  EXPECT_EQ(count(spare, "SELECT 8"), 8);
+}
 
 TEST_F(PostgresTest, AConnectionMovesBetweenThreads) {
   std::optional<PostgresConnection> db;

@@ -39,8 +39,8 @@ TEST(SqliteDeathTest, AStatementThatOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 statement\\(s\\) or "
-      "transaction\\(s\\) on it are alive; they must go first");
+      "^uncopyable: SqliteConnection::~SqliteConnection\\(\\) while 1 Statement\\(s\\) or "
+      "Transaction\\(s\\) on it is alive; they must end first \\(sqlite \":memory:\"\\)\n");
 }
 
 TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
@@ -52,8 +52,47 @@ TEST(SqliteDeathTest, ATransactionThatOutlivesItsConnection) {
           transaction.emplace(*db.begin());
         }
       },
-      "^uncopyable: SqliteConnection sqlite \":memory:\": destroyed while 1 statement\\(s\\) or "
-      "transaction\\(s\\) on it are alive");
+      "^uncopyable: SqliteConnection::~SqliteConnection\\(\\) while 1 Statement\\(s\\) or "
+      "Transaction\\(s\\) on it is alive; they must end first \\(sqlite \":memory:\"\\)\n");
+}
+
+// The connection's Lender: a borrower holds its address, so neither side of
+// a move (nor close()) may go on while one is alive.
+TEST(SqliteDeathTest, MovingOrClosingAConnectionWithABorrowerAborts) {
+  SqliteConnection db = memory();
+  Statement statement = *db.prepare("SELECT 1");
+  EXPECT_DEATH({ SqliteConnection moved = std::move(db); },
+               "^uncopyable: SqliteConnection::SqliteConnection\\(SqliteConnection&&\\) while 1 "
+               "Statement\\(s\\) or Transaction\\(s\\) on it is alive; they must end first "
+               "\\(sqlite \":memory:\"\\)\n");
+  SqliteConnection other = memory();
+  EXPECT_DEATH(other = std::move(db),
+               "^uncopyable: SqliteConnection::operator=\\(SqliteConnection&&\\) while 1 "
+               "Statement\\(s\\) or Transaction\\(s\\) on it is alive; they must end first "
+               "\\(sqlite \":memory:\"\\)\n");
+  EXPECT_DEATH(db = memory(),
+               "^uncopyable: SqliteConnection::operator=\\(SqliteConnection&&\\) while 1 ");
+  Transaction transaction = *db.begin();
+  EXPECT_DEATH((void)db.close(),
+               "^uncopyable: SqliteConnection::close\\(\\) while 2 Statement\\(s\\) or "
+               "Transaction\\(s\\) on it are alive; they must end first \\(sqlite \":memory:\"\\)\n");
+  ASSERT_TRUE(transaction.commit().ok());
+}
+
+TEST(SqliteDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1");
+  EXPECT_DEATH(
+      uncopyable::testing::in_forked_child([&] { (void)select.step(); }),
+      "^uncopyable: Statement::step\\(\\) in a fork\\(\\)ed child on what its parent made; the "
+      "child must rebuild\\(\\) its own from config\\(\\) \\(sqlite \":memory:\"\\)\n");
+  EXPECT_DEATH(
+      uncopyable::testing::in_forked_child([&] { (void)select.column_count(); }),
+      "^uncopyable: Statement::column_count\\(\\) in a fork\\(\\)ed child");
+  ASSERT_TRUE(*select.step());
+  EXPECT_DEATH(
+      uncopyable::testing::in_forked_child([&] { (void)select.get_int64(0); }),
+      "^uncopyable: Statement::get_int64\\(\\) in a fork\\(\\)ed child");
 }
 
 TEST(SqliteDeathTest, AMovedFromStatementOrTransaction) {
@@ -84,8 +123,8 @@ TEST(SqliteDeathTest, UsingAConnectionInAForkedChild) {
   SqliteConnection db = memory();
   EXPECT_DEATH(
       uncopyable::testing::in_forked_child([&] { (void)db.execute("SELECT 1"); }),
-      "^uncopyable: SqliteConnection::execute\\(\\) in a fork\\(\\)ed child: a connection belongs "
-      "to the process that opened it; the child must rebuild\\(\\) its own from config\\(\\)");
+      "^uncopyable: SqliteConnection::execute\\(\\) in a fork\\(\\)ed child on what its parent "
+      "made; the child must rebuild\\(\\) its own from config\\(\\) \\(sqlite \":memory:\"\\)\n");
 }
 
 TEST(SqliteDeathTest, CommittingInAForkedChildNamesTheTransaction) {
@@ -93,8 +132,8 @@ TEST(SqliteDeathTest, CommittingInAForkedChildNamesTheTransaction) {
   std::optional<Transaction> transaction(*db.begin());
   EXPECT_DEATH(
       uncopyable::testing::in_forked_child([&] { (void)transaction->commit(); }),
-      "^uncopyable: Transaction::commit\\(\\) in a fork\\(\\)ed child: a connection belongs "
-      "to the process that opened it");
+      "^uncopyable: Transaction::commit\\(\\) in a fork\\(\\)ed child on what its parent made; "
+      "the child must rebuild\\(\\) its own from config\\(\\) \\(sqlite \":memory:\"\\)\n");
   ASSERT_TRUE(transaction->commit().ok());
 }
 
@@ -244,6 +283,35 @@ TEST(SqliteDeathTest, TwoThreadsInCallsOnAMultiThreadConnection) {
       "it");
 }
 
+// SingleUser: moving the connection away from under a thread in a call on
+// it, or assigning to it then, names the move and the database.
+TEST(SqliteDeathTest, MovingAMultiThreadConnectionWhileAnotherThreadIsInACall) {
+  const SqliteConfig config{.path = ":memory:", .threading = SqliteThreading::multi_thread};
+  for (const bool assign : {false, true}) {
+    EXPECT_DEATH(
+        {
+          SqliteConnection db = *SqliteConnection::open(config);
+          Gate gate;
+          gate.install(db);
+          std::thread stepping([&] { (void)db.execute("SELECT wait_at_gate()"); });
+          gate.wait_until_inside();
+          if (assign) {
+            db = *SqliteConnection::open(config);  // aborts
+          } else {
+            SqliteConnection moved = std::move(db);  // aborts
+          }
+          gate.release = true;
+          stepping.join();
+        },
+        assign ? "^uncopyable: SqliteConnection::operator=\\(SqliteConnection&&\\) by thread "
+                 "[0-9]+ while thread [0-9]+ is in a call on it; a connection serves one thread "
+                 "at a time \\(sqlite \":memory:\"\\)\n"
+               : "^uncopyable: SqliteConnection::SqliteConnection\\(SqliteConnection&&\\) by "
+                 "thread [0-9]+ while thread [0-9]+ is in a call on it; a connection serves one "
+                 "thread at a time \\(sqlite \":memory:\"\\)\n");
+  }
+}
+
 // The same, on a serialized connection, is sharing: the second thread waits
 // for SQLite's mutex instead of aborting.
 TEST(SqliteThreadTest, ASerializedConnectionMakesTheSecondThreadWait) {
@@ -282,6 +350,31 @@ TEST(SqliteForkTest, AChildLettingGoOfAnOpenTransactionLeavesItToTheParent) {
   Statement count = *db.prepare("SELECT count(*) FROM t");
   ASSERT_TRUE(*count.step());
   EXPECT_EQ(count.get_int64(0), 1);
+}
+
+// A child lets go of its copies of the parent's statement and connection
+// (a multi_thread one too) without finalizing or closing them, and without
+// aborting: they are the parent's, which goes on using them.
+TEST(SqliteForkTest, AChildLettingGoOfAStatementAndItsConnectionLeavesThemToTheParent) {
+  for (const SqliteThreading threading :
+       {SqliteThreading::serialized, SqliteThreading::multi_thread}) {
+    std::optional<SqliteConnection> db(
+        *SqliteConnection::open({.path = ":memory:", .threading = threading}));
+    std::optional<Statement> select(*db->prepare("SELECT 41 + 1"));
+    const pid_t child = ::fork();
+    if (child == 0) {
+      select.reset();
+      db.reset();
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ASSERT_TRUE(*select->step());
+    EXPECT_EQ(select->get_int64(0), 42);
+    select.reset();
+    EXPECT_TRUE(db->close().ok());
+  }
 }
 
 }  // namespace

@@ -169,16 +169,16 @@ TEST(SqliteTest, ErrorsCarrySqlitesMessageAndThePath) {
       SqliteConnection::open({.path = "/nonexistent/dir/t.db", .mode = SqliteMode::rw});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(),
-              HasSubstr("sqlite \"/nonexistent/dir/t.db\": open with mode=rw: unable to open"));
+              HasSubstr("open sqlite \"/nonexistent/dir/t.db\": with mode=rw: unable to open"));
   SqliteConnection db = open_or_die({.path = ":memory:"});
   const absl::Status syntax = db.execute("SELEC 1");
   EXPECT_EQ(syntax.code(), absl::StatusCode::kInvalidArgument);
   // SQLite's words are quoted data too: escaped, like the SQL before them.
   EXPECT_EQ(syntax.message(),
-            "sqlite \":memory:\": execute \"SELEC 1\": near \\\"SELEC\\\": syntax error");
+            "execute sqlite \":memory:\": \"SELEC 1\": near \\\"SELEC\\\": syntax error");
   absl::StatusOr<Statement> bad = db.prepare("SELECT * FROM nowhere");
   EXPECT_THAT(bad.status().message(),
-              HasSubstr("prepare \"SELECT * FROM nowhere\": no such table: nowhere"));
+              HasSubstr("prepare sqlite \":memory:\": \"SELECT * FROM nowhere\": no such table: nowhere"));
 }
 
 int64_t count_rows(SqliteConnection& db, const char* table = "players") {
@@ -200,7 +200,7 @@ TEST(SqliteTest, BeginWhileATransactionIsOpenIsRefused) {
   absl::StatusOr<Transaction> inner = db.begin();
   EXPECT_EQ(inner.status().code(), absl::StatusCode::kFailedPrecondition) << inner.status();
   EXPECT_EQ(inner.status().message(),
-            "sqlite \":memory:\": begin: a transaction is already open on this connection; nest "
+            "begin sqlite \":memory:\": a transaction is already open on this connection; nest "
             "with a savepoint");
   // The outer transaction is untouched, and still decides.
   ASSERT_TRUE(outer->rollback().ok());
@@ -224,12 +224,12 @@ TEST(SqliteTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
   const absl::Status executed = db.execute(sql);
   EXPECT_EQ(executed.code(), absl::StatusCode::kInvalidArgument) << executed;
   EXPECT_EQ(executed.message(),
-            "sqlite \":memory:\": execute \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
+            "execute sqlite \":memory:\": \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
             "contains a NUL byte at offset 13");
   absl::StatusOr<Statement> prepared = db.prepare(sql);
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument) << prepared.status();
   EXPECT_EQ(prepared.status().message(),
-            "sqlite \":memory:\": prepare \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
+            "prepare sqlite \":memory:\": \"DELETE FROM t\\x00 WHERE owner=\\'me\\'\": SQL text "
             "contains a NUL byte at offset 13");
   EXPECT_EQ(count_rows(db, "t"), 2);
 }
@@ -242,7 +242,7 @@ TEST(SqliteTest, PrepareRefusesASecondStatement) {
   absl::StatusOr<Statement> two = db.prepare("INSERT INTO t VALUES ('x'); DELETE FROM t");
   EXPECT_EQ(two.status().code(), absl::StatusCode::kInvalidArgument) << two.status();
   EXPECT_EQ(two.status().message(),
-            "sqlite \":memory:\": prepare \"INSERT INTO t VALUES (\\'x\\'); DELETE FROM t\": "
+            "prepare sqlite \":memory:\": \"INSERT INTO t VALUES (\\'x\\'); DELETE FROM t\": "
             "more SQL after the first statement, from offset 28: \"DELETE FROM t\" would never "
             "run; prepare() takes one statement (execute() runs several)");
   // Even a broken second statement is found, not run: nothing was.
@@ -271,13 +271,13 @@ TEST(SqliteTest, PrepareRefusesTextWithNoStatement) {
     absl::StatusOr<Statement> none = db.prepare(empty);
     EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument) << empty;
     EXPECT_EQ(none.status().message(),
-              absl::StrCat("sqlite \":memory:\": prepare ", internal::quoted(empty),
+              absl::StrCat("prepare sqlite \":memory:\": ", internal::quoted(empty),
                            ": no SQL statement in the text (it is empty, or only blanks and "
                            "comments)"));
   }
   // A view with no data at all is empty text too.
   EXPECT_EQ(db.prepare(absl::string_view()).status().message(),
-            "sqlite \":memory:\": prepare \"\": no SQL statement in the text (it is empty, or only "
+            "prepare sqlite \":memory:\": \"\": no SQL statement in the text (it is empty, or only "
             "blanks and comments)");
   // execute() of nothing runs nothing, and that is fine.
   EXPECT_TRUE(db.execute("").ok());
@@ -296,7 +296,7 @@ TEST(SqliteTest, RunRefusesAStatementThatReturnsRowsBeforeRunningIt) {
   const absl::Status ran = returning->run();
   EXPECT_EQ(ran.code(), absl::StatusCode::kFailedPrecondition) << ran;
   EXPECT_EQ(ran.message(),
-            "sqlite \":memory:\": run \"INSERT INTO players (name) VALUES (\\'ann\\') RETURNING "
+            "run sqlite \":memory:\": \"INSERT INTO players (name) VALUES (\\'ann\\') RETURNING "
             "id\": the statement returns rows (1 column), which run() would throw away; nothing "
             "was run: step() through them");
   EXPECT_EQ(count_rows(db), 0);  // nothing ran
@@ -352,6 +352,31 @@ TEST(SqliteTest, AnEmptyStringBindsAsTextNotNull) {
   EXPECT_EQ(type_of(nullptr), "null");
 }
 
+// Moves are the members' own: assigning a Statement finalizes the one
+// assigned over (else close() would say "unable to close due to
+// unfinalized statements") and keeps one borrow per statement.
+TEST(SqliteTest, AssigningAStatementFinalizesTheOldOne) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  {
+    absl::StatusOr<Statement> first = db.prepare("SELECT 1");
+    absl::StatusOr<Statement> second = db.prepare("SELECT 2");
+    ASSERT_TRUE(first.ok() && second.ok());
+    ASSERT_TRUE(*first->step());
+    *first = *std::move(second);
+    ASSERT_TRUE(*first->step());
+    EXPECT_EQ(first->get_int64(0), 2);
+    Statement third = *std::move(first);
+    EXPECT_EQ(third.get_int64(0), 2);
+    absl::StatusOr<Transaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    Transaction moved = *std::move(tx);
+    ASSERT_TRUE(moved.commit().ok());
+  }
+  SqliteConnection other = std::move(db);  // no borrower left
+  db = std::move(other);
+  EXPECT_TRUE(db.close().ok());
+}
+
 // A quoted path or SQL text is cut short, its length said.
 TEST(SqliteTest, MessagesQuotingHugePathsAndSqlStayShort) {
   const std::string path = "/nonexistent/" + std::string(10 << 20, 'a');
@@ -360,7 +385,7 @@ TEST(SqliteTest, MessagesQuotingHugePathsAndSqlStayShort) {
   ASSERT_FALSE(missing.ok());
   EXPECT_LT(missing.status().message().size(), 2048u);
   EXPECT_THAT(missing.status().message(),
-              HasSubstr(absl::StrCat("\" (", path.size(), " bytes): open with mode=rw: ")));
+              HasSubstr(absl::StrCat("\" (", path.size(), " bytes): with mode=rw: ")));
   SqliteConnection db = open_or_die({.path = ":memory:"});
   const std::string table(10 << 20, 'b');
   const std::string sql = "SELECT * FROM " + table;
@@ -393,7 +418,7 @@ TEST(SqliteTest, SqlAndValuesPastSqlitesLimitsAreInvalidArguments) {
   const absl::Status bound = insert->bind(1, std::string(100, 'y'));
   EXPECT_EQ(bound.code(), absl::StatusCode::kInvalidArgument) << bound;
   EXPECT_THAT(bound.message(),
-              HasSubstr("bind ?1 of \"INSERT INTO t VALUES (?)\": string or blob too big"));
+              HasSubstr("bind sqlite \":memory:\": ?1 of \"INSERT INTO t VALUES (?)\": string or blob too big"));
   EXPECT_EQ(count_rows(db, "t"), 0);
 }
 
@@ -556,8 +581,8 @@ TEST(SqliteTransactionTest, ATransactionEndedByOtherSqlNeverEndsALaterOne) {
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (2)").ok());
   const absl::Status rolled_back = first->rollback();
   EXPECT_EQ(rolled_back.code(), absl::StatusCode::kFailedPrecondition) << rolled_back;
-  EXPECT_THAT(rolled_back.message(), HasSubstr("Transaction::rollback(): sqlite \":memory:\": no "
-                                               "transaction is open any more"));
+  EXPECT_THAT(rolled_back.message(), HasSubstr("rollback sqlite \":memory:\": no transaction is "
+                                               "open any more"));
   // The BEGIN by hand is still open, with its row: nothing of it was ended.
   ASSERT_TRUE(db.execute("COMMIT").ok());
   absl::StatusOr<Statement> count = db.prepare("SELECT count(*) FROM t");

@@ -366,7 +366,7 @@ TEST_F(ChecksDeathTest, AStatementOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      printed(R"msg(uncopyable: SqliteConnection sqlite "app.db": destroyed while 1 statement(s) or transaction(s) on it are alive; they must go first)msg"));
+      printed(R"msg(uncopyable: SqliteConnection::~SqliteConnection() while 1 Statement(s) or Transaction(s) on it is alive; they must end first (sqlite "app.db"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AMovedFromStatement) {
@@ -465,7 +465,7 @@ TEST_F(ChecksDeathTest, MovingAConnectionAnotherThreadIsInACallOn) {
         gate.release = true;
         slow.join();
       },
-      printed(R"msg(uncopyable: a connection was moved by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time)msg"));
+      printed(R"msg(uncopyable: SqliteConnection::SqliteConnection(SqliteConnection&&) by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time (sqlite "app.db"))msg"));
 }
 
 // --- fork ---------------------------------------------------------------------
@@ -482,7 +482,7 @@ TEST_F(ChecksDeathTest, TheParentsConnectionInAChild) {
         // [end]
         exit_as_the_child_did();
       },
-      printed(R"msg(uncopyable: SqliteConnection::execute() in a fork()ed child: a connection belongs to the process that opened it; the child must rebuild() its own from config() (sqlite "runs.db"))msg"));
+      printed(R"msg(uncopyable: SqliteConnection::execute() in a fork()ed child on what its parent made; the child must rebuild() its own from config() (sqlite "runs.db"))msg"));
 }
 
 TEST_F(ChecksDeathTest, TheParentsStatementInAChild) {
@@ -490,7 +490,7 @@ TEST_F(ChecksDeathTest, TheParentsStatementInAChild) {
   absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1");
   ASSERT_TRUE(select.ok()) << select.status();
   EXPECT_DEATH(in_forked_child([&] { (void)select->step(); }),
-               printed(R"msg(uncopyable: Statement::step() in a fork()ed child: a connection belongs to the process that opened it; the child must rebuild() its own from config() (sqlite "app.db"))msg"));
+               printed(R"msg(uncopyable: Statement::step() in a fork()ed child on what its parent made; the child must rebuild() its own from config() (sqlite "app.db"))msg"));
 }
 
 TEST_F(ChecksDeathTest, AMutexHeldAcrossFork) {

@@ -1,11 +1,10 @@
-// docs/guide.md, "What each check catches", the PostgreSQL rows that a
-// format string in src/postgres.cc cannot vouch for: the message is made
-// elsewhere (the one-thread-at-a-time check is every connection's). These
-// need a server: this binary starts its own, reached over TCP on 127.0.0.1 so
+// docs/guide.md, "What each check catches", the PostgreSQL rows. These need
+// a server: this binary starts its own, reached over TCP on 127.0.0.1 so
 // that the message names it the same way on every machine but for the port.
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +20,7 @@ namespace {
 
 using uncopyable::PostgresConnection;
 using uncopyable::PostgresResult;
+using uncopyable::PostgresStatement;
 using uncopyable::testing::PostgresServer;
 
 class PostgresChecksDeathTest : public ::testing::Test {
@@ -65,6 +65,63 @@ TEST_F(PostgresChecksDeathTest, TwoThreadsInCallsOnOneConnection) {
         sleeper.join();
       },
       printed(R"msg(uncopyable: PostgresConnection::query() by thread <thread> while thread <thread> is in a call on it; a connection serves one thread at a time (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
+}
+
+TEST_F(PostgresChecksDeathTest, AStatementOutlivesItsConnection) {
+  EXPECT_DEATH(
+      {
+        std::optional<PostgresStatement> statement;
+        {
+          PostgresConnection db = connect();
+          statement.emplace(*db.prepare("SELECT 1"));
+        }
+      },
+      printed(R"msg(uncopyable: PostgresConnection::~PostgresConnection() while 1 PostgresStatement(s) or PostgresTransaction(s) on it is alive; they must end first (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
+}
+
+TEST_F(PostgresChecksDeathTest, AMovedFromStatement) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement statement = *db.prepare("SELECT 1");
+        PostgresStatement taker = std::move(statement);
+        (void)statement.execute({});  // NOLINT(bugprone-use-after-move)
+      },
+      printed(R"msg(uncopyable: PostgresStatement::execute() on a moved-from handle)msg"));
+}
+
+TEST_F(PostgresChecksDeathTest, ReadingOutsideAResult) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.get_text(1, 0);
+      },
+      printed(R"msg(uncopyable: PostgresResult::get_text(1, 0) outside the result's 1 rows x 1 columns)msg"));
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.is_null(1, 0);
+      },
+      printed(R"msg(uncopyable: PostgresResult::is_null(1, 0) outside the result's 1 rows x 1 columns)msg"));
+}
+
+TEST_F(PostgresChecksDeathTest, ReadingTextAsANumber) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 'seven'");
+        (void)rows.get_int64(0, 0);
+      },
+      printed(R"msg(uncopyable: PostgresResult::get_int64(0, 0) on "seven", which is not an integer)msg"));
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 'seven'");
+        (void)rows.get_double(0, 0);
+      },
+      printed(R"msg(uncopyable: PostgresResult::get_double(0, 0) on "seven", which is not a number)msg"));
 }
 
 }  // namespace

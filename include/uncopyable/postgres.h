@@ -18,7 +18,8 @@
 // The password is a Secret: printing the config, its JSON and its URL show
 // "***", and error messages never contain it. A connection is move-only and
 // must not cross fork(); statements and transactions borrow it and must go
-// first. Misuse aborts with one line, as for SqliteConnection.
+// first. Misuse aborts with one line, as for SqliteConnection; messages name
+// the database as postgresql <user>@<host>:<port>/<db>.
 //
 // Every command waits at most config().query_timeout (a minute by default)
 // for the server: a server that stopped answering gives DeadlineExceeded,
@@ -29,7 +30,6 @@
 #ifndef UNCOPYABLE_POSTGRES_H_
 #define UNCOPYABLE_POSTGRES_H_
 
-#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
 #include "uncopyable/internal/borrow.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
@@ -97,21 +98,48 @@ struct UrlForm<PostgresConfig> {
 class PostgresConnection;
 
 namespace postgres_internal {
+// The PGconn*, held as an address. Ended (PQfinish) only in the process
+// that connected: a fork()ed child lets go of its copy, since PQfinish
+// would say goodbye to the server on the socket it shares with its parent.
 struct ConnectionTraits : AddressTraits {
   static constexpr std::string_view kName = "PostgresConnection";
-  static absl::Status close(uintptr_t connection);
+  internal::ProcessBound process;
+  absl::Status close(uintptr_t connection) const;
 };
 struct ResultTraits : AddressTraits {
   static constexpr std::string_view kName = "PostgresResult";
   static absl::Status close(uintptr_t result);
 };
+// A server-side prepared statement, held as its number n (its name on the
+// server is "uncopyable_<n>", n from 1 on; 0 is none, and the top few
+// numbers say moved-from, closed, released). Closing it hands it to its
+// connection's list of statements to DEALLOCATE (see PostgresStatement); in
+// a fork()ed child, where the session is the parent's, it does nothing.
+struct PreparedTraits {
+  using value_type = uint64_t;
+  static constexpr std::string_view kName = "PostgresStatement";
+  static constexpr uint64_t invalid() noexcept { return 0; }
+  static constexpr uint64_t vacant(HandleState state) noexcept {
+    return state == HandleState::kEmpty ? 0 : ~uint64_t{0} - static_cast<uint64_t>(state);
+  }
+  static constexpr bool is_valid(uint64_t number) noexcept {
+    return number != 0 && number < ~uint64_t{0} - 8;
+  }
+  explicit PreparedTraits(PostgresConnection* of = nullptr) noexcept : connection(of) {}
+  PostgresConnection* connection;
+  absl::Status close(uint64_t number) const;
+};
 
 }  // namespace postgres_internal
 
 // The rows a query returned (text values, as the server sent them). It owns
-// its data: reading it never touches the connection, from any thread.
+// its data: reading it never touches the connection, from any thread. It
+// keeps nothing of the connection either, so its misuse lines name no
+// database.
 class PostgresResult {
  public:
+  static constexpr char kName[] = "PostgresResult";
+
   int rows() const;
   int columns() const;
   // Each accessor takes a cell inside rows() x columns(); any other row or
@@ -133,27 +161,42 @@ class PostgresResult {
       : result_(std::move(result)) {}
   // The result, after the one check every cell accessor makes.
   ::pg_result* cell(const char* accessor, int row, int column) const;
+  // The text of a cell that should have parsed as `what`; aborts.
+  [[noreturn]] static void not_a(const char* accessor, int row, int column,
+                                 absl::string_view text, const char* what);
   UniqueHandle<postgres_internal::ResultTraits> result_;
 };
 
 // A statement prepared on the server, run with parameters ($1, $2, ...)
 // that are values, never SQL. It must not outlive its connection.
 //
-// It owns its server-side statement: destroying it hands the statement back
-// to the connection, which DEALLOCATEs it on the server before its next
-// command, in one extra round trip for all the statements let go since
-// (inside a transaction under a savepoint, so that a statement already gone,
-// say by a DEALLOCATE ALL of your own, costs the transaction nothing). The
-// destructor itself never talks to the server, so it cannot fail or wait on
-// a frozen one. A failed transaction refuses everything but its ROLLBACK, so
-// the statements wait until it has ended. (libpq before 17 has no call to
-// release one, and libpqxx keeps one until unprepare(): a connection that
-// prepares in a loop would grow the server's memory without bound.)
+// Who owns the server-side statement: this PostgresStatement, from the
+// moment prepare() made it, through a UniqueHandle (moved with it, never
+// copied). Destroying it, or assigning another over it, hands the statement
+// to the connection's list of statements to release, which DEALLOCATEs them
+// on the server before its next command, in one extra round trip for all
+// the statements let go since (inside a transaction under a savepoint, so
+// that a statement already gone, say by a DEALLOCATE ALL of your own, costs
+// the transaction nothing). The destructor itself never talks to the
+// server, so it cannot fail or wait on a frozen one. A failed transaction
+// refuses everything but its ROLLBACK, so the statements wait until it has
+// ended. A session that ends (close(), the connection destroyed or assigned
+// over, say by `db = *db.rebuild()`) ends every statement it holds on the
+// server, and its list is forgotten with it; a connection abandoned after a
+// timeout never sends the list. (libpq before 17 has no call to release
+// one, and libpqxx keeps one until unprepare(): a connection that prepares
+// in a loop would grow the server's memory without bound.)
 class PostgresStatement {
  public:
+  static constexpr char kName[] = "PostgresStatement";
+
   PostgresStatement(PostgresStatement&&) noexcept = default;
-  PostgresStatement& operator=(PostgresStatement&&) = delete;
-  ~PostgresStatement();
+  // Lets go of the statement assigned over (see above), then takes `other`'s.
+  PostgresStatement& operator=(PostgresStatement&&) noexcept = default;
+  PostgresStatement(const PostgresStatement&) = delete;
+  PostgresStatement& operator=(const PostgresStatement&) = delete;
+  // Lets go of the statement (before its borrow of the connection ends).
+  ~PostgresStatement() { prepared_.reset(); }
 
   // Runs it; nullopt parameters are NULL. A parameter holding a NUL byte is
   // InvalidArgument (a text parameter cannot carry one), before anything
@@ -163,17 +206,22 @@ class PostgresStatement {
   [[nodiscard]] absl::StatusOr<PostgresResult> execute(
       std::initializer_list<absl::string_view> parameters);
 
+  // Its connection's: postgresql <user>@<host>:<port>/<db> ("" once moved
+  // from).
+  std::string resource() const;
+
  private:
   friend class PostgresConnection;
-  PostgresStatement(PostgresConnection* connection, std::string name, std::string sql)
-      : connection_(connection), name_(std::move(name)), sql_(std::move(sql)) {}
-  internal::Borrow<PostgresConnection> connection_;
-  std::string name_;
+  PostgresStatement(PostgresConnection* connection, uint64_t number, std::string sql);
+  // Declared first: assigning to a statement lets go of the old one while
+  // its borrow of the old connection is still held.
+  UniqueHandle<postgres_internal::PreparedTraits> prepared_;
+  internal::Borrowed<PostgresConnection> connection_;
   std::string sql_;
 };
 
 // BEGIN ... COMMIT, rolled back unless commit() ran; committing twice is
-// misuse.
+// misuse. Movable, not assignable (see BasicTransaction).
 //
 // commit() says what the server did, not what was asked: once a statement
 // in the transaction failed, PostgreSQL answers COMMIT with a ROLLBACK (and
@@ -183,24 +231,41 @@ class PostgresStatement {
 // same holds for a COMMIT, END or PREPARE TRANSACTION run with execute(),
 // query() or a statement. A commit() that timed out (DeadlineExceeded) may
 // or may not have committed.
-using PostgresTransaction = internal::BasicTransaction<PostgresConnection>;
+class PostgresTransaction final
+    : public internal::BasicTransaction<PostgresConnection, PostgresTransaction> {
+ public:
+  static constexpr char kName[] = "PostgresTransaction";
+
+ private:
+  friend class PostgresConnection;
+  explicit PostgresTransaction(PostgresConnection* connection) : BasicTransaction(connection) {}
+};
 
 class PostgresConnection {
  public:
   using config_type = PostgresConfig;
+  static constexpr char kName[] = "PostgresConnection";
+  static constexpr char kBorrowers[] = "PostgresStatement(s) or PostgresTransaction(s) on it";
 
   // Connects (libpq, blocking, within connect_timeout). A refused, lost or
   // unreachable server, or a failed login, is Unavailable with libpq's own
   // words (which never hold the password: it is handed to libpq as a value
-  // of its own, never parsed, and libpq quotes no password). No free file
+  // of its own, never parsed, and libpq quotes no password): "connect
+  // postgresql <user>@<host>:<port>/<db>: <libpq's words>". No free file
   // descriptor in the process (or the system) is ResourceExhausted: a
   // rebuild() in a loop would not help, unlike for Unavailable.
   [[nodiscard]] static absl::StatusOr<PostgresConnection> open(const PostgresConfig& config);
 
-  PostgresConnection(PostgresConnection&& other) noexcept;
-  PostgresConnection& operator=(PostgresConnection&& other) noexcept;
+  // Moving a connection while a statement or transaction borrows it, or
+  // while another thread is in a call on it, aborts (the rule members
+  // check); so does assigning to one in either state. Assigning ends the
+  // session assigned over (with its prepared statements).
+  PostgresConnection(PostgresConnection&&) noexcept = default;
+  PostgresConnection& operator=(PostgresConnection&&) noexcept = default;
   PostgresConnection(const PostgresConnection&) = delete;
   PostgresConnection& operator=(const PostgresConnection&) = delete;
+  // Ends the session (a fork()ed child lets go of its copy instead); a
+  // statement or transaction still alive is misuse.
   ~PostgresConnection();
 
   [[nodiscard]] const PostgresConfig& config() const { return config_; }
@@ -210,7 +275,9 @@ class PostgresConnection {
   [[nodiscard]] absl::StatusOr<PostgresConnection> rebuild() const;
 
   // Runs SQL with no parameters (several statements, separated by ';', run
-  // as one implicit transaction); a lost server is Unavailable.
+  // as one implicit transaction); a lost server is Unavailable. Errors read
+  // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <the server's
+  // words> [SQLSTATE]".
   //
   // SQL text holding a NUL byte is InvalidArgument before anything runs:
   // libpq reads a C string, and would run the text up to the NUL alone
@@ -237,43 +304,53 @@ class PostgresConnection {
   [[nodiscard]] absl::Status execute(absl::string_view sql);
   // The same, returning the rows (of the last statement).
   [[nodiscard]] absl::StatusOr<PostgresResult> query(absl::string_view sql);
-  // Prepares a statement on the server (see PostgresStatement for when it
-  // is released). Same rules for the SQL and the time as execute().
+  // Prepares a statement on the server, owned by the PostgresStatement
+  // returned (see there for when it is released). Same rules for the SQL
+  // and the time as execute().
   [[nodiscard]] absl::StatusOr<PostgresStatement> prepare(absl::string_view sql);
   // BEGIN. A transaction already open on this connection (by begin() or by
   // SQL of your own) is FailedPrecondition,
-  //   "<where>: begin: a transaction is already open on this connection;
+  //   "begin <resource>: a transaction is already open on this connection;
   //    nest with a savepoint",
   // where PostgreSQL would only warn and go on: the inner transaction's
   // commit() or rollback() would then end the outer one. For a nested unit
   // of work use SAVEPOINT / RELEASE / ROLLBACK TO with execute().
   [[nodiscard]] absl::StatusOr<PostgresTransaction> begin();
 
-  // Ends the session (never waits on the server). A statement or
-  // transaction still alive is misuse.
+  // Ends the session (never waits on the server), and with it every
+  // statement prepared on it. A statement or transaction still alive is
+  // misuse.
   [[nodiscard]] absl::Status close();
+
+  // postgresql <user>@<host>:<port>/<db>: how messages name the database
+  // (never the password; the names escaped and cut short).
+  std::string resource() const;
 
  private:
   friend class PostgresStatement;
-  friend class internal::BasicTransaction<PostgresConnection>;
-  friend class internal::Borrow<PostgresConnection>;
-  static constexpr const char* kTransactionName = "PostgresTransaction";
-  // Whether the server has a transaction open on this session (for
-  // BasicTransaction: one ended by other SQL is not ended again).
+  friend struct postgres_internal::PreparedTraits;
+  friend struct internal::BorrowTraits<PostgresConnection>;
+  template <typename, typename>
+  friend class internal::BasicTransaction;
+  // Whether the server has a transaction open on this session (one ended
+  // by other SQL is not ended again).
   bool transaction_open() const;
-  // postgresql user@host:port/dbname, for messages (never the password).
-  std::string where() const;
   PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
                      PostgresConfig config);
-  static UniqueHandle<postgres_internal::ConnectionTraits> take(PostgresConnection& other) noexcept;
-  // The connection, or an abort naming `type`::`operation` if it is closed,
-  // moved from, or the parent's in a forked child.
-  ::pg_conn* checked(const char* operation, const char* type = "PostgresConnection") const;
-  void require_no_borrows(const char* what) const;
-  // Marks this thread as the connection's user for the call (a second
-  // thread arriving meanwhile aborts, naming both).
-  internal::SingleUser::Scope enter(const char* operation,
-                                    const char* type = "PostgresConnection");
+  // The connection, or an abort naming `Who::kName`::`operation` if it is
+  // closed, moved from, or the parent's in a forked child. `who` is this,
+  // or the statement or transaction the call is on.
+  template <typename Who>
+  ::pg_conn* checked(const char* operation, const Who& who) const {
+    const uintptr_t connection =
+        connection_.get_as(Who::kName, operation, [this] { return resource(); });
+    process_.check(who, operation);
+    return reinterpret_cast<::pg_conn*>(connection);
+  }
+  // For BasicTransaction: COMMIT or ROLLBACK (`sql`), unless other SQL
+  // ended the transaction already.
+  absl::Status end_transaction(const char* type, const char* operation, const char* verb,
+                               const char* sql);
 
   // What a command hands libpq once the connection is ready: 1 if sent.
   using Sender = absl::FunctionRef<int(::pg_conn*)>;
@@ -288,24 +365,29 @@ class PostgresConnection {
                                           absl::string_view sql, Sender send, absl::Time deadline);
   // DEALLOCATEs the statements let go, when the transaction state allows.
   absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
-  // Called by ~PostgresStatement.
-  void let_go(std::string statement);
+  // Called by PreparedTraits: statement `number` is no longer used.
+  void let_go(uint64_t number);
 
-  UniqueHandle<postgres_internal::ConnectionTraits> connection_;
+  // The rules first, so that they check before anything they name moves:
+  // no statement or transaction alive when it moves or dies; which thread
+  // is in a call.
+  internal::Lender<PostgresConnection> lender_{this};
+  internal::SingleUser<PostgresConnection> user_{this};
   PostgresConfig config_;
-  uint32_t fork_generation_ = 0;
-  std::atomic<int> borrows_{0};
+  // Not in a forked child.
+  internal::ProcessBound process_;
   // A PostgresTransaction of this connection is alive (see BasicTransaction),
   // and whether other SQL has ended the server's transaction under it.
   bool transaction_live_ = false;
   bool transaction_lost_ = false;
   uint64_t statements_made_ = 0;
-  // Server-side statements whose PostgresStatement is gone, to DEALLOCATE.
-  std::vector<std::string> unused_statements_;
+  // Server-side statements whose PostgresStatement is gone, to DEALLOCATE:
+  // owned here from then on, and ended with the session.
+  std::vector<uint64_t> unused_statements_;
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
   std::string abandoned_;
-  internal::SingleUser user_;
+  UniqueHandle<postgres_internal::ConnectionTraits> connection_;
 };
 
 template <>

@@ -39,7 +39,6 @@
 #ifndef UNCOPYABLE_SQLITE_H_
 #define UNCOPYABLE_SQLITE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,7 +52,7 @@
 #include "absl/time/time.h"
 #include "uncopyable/config.h"
 #include "uncopyable/internal/borrow.h"
-#include "uncopyable/internal/process.h"
+#include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
@@ -111,26 +110,49 @@ struct UrlForm<SqliteConfig> {
 };
 
 class SqliteConnection;
+class Statement;
 
 namespace sqlite_internal {
-// The sqlite3* is held as an address (see AddressTraits).
+// The sqlite3* is held as an address (see AddressTraits). Closed only in
+// the process that opened it: a fork()ed child lets go of its copy without
+// closing it (its memory is a copy, but the file locks and the WAL's shared
+// memory are the parent's).
 struct Traits : AddressTraits {
   static constexpr std::string_view kName = "SqliteConnection";
-  static absl::Status close(uintptr_t db);
+  internal::ProcessBound process;
+  absl::Status close(uintptr_t db) const;
 };
 inline sqlite3* db_of(uintptr_t address) { return reinterpret_cast<sqlite3*>(address); }
+
+// A Statement's sqlite3_stmt*, finalized by the thread rule of its
+// connection (on a multi_thread one, another thread in a call on it
+// aborts), and only in the process that prepared it: a fork()ed child lets
+// go of it without finalizing.
+struct StatementTraits : AddressTraits {
+  static constexpr std::string_view kName = "Statement";
+  explicit StatementTraits(const SqliteConnection* of = nullptr) noexcept : connection(of) {}
+  const SqliteConnection* connection;
+  absl::Status close(uintptr_t statement) const;
+};
 
 }  // namespace sqlite_internal
 
 // A prepared statement. Bind values by position (1-based), step through the
 // rows, read typed columns. It must not outlive its connection.
+//
+// It owns its sqlite3_stmt (finalized when it is destroyed or assigned to)
+// and one borrow of its connection.
 class Statement {
  public:
-  Statement(Statement&& other) noexcept;
-  Statement& operator=(Statement&& other) noexcept;
+  static constexpr char kName[] = "Statement";
+
+  Statement(Statement&&) noexcept = default;
+  // Finalizes the statement assigned over, then takes `other`'s.
+  Statement& operator=(Statement&&) noexcept = default;
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
-  ~Statement();
+  // Finalizes it (before its borrow of the connection ends).
+  ~Statement() { statement_.reset(); }
 
   // Binds a value to parameter `index` (1-based). Values are never SQL: a
   // hostile string is stored as the string it is. Text is always text: an
@@ -179,6 +201,9 @@ class Statement {
   double get_double(int column) const;
   std::string get_text(int column) const;
 
+  // Its connection's: sqlite "<path>" ("" once moved from).
+  std::string resource() const;
+
  private:
   friend class SqliteConnection;
   Statement(SqliteConnection* connection, sqlite3_stmt* statement, std::string sql);
@@ -192,15 +217,17 @@ class Statement {
   sqlite3_stmt* row_checked(const char* operation, int column) const;
   [[noreturn]] void misused(const char* operation) const;
   [[noreturn]] void column_misused(const char* operation, int column) const;
-  // SQLite's error `code` as a Status naming the statement; the message is
-  // the connection's last one unless given.
-  absl::Status error(absl::string_view what, int code, const char* message = nullptr) const;
+  // SQLite's error `code` as a Status: "<verb> sqlite "<path>": <SQL>:
+  // <message>"; the message is the connection's last one unless given.
+  absl::Status error(const char* verb, int code, const char* message = nullptr,
+                     absl::string_view detail = "") const;
   absl::Status bind_error(int index, int code) const;
-  void finalize();
 
-  internal::Borrow<SqliteConnection> connection_;
-  sqlite3_stmt* statement_;
-  // The current row's columns; 0 when no row is current (or moved from).
+  // Declared first: assigning to a Statement finalizes the old one while
+  // its borrow of the old connection is still held.
+  UniqueHandle<sqlite_internal::StatementTraits> statement_;
+  internal::Borrowed<SqliteConnection> connection_;
+  // The current row's columns; 0 when no row is current.
   int columns_ = 0;
   std::string sql_;
 };
@@ -211,16 +238,27 @@ class Statement {
 // found the database locked, SQLITE_BUSY, and waited the busy_timeout in
 // vain), it is rolled back and the Status says so ("...; the transaction was
 // rolled back"), so that later statements never join it unseen. Retry the
-// whole transaction, not the COMMIT.
-using Transaction = internal::BasicTransaction<SqliteConnection>;
+// whole transaction, not the COMMIT. Movable, not assignable (see
+// BasicTransaction).
+class Transaction final : public internal::BasicTransaction<SqliteConnection, Transaction> {
+ public:
+  static constexpr char kName[] = "Transaction";
+
+ private:
+  friend class SqliteConnection;
+  explicit Transaction(SqliteConnection* connection) : BasicTransaction(connection) {}
+};
 
 class SqliteConnection {
  public:
   using config_type = SqliteConfig;
+  static constexpr char kName[] = "SqliteConnection";
+  static constexpr char kBorrowers[] = "Statement(s) or Transaction(s) on it";
 
   // Opens the database and applies the config's pragmas. Errors carry
   // SQLite's message and the path (quoted, cut short past 200 bytes with
-  // its length said). No file descriptor left (EMFILE, ENFILE) is
+  // its length said): "open sqlite "<path>": with mode=rw: <SQLite's
+  // words>". No file descriptor left (EMFILE, ENFILE) is
   // ResourceExhausted, as for File and Socket, not the NotFound that
   // SQLite's "unable to open database file" would suggest; other system
   // errors get their own code and name too (EACCES is PermissionDenied
@@ -231,11 +269,15 @@ class SqliteConnection {
   // validate(), since SQLite would cut the name short there.
   [[nodiscard]] static absl::StatusOr<SqliteConnection> open(const SqliteConfig& config);
 
-  SqliteConnection(SqliteConnection&& other) noexcept;
-  SqliteConnection& operator=(SqliteConnection&& other) noexcept;
+  // Moving a connection while a Statement or Transaction borrows it, or
+  // while another thread is in a call on it, aborts (the rule members
+  // check); so does assigning to one in either state.
+  SqliteConnection(SqliteConnection&&) noexcept = default;
+  SqliteConnection& operator=(SqliteConnection&&) noexcept = default;
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
-  // Closes it; a Statement or Transaction still alive is misuse.
+  // Closes it; a Statement or Transaction still alive is misuse. A fork()ed
+  // child lets go of its copy without closing it.
   ~SqliteConnection();
 
   [[nodiscard]] const SqliteConfig& config() const { return config_; }
@@ -247,7 +289,8 @@ class SqliteConnection {
   // InvalidArgument before anything runs: SQLite would stop reading at the
   // NUL and run only what came before it (`DELETE FROM t\0 WHERE ...` would
   // empty the table). Text longer than SQLite's SQLITE_LIMIT_SQL_LENGTH is
-  // refused likewise. Empty text runs nothing and is OK.
+  // refused likewise. Empty text runs nothing and is OK. Errors read
+  // "execute sqlite "<path>": "<SQL>": <SQLite's words>".
   [[nodiscard]] absl::Status execute(absl::string_view sql);
   // Compiles ONE statement. InvalidArgument, and nothing compiled, for text
   // with a NUL byte or over SQLITE_LIMIT_SQL_LENGTH, for text with no
@@ -277,80 +320,89 @@ class SqliteConnection {
   [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
 
   // The raw handle, borrowed, for SQLite calls this class does not wrap.
-  [[nodiscard]] sqlite3* get() const { return checked("get()"); }
-
+  [[nodiscard]] sqlite3* get() const { return checked("get()", *this); }
 
   // Closes it now and reports the error.
   [[nodiscard]] absl::Status close();
 
+  // sqlite "<path>": how messages name the database (the path quoted, cut
+  // short past 200 bytes with its length said).
+  std::string resource() const;
+
  private:
   friend class Statement;
-  friend class internal::BasicTransaction<SqliteConnection>;
-  friend class internal::Borrow<SqliteConnection>;
-  static constexpr const char* kTransactionName = "Transaction";
+  friend struct sqlite_internal::StatementTraits;
+  friend struct internal::BorrowTraits<SqliteConnection>;
+  template <typename, typename>
+  friend class internal::BasicTransaction;
   // One call on the connection, for its length: on a multi_thread
   // connection this thread is its only user (another arriving aborts); on a
   // serialized one, SQLite's connection mutex is held by the calls that
   // read SQLite's error message (execute, prepare, begin, step, run), so
   // that the message is the call's own, not another thread's.
   class Call;
-  // sqlite "/path/to.db", for messages (the path quoted and cut short).
-  std::string where() const;
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
-  // The connection, or an abort naming `type`::`operation` if it is closed,
-  // moved from, or the parent's in a forked child.
-  sqlite3* checked(const char* operation, const char* type = "SqliteConnection") const;
-  void require_no_borrows(const char* what) const;
-  static UniqueHandle<sqlite_internal::Traits> take_db(SqliteConnection& other) noexcept;
-  // SQLite's error `result` of the last call, as a Status: "<where>: <what>:
-  // <SQLite's message>".
-  absl::Status error(absl::string_view what, int result) const;
-  // Called by Transaction when its COMMIT (or ROLLBACK) failed: a
-  // transaction SQLite left open (COMMIT refused with SQLITE_BUSY while
-  // readers hold the database) is rolled back, and `failed` says so.
+  // The connection, or an abort naming `Who::kName`::`operation` if it is
+  // closed, moved from, or the parent's in a forked child. `who` is this,
+  // or the Statement or Transaction the call is on.
+  template <typename Who>
+  sqlite3* checked(const char* operation, const Who& who) const {
+    const uintptr_t db = db_.get_as(Who::kName, operation, [this] { return resource(); });
+    process_.check(who, operation);
+    return sqlite_internal::db_of(db);
+  }
+  // SQLite's error `result` of the last call, as a Status: "<verb> sqlite
+  // "<path>": <detail>: <SQLite's message>".
+  absl::Status error(const char* verb, absl::string_view detail, int result) const;
   // Ends the live Transaction with `sql` (COMMIT or ROLLBACK) for
   // BasicTransaction: refused if other SQL ended it already; a COMMIT that
-  // failed but left it open (SQLITE_BUSY) is rolled back.
-  absl::Status end_transaction(const char* operation, const char* sql);
-  // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `what`.
-  absl::Status exec(const std::string& sql, absl::string_view what);
+  // failed but left it open (SQLITE_BUSY) is rolled back, and the Status
+  // says so.
+  absl::Status end_transaction(const char* type, const char* operation, const char* verb,
+                               const char* sql);
+  // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `verb` and
+  // `detail`.
+  absl::Status exec(const std::string& sql, const char* verb, absl::string_view detail = "");
   // InvalidArgument if SQLite would not read `sql` whole: a NUL byte in it,
   // or more bytes than its SQLITE_LIMIT_SQL_LENGTH.
-  absl::Status refuse_unreadable(sqlite3* db, absl::string_view verb, absl::string_view sql) const;
+  absl::Status refuse_unreadable(sqlite3* db, const char* verb, absl::string_view sql) const;
 
-  UniqueHandle<sqlite_internal::Traits> db_;
+  // The rules first, so that they check before anything they name moves:
+  // no Statement or Transaction alive when it moves or dies; on a
+  // multi_thread connection, which thread is in a call (checking is not a
+  // change).
+  internal::Lender<SqliteConnection> lender_{this};
+  mutable internal::SingleUser<SqliteConnection> user_{this};
   SqliteConfig config_;
-  uint32_t fork_generation_ = 0;
-  std::atomic<int> borrows_{0};
+  // Not in a forked child.
+  internal::ProcessBound process_;
   // A Transaction of this connection is alive (see BasicTransaction), and
   // whether other SQL has ended the server's transaction under it.
   bool transaction_live_ = false;
   mutable bool transaction_lost_ = false;
-  // Which thread is in a call (multi_thread only); checking is not a change.
-  mutable internal::SingleUser user_;
+  UniqueHandle<sqlite_internal::Traits> db_;
 };
 
 inline sqlite3_stmt* Statement::checked(const char* operation) const {
-  if (ABSL_PREDICT_FALSE(statement_ == nullptr ||
-                         connection_.get()->fork_generation_ !=
-                             internal::current_fork_generation())) {
+  // A held statement has its connection (they move together).
+  if (ABSL_PREDICT_FALSE(!statement_.is_valid() || !connection_.get()->process_.here())) {
     misused(operation);
   }
-  return statement_;
+  return reinterpret_cast<sqlite3_stmt*>(statement_.get_for(operation));
 }
 
 inline sqlite3_stmt* Statement::row_checked(const char* operation, int column) const {
   // One unsigned compare: a negative column, a column past the row, no row
-  // (columns_ == 0), and a moved-from statement (columns_ == 0 too).
-  if (ABSL_PREDICT_FALSE(static_cast<unsigned>(column) >= static_cast<unsigned>(columns_))) {
+  // (columns_ == 0); then moved from (a held statement has its connection:
+  // they move together), and one load for the fork. Every abort is out of
+  // line, in column_misused().
+  const SqliteConnection* connection = connection_.get();
+  if (ABSL_PREDICT_FALSE(static_cast<unsigned>(column) >= static_cast<unsigned>(columns_) ||
+                         !statement_.is_valid() || !connection->process_.here())) {
     column_misused(operation, column);
   }
-  const SqliteConnection* connection = connection_.get();
-  if (ABSL_PREDICT_FALSE(connection->fork_generation_ != internal::current_fork_generation())) {
-    misused(operation);
-  }
-  connection->user_.check("Statement", operation, [connection] { return connection->where(); });
-  return statement_;
+  connection->user_.check(kName, operation);
+  return reinterpret_cast<sqlite3_stmt*>(statement_.get());
 }
 
 template <>

@@ -31,10 +31,13 @@ inline uint32_t current_fork_generation() {
   return fork_generation.load(std::memory_order_relaxed);
 }
 
-// Aborts: `type`::`operation` was called in a fork()ed child on a resource
-// that belongs to the parent, `where` naming it.
-[[noreturn]] void used_after_fork(const char* type, const char* operation,
-                                  const std::string& where);
+// Aborts: `type`::`operation` was called (or, for a move, made) by `thread`
+// while `other` was in a call on the same resource, `resource` naming it:
+//   uncopyable: <type>::<operation> by thread <thread> while thread <other>
+//   is in a call on it; a connection serves one thread at a time (<resource>)
+// (see single_user.h; "not in a forked child" is rules.h's ProcessBound).
+[[noreturn]] void used_by_two_threads(const char* type, const char* operation, pid_t thread,
+                                      pid_t other, const std::string& resource);
 
 // This thread's id (gettid), 0 until first asked; reset in a forked child.
 ABSL_CONST_INIT extern thread_local pid_t cached_thread_id ABSL_ATTRIBUTE_INITIAL_EXEC;
