@@ -100,6 +100,11 @@ class MemberOf {
 // call require_none() in close(). The count is atomic: a connection shared
 // by threads (SQLite serialized) lends from several at once.
 //
+// Its own destructor runs after the handle's other members are gone (it is
+// declared first, so that a move checks before anything moves), so its line
+// cannot name the resource: a handle whose line should, calls
+// `lender_.require_none("~File()")` at the top of its own destructor.
+//
 // `Owner::kBorrowers` names the borrowers in the line: "FileLock(s) on it".
 template <typename Owner>
 class Lender : MemberOf<Owner> {
@@ -116,7 +121,14 @@ class Lender : MemberOf<Owner> {
   }
   Lender(const Lender&) = delete;
   Lender& operator=(const Lender&) = delete;
-  ~Lender() { require_none_at([] { return operation_at<Owner>(Moment::kDestruction); }); }
+  ~Lender() {
+    const int borrowers = count();
+    if (ABSL_PREDICT_FALSE(borrowers != 0)) {
+      misuse_on(Owner::kName, operation_at<Owner>(Moment::kDestruction).c_str(), "",
+                "while %d %s %s alive; they must end first", borrowers, Owner::kBorrowers,
+                borrowers == 1 ? "is" : "are");
+    }
+  }
 
   // Aborts if a borrower is alive, naming `operation` ("close()").
   void require_none(const char* operation) const noexcept {
