@@ -362,7 +362,7 @@ absl::StatusOr<std::optional<FileLock>> File::set_lock(LockKind kind, bool wait)
     return internal::errno_error_on(error, operation, resource(),
                                     absl::StrCat(shared ? "a " : "an ", enum_name(kind), " lock"));
   }
-  return std::optional<FileLock>(FileLock(this, fd, process_));
+  return std::optional<FileLock>(FileLock(this));
 }
 
 absl::StatusOr<FileLock> File::lock(LockKind kind) {
@@ -386,29 +386,34 @@ absl::Status File::close() {
 
 namespace file_internal {
 
-absl::Status LockTraits::close(int fd) {
+absl::Status LockTraits::close(uintptr_t file) {
+  File* const locked = reinterpret_cast<File*>(file);
+  absl::Status status;
   // In a fork()ed child the lock is the parent's (one open file description,
   // one holder): letting go of the copy must not release it for the parent.
-  if (!taken_in.here()) return absl::OkStatus();
-  struct flock request = {};
-  request.l_type = F_UNLCK;
-  request.l_whence = SEEK_SET;
-  int result;
-  do {
-    result = sys::fcntl(fd, F_OFD_SETLK, &request);
-  } while (result != 0 && errno == EINTR);
-  if (result != 0) return internal::errno_status(errno, "fcntl F_OFD_SETLK F_UNLCK");
-  return absl::OkStatus();
+  if (taken_in.here_surely()) {
+    struct flock request = {};
+    request.l_type = F_UNLCK;
+    request.l_whence = SEEK_SET;
+    int result;
+    do {
+      result = sys::fcntl(locked->fd_.fd().get(), F_OFD_SETLK, &request);
+    } while (result != 0 && errno == EINTR);
+    if (result != 0) status = internal::errno_status(errno, "fcntl F_OFD_SETLK F_UNLCK");
+  }
+  internal::BorrowTraits<File>::close_quietly(file);  // the File is free again
+  return status;
 }
 
 }  // namespace file_internal
 
-FileLock::FileLock(File* file, int fd, const internal::ProcessBound& process)
-    : file_(file), lock_(fd, file_internal::LockTraits{process}) {}
+FileLock::FileLock(File* file)
+    : lock_(internal::BorrowTraits<File>::lend(file),
+            file_internal::LockTraits{{}, internal::ProcessBound::with_pid()}) {}
 
 std::string FileLock::resource() const {
-  const File* file = file_.get();
-  return file != nullptr ? file->resource() : std::string();
+  return lock_.is_valid() ? reinterpret_cast<const File*>(lock_.get())->resource()
+                          : std::string();
 }
 
 absl::Status FileLock::unlock() {
@@ -416,8 +421,10 @@ absl::Status FileLock::unlock() {
     misuse_on(kName, "unlock()", "", "on a lock that is not held: %s",
               lock_.state() == HandleState::kMovedFrom ? "moved from" : "unlocked already");
   }
-  absl::Status status = internal::status_on(lock_.close(), "unlock", resource());
-  file_.give_back();
+  const File* file = reinterpret_cast<const File*>(lock_.get());
+  // The File outlives the lock (it was borrowed until now): it can name itself.
+  absl::Status status = lock_.close();
+  if (!status.ok()) return internal::status_on(status, "unlock", file->resource());
   return status;
 }
 

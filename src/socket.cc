@@ -297,7 +297,7 @@ std::string socket_to(const Endpoint& endpoint) { return "socket to " + text_of(
 
 absl::Status SocketFileTraits::close(uint64_t inode) {
   // Only the process that made the file removes it; not an error elsewhere.
-  if (!process.here()) return absl::OkStatus();
+  if (!process.here_surely()) return absl::OkStatus();
   const auto failed = [&](const char* call) {
     return internal::errno_error_on(errno, call,
                                     absl::StrCat("socket file ", internal::quoted(path)));
@@ -532,7 +532,7 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
       sys::unlink(path.c_str());  // just bound: ours, whatever lstat says
       return open_error(error, resource, "lstat socket file");
     }
-    socket_file = socket_internal::SocketFile(info.st_ino, socket_internal::SocketFileTraits{path, {}});
+    socket_file = socket_internal::SocketFile(info.st_ino, socket_internal::SocketFileTraits{path, internal::ProcessBound::with_pid()});
     if (sys::chmod(path.c_str(), config.socket_mode.bits()) != 0) {
       return open_error(errno, resource, "chmod socket file");
     }

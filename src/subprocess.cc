@@ -346,7 +346,7 @@ namespace subprocess_internal {
 
 absl::Status ChildTraits::close(const Child& child) {
   absl::Status status;
-  if (!child.reaped && spawned_in.here()) {
+  if (!child.reaped && spawned_in.here_surely()) {
     status = kill_and_reap(child.pidfd);
   }
   absl::Status closed = FdTraits::close(child.pidfd);
@@ -359,7 +359,7 @@ absl::Status ChildTraits::close(const Child& child) {
 }
 
 void ChildTraits::close_quietly(const Child& child) noexcept {
-  if (!child.reaped && spawned_in.here()) {
+  if (!child.reaped && spawned_in.here_surely()) {
     kill_and_reap(child.pidfd).IgnoreError();
   }
   FdTraits::close_quietly(child.pidfd);
@@ -434,7 +434,9 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);
   if (pid < 0) return internal::errno_error_on(errno, "spawn", program, "clone3");
   // Owned from here on: on any error below, the child is killed and reaped.
-  Subprocess child(Handle(Child{pidfd, pid, false, ExitStatus::exited(0)}), config);
+  Subprocess child(Handle(Child{pidfd, pid, false, ExitStatus::exited(0)},
+                          subprocess_internal::ChildTraits{internal::ProcessBound::with_pid()}),
+                   config);
   // The child has run the program or exited by now (CLONE_VFORK). Its copy
   // of the write end closed either way; this process's goes too, so that a
   // read finds a report or nothing.

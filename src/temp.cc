@@ -314,6 +314,7 @@ namespace temp_internal {
 
 EntryTraits EntryTraits::make(std::string path, bool directory, bool keep) {
   EntryTraits traits;
+  traits.made_in = internal::ProcessBound::with_pid();
   traits.path = std::move(path);
   traits.directory = directory;
   traits.keep = keep;
@@ -322,7 +323,7 @@ EntryTraits EntryTraits::make(std::string path, bool directory, bool keep) {
 
 absl::Status EntryTraits::close(int parent_fd) {
   absl::Status status;
-  if (!keep && made_in.here()) {
+  if (!keep && made_in.here_surely()) {
     if (directory) {
       Remover remover(path);
       remover.remove_folder(parent_fd, name_of(path), 0);

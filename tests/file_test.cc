@@ -16,6 +16,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
@@ -436,6 +437,21 @@ TEST(FileTest, AForkedChildLettingGoOfALockKeepsItForTheParent) {
   absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_TRUE(probe->has_value());
+}
+
+// The same for a child that no fork handler ran in (_Fork(), vfork, a raw
+// clone): the process id decides, not only the fork counter.
+TEST(FileTest, AChildMadeWithoutForkHandlersKeepsTheParentsLock) {
+  TempPath temp("rawforklock");
+  File file = open_or_die(writable(temp.path()));
+  File other = open_or_die(writable(temp.path()));
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_TRUE(testing::in_raw_child([&] { FileLock gone = *std::move(lock); }));
+  absl::StatusOr<std::optional<FileLock>> probe = other.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_FALSE(probe->has_value()) << "the raw child destroying its copy released the lock";
+  ASSERT_TRUE(lock->unlock().ok());
 }
 
 TEST(FileTest, LockKindNeedsTheMatchingAccess) {

@@ -19,6 +19,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 
@@ -257,6 +258,16 @@ TEST(SocketTest, AForkedChildLeavesTheParentsSocketFileAlone) {
   }
   ASSERT_TRUE(listener.close().ok());
   EXPECT_NE(::access(path.path().c_str(), F_OK), 0) << "the parent left its socket file behind";
+}
+
+// The same for a child that no fork handler ran in (_Fork(), vfork, a raw
+// clone): the process id decides, not only the fork counter.
+TEST(SocketTest, AChildMadeWithoutForkHandlersLeavesTheSocketFileAlone) {
+  TempPath path = TempPath::for_socket("rawforked.sock");
+  Listener listener = listen_on(Endpoint::unix_socket(path.path()));
+  ASSERT_TRUE(testing::in_raw_child([&] { Listener gone = std::move(listener); }));
+  EXPECT_EQ(::access(path.path().c_str(), F_OK), 0) << "the raw child removed the socket file";
+  exchange(listener);  // still served
 }
 
 // A socket file that someone else removed first: gone, as close() wanted.

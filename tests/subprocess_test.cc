@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/pipe.h"
@@ -334,6 +335,15 @@ TEST(SubprocessTest, AForkedChildLettingGoLeavesTheParentsChildAlone) {
   ASSERT_TRUE(other->kill(SIGTERM).ok());
   EXPECT_EQ(finish(*sleeper), ExitStatus::killed(SIGTERM));
   EXPECT_EQ(finish(*other), ExitStatus::killed(SIGTERM));
+}
+
+// The same for a child that no fork handler ran in (_Fork(), vfork, a raw
+// clone): the process id decides, not only the fork counter.
+TEST(SubprocessTest, AChildMadeWithoutForkHandlersLeavesTheParentsChildAlone) {
+  std::optional<Subprocess> sleeper = spawn({.argv = {"/bin/sleep", "100"}});
+  ASSERT_TRUE(testing::in_raw_child([&] { sleeper.reset(); }));
+  ASSERT_TRUE(sleeper->kill(SIGTERM).ok());
+  EXPECT_EQ(finish(*sleeper), ExitStatus::killed(SIGTERM));
 }
 
 TEST(SubprocessTest, RebuildSpawnsTheSameProgramAgain) {

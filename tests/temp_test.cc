@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/fds.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/internal/quote.h"
@@ -313,6 +314,19 @@ TEST(TempDirTest, AForkedChildRemovesNothing) {
   const std::string path = dir.path();
   EXPECT_TRUE(dir.close().ok());
   EXPECT_EQ(what_is_at(path), 0u);
+}
+
+// The same for a child that no fork handler ran in (_Fork(), vfork, a raw
+// clone): the process id decides, not only the fork counter.
+TEST(TempDirTest, AChildMadeWithoutForkHandlersRemovesNothing) {
+  TempDir dir = make(here());
+  TempFile file = make_file(file_here());
+  ASSERT_TRUE(testing::in_raw_child([&] {
+    TempDir gone_dir = std::move(dir);
+    TempFile gone_file = std::move(file);
+  }));
+  EXPECT_EQ(what_is_at(dir.path()), S_IFDIR | 0700);
+  EXPECT_EQ(what_is_at(file.path()), S_IFREG | 0600);
 }
 
 // What someone else removed or renamed away is not an error: the usual

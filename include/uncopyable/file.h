@@ -121,18 +121,16 @@ enum class Whence { start, current, end };
 namespace file_internal {
 
 // The lock a FileLock holds, owned through UniqueHandle: the value is the
-// locked File's descriptor (which the File owns; this only unlocks through
-// it). Closing releases the lock (fcntl F_OFD_SETLK, F_UNLCK) in the process
-// that took it, and nothing in a fork()ed child: the lock belongs to the
-// open file description the child shares with its parent.
-struct LockTraits {
-  using value_type = int;
+// locked File's address; the File stays borrowed (counted by its Lender)
+// until the lock is gone. Closing releases the lock (fcntl F_OFD_SETLK,
+// F_UNLCK) in the process that took it, and nothing in a fork()ed child
+// (the lock belongs to the open file description the child shares with its
+// parent), then gives the File back: one owner, so that no order of moves
+// or assignments can give the File back before the lock is released.
+struct LockTraits : AddressTraits {
   static constexpr std::string_view kName = "FileLock";
-  static constexpr int invalid() noexcept { return -1; }
-  static constexpr int vacant(HandleState state) noexcept { return -static_cast<int>(state); }
-  static constexpr bool is_valid(int fd) noexcept { return fd >= 0; }
-  absl::Status close(int fd);
-  void close_quietly(int fd) noexcept { close(fd).IgnoreError(); }
+  absl::Status close(uintptr_t file);
+  void close_quietly(uintptr_t file) noexcept { close(file).IgnoreError(); }
 
   internal::ProcessBound taken_in;  // only this process releases it
 };
@@ -149,9 +147,9 @@ struct LockTraits {
 // the lock lives (that aborts), and gives out no second FileLock meanwhile
 // (see File::lock()).
 //
-// Its members do the work, so its moves are the members' own: a Borrowed
-// File (counted by the File's Lender) and the lock (a UniqueHandle whose
-// close unlocks). Assigning to a FileLock releases the lock it held first.
+// Its one member does the work, so its moves are UniqueHandle's: the lock,
+// whose close unlocks and then gives the File back. Assigning to a FileLock
+// releases the lock it held first.
 class FileLock {
  public:
   static constexpr char kName[] = "FileLock";
@@ -177,10 +175,9 @@ class FileLock {
 
  private:
   friend class File;
-  FileLock(File* file, int fd, const internal::ProcessBound& process);
+  explicit FileLock(File* file);
 
-  internal::Borrowed<File> file_;                 // given back after the lock goes
-  UniqueHandle<file_internal::LockTraits> lock_;  // released first
+  UniqueHandle<file_internal::LockTraits> lock_;
 };
 
 // An open file. See the top of this file.
@@ -329,6 +326,7 @@ class File {
 
  private:
   friend struct internal::BorrowTraits<File>;
+  friend struct file_internal::LockTraits;
 
   // The descriptor, or abort naming `operation` if there is none.
   int checked_fd(const char* operation) const {

@@ -385,10 +385,10 @@ class SqliteConnection {
 
 inline sqlite3_stmt* Statement::checked(const char* operation) const {
   // A held statement has its connection (they move together).
-  if (ABSL_PREDICT_FALSE(!statement_.is_valid() || !connection_.get()->process_.here())) {
+  if (ABSL_PREDICT_FALSE(!statement_.is_valid() || !connection_.get_unchecked()->process_.here())) {
     misused(operation);
   }
-  return reinterpret_cast<sqlite3_stmt*>(statement_.get_for(operation));
+  return reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
 }
 
 inline sqlite3_stmt* Statement::row_checked(const char* operation, int column) const {
@@ -396,13 +396,13 @@ inline sqlite3_stmt* Statement::row_checked(const char* operation, int column) c
   // (columns_ == 0); then moved from (a held statement has its connection:
   // they move together), and one load for the fork. Every abort is out of
   // line, in column_misused().
-  const SqliteConnection* connection = connection_.get();
+  const SqliteConnection* connection = connection_.get_unchecked();
   if (ABSL_PREDICT_FALSE(static_cast<unsigned>(column) >= static_cast<unsigned>(columns_) ||
                          !statement_.is_valid() || !connection->process_.here())) {
     column_misused(operation, column);
   }
   connection->user_.check(kName, operation);
-  return reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  return reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
 }
 
 template <>

@@ -198,6 +198,11 @@ class UniqueHandle {
     return value_;
   }
 
+  // The raw value, whatever it is (a vacant value if it holds none), with no
+  // check: for a handle type's hot path that has checked is_valid() itself,
+  // in the same expression, so that one compare serves both.
+  [[nodiscard]] value_type get_unchecked() const noexcept { return value_; }
+
   // Whether it holds a live value.
   [[nodiscard]] bool is_valid() const noexcept { return Traits::is_valid(value_); }
   explicit operator bool() const noexcept { return is_valid(); }

@@ -33,6 +33,23 @@ template <typename F>
   exit_as_the_child_did();
 }
 
+// Runs `in_child` in a child made by _Fork(), which runs no fork handlers
+// (as vfork, a raw clone system call, or a sandbox's own spawner would not),
+// waits for it, and returns whether it exited 0. What the child destroys of
+// its copies of the parent's handles must leave the parent's resources alone
+// even then.
+template <typename F>
+bool in_raw_child(F in_child) {
+  const pid_t child = ::_Fork();
+  if (child == 0) {
+    in_child();
+    ::_exit(0);
+  }
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
 }  // namespace uncopyable::testing
 
 #endif  // UNCOPYABLE_TESTS_TESTING_FORKED_CHILD_H_

@@ -40,6 +40,9 @@
 #ifndef UNCOPYABLE_INTERNAL_RULES_H_
 #define UNCOPYABLE_INTERNAL_RULES_H_
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -115,6 +118,7 @@ class Lender : MemberOf<Owner> {
     other.require_none_at([] { return operation_at<Owner>(Moment::kMoveConstruction); });
   }
   Lender& operator=(Lender&& other) noexcept {
+    if (this == &other) return *this;  // a self-move moves nothing: no borrower dangles
     require_none_at([] { return operation_at<Owner>(Moment::kMoveAssignment); });
     other.require_none_at([] { return operation_at<Owner>(Moment::kMoveAssignment); });
     return *this;
@@ -188,6 +192,12 @@ class Borrowed {
   [[nodiscard]] Owner* get() const noexcept {
     return handle_.is_valid() ? reinterpret_cast<Owner*>(handle_.get()) : nullptr;
   }
+  // The handle borrowed, without the check: only where the borrower has
+  // already checked that it holds its borrow (a moved-from borrower holds
+  // none, and this is then not an address).
+  [[nodiscard]] Owner* get_unchecked() const noexcept {
+    return reinterpret_cast<Owner*>(handle_.get_unchecked());
+  }
   // Stops borrowing now (the destructor would).
   void give_back() noexcept { handle_.reset(); }
 
@@ -195,17 +205,43 @@ class Borrowed {
   UniqueHandle<BorrowTraits<Owner>> handle_;
 };
 
-// "Not in a forked child": the fork generation the handle was made in. A
-// fork()ed child has a copy of every handle of its parent; what a handle
-// holds (a session, a lock, a child process) belongs to the parent, and the
-// child must neither use it nor end it. Moves copy it.
+// "Not in a forked child": the process a handle was made in. A fork()ed
+// child has a copy of every handle of its parent; what a handle holds (a
+// session, a lock, a child process, a file to remove) belongs to the parent,
+// and the child must neither use it nor end it. Moves copy it.
+//
+// Two ways to ask. here() compares a fork counter that fork()'s handlers
+// advance in the child: a load and a compare, for the checks on every call.
+// here_surely() also compares the process id, so it sees a child that no
+// fork handler ran in (made by _Fork(), vfork, or a raw clone system call,
+// as sandboxes and some runtimes do): the decisions that end something the
+// parent may still be using (unlocking, removing a file, killing a child
+// process, closing a session) use it, once each. It needs the id recorded
+// when the handle was made, which costs a getpid() system call: only the
+// owners of such a decision pay it (ProcessBound::with_pid()); for the
+// others, here_surely() is here().
 class ProcessBound {
  public:
   ProcessBound() noexcept : generation_((watch_forks(), current_fork_generation())) {}
 
-  // Whether this is the process the handle was made in.
+  // Records the process id too, for here_surely().
+  [[nodiscard]] static ProcessBound with_pid() noexcept {
+    ProcessBound bound;
+    bound.pid_ = ::getpid();
+    return bound;
+  }
+
+  // Whether this is, as far as fork()'s handlers know, the process the
+  // handle was made in.
   [[nodiscard]] bool here() const noexcept {
     return generation_ == current_fork_generation();
+  }
+
+  // Whether this is the process the handle was made in, whatever made the
+  // child (with_pid() only; otherwise the same as here()): a getpid()
+  // system call more than here().
+  [[nodiscard]] bool here_surely() const noexcept {
+    return here() && (pid_ == 0 || pid_ == ::getpid());
   }
 
   // Aborts, naming `owner` and `operation`, in a forked child.
@@ -220,6 +256,7 @@ class ProcessBound {
 
  private:
   uint32_t generation_;
+  pid_t pid_ = 0;  // 0: not recorded
 };
 
 // Any other rule a handle must check before it is moved from or assigned to
