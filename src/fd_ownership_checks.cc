@@ -86,9 +86,13 @@ void require_unowned_by_stream(const char* call, int fd) {
   require_unowned(fd, call, what);
 }
 
-// Aborts if a descriptor in [first, last] is owned.
+// Aborts if a descriptor in [first, last] is owned. A descriptor found owned
+// whose owner closes it meanwhile (another thread) is no misuse: the search
+// goes on past it, so that one such race cannot hide the others.
 void require_none_owned(const char* call, unsigned first, unsigned last) {
-  if (const int fd = first_owned(first, last); ABSL_PREDICT_FALSE(fd >= 0)) {
+  for (int fd = first_owned(first, last); ABSL_PREDICT_FALSE(fd >= 0);
+       fd = static_cast<unsigned>(fd) < last ? first_owned(static_cast<unsigned>(fd) + 1, last)
+                                             : -1) {
     char what[64];
     snprintf(what, sizeof what, "would close %d, a descriptor owned by", fd);
     require_unowned(fd, call, what);

@@ -415,8 +415,9 @@ absl::StatusOr<TempFile> TempFile::open(const TempFileConfig& config) {
     return internal::errno_error_on(errno, "open", temp_resource(false, made->path), "fstat");
   }
   if (made_info.st_dev != opened_info.st_dev || made_info.st_ino != opened_info.st_ino) {
-    // Not ours at that name any more: leave the name alone.
-    (void)entry.release();
+    // Not ours at that name any more: leave the name alone (the folder's
+    // descriptor is closed, nothing is removed).
+    Fd folder(entry.release());
     return internal::error_on(
         absl::StatusCode::kFailedPrecondition, "open", temp_resource(false, made->path),
         "the file was replaced between its creation and its opening; left in place");

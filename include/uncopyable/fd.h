@@ -31,7 +31,7 @@
 // and a move touches nothing. Adopting a descriptor that another handle owns
 // already aborts, naming that owner:
 //   uncopyable: Fd::Fd(7) adopting a descriptor already owned by File; a
-//   descriptor has one owner, and only it may close it (path="a.log")
+//   descriptor has one owner, and only it may close it (file "a.log")
 // Link //:fd_ownership_checks into a binary and a close(2), dup2(2), ... of
 // an owned descriptor by anyone but its owner aborts at that very call,
 // before the number can be reused; see uncopyable/fd_ownership.h.

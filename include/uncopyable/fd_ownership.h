@@ -7,7 +7,7 @@
 //   File log = *uncopyable::rebuild(FileConfig{.path = "journal.log", ...});
 //   ::close(log.fd().get());  // aborts here, naming the owner:
 //   // uncopyable: ::close(7) of a descriptor owned by File; only its owner may
-//   // close it (path="journal.log")
+//   // close it (file "journal.log")
 //
 // Without the checks, that stray close would go unnoticed until the number
 // is reused: the next open() gets 7, `log.write()` lands in the other file,
@@ -30,7 +30,7 @@
 // always on (it is part of //:fd) and checks one thing by itself: adopting a
 // descriptor that another handle owns aborts, naming the owner:
 //   uncopyable: Fd::Fd(7) adopting a descriptor already owned by File; a
-//   descriptor has one owner, and only it may close it (path="a.log")
+//   descriptor has one owner, and only it may close it (file "a.log")
 //
 // The checks (//:fd_ownership_checks, opt-in, alwayslink). Linked into a
 // binary, it interposes the C library's functions that close descriptors and

@@ -300,8 +300,11 @@ class Listener {
   internal::NamedFd<Listener> fd_;
   ListenerConfig config_;
   Endpoint bound_;
-  // Declared after fd_, so that it goes first: nobody connects to the file
-  // of a listener that is closing.
+  // Declared after fd_, so that the destructor removes it first: nobody
+  // connects to the file of a listener that is closing. (A move assignment
+  // goes member by member in declaration order instead: it closes the old
+  // socket, then removes its file; a client in between is refused rather
+  // than told the file is gone.)
   socket_internal::SocketFile socket_file_;
 };
 

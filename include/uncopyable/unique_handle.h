@@ -182,7 +182,7 @@ class UniqueHandle {
   }
 
   // The same, for handle types that wrap this one under their own name:
-  // "File::read() on a closed handle (path=\"/tmp/t\")", or "... on a
+  // "File::read() on a closed handle (file \"/tmp/t\")", or "... on a
   // moved-from handle". `closed_context()` names the resource (a path, an
   // endpoint); it is called only when there is a misuse to report.
   template <typename Context>
