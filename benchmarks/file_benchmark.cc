@@ -6,6 +6,7 @@
 //
 // Results and the exact command are in docs/benchmarks.md.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,6 +31,9 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_Cost_ConfigCopy", "copying the `FileConfig` the `File` keeps");
   benchmark::AddCustomContext("BM_Cost_Validate", "`FileConfig::validate()` before the call");
   // What each contender is, for //benchmarks:report (see benchmarks/report.h).
+  benchmark::AddCustomContext("contender RawChecked",
+                              "baseline variant: raw, refusing what is not a regular file "
+                              "without waiting (`O_NONBLOCK` open, `fstat`, `fcntl`), as `File` does");
   benchmark::AddCustomContext("contender File", "uncopyable: `uncopyable::File`");
   benchmark::AddCustomContext("contender Fopen", "peer: `std::fopen`");
   return true;
@@ -61,6 +65,23 @@ void BM_OpenClose_Raw(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_OpenClose_Raw);
+
+// What File::open does in system calls, by hand: open without waiting for a
+// FIFO's other end, refuse anything but a regular file, then block again.
+void BM_OpenClose_RawChecked(benchmark::State& state) {
+  const std::string& path = scratch_path();
+  for (auto _ : state) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    struct stat info;
+    if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+        ::fcntl(fd, F_SETFL, O_RDWR) != 0) {
+      state.SkipWithError("open, fstat or fcntl failed");
+    }
+    benchmark::DoNotOptimize(fd);
+    ::close(fd);
+  }
+}
+BENCHMARK(BM_OpenClose_RawChecked);
 
 void BM_OpenClose_File(benchmark::State& state) {
   const FileConfig config = read_write_config();
