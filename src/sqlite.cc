@@ -843,7 +843,7 @@ std::string null_into(absl::string_view type) {
 }
 // What a value of another storage class is refused with.
 std::string not_a(int storage, absl::string_view type) {
-  return absl::StrCat(with_article(storage_class(storage)), " value, not ", a(type));
+  return absl::StrCat(with_article(storage_class(storage)), " value, not ", with_article(type));
 }
 }  // namespace
 
