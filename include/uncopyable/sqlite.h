@@ -13,6 +13,17 @@
 //     s = insert->run();
 //     s = tx->commit();  // without it, the destructor rolls back
 //   }
+//   // Values in and out: named parameters, BLOBs, NULL as std::optional;
+//   // read<T>() says when a column is not a T rather than guess.
+//   absl::StatusOr<uncopyable::Statement> find =
+//       db->prepare("SELECT a, b FROM matches WHERE a = :player");
+//   s = find->bind(":player", "ann");
+//   while (*find->step()) {
+//     absl::StatusOr<std::optional<std::string>> b = find->read<std::optional<std::string>>("b");
+//   }
+//   // SQLite's extended result code travels with every error it made.
+//   absl::Status added = db->execute("INSERT INTO players VALUES ('ann')");
+//   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //   // A copy of the data, the right way: SQLite's online backup into a
 //   // database built from another config, while `db` stays in use.
 //   absl::Status saved = db->backup_to({.path = "/var/backups/tournament.db"});
@@ -27,6 +38,16 @@
 // connection, committing twice, any use in a forked child, reading a column
 // with no current row or outside the row, and two threads in calls on one
 // multi_thread connection at once.
+//
+// Errors. Every Status made from an error SQLite reported carries its
+// extended result code (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY_SNAPSHOT, ...)
+// as an SqlError payload (sql_error.h): branch with is_unique_violation(),
+// is_foreign_key_violation(), is_serialization_failure() (in WAL mode, a
+// read transaction that may no longer write: retry the transaction) or
+// sql_error(status)->sqlite_code, never on the message. A refusal the
+// library makes itself (misshapen SQL text, a value that is not the type
+// read<T>() asked for) carries none. SQLiteCpp's SQLite::Exception carries
+// the code too (getErrorCode(), getExtendedErrorCode()), as an exception.
 //
 // Threads. A `serialized` connection (the default) may be shared: SQLite's
 // own mutex orders the calls, and a call that may report SQLite's message
