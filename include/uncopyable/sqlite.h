@@ -288,7 +288,8 @@ class Statement {
   // The first column named exactly `name` (bytes compared, case and all),
   // or NotFound naming it and the statement's columns: "find column sqlite
   // "app.db": "<SQL>": no column named "nmae"; its columns are "id",
-  // "name"". Known from prepare() on.
+  // "name"". Known from prepare() on. (SQLiteCpp's getColumnIndex() throws
+  // "Unknown column name.", naming neither.)
   absl::StatusOr<int> column_index(absl::string_view name) const;
 
   // The current row's column `column` (0-based), or the one named `name`,
