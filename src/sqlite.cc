@@ -667,53 +667,52 @@ absl::StatusOr<int> Statement::parameter_index(absl::string_view name) const {
                    meant));
 }
 
-absl::Status Statement::bind_to(Parameter parameter, int64_t value) {
+template <typename Bind>
+absl::Status Statement::bind_with(const Parameter& parameter, Bind bind) {
   sqlite3_stmt* statement = checked("bind()");
   SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_int64(statement, parameter.index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(parameter, result);
+  const int result = bind(statement);
+  return ABSL_PREDICT_TRUE(result == SQLITE_OK) ? absl::OkStatus() : bind_error(parameter, result);
+}
+
+absl::Status Statement::bind_to(Parameter parameter, int64_t value) {
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_int64(statement, parameter.index, value);
+  });
 }
 
 absl::Status Statement::bind_to(Parameter parameter, double value) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_double(statement, parameter.index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(parameter, result);
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_double(statement, parameter.index, value);
+  });
 }
 
 absl::Status Statement::bind_to(Parameter parameter, absl::string_view value) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
   // An empty view may have no data at all; SQLite would take a null
   // pointer for NULL, where an empty string was meant.
   const char* text = value.data() != nullptr ? value.data() : "";
-  const int result = ::sqlite3_bind_text64(statement, parameter.index, text, value.size(),
-                                           SQLITE_TRANSIENT, SQLITE_UTF8);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(parameter, result);
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_text64(statement, parameter.index, text, value.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+  });
 }
 
 absl::Status Statement::bind_to(Parameter parameter, absl::Span<const std::byte> value) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
   // As for text: a null pointer would bind NULL, where an empty BLOB was
   // meant (an empty vector's data() may well be null).
   static constexpr std::byte kNothing{};
   const void* bytes = value.data() != nullptr ? value.data() : &kNothing;
-  const int result =
-      ::sqlite3_bind_blob64(statement, parameter.index, bytes, value.size(), SQLITE_TRANSIENT);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(parameter, result);
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_blob64(statement, parameter.index, bytes, value.size(),
+                                 SQLITE_TRANSIENT);
+  });
 }
 
 absl::Status Statement::bind_to(Parameter parameter, std::nullptr_t) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_null(statement, parameter.index);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(parameter, result);
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_null(statement, parameter.index);
+  });
 }
 
 absl::StatusOr<bool> Statement::step() {

@@ -383,6 +383,10 @@ class Statement {
     absl::string_view name = {};
   };
   absl::StatusOr<int> parameter_index(absl::string_view name) const;
+  // The checks and the Status of every bind: `bind(statement)` is the
+  // sqlite3_bind_*() call. (Defined and used in sqlite.cc only.)
+  template <typename Bind>
+  absl::Status bind_with(const Parameter& parameter, Bind bind);
   absl::Status bind_to(Parameter parameter, int64_t value);
   absl::Status bind_to(Parameter parameter, double value);
   absl::Status bind_to(Parameter parameter, absl::string_view value);
