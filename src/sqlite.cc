@@ -173,6 +173,13 @@ std::string listed(const std::vector<std::string>& names) {
   return out;
 }
 
+// "get_text()" with 5 => "get_text(5)": a column accessor's call, for its
+// misuse line.
+std::string called_with(const char* operation, int column) {
+  const absl::string_view name(operation);
+  return absl::StrCat(name.substr(0, name.size() - 2), "(", column, ")");
+}
+
 // Where the next statement of `sql` starts, from `offset` on, skipping what
 // SQLite skips between statements (blanks, `--` and `/* */` comments, `;`);
 // npos if nothing but those follows.
@@ -609,10 +616,7 @@ void Statement::column_misused(const char* operation, int column) const {
   if (columns_ == 0) {
     misuse_on(kName, operation, resource(), "with no current row; step() must return true first");
   }
-  // "get_text()" => "get_text(5)"
-  const std::string call =
-      absl::StrCat(absl::string_view(operation).substr(0, std::strlen(operation) - 2), "(", column,
-                   ")");
+  const std::string call = called_with(operation, column);
   misuse_on(kName, call.c_str(), resource(), "outside the row's %d column%s", columns_,
             columns_ == 1 ? "" : "s");
 }
@@ -777,9 +781,7 @@ sqlite3_stmt* Statement::column_checked(const char* operation, int column) const
   connection_.get()->user_.check(kName, operation);
   const int columns = ::sqlite3_column_count(statement);
   if (ABSL_PREDICT_FALSE(column < 0 || column >= columns)) {
-    // "column_name()" => "column_name(5)"
-    const std::string call = absl::StrCat(
-        absl::string_view(operation).substr(0, std::strlen(operation) - 2), "(", column, ")");
+    const std::string call = called_with(operation, column);
     misuse_on(kName, call.c_str(), resource(), "outside the statement's %d column%s", columns,
               columns == 1 ? "" : "s");
   }
