@@ -333,16 +333,14 @@ class Statement {
   // misuse and aborts: "uncopyable: Statement::read(5) outside the row's 2
   // columns (sqlite "app.db")". A name the row does not have is NotFound,
   // as for column_index().
-  template <typename T>
-    requires internal::SqliteReadable<T>
+  template <internal::SqliteReadable T>
   [[nodiscard]] absl::StatusOr<T> read(int column) const {
     row_checked("read()", column);
     T value{};
     if (absl::Status s = read_into(column, value); ABSL_PREDICT_FALSE(!s.ok())) return s;
     return value;
   }
-  template <typename T>
-    requires internal::SqliteReadable<T>
+  template <internal::SqliteReadable T>
   [[nodiscard]] absl::StatusOr<T> read(absl::string_view name) const {
     row_checked("read()", 0);  // a current row (it has a column 0)
     absl::StatusOr<int> column = find_column("read", name);
