@@ -837,16 +837,16 @@ bool Statement::null_at(int column) const {
          SQLITE_NULL;
 }
 
-namespace {
-// What a NULL is refused with, for a `type` that cannot hold it.
-std::string null_into(absl::string_view type) {
-  return absl::StrCat("NULL, which ", type, " cannot hold; read a std::optional<", type, ">");
+absl::Status Statement::storage_error(int column, int storage, const char* type) const {
+  if (storage == SQLITE_NULL) {
+    return column_error(
+        absl::StatusCode::kFailedPrecondition, column,
+        absl::StrCat("NULL, which ", type, " cannot hold; read a std::optional<", type, ">"));
+  }
+  return column_error(absl::StatusCode::kInvalidArgument, column,
+                      absl::StrCat(with_article(storage_class(storage)), " value, not ",
+                                   with_article(type)));
 }
-// What a value of another storage class is refused with.
-std::string not_a(int storage, absl::string_view type) {
-  return absl::StrCat(with_article(storage_class(storage)), " value, not ", with_article(type));
-}
-}  // namespace
 
 absl::Status Statement::integer_at(int column, const char* type, int64_t& out) const {
   sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
@@ -855,12 +855,7 @@ absl::Status Statement::integer_at(int column, const char* type, int64_t& out) c
     out = ::sqlite3_column_int64(statement, column);
     return absl::OkStatus();
   }
-  if (storage == SQLITE_NULL) {
-    return column_error(absl::StatusCode::kFailedPrecondition, column, null_into(type));
-  }
-  if (storage != SQLITE_FLOAT) {
-    return column_error(absl::StatusCode::kInvalidArgument, column, not_a(storage, type));
-  }
+  if (storage != SQLITE_FLOAT) return storage_error(column, storage, type);
   // A REAL with no fraction, within range, is that integer exactly.
   const double real = ::sqlite3_column_double(statement, column);
   constexpr double kTwoTo63 = 9223372036854775808.0;
@@ -910,12 +905,7 @@ absl::Status Statement::read_into(int column, double& out) const {
     out = ::sqlite3_column_double(statement, column);
     return absl::OkStatus();
   }
-  if (storage == SQLITE_NULL) {
-    return column_error(absl::StatusCode::kFailedPrecondition, column, null_into("double"));
-  }
-  if (storage != SQLITE_INTEGER) {
-    return column_error(absl::StatusCode::kInvalidArgument, column, not_a(storage, "double"));
-  }
+  if (storage != SQLITE_INTEGER) return storage_error(column, storage, "double");
   // An INTEGER a double holds exactly.
   const int64_t integer = ::sqlite3_column_int64(statement, column);
   const double real = static_cast<double>(integer);
@@ -933,11 +923,7 @@ absl::Status Statement::read_into(int column, std::string& out) const {
   sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
-    return storage == SQLITE_NULL
-               ? column_error(absl::StatusCode::kFailedPrecondition, column,
-                              null_into("std::string"))
-               : column_error(absl::StatusCode::kInvalidArgument, column,
-                              not_a(storage, "std::string"));
+    return storage_error(column, storage, "std::string");
   }
   // The text, then its size (in that order: SQLite's rule).
   const auto* text = ::sqlite3_column_text(statement, column);
@@ -953,11 +939,7 @@ absl::Status Statement::read_into(int column, std::vector<std::byte>& out) const
   sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_BLOB)) {
-    return storage == SQLITE_NULL
-               ? column_error(absl::StatusCode::kFailedPrecondition, column,
-                              null_into("std::vector<std::byte>"))
-               : column_error(absl::StatusCode::kInvalidArgument, column,
-                              not_a(storage, "std::vector<std::byte>"));
+    return storage_error(column, storage, "std::vector<std::byte>");
   }
   // An empty BLOB's data is a null pointer.
   const auto* bytes = static_cast<const std::byte*>(::sqlite3_column_blob(statement, column));

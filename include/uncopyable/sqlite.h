@@ -425,6 +425,9 @@ class Statement {
   // A value that is not what read() was asked for: "read <resource>: column
   // <i> "<name>" of "<SQL>": <what>".
   absl::Status column_error(absl::StatusCode code, int column, absl::string_view what) const;
+  // A value at `column` of SQLite's `storage` class, which a `type` cannot
+  // hold: NULL (FailedPrecondition) or another class (InvalidArgument).
+  absl::Status storage_error(int column, int storage, const char* type) const;
   // column_index(), its error said as `verb`'s.
   absl::StatusOr<int> find_column(const char* verb, absl::string_view name) const;
   // column_name() / column_type(): the statement, with `column` among its
