@@ -7,9 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
@@ -17,6 +21,7 @@
 #include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
 #include "uncopyable/internal/syscall.h"
+#include "uncopyable/sql_error.h"
 
 namespace uncopyable {
 namespace {
@@ -82,6 +87,15 @@ absl::Status refuse_special_file(const SqliteConfig& config) {
                                          ", not a database file"));
 }
 
+// The extended result code of the error `result`: `result` itself when it
+// is one already (extended result codes are on, so most are), else the
+// connection's, when it is the same error's.
+int extended_code(sqlite3* db, int result) {
+  if ((result & ~0xff) != 0 || db == nullptr) return result;
+  const int extended = ::sqlite3_extended_errcode(db);
+  return (extended & 0xff) == (result & 0xff) ? extended : result;
+}
+
 // SQLite's error `result` as a Status: "<verb> <resource>: <detail>:
 // <message>" (no "<detail>: " when it is empty), the message SQLite's own
 // for `db` (or for the code, without one). SQLite says
@@ -106,9 +120,64 @@ absl::Status failure(sqlite3* db, int result, const char* verb, absl::string_vie
     }
   }
   if (message == nullptr) message = db != nullptr ? ::sqlite3_errmsg(db) : ::sqlite3_errstr(result);
-  return internal::error_on(
-      code, verb, resource,
-      absl::StrCat(detail, detail.empty() ? "" : ": ", internal::shortened(message), system));
+  return with_sql_error(
+      internal::error_on(
+          code, verb, resource,
+          absl::StrCat(detail, detail.empty() ? "" : ": ", internal::shortened(message), system)),
+      {.sqlstate = "", .sqlite_code = extended_code(db, result)});
+}
+
+// internal::status_on() (a lower layer's error told about `resource`),
+// keeping the payloads (the SqlError) the lower layer attached.
+absl::Status restated(const absl::Status& status, absl::string_view operation,
+                      absl::string_view resource) {
+  absl::Status out = internal::status_on(status, operation, resource);
+  status.ForEachPayload(
+      [&out](absl::string_view type, const absl::Cord& payload) { out.SetPayload(type, payload); });
+  return out;
+}
+
+// "INTEGER", "REAL", "TEXT", "BLOB", "NULL": SQLite's storage classes.
+const char* storage_class(int type) {
+  switch (type) {
+    case SQLITE_INTEGER: return "INTEGER";
+    case SQLITE_FLOAT: return "REAL";
+    case SQLITE_TEXT: return "TEXT";
+    case SQLITE_BLOB: return "BLOB";
+    default: return "NULL";
+  }
+}
+
+// "an int64_t", "a double": a name with its article.
+std::string with_article(absl::string_view name) {
+  const bool vowel = !name.empty() && absl::string_view("aeiouAEIOU").find(name[0]) !=
+                                          absl::string_view::npos;
+  return absl::StrCat(vowel ? "an " : "a ", name);
+}
+
+// The shortest text that reads back as `value` exactly.
+std::string exactly(double value) {
+  char buffer[64];
+  const std::to_chars_result end = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, end.ptr);
+}
+
+// `names` quoted, ", "-separated; past 10, how many more.
+std::string listed(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 10;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ", ", names[i]);
+  }
+  if (names.size() > kShown) absl::StrAppend(&out, ", and ", names.size() - kShown, " more");
+  return out;
+}
+
+// "get_text()" with 5 => "get_text(5)": a column accessor's call, for its
+// misuse line.
+std::string called_with(const char* operation, int column) {
+  const absl::string_view name(operation);
+  return absl::StrCat(name.substr(0, name.size() - 2), "(", column, ")");
 }
 
 // Where the next statement of `sql` starts, from `offset` on, skipping what
@@ -220,7 +289,9 @@ absl::Status sqlite_internal::Traits::close(uintptr_t db) const {
   if (!process.here()) return absl::OkStatus();  // the parent's: let go
   const int result = ::sqlite3_close(sqlite_internal::db_of(db));
   if (result == SQLITE_OK) return absl::OkStatus();
-  return absl::Status(code_for(result), absl::StrCat("sqlite3_close: ", ::sqlite3_errstr(result)));
+  return with_sql_error(
+      absl::Status(code_for(result), absl::StrCat("sqlite3_close: ", ::sqlite3_errstr(result))),
+      {.sqlstate = "", .sqlite_code = result});
 }
 
 // A call that reads SQLite's error message when it fails holds the mutex
@@ -441,7 +512,7 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) {
     // "backup sqlite "<source>": open sqlite "<target>": ..."
-    return internal::status_on(destination.status(), "backup", source_resource);
+    return restated(destination.status(), "backup", source_resource);
   }
   sqlite3* copy = destination->get();
   sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
@@ -496,7 +567,19 @@ absl::Status SqliteConnection::close() {
                                            : user_.enter(kName, "close()");
     status = db_.close();
   }
-  return internal::status_on(status, "close", resource());
+  return restated(status, "close", resource());
+}
+
+int64_t SqliteConnection::changes() const {
+  sqlite3* db = checked("changes()", *this);
+  Call call(*this, kName, "changes()", Call::kOnlyOneUser);
+  return ::sqlite3_changes64(db);
+}
+
+int64_t SqliteConnection::last_insert_rowid() const {
+  sqlite3* db = checked("last_insert_rowid()", *this);
+  Call call(*this, kName, "last_insert_rowid()", Call::kOnlyOneUser);
+  return ::sqlite3_last_insert_rowid(db);
 }
 
 // ---------------------------------------------------------------------------
@@ -533,10 +616,7 @@ void Statement::column_misused(const char* operation, int column) const {
   if (columns_ == 0) {
     misuse_on(kName, operation, resource(), "with no current row; step() must return true first");
   }
-  // "get_text()" => "get_text(5)"
-  const std::string call =
-      absl::StrCat(absl::string_view(operation).substr(0, std::strlen(operation) - 2), "(", column,
-                   ")");
+  const std::string call = called_with(operation, column);
   misuse_on(kName, call.c_str(), resource(), "outside the row's %d column%s", columns_,
             columns_ == 1 ? "" : "s");
 }
@@ -548,46 +628,95 @@ absl::Status Statement::error(const char* verb, int code, const char* message,
                  absl::StrCat(detail, internal::quoted(sql_)), message);
 }
 
-absl::Status Statement::bind_error(int index, int code) const {
+absl::Status Statement::bind_error(Parameter parameter, int code) const {
   // SQLite's message for a bind is the code's own (no mutex is held for
   // binds, so the connection's last message may be another thread's).
-  return error("bind", code, ::sqlite3_errstr(code), absl::StrCat("?", index, " of "));
+  return error("bind", code, ::sqlite3_errstr(code),
+               parameter.name.empty()
+                   ? absl::StrCat("?", parameter.index, " of ")
+                   : absl::StrCat(internal::quoted(parameter.name), " of "));
 }
 
-absl::Status Statement::bind(int index, int64_t value) {
+absl::StatusOr<int> Statement::parameter_index(absl::string_view name) const {
+  sqlite3_stmt* statement = checked("bind()");
+  connection_.get()->user_.check(kName, "bind()");
+  // SQLite reads the name up to a NUL: ":a\0b" would find ":a".
+  if (name.find('\0') == absl::string_view::npos) {
+    const std::string text(name);
+    if (const int index = ::sqlite3_bind_parameter_index(statement, text.c_str()); index > 0) {
+      return index;
+    }
+  }
+  const int count = ::sqlite3_bind_parameter_count(statement);
+  std::vector<std::string> parameters;
+  std::string meant;
+  for (int i = 1; i <= count; ++i) {
+    const char* parameter = ::sqlite3_bind_parameter_name(statement, i);
+    if (parameter == nullptr) {
+      parameters.push_back(absl::StrCat("?", i));
+      continue;
+    }
+    parameters.push_back(internal::quoted(parameter));
+    // The name without its prefix.
+    if (meant.empty() && absl::string_view(parameter).substr(1) == name) {
+      meant = absl::StrCat("; did you mean ", internal::quoted(parameter),
+                           " (a name includes its prefix)?");
+    }
+  }
+  return internal::error_on(
+      absl::StatusCode::kInvalidArgument, "bind", resource(),
+      absl::StrCat(internal::quoted(sql_), ": no parameter named ", internal::quoted(name),
+                   parameters.empty() ? "; it has no parameters"
+                                      : absl::StrCat("; its parameters are ", listed(parameters)),
+                   meant));
+}
+
+template <typename Bind>
+absl::Status Statement::bind_with(const Parameter& parameter, Bind bind) {
   sqlite3_stmt* statement = checked("bind()");
   SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_int64(statement, index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
+  const int result = bind(statement);
+  return ABSL_PREDICT_TRUE(result == SQLITE_OK) ? absl::OkStatus() : bind_error(parameter, result);
 }
 
-absl::Status Statement::bind(int index, double value) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_double(statement, index, value);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
+absl::Status Statement::bind_to(Parameter parameter, int64_t value) {
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_int64(statement, parameter.index, value);
+  });
 }
 
-absl::Status Statement::bind(int index, absl::string_view value) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
+absl::Status Statement::bind_to(Parameter parameter, double value) {
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_double(statement, parameter.index, value);
+  });
+}
+
+absl::Status Statement::bind_to(Parameter parameter, absl::string_view value) {
   // An empty view may have no data at all; SQLite would take a null
   // pointer for NULL, where an empty string was meant.
   const char* text = value.data() != nullptr ? value.data() : "";
-  const int result =
-      ::sqlite3_bind_text64(statement, index, text, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_text64(statement, parameter.index, text, value.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+  });
 }
 
-absl::Status Statement::bind(int index, std::nullptr_t) {
-  sqlite3_stmt* statement = checked("bind()");
-  SqliteConnection::Call call(*connection_.get(), kName, "bind()",
-                              SqliteConnection::Call::kOnlyOneUser);
-  const int result = ::sqlite3_bind_null(statement, index);
-  return result == SQLITE_OK ? absl::OkStatus() : bind_error(index, result);
+absl::Status Statement::bind_to(Parameter parameter, absl::Span<const std::byte> value) {
+  // As for text: a null pointer would bind NULL, where an empty BLOB was
+  // meant (an empty vector's data() may well be null).
+  static constexpr std::byte kNothing{};
+  const void* bytes = value.data() != nullptr ? value.data() : &kNothing;
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_blob64(statement, parameter.index, bytes, value.size(),
+                                 SQLITE_TRANSIENT);
+  });
+}
+
+absl::Status Statement::bind_to(Parameter parameter, std::nullptr_t) {
+  return bind_with(parameter, [&](sqlite3_stmt* statement) {
+    return ::sqlite3_bind_null(statement, parameter.index);
+  });
 }
 
 absl::StatusOr<bool> Statement::step() {
@@ -645,6 +774,181 @@ int Statement::column_count() const {
   const SqliteConnection* connection = connection_.get();
   connection->user_.check(kName, "column_count()");
   return ::sqlite3_column_count(statement);
+}
+
+sqlite3_stmt* Statement::column_checked(const char* operation, int column) const {
+  sqlite3_stmt* statement = checked(operation);
+  connection_.get()->user_.check(kName, operation);
+  const int columns = ::sqlite3_column_count(statement);
+  if (ABSL_PREDICT_FALSE(column < 0 || column >= columns)) {
+    const std::string call = called_with(operation, column);
+    misuse_on(kName, call.c_str(), resource(), "outside the statement's %d column%s", columns,
+              columns == 1 ? "" : "s");
+  }
+  return statement;
+}
+
+std::string Statement::column_name(int column) const {
+  const char* name = ::sqlite3_column_name(column_checked("column_name()", column), column);
+  return name != nullptr ? std::string(name) : std::string();  // null: out of memory
+}
+
+std::string Statement::column_type(int column) const {
+  const char* type = ::sqlite3_column_decltype(column_checked("column_type()", column), column);
+  return type != nullptr ? std::string(type) : std::string();
+}
+
+absl::StatusOr<int> Statement::column_index(absl::string_view name) const {
+  return find_column("find column", name);
+}
+
+absl::StatusOr<int> Statement::find_column(const char* verb, absl::string_view name) const {
+  sqlite3_stmt* statement = checked("column_index()");
+  connection_.get()->user_.check(kName, "column_index()");
+  const int columns = ::sqlite3_column_count(statement);
+  for (int i = 0; i < columns; ++i) {
+    const char* column = ::sqlite3_column_name(statement, i);
+    if (column != nullptr && absl::string_view(column) == name) return i;
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < columns; ++i) {
+    const char* column = ::sqlite3_column_name(statement, i);
+    names.push_back(internal::quoted(column != nullptr ? column : ""));
+  }
+  return internal::error_on(
+      absl::StatusCode::kNotFound, verb, resource(),
+      absl::StrCat(internal::quoted(sql_), ": no column named ", internal::quoted(name),
+                   names.empty() ? "; it returns no columns"
+                                 : absl::StrCat("; its columns are ", listed(names))));
+}
+
+absl::Status Statement::column_error(absl::StatusCode code, int column,
+                                     absl::string_view what) const {
+  const char* name = ::sqlite3_column_name(reinterpret_cast<sqlite3_stmt*>(statement_.get()),
+                                           column);
+  return internal::error_on(code, "read", resource(),
+                            absl::StrCat("column ", column, " ",
+                                         internal::quoted(name != nullptr ? name : ""), " of ",
+                                         internal::quoted(sql_), ": ", what));
+}
+
+bool Statement::null_at(int column) const {
+  return ::sqlite3_column_type(reinterpret_cast<sqlite3_stmt*>(statement_.get()), column) ==
+         SQLITE_NULL;
+}
+
+absl::Status Statement::storage_error(int column, int storage, const char* type) const {
+  if (storage == SQLITE_NULL) {
+    return column_error(
+        absl::StatusCode::kFailedPrecondition, column,
+        absl::StrCat("NULL, which ", type, " cannot hold; read a std::optional<", type, ">"));
+  }
+  return column_error(absl::StatusCode::kInvalidArgument, column,
+                      absl::StrCat(with_article(storage_class(storage)), " value, not ",
+                                   with_article(type)));
+}
+
+absl::Status Statement::integer_at(int column, const char* type, int64_t& out) const {
+  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  const int storage = ::sqlite3_column_type(statement, column);
+  if (ABSL_PREDICT_TRUE(storage == SQLITE_INTEGER)) {
+    out = ::sqlite3_column_int64(statement, column);
+    return absl::OkStatus();
+  }
+  if (storage != SQLITE_FLOAT) return storage_error(column, storage, type);
+  // A REAL with no fraction, within range, is that integer exactly.
+  const double real = ::sqlite3_column_double(statement, column);
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (std::trunc(real) != real) {
+    return column_error(absl::StatusCode::kInvalidArgument, column,
+                        absl::StrCat("REAL ", exactly(real), " has a fraction, which ", with_article(type),
+                                     " would lose"));
+  }
+  if (!(real >= -kTwoTo63 && real < kTwoTo63)) {
+    return column_error(absl::StatusCode::kInvalidArgument, column,
+                        absl::StrCat("REAL ", exactly(real), " is out of ", type, "'s range"));
+  }
+  out = static_cast<int64_t>(real);
+  return absl::OkStatus();
+}
+
+absl::Status Statement::read_into(int column, int64_t& out) const {
+  return integer_at(column, "int64_t", out);
+}
+
+absl::Status Statement::read_into(int column, int& out) const {
+  int64_t value = 0;
+  if (absl::Status s = integer_at(column, "int", value); !s.ok()) return s;
+  if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+    return column_error(absl::StatusCode::kInvalidArgument, column,
+                        absl::StrCat("INTEGER ", value, " is out of int's range"));
+  }
+  out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status Statement::read_into(int column, bool& out) const {
+  int64_t value = 0;
+  if (absl::Status s = integer_at(column, "bool", value); !s.ok()) return s;
+  if (value != 0 && value != 1) {
+    return column_error(absl::StatusCode::kInvalidArgument, column,
+                        absl::StrCat("INTEGER ", value, " is not a bool (0 or 1)"));
+  }
+  out = value == 1;
+  return absl::OkStatus();
+}
+
+absl::Status Statement::read_into(int column, double& out) const {
+  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  const int storage = ::sqlite3_column_type(statement, column);
+  if (ABSL_PREDICT_TRUE(storage == SQLITE_FLOAT)) {
+    out = ::sqlite3_column_double(statement, column);
+    return absl::OkStatus();
+  }
+  if (storage != SQLITE_INTEGER) return storage_error(column, storage, "double");
+  // An INTEGER a double holds exactly.
+  const int64_t integer = ::sqlite3_column_int64(statement, column);
+  const double real = static_cast<double>(integer);
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (real >= kTwoTo63 || static_cast<int64_t>(real) != integer) {
+    return column_error(absl::StatusCode::kInvalidArgument, column,
+                        absl::StrCat("INTEGER ", integer, " is not exactly a double (it would read as ",
+                                     exactly(real), ")"));
+  }
+  out = real;
+  return absl::OkStatus();
+}
+
+absl::Status Statement::read_into(int column, std::string& out) const {
+  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  const int storage = ::sqlite3_column_type(statement, column);
+  if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
+    return storage_error(column, storage, "std::string");
+  }
+  // The text, then its size (in that order: SQLite's rule).
+  const auto* text = ::sqlite3_column_text(statement, column);
+  const int size = ::sqlite3_column_bytes(statement, column);
+  if (ABSL_PREDICT_FALSE(text == nullptr && size != 0)) {
+    return column_error(absl::StatusCode::kResourceExhausted, column, "out of memory");
+  }
+  out.assign(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+  return absl::OkStatus();
+}
+
+absl::Status Statement::read_into(int column, std::vector<std::byte>& out) const {
+  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  const int storage = ::sqlite3_column_type(statement, column);
+  if (ABSL_PREDICT_FALSE(storage != SQLITE_BLOB)) {
+    return storage_error(column, storage, "std::vector<std::byte>");
+  }
+  // An empty BLOB's data is a null pointer.
+  const auto* bytes = static_cast<const std::byte*>(::sqlite3_column_blob(statement, column));
+  const int size = ::sqlite3_column_bytes(statement, column);
+  if (ABSL_PREDICT_FALSE(bytes == nullptr && size != 0)) {
+    return column_error(absl::StatusCode::kResourceExhausted, column, "out of memory");
+  }
+  out.assign(bytes, bytes + size);
+  return absl::OkStatus();
 }
 
 bool Statement::is_null(int column) const {

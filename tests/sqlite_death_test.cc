@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -192,6 +193,52 @@ TEST(SqliteDeathTest, ReadingAColumnOutsideTheRow) {
                "^uncopyable: Statement::get_int64\\(1\\) outside the row's 1 column \\(");
   // The row is still there to read, in range.
   EXPECT_EQ(select.get_text(1), "one");
+}
+
+// read<T>() is a column accessor like the others, by index or by name.
+TEST(SqliteDeathTest, ReadWithNoCurrentRowOrOutsideTheRow) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1 AS one, 'one' AS name");
+  EXPECT_DEATH((void)select.read<int64_t>(0),
+               "^uncopyable: Statement::read\\(\\) with no current row; step\\(\\) must return "
+               "true first \\(sqlite \":memory:\"\\)\n");
+  EXPECT_DEATH((void)select.read<std::string>("name"),
+               "^uncopyable: Statement::read\\(\\) with no current row; step\\(\\) must return "
+               "true first \\(sqlite \":memory:\"\\)\n");
+  ASSERT_TRUE(*select.step());
+  EXPECT_DEATH((void)select.read<int>(2),
+               "^uncopyable: Statement::read\\(2\\) outside the row's 2 columns \\(sqlite "
+               "\":memory:\"\\)\n");
+  EXPECT_DEATH((void)select.read<std::optional<int>>(-1),
+               "^uncopyable: Statement::read\\(-1\\) outside the row's 2 columns");
+  EXPECT_EQ(*select.read<int>("one"), 1);  // in range, the row is there
+  ASSERT_FALSE(*select.step());
+  EXPECT_DEATH((void)select.read<std::string>("name"),
+               "^uncopyable: Statement::read\\(\\) with no current row");
+  Statement taken = std::move(select);
+  EXPECT_DEATH((void)select.read<int>(0),  // NOLINT(bugprone-use-after-move)
+               "^uncopyable: Statement::read\\(\\) on a moved-from handle");
+}
+
+// A column's name or declared type is known from prepare() on, for the
+// statement's columns only.
+TEST(SqliteDeathTest, AColumnNameOrTypeOutsideTheStatementsColumns) {
+  SqliteConnection db = memory();
+  Statement select = *db.prepare("SELECT 1, 'one'");
+  EXPECT_DEATH((void)select.column_name(2),
+               "^uncopyable: Statement::column_name\\(2\\) outside the statement's 2 columns "
+               "\\(sqlite \":memory:\"\\)\n");
+  EXPECT_DEATH((void)select.column_type(-1),
+               "^uncopyable: Statement::column_type\\(-1\\) outside the statement's 2 columns "
+               "\\(sqlite \":memory:\"\\)\n");
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x)").ok());
+  Statement insert = *db.prepare("INSERT INTO t VALUES (1)");
+  EXPECT_DEATH((void)insert.column_name(0),
+               "^uncopyable: Statement::column_name\\(0\\) outside the statement's 0 columns");
+  Statement one = *db.prepare("SELECT 1");
+  EXPECT_DEATH((void)one.column_type(1),
+               "^uncopyable: Statement::column_type\\(1\\) outside the statement's 1 column \\(");
+  EXPECT_EQ(select.column_name(1), "'one'");
 }
 
 TEST(SqliteDeathTest, ReadingAColumnOfAMovedFromStatement) {

@@ -414,6 +414,14 @@ TEST_F(ChecksDeathTest, AColumnOutsideTheRow) {
                printed(R"msg(uncopyable: Statement::get_text(5) outside the row's 2 columns (sqlite "app.db"))msg"));
 }
 
+TEST_F(ChecksDeathTest, AColumnNameOutsideTheStatement) {
+  SqliteConnection db = database("app.db");
+  absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1, 'one'");
+  ASSERT_TRUE(select.ok()) << select.status();
+  EXPECT_DEATH((void)select->column_name(5),  // no step() needed
+               printed(R"msg(uncopyable: Statement::column_name(5) outside the statement's 2 columns (sqlite "app.db"))msg"));
+}
+
 // Holds the thread that runs `SELECT wait_at_gate()` inside sqlite3_step()
 // until released (or 10 s pass).
 struct Gate {

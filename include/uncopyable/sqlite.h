@@ -13,6 +13,17 @@
 //     s = insert->run();
 //     s = tx->commit();  // without it, the destructor rolls back
 //   }
+//   // Values in and out: named parameters, BLOBs, NULL as std::optional;
+//   // read<T>() says when a column is not a T rather than guess.
+//   absl::StatusOr<uncopyable::Statement> find =
+//       db->prepare("SELECT a, b FROM matches WHERE a = :player");
+//   s = find->bind(":player", "ann");
+//   while (*find->step()) {
+//     absl::StatusOr<std::optional<std::string>> b = find->read<std::optional<std::string>>("b");
+//   }
+//   // SQLite's extended result code travels with every error it made.
+//   absl::Status added = db->execute("INSERT INTO players VALUES ('ann')");
+//   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //   // A copy of the data, the right way: SQLite's online backup into a
 //   // database built from another config, while `db` stays in use.
 //   absl::Status saved = db->backup_to({.path = "/var/backups/tournament.db"});
@@ -28,6 +39,16 @@
 // with no current row or outside the row, and two threads in calls on one
 // multi_thread connection at once.
 //
+// Errors. Every Status made from an error SQLite reported carries its
+// extended result code (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY_SNAPSHOT, ...)
+// as an SqlError payload (sql_error.h): branch with is_unique_violation(),
+// is_foreign_key_violation(), is_serialization_failure() (in WAL mode, a
+// read transaction that may no longer write: retry the transaction) or
+// sql_error(status)->sqlite_code, never on the message. A refusal the
+// library makes itself (misshapen SQL text, a value that is not the type
+// read<T>() asked for) carries none. SQLiteCpp's SQLite::Exception carries
+// the code too (getErrorCode(), getExtendedErrorCode()), as an exception.
+//
 // Threads. A `serialized` connection (the default) may be shared: SQLite's
 // own mutex orders the calls, and a call that may report SQLite's message
 // holds it until the message has been read, so that no thread reports
@@ -39,22 +60,27 @@
 #ifndef UNCOPYABLE_SQLITE_H_
 #define UNCOPYABLE_SQLITE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
+#include "uncopyable/sql_error.h"
 #include "uncopyable/unique_handle.h"
 
 struct sqlite3;
@@ -112,6 +138,22 @@ struct UrlForm<SqliteConfig> {
 class SqliteConnection;
 class Statement;
 
+namespace internal {
+template <typename T>
+inline constexpr bool kSqlitePlain =
+    std::is_same_v<T, bool> || std::is_same_v<T, int> || std::is_same_v<T, int64_t> ||
+    std::is_same_v<T, double> || std::is_same_v<T, std::string> ||
+    std::is_same_v<T, std::vector<std::byte>>;
+template <typename T>
+inline constexpr bool kSqliteOptional = false;
+template <typename T>
+inline constexpr bool kSqliteOptional<std::optional<T>> = kSqlitePlain<T>;
+// What Statement::read<T>() reads: bool, int, int64_t, double, std::string,
+// std::vector<std::byte>, or std::optional of one of these.
+template <typename T>
+concept SqliteReadable = kSqlitePlain<T> || kSqliteOptional<T>;
+}  // namespace internal
+
 namespace sqlite_internal {
 // The sqlite3* is held as an address (see AddressTraits). Closed only in
 // the process that opened it: a fork()ed child lets go of its copy without
@@ -154,19 +196,59 @@ class Statement {
   // Finalizes it (before its borrow of the connection ends).
   ~Statement() { statement_.reset(); }
 
-  // Binds a value to parameter `index` (1-based). Values are never SQL: a
-  // hostile string is stored as the string it is. Text is always text: an
-  // empty string_view (even a default one, with no data) binds '', not
-  // NULL; bind nullptr (or a null const char*) for NULL.
-  [[nodiscard]] absl::Status bind(int index, int64_t value);
-  [[nodiscard]] absl::Status bind(int index, int value) { return bind(index, int64_t{value}); }
-  [[nodiscard]] absl::Status bind(int index, double value);
-  [[nodiscard]] absl::Status bind(int index, absl::string_view value);
-  [[nodiscard]] absl::Status bind(int index, const char* value) {
-    return value == nullptr ? bind(index, nullptr) : bind(index, absl::string_view(value));
+  // Binds a value to parameter `index` (1-based), or to the parameter
+  // named `name`, its prefix included:
+  //
+  //   Statement insert = *db->prepare(
+  //       "INSERT INTO players (name, rating, photo) VALUES (:name, :rating, :photo)");
+  //   absl::Status s = insert.bind(":name", "ann");
+  //   s = insert.bind(":rating", std::optional<double>());   // NULL
+  //   s = insert.bind(":photo", png_bytes);                  // a BLOB
+  //   s = insert.run();
+  //
+  // Values are never SQL: a hostile string is stored as the string it is.
+  // Text is always text: an empty string_view (even a default one, with no
+  // data) binds '', not NULL; bind nullptr (or a null const char*, or an
+  // empty std::optional) for NULL. Bytes (`absl::Span<const std::byte>`,
+  // `std::vector<std::byte>`) bind as a BLOB, NUL bytes and all; an empty
+  // one is an empty BLOB (X''), never NULL (sqlite3_bind_blob() itself
+  // would take an empty vector's null data() for NULL). Text and bytes are
+  // copied (SQLITE_TRANSIENT): the value may end as soon as bind() returns.
+  // A bool binds as the INTEGER 1 or 0, as SQLite's TRUE and FALSE are.
+  [[nodiscard]] absl::Status bind(int index, int64_t value) { return bind_to({index}, value); }
+  [[nodiscard]] absl::Status bind(int index, int value) { return bind_to({index}, int64_t{value}); }
+  [[nodiscard]] absl::Status bind(int index, double value) { return bind_to({index}, value); }
+  [[nodiscard]] absl::Status bind(int index, absl::string_view value) {
+    return bind_to({index}, value);
   }
-  [[nodiscard]] absl::Status bind(int index, std::nullptr_t);
-  // Binds every parameter in order, starting at 1.
+  [[nodiscard]] absl::Status bind(int index, const char* value) { return bind_to({index}, value); }
+  [[nodiscard]] absl::Status bind(int index, std::nullptr_t) { return bind_to({index}, nullptr); }
+  [[nodiscard]] absl::Status bind(int index, absl::Span<const std::byte> value) {
+    return bind_to({index}, value);
+  }
+  [[nodiscard]] absl::Status bind(int index, const std::vector<std::byte>& value) {
+    return bind_to({index}, absl::Span<const std::byte>(value));
+  }
+  template <typename T>
+  [[nodiscard]] absl::Status bind(int index, const std::optional<T>& value) {
+    return bind_to({index}, value);
+  }
+  [[nodiscard]] absl::Status bind(int index, std::nullopt_t) { return bind_to({index}, nullptr); }
+  // By name: ":name", "@name", "$name" (or "?3"), exactly as the SQL spells
+  // it, prefix included (as sqlite3_bind_parameter_index() takes it); a name
+  // used twice in the SQL is one parameter, bound once. A name the
+  // statement does not have (a typo, a missing prefix, a NUL byte in it) is
+  // InvalidArgument naming it and the statement's parameters: "bind sqlite
+  // "app.db": "<SQL>": no parameter named ":nmae"; its parameters are
+  // ":name", ":rating"". SQLiteCpp binds an unknown name to index 0, and
+  // throws "column index out of range", naming neither.
+  template <typename T>
+  [[nodiscard]] absl::Status bind(absl::string_view name, const T& value) {
+    absl::StatusOr<int> index = parameter_index(name);
+    if (!index.ok()) return index.status();
+    return bind_to({*index, name}, value);
+  }
+  // Binds every parameter in order, starting at 1 (any value bind() takes).
   template <typename... Values>
   [[nodiscard]] absl::Status bind_all(const Values&... values) {
     absl::Status status;
@@ -191,8 +273,85 @@ class Statement {
   // How many columns the statement's rows have (0 for one that returns
   // none); known from prepare() on, with or without a current row.
   int column_count() const;
+  // Column `column`'s name (0-based): its alias (AS ...), else what SQLite
+  // names it (sqlite3_column_name(): the column's name, or the expression's
+  // text). Its declared type, as CREATE TABLE wrote it ("INTEGER",
+  // "VARCHAR(20)", "" for an expression or a column declared without one):
+  // sqlite3_column_decltype(). Both are known from prepare() on. A column
+  // outside the statement's columns is misuse and aborts (SQLiteCpp throws;
+  // sqlite3_column_name() answers NULL).
+  //
+  //   for (int i = 0; i < select.column_count(); ++i)
+  //     LOG(INFO) << select.column_name(i) << " " << select.column_type(i);
+  std::string column_name(int column) const;
+  std::string column_type(int column) const;
+  // The first column named exactly `name` (bytes compared, case and all),
+  // or NotFound naming it and the statement's columns: "find column sqlite
+  // "app.db": "<SQL>": no column named "nmae"; its columns are "id",
+  // "name"". Known from prepare() on. (SQLiteCpp's getColumnIndex() throws
+  // "Unknown column name.", naming neither.)
+  absl::StatusOr<int> column_index(absl::string_view name) const;
+
+  // The current row's column `column` (0-based), or the one named `name`,
+  // as a T: bool, int, int64_t, double, std::string, std::vector<std::byte>,
+  // or std::optional of one of these (NULL is nullopt).
+  //
+  //   while (*select.step()) {
+  //     absl::StatusOr<std::string> name = select.read<std::string>("name");
+  //     absl::StatusOr<std::optional<double>> rating =
+  //         select.read<std::optional<double>>(2);
+  //     if (!name.ok()) return name.status();  // it names the column and the types
+  //     ...
+  //   }
+  //
+  // It never converts a value into something else, nor loses any of it:
+  // - NULL into a T that is not an optional is FailedPrecondition naming
+  //   the column (index and name): "read sqlite "app.db": column 2 "rating"
+  //   of "<SQL>": NULL, which double cannot hold; read a std::optional<double>".
+  // - A value of another storage class (TEXT into int64_t, INTEGER into
+  //   std::string, BLOB into std::string, TEXT into std::vector<std::byte>)
+  //   is InvalidArgument naming the column, the storage class and T: "...:
+  //   column 0 "name" of "<SQL>": a TEXT value, not an int64_t".
+  // - Between INTEGER and REAL it converts only what survives exactly: a
+  //   REAL with no fraction into an integer type (2.0 is 2) and an INTEGER
+  //   a double holds exactly (up to 2^53, and beyond when exact) into a
+  //   double. A REAL with a fraction into an integer, an INTEGER outside
+  //   int's range into int, or other than 0 and 1 into bool, is
+  //   InvalidArgument naming the value ("INTEGER 4294967296 is out of int's
+  //   range").
+  // - Text and bytes are read whole, NUL bytes included.
+  // SQLite's own sqlite3_column_*() convert anything into anything, quietly:
+  // NULL reads as 0 or "", the TEXT "12abc" as the integer 12, "abc" as 0,
+  // 2.7 as 2, a BLOB as text, and sqlite3_column_int() keeps the low 32 bits
+  // of a larger integer. SQLiteCpp's Column::getInt() / getInt64() /
+  // getDouble() / getString() and its implicit conversions are those calls
+  // (noexcept; the caller must ask isNull() / getType() first). Here a wrong
+  // type is a Status, since a silent 0 for a mistyped or NULL column is a
+  // wrong answer that looks right.
+  //
+  // A column outside the row, or no current row (as for get_int64()), is
+  // misuse and aborts: "uncopyable: Statement::read(5) outside the row's 2
+  // columns (sqlite "app.db")". A name the row does not have is NotFound,
+  // as for column_index().
+  template <internal::SqliteReadable T>
+  [[nodiscard]] absl::StatusOr<T> read(int column) const {
+    row_checked("read()", column);
+    T value{};
+    if (absl::Status s = read_into(column, value); ABSL_PREDICT_FALSE(!s.ok())) return s;
+    return value;
+  }
+  template <internal::SqliteReadable T>
+  [[nodiscard]] absl::StatusOr<T> read(absl::string_view name) const {
+    row_checked("read()", 0);  // a current row (it has a column 0)
+    absl::StatusOr<int> column = find_column("read", name);
+    if (!column.ok()) return column.status();
+    return read<T>(*column);
+  }
+
   // The current row's columns (0-based), while step()'s last answer was
-  // true. Reading one with no current row (before the first step(), after
+  // true, as SQLite's sqlite3_column_*() convert them (NULL is 0 or "", see
+  // read() for what else they do): read<T>() says when a value is not a T.
+  // Reading one with no current row (before the first step(), after
   // step() returned false or failed, after reset() or run()) or outside the
   // row (a column < 0 or >= the row's columns) is misuse and aborts, where
   // sqlite3_column_*() would quietly answer NULL, 0 or "".
@@ -215,13 +374,72 @@ class Statement {
   // in a call on a multi_thread connection: what every column accessor
   // checks, one compare and one load on the way.
   sqlite3_stmt* row_checked(const char* operation, int column) const;
+  // A parameter: its index, and its name when it was bound by name (for
+  // messages).
+  struct Parameter {
+    int index;
+    absl::string_view name = {};
+  };
+  absl::StatusOr<int> parameter_index(absl::string_view name) const;
+  // The checks and the Status of every bind: `bind(statement)` is the
+  // sqlite3_bind_*() call. (Defined and used in sqlite.cc only.)
+  template <typename Bind>
+  absl::Status bind_with(const Parameter& parameter, Bind bind);
+  absl::Status bind_to(Parameter parameter, int64_t value);
+  absl::Status bind_to(Parameter parameter, double value);
+  absl::Status bind_to(Parameter parameter, absl::string_view value);
+  absl::Status bind_to(Parameter parameter, std::nullptr_t);
+  absl::Status bind_to(Parameter parameter, absl::Span<const std::byte> value);
+  absl::Status bind_to(Parameter parameter, int value) { return bind_to(parameter, int64_t{value}); }
+  absl::Status bind_to(Parameter parameter, const char* value) {
+    return value == nullptr ? bind_to(parameter, nullptr)
+                            : bind_to(parameter, absl::string_view(value));
+  }
+  absl::Status bind_to(Parameter parameter, const std::vector<std::byte>& value) {
+    return bind_to(parameter, absl::Span<const std::byte>(value));
+  }
+  template <typename T>
+  absl::Status bind_to(Parameter parameter, const std::optional<T>& value) {
+    return value.has_value() ? bind_to(parameter, *value) : bind_to(parameter, nullptr);
+  }
+  absl::Status bind_to(Parameter parameter, std::nullopt_t) { return bind_to(parameter, nullptr); }
+  // The current row's column `column`, checked by read(), into `out`.
+  absl::Status read_into(int column, bool& out) const;
+  absl::Status read_into(int column, int& out) const;
+  absl::Status read_into(int column, int64_t& out) const;
+  absl::Status read_into(int column, double& out) const;
+  absl::Status read_into(int column, std::string& out) const;
+  absl::Status read_into(int column, std::vector<std::byte>& out) const;
+  template <typename T>
+  absl::Status read_into(int column, std::optional<T>& out) const {
+    if (null_at(column)) {
+      out.reset();
+      return absl::OkStatus();
+    }
+    return read_into(column, out.emplace());
+  }
+  bool null_at(int column) const;
+  // The INTEGER (or REAL with no fraction) at `column` for read_into(), or
+  // why not, naming `type`.
+  absl::Status integer_at(int column, const char* type, int64_t& out) const;
+  // A value that is not what read() was asked for: "read <resource>: column
+  // <i> "<name>" of "<SQL>": <what>".
+  absl::Status column_error(absl::StatusCode code, int column, absl::string_view what) const;
+  // A value at `column` of SQLite's `storage` class, which a `type` cannot
+  // hold: NULL (FailedPrecondition) or another class (InvalidArgument).
+  absl::Status storage_error(int column, int storage, const char* type) const;
+  // column_index(), its error said as `verb`'s.
+  absl::StatusOr<int> find_column(const char* verb, absl::string_view name) const;
+  // column_name() / column_type(): the statement, with `column` among its
+  // columns.
+  sqlite3_stmt* column_checked(const char* operation, int column) const;
   [[noreturn]] void misused(const char* operation) const;
   [[noreturn]] void column_misused(const char* operation, int column) const;
   // SQLite's error `code` as a Status: "<verb> sqlite "<path>": <SQL>:
   // <message>"; the message is the connection's last one unless given.
   absl::Status error(const char* verb, int code, const char* message = nullptr,
                      absl::string_view detail = "") const;
-  absl::Status bind_error(int index, int code) const;
+  absl::Status bind_error(Parameter parameter, int code) const;
 
   // Declared first: assigning to a Statement finalizes the old one while
   // its borrow of the old connection is still held.
@@ -318,6 +536,34 @@ class SqliteConnection {
   // connection's own write transaction could only wait for itself: it is
   // FailedPrecondition at once.
   [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
+
+  // How many rows the last INSERT, UPDATE or DELETE that finished on this
+  // connection inserted, changed or deleted (sqlite3_changes64()): read it
+  // after the statement's run(), or after its step() said false.
+  //
+  //   absl::Status s = db->execute("UPDATE players SET rating = 0 WHERE rating < 0");
+  //   if (s.ok() && db->changes() == 0) ...  // nobody had a negative rating
+  //
+  // SQLite's rules: rows changed by triggers and by foreign-key actions (ON
+  // DELETE CASCADE) are not counted; other statements (CREATE, SELECT,
+  // BEGIN) leave the count as it was; an INSERT ... RETURNING counts once
+  // it has been stepped to the end. It is the connection's, not a
+  // statement's: on a serialized connection shared by threads, another
+  // thread's statement may have finished in between (read it where no
+  // other thread uses the connection, or count with RETURNING). SQLiteCpp
+  // has Database::getChanges() and Statement::getChanges() (both
+  // sqlite3_changes(), an int, and the statement's is the connection's
+  // too).
+  [[nodiscard]] int64_t changes() const;
+  // The rowid of the last row a successful INSERT put into a table with
+  // rowids on this connection (0 if none yet; an INTEGER PRIMARY KEY is the
+  // rowid): sqlite3_last_insert_rowid(). A failed INSERT, or one into a
+  // WITHOUT ROWID table, leaves it as it was; the same thread caveat as
+  // changes() holds, and `INSERT ... RETURNING id` read with step() and
+  // read<int64_t>() is the form no other statement can come between
+  // (PostgreSQL's only form: it has no connection-wide last id). SQLiteCpp:
+  // Database::getLastInsertRowid().
+  [[nodiscard]] int64_t last_insert_rowid() const;
 
   // The raw handle, borrowed, for SQLite calls this class does not wrap.
   [[nodiscard]] sqlite3* get() const { return checked("get()", *this); }
