@@ -1,5 +1,6 @@
 #include "uncopyable/internal/message.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/internal/errno_status.h"
 
@@ -20,7 +21,11 @@ absl::Status errno_error_on(int error, absl::string_view operation,
 absl::Status status_on(const absl::Status& status, absl::string_view operation,
                        absl::string_view resource) {
   if (status.ok()) return status;
-  return error_on(status.code(), operation, resource, status.message());
+  absl::Status out = error_on(status.code(), operation, resource, status.message());
+  // What travels with it (a database's SqlError code) travels on.
+  status.ForEachPayload(
+      [&out](absl::string_view type, const absl::Cord& payload) { out.SetPayload(type, payload); });
+  return out;
 }
 
 }  // namespace uncopyable::internal

@@ -127,16 +127,6 @@ absl::Status failure(sqlite3* db, int result, const char* verb, absl::string_vie
       {.sqlstate = "", .sqlite_code = extended_code(db, result)});
 }
 
-// internal::status_on() (a lower layer's error told about `resource`),
-// keeping the payloads (the SqlError) the lower layer attached.
-absl::Status restated(const absl::Status& status, absl::string_view operation,
-                      absl::string_view resource) {
-  absl::Status out = internal::status_on(status, operation, resource);
-  status.ForEachPayload(
-      [&out](absl::string_view type, const absl::Cord& payload) { out.SetPayload(type, payload); });
-  return out;
-}
-
 // "INTEGER", "REAL", "TEXT", "BLOB", "NULL": SQLite's storage classes.
 const char* storage_class(int type) {
   switch (type) {
@@ -512,7 +502,7 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) {
     // "backup sqlite "<source>": open sqlite "<target>": ..."
-    return restated(destination.status(), "backup", source_resource);
+    return internal::status_on(destination.status(), "backup", source_resource);
   }
   sqlite3* copy = destination->get();
   sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
@@ -567,7 +557,7 @@ absl::Status SqliteConnection::close() {
                                            : user_.enter(kName, "close()");
     status = db_.close();
   }
-  return restated(status, "close", resource());
+  return internal::status_on(status, "close", resource());
 }
 
 int64_t SqliteConnection::changes() const {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "gtest/gtest.h"
 #include "uncopyable/internal/message.h"
 #include "uncopyable/internal/rules.h"
@@ -190,6 +191,10 @@ TEST(MessageTest, ErrorsReadOperationResourceWhat) {
   EXPECT_EQ(status_on(absl::UnavailableError("down"), "commit", "sqlite \"a\""),
             absl::UnavailableError("commit sqlite \"a\": down"));
   EXPECT_TRUE(status_on(absl::OkStatus(), "commit", "sqlite \"a\"").ok());
+  // Payloads (a database's own error code) travel on.
+  absl::Status coded = absl::AbortedError("x");
+  coded.SetPayload("type.test/code", absl::Cord("23505"));
+  EXPECT_EQ(status_on(coded, "commit", "db").GetPayload("type.test/code"), absl::Cord("23505"));
 }
 
 TEST(MisuseOnDeathTest, OneShapeAndNoParenthesesWithoutAResource) {

@@ -33,8 +33,8 @@ absl::Status error_on(absl::StatusCode code, absl::string_view operation,
 absl::Status errno_error_on(int error, absl::string_view operation,
                             absl::string_view resource, absl::string_view detail = "");
 
-// `status` said again in the same shape, its code kept (OK stays OK): for an
-// error a lower layer made, now told about `resource`.
+// `status` said again in the same shape, its code and payloads kept (OK
+// stays OK): for an error a lower layer made, now told about `resource`.
 absl::Status status_on(const absl::Status& status, absl::string_view operation,
                        absl::string_view resource);
 
