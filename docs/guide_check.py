@@ -638,8 +638,9 @@ def automatic_test_of(package, target, build_text):
 
     It makes `<stem>` for a `<stem>.cc` ending in _test.cc and
     `<stem>_nocompile_test` for nocompile/`<stem>`.cc, when no rule above the
-    call already covers the file; such a rule has the same name, so either way
-    the label names a rule.
+    call already covers the file. (A rule that does is taken to have that
+    name too, as every rule in tests/ has; a differently named one would make
+    this answer wrong.)
     """
     if not re.search(r"^automatic_tests\(", build_text, re.M):
         return False
