@@ -21,12 +21,45 @@ UNCOPYABLE_COPTS = [
     "//conditions:default": [],
 })
 
-def uncopyable_library(name, visibility = ["//visibility:public"], **attrs):
-    """A cc_library of uncopyable: its warnings, its include root, public by default."""
+# The tag that puts a library in the umbrella //:uncopyable (see
+# uncopyable_umbrella below); set it with `umbrella = True`.
+UMBRELLA_TAG = "uncopyable_umbrella"
+
+def uncopyable_library(name, visibility = ["//visibility:public"], umbrella = False, **attrs):
+    """A cc_library of uncopyable: its warnings, its include root, public by default.
+
+    `umbrella = True` puts it in //:uncopyable ("everything"): a kind's one
+    rule says so itself, and nothing else lists it.
+    """
+    if umbrella:
+        attrs["tags"] = attrs.get("tags", []) + [UMBRELLA_TAG]
     native.cc_library(
         name = name,
         copts = UNCOPYABLE_COPTS,
         includes = ["include"],
         visibility = visibility,
         **attrs
+    )
+
+def uncopyable_umbrella(name):
+    """The library that depends on every uncopyable_library with `umbrella = True`.
+
+    It sees only the rules declared before it (native.existing_rules()), so
+    it is called last in its BUILD file. The members must be public and not
+    testonly: the umbrella is what a user depends on.
+    """
+    members = []
+    for rule_name, rule in native.existing_rules().items():
+        if UMBRELLA_TAG not in rule.get("tags", []):
+            continue
+        if rule.get("testonly"):
+            fail("%s: //:%s is testonly and cannot be part of everything" % (name, rule_name))
+        if "//visibility:public" not in [str(v) for v in rule.get("visibility", [])]:
+            fail("%s: //:%s is not public and cannot be part of everything" % (name, rule_name))
+        members.append(":" + rule_name)
+    if not members:
+        fail("%s: no uncopyable_library with umbrella = True is declared before it" % name)
+    uncopyable_library(
+        name = name,
+        deps = sorted(members),
     )

@@ -33,7 +33,10 @@
    Every message the death tests in DIR check must be quoted in the guide.
 
 3. Paths. Every relative link names a file of the project, and every Bazel
-   label (`//pkg:name`) a rule or file of that package.
+   label (`//pkg:name`) a rule or file of that package. A package whose
+   BUILD file calls automatic_tests() (tests/defs.bzl) also has the rules it
+   makes: `<stem>` for each `<stem>.cc` ending in _test.cc, and
+   `<stem>_nocompile_test` for each nocompile/`<stem>`.cc.
 
 4. With --how-to (docs/adding_a_handle.md), a page that walks through real
    files rather than examples:
@@ -625,8 +628,26 @@ def package_has(package, target):
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             return (target is None or re.search(r'\bname\s*=\s*"' + re.escape(target) + '"', text)
-                    or os.path.exists(os.path.join(package, target)))
+                    or os.path.exists(os.path.join(package, target))
+                    or automatic_test_of(package, target, text))
     return False
+
+
+def automatic_test_of(package, target, build_text):
+    """Whether automatic_tests() (tests/defs.bzl) in this BUILD file makes `target`.
+
+    It makes `<stem>` for a `<stem>.cc` ending in _test.cc and
+    `<stem>_nocompile_test` for nocompile/`<stem>`.cc, when no rule above the
+    call already covers the file. (A rule that does is taken to have that
+    name too, as every rule in tests/ has; a differently named one would make
+    this answer wrong.)
+    """
+    if not re.search(r"^automatic_tests\(", build_text, re.M):
+        return False
+    if target.endswith("_nocompile_test"):
+        stem = target[:-len("_nocompile_test")]
+        return os.path.isfile(os.path.join(package, "nocompile", stem + ".cc"))
+    return target.endswith("_test") and os.path.isfile(os.path.join(package, target + ".cc"))
 
 
 def check_paths(text, doc_path, name, ticked=True):

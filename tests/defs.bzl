@@ -16,7 +16,7 @@ def uncopyable_test(name, srcs, deps = [], **kwargs):
         **kwargs
     )
 
-def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], compiler = None, flags = [], **kwargs):
+def nocompile_test(name, src, cases = None, hdrs = ["//:public_headers"], compiler = None, flags = [], **kwargs):
     """Proves that each case in `src` fails to compile, for the right reason.
 
     `src` is compiled once as it is (the control: it must compile, so the
@@ -30,12 +30,19 @@ def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], compiler = No
             cases = {"COPY_CONSTRUCT": "use of deleted function"},
         )
 
+    Without `cases`, `src` carries its own, one comment line each (the
+    pattern runs to the end of the line; nocompile.sh reads them):
+
+        // nocompile COPY_CONSTRUCT: use of deleted function .*Fd::Fd
+
+    and a file must not have both.
+
     The compiler is the configured C++ toolchain's unless `compiler` names
     another (clang++ for clang-only diagnostics such as -Wthread-safety);
     `flags` are added to every compilation.
     """
     args = [compiler or "$(CC)", "$(location %s)" % src, "'%s'" % " ".join(flags)]
-    for case, pattern in cases.items():
+    for case, pattern in (cases or {}).items():
         if "'" in pattern:
             fail("nocompile_test %s: write the pattern for %s without single quotes" % (name, case))
         args += [case, "'%s'" % pattern]  # args are split like a shell's
@@ -48,3 +55,74 @@ def nocompile_test(name, src, cases, hdrs = ["//:public_headers"], compiler = No
         toolchains = ["@bazel_tools//tools/cpp:current_cc_toolchain"],
         **kwargs
     )
+
+# What an automatic test (automatic_tests below) may include: everything
+# public (//:uncopyable), the fault injector, the internals a handle's tests
+# use, the test helpers of tests/testing, and GoogleTest (added by
+# uncopyable_test).
+AUTOMATIC_TEST_DEPS = [
+    "//:uncopyable",
+    "//:errors",
+    "//:fault_injection",
+    "//:syscall",
+    "//tests/testing:config_generator",
+    "//tests/testing:example_configs",
+    "//tests/testing:fds",
+    "//tests/testing:forked_child",
+    "//tests/testing:literally",
+    "//tests/testing:postgres_server",
+    "//tests/testing:recording_traits",
+    "//tests/testing:temp_path",
+    "@com_google_absl//absl/status",
+    "@com_google_absl//absl/status:statusor",
+    "@com_google_absl//absl/strings",
+    "@com_google_absl//absl/time",
+]
+
+def _file_in_package(label):
+    """`pipe_test.cc` of "//tests:pipe_test.cc", ":pipe_test.cc" or "pipe_test.cc"."""
+    label = str(label)
+    prefix = "//%s:" % native.package_name()
+    if label.startswith(prefix):
+        return label[len(prefix):]
+    if label.startswith(":"):
+        return label[1:]
+    return label
+
+def automatic_tests(deps = AUTOMATIC_TEST_DEPS):
+    """A rule for every test source of this package that has none yet.
+
+    Called last in tests/BUILD.bazel (it sees only the rules declared before
+    it), it declares
+      - uncopyable_test(name = "<stem>", srcs = ["<stem>.cc"], deps = deps)
+        for each *_test.cc that no test rule compiles, and
+      - nocompile_test(name = "<stem>_nocompile_test", src = "nocompile/<stem>.cc")
+        for each nocompile/*.cc that no test rule reads; its cases are the
+        file's own `// nocompile CASE: pattern` lines.
+    A test that needs more (data, a size, tags, other deps, another
+    compiler) keeps a rule of its own above the call.
+    """
+    rules = native.existing_rules()
+    used = {}
+    for rule in rules.values():
+        if not rule["kind"].endswith("_test"):
+            continue
+        for attribute in ("srcs", "data"):
+            for label in rule.get(attribute) or []:
+                used[_file_in_package(label)] = True
+    for src in native.glob(["*_test.cc"]):
+        if src in used:
+            continue
+        name = src[:-len(".cc")]
+        if name in rules:
+            fail("automatic_tests: %s does not compile %s, so it cannot be made; " % (name, src) +
+                 "add the file to that rule or rename one of them")
+        uncopyable_test(name = name, srcs = [src], deps = deps)
+    for src in native.glob(["nocompile/*.cc"]):
+        if src in used:
+            continue
+        name = src[len("nocompile/"):-len(".cc")] + "_nocompile_test"
+        if name in rules:
+            fail("automatic_tests: %s does not read %s, so it cannot be made; " % (name, src) +
+                 "add the file to that rule or rename one of them")
+        nocompile_test(name = name, src = src)
