@@ -23,11 +23,12 @@ using testing::PostgresServer;
 class SavepointDeathTest : public ::testing::Test {
  protected:
   // The scratch directory, so that the database is "app.db" in every line.
+  // (Not removed first: a death test's child runs the test again, beside
+  // the parent's connection to it.)
   void SetUp() override {
     const char* dir = std::getenv("TEST_TMPDIR");
     ASSERT_NE(dir, nullptr) << "run me with bazel test";
     ASSERT_EQ(::chdir(dir), 0) << dir;
-    ::unlink("app.db");
   }
   static SqliteConnection app() { return *SqliteConnection::open({.path = "app.db"}); }
 };
@@ -175,7 +176,7 @@ TEST_F(SavepointDeathTest, ReleasingASavepointInAForkedChild) {
 // or the child exiting) leaves the parent's savepoint as it was.
 TEST_F(SavepointDeathTest, AChildLettingGoOfASavepointLeavesItToTheParent) {
   SqliteConnection db = app();
-  ASSERT_TRUE(db.execute("CREATE TABLE t (x integer)").ok());
+  ASSERT_TRUE(db.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (x integer)").ok());
   Transaction tx = *db.begin();
   std::optional<Savepoint> savepoint(*tx.savepoint("parents"));
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (1)").ok());

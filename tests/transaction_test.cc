@@ -2,8 +2,10 @@
 // SQLite and the server) and savepoints (typed tests over both, PostgreSQL
 // on a private server this binary starts).
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,16 +41,19 @@ static_assert(!std::is_move_assignable_v<PostgresSavepoint>);
 
 // --- The two databases, as the typed tests use them ------------------------------------
 
-// A SQLite database in a file of the test's own.
+// A SQLite database in a file of the test's own (a fresh one each test).
 class SqliteSide {
  public:
   using Connection = SqliteConnection;
   static void start() {}
   static void stop() {}
 
-  SqliteSide() : file_("transactions.db") {}
+  SqliteSide() { remove(); }
+  ~SqliteSide() { remove(); }
+  SqliteSide(const SqliteSide&) = delete;
+  SqliteSide& operator=(const SqliteSide&) = delete;
   Connection connect() {
-    absl::StatusOr<SqliteConnection> db = SqliteConnection::open({.path = file_.path()});
+    absl::StatusOr<SqliteConnection> db = SqliteConnection::open({.path = path_});
     EXPECT_TRUE(db.ok()) << db.status();
     return *std::move(db);
   }
@@ -64,7 +69,14 @@ class SqliteSide {
   }
 
  private:
-  TempPath file_;
+  void remove() const {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      ::unlink(absl::StrCat(path_, suffix).c_str());
+    }
+  }
+  const std::string path_ =
+      absl::StrCat(std::getenv("TEST_TMPDIR") != nullptr ? std::getenv("TEST_TMPDIR") : "/tmp",
+                   "/savepoints.db");
 };
 
 // The server this binary starts (once per test suite).
@@ -463,6 +475,7 @@ TEST(SqliteTransactionOptionsTest, ImmediateTakesTheWriteLockAtBegin) {
   EXPECT_EQ(other.status().code(), absl::StatusCode::kUnavailable) << other.status();
   EXPECT_THAT(other.status().message(),
               HasSubstr(absl::StrCat("begin ", second.resource(), ": database is locked")));
+  EXPECT_NE(::sqlite3_get_autocommit(second.get()), 0);  // the failed BEGIN left nothing open
   EXPECT_EQ(second.execute("INSERT INTO t VALUES (1)").code(), absl::StatusCode::kUnavailable);
   // Readers are not kept out (WAL).
   EXPECT_EQ(count_rows(second).value_or(-1), 0);
