@@ -47,6 +47,7 @@ class SqliteSide {
   using Connection = SqliteConnection;
   static void start() {}
   static void stop() {}
+  static std::string not_ready() { return ""; }
 
   SqliteSide() { remove(); }
   ~SqliteSide() { remove(); }
@@ -95,6 +96,10 @@ class PostgresSide {
     delete server_;
     server_ = nullptr;
   }
+  // Why the tests cannot run ("" when they can).
+  static std::string not_ready() {
+    return server_ != nullptr ? "" : "the PostgreSQL server did not start: " + start_error_;
+  }
 
   Connection connect() {
     EXPECT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << start_error_;
@@ -110,7 +115,6 @@ class PostgresSide {
     for (int row = 0; row < rows->rows(); ++row) out.push_back(rows->get_int64(row, 0));
     return out;
   }
-  static PostgresServer* server() { return server_; }
 
  private:
   static PostgresServer* server_;
@@ -125,6 +129,7 @@ class SavepointTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { Side::start(); }
   static void TearDownTestSuite() { Side::stop(); }
+  void SetUp() override { ASSERT_EQ(Side::not_ready(), ""); }
 
   // A connection with an empty table t (x integer, unique).
   typename Side::Connection fresh() {
@@ -513,7 +518,7 @@ class PostgresTransactionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { PostgresSide::start(); }
   static void TearDownTestSuite() { PostgresSide::stop(); }
-  void SetUp() override { ASSERT_NE(PostgresSide::server(), nullptr); }
+  void SetUp() override { ASSERT_EQ(PostgresSide::not_ready(), ""); }
 
   PostgresConnection fresh() {
     PostgresConnection db = side_.connect();
