@@ -56,7 +56,7 @@ inline absl::Status check_savepoint_name(absl::string_view name, const std::stri
   }
   if (ABSL_PREDICT_TRUE(valid)) return absl::OkStatus();
   return error_on(absl::StatusCode::kInvalidArgument, "savepoint", resource,
-                  absl::StrCat("the savepoint name ", quoted(name),
+                  absl::StrCat("the savepoint name ", internal::quoted(name),
                                " is not an SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most ",
                                kMaxSavepointName, " bytes)"));
 }
@@ -341,7 +341,7 @@ class BasicSavepoint {
   }
   // What an ended transaction means for this savepoint.
   std::string gone() const {
-    return absl::StrCat("the savepoint ", quoted(name_), " went with it");
+    return absl::StrCat("the savepoint ", internal::quoted(name_), " went with it");
   }
 
   // First: it checks before anything moves.
