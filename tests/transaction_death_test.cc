@@ -146,7 +146,8 @@ TEST_F(SavepointDeathTest, AMovedFromSavepoint) {
   Transaction tx = *db.begin();
   Savepoint savepoint = *tx.savepoint("moving");
   Savepoint taker = std::move(savepoint);
-  EXPECT_DEATH((void)savepoint.rollback(),  // NOLINT(bugprone-use-after-move)
+  // NOLINTNEXTLINE(bugprone-use-after-move)
+  EXPECT_DEATH((void)savepoint.rollback(),
                "^uncopyable: Savepoint::rollback\\(\\) on a moved-from handle\n");
   ASSERT_TRUE(taker.release().ok());
 }
