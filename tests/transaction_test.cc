@@ -369,8 +369,8 @@ TYPED_TEST(SavepointTest, AfterOtherSqlEndedTheTransactionEachCallSaysSo) {
 }
 
 // A savepoint's destructor after the transaction ended behind its back
-// does nothing either (SQLite: no transaction begun by a stray SAVEPOINT or
-// ROLLBACK TO).
+// does no harm: no abort, nothing begun, and the connection goes on in
+// autocommit.
 TYPED_TEST(SavepointTest, TheDestructorAfterOtherSqlEndedTheTransactionDoesNothing) {
   auto db = this->fresh();
   {
