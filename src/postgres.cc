@@ -592,7 +592,32 @@ absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view 
   return PostgresStatement(this, number, std::string(sql));
 }
 
-absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
+absl::Status PostgresTransactionOptions::validate() const {
+  return ConfigRules(*this)
+      .check(boost::describe::enum_to_string(isolation, nullptr) != nullptr, "isolation",
+             absl::StrCat(enum_name(isolation), " is not one of ", enum_names<IsolationLevel>()))
+      .check(!deferrable || (isolation == IsolationLevel::serializable && read_only), "deferrable",
+             "takes effect only with isolation=serializable and read_only=true (PostgreSQL "
+             "would ignore it here)")
+      .status();
+}
+
+absl::StatusOr<PostgresTransaction> PostgresConnection::begin() { return begin_with("BEGIN"); }
+
+absl::StatusOr<PostgresTransaction> PostgresConnection::begin(
+    const PostgresTransactionOptions& options) {
+  checked("begin()", *this);
+  if (absl::Status valid = options.validate(); !valid.ok()) {
+    return internal::status_on(valid, "begin", resource());
+  }
+  return begin_with(absl::StrCat(
+      "BEGIN ISOLATION LEVEL ",
+      absl::StrReplaceAll(absl::AsciiStrToUpper(enum_name(options.isolation)), {{"_", " "}}),
+      options.read_only ? ", READ ONLY" : ", READ WRITE",
+      options.deferrable ? ", DEFERRABLE" : ", NOT DEFERRABLE"));
+}
+
+absl::StatusOr<PostgresTransaction> PostgresConnection::begin_with(const std::string& sql) {
   PGconn* connection = checked("begin()", *this);
   internal::SingleUserScope in_use = user_.enter(kName, "begin()");
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
@@ -603,7 +628,7 @@ absl::StatusOr<PostgresTransaction> PostgresConnection::begin() {
         "a transaction is already open on this connection; nest with a savepoint");
   }
   absl::StatusOr<PostgresResult> begun =
-      run(connection, "begin", "BEGIN", [](PGconn* c) { return ::PQsendQuery(c, "BEGIN"); });
+      run(connection, "begin", sql, [&sql](PGconn* c) { return ::PQsendQuery(c, sql.c_str()); });
   if (!begun.ok()) return begun.status();
   return PostgresTransaction(this);
 }
@@ -612,8 +637,21 @@ absl::Status PostgresConnection::end_transaction(const char* type, const char* o
                                                  const char* verb, const char* sql) {
   PGconn* connection = conn_of(connection_.get());
   internal::SingleUserScope in_use = user_.enter(type, operation);
-  if (!transaction_open()) return internal::ended_elsewhere(resource(), verb, sql);
+  if (!transaction_open()) {
+    return internal::ended_elsewhere(resource(), verb,
+                                     absl::StrCat(sql, " would end nothing of this one"));
+  }
   return run(connection, verb, sql, [sql](PGconn* c) { return ::PQsendQuery(c, sql); }).status();
+}
+
+absl::Status PostgresConnection::savepoint_command(const char* type, const char* operation,
+                                                   const char* verb, const std::string& sql,
+                                                   absl::string_view so) {
+  PGconn* connection = conn_of(connection_.get());
+  internal::SingleUserScope in_use = user_.enter(type, operation);
+  if (!transaction_open()) return internal::ended_elsewhere(resource(), verb, so);
+  return run(connection, verb, sql, [&sql](PGconn* c) { return ::PQsendQuery(c, sql.c_str()); })
+      .status();
 }
 
 bool PostgresConnection::transaction_open() const {

@@ -442,8 +442,20 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
   return statement;
 }
 
-absl::StatusOr<Transaction> SqliteConnection::begin() {
+absl::Status SqliteTransactionOptions::validate() const {
+  return ConfigRules(*this)
+      .check(boost::describe::enum_to_string(behavior, nullptr) != nullptr, "behavior",
+             absl::StrCat(enum_name(behavior), " is not one of ", enum_names<SqliteBegin>()))
+      .status();
+}
+
+absl::StatusOr<Transaction> SqliteConnection::begin() { return begin(SqliteTransactionOptions{}); }
+
+absl::StatusOr<Transaction> SqliteConnection::begin(const SqliteTransactionOptions& options) {
   sqlite3* db = checked("begin()", *this);
+  if (absl::Status valid = options.validate(); !valid.ok()) {
+    return internal::status_on(valid, "begin", resource());
+  }
   // Held across the check and the BEGIN, so no other thread's BEGIN (on a
   // shared, serialized connection) comes between them.
   Call call(*this, kName, "begin()");
@@ -452,7 +464,9 @@ absl::StatusOr<Transaction> SqliteConnection::begin() {
         absl::StatusCode::kFailedPrecondition, "begin", resource(),
         "a transaction is already open on this connection; nest with a savepoint");
   }
-  if (absl::Status s = exec("BEGIN", "begin"); !s.ok()) return s;
+  const std::string sql =
+      absl::StrCat("BEGIN ", absl::AsciiStrToUpper(enum_name(options.behavior)));
+  if (absl::Status s = exec(sql, "begin"); !s.ok()) return s;
   return Transaction(this);
 }
 
@@ -464,7 +478,8 @@ absl::Status SqliteConnection::end_transaction(const char* type, const char* ope
   Call call(*this, type, operation);
   sqlite3* db = sqlite_internal::db_of(db_.get());
   if (transaction_lost_ || ::sqlite3_get_autocommit(db) != 0) {
-    return internal::ended_elsewhere(resource(), verb, sql);
+    return internal::ended_elsewhere(resource(), verb,
+                                     absl::StrCat(sql, " would end nothing of this one"));
   }
   const absl::Status failed = exec(sql, verb);
   // A COMMIT refused (SQLITE_BUSY) leaves the transaction open; it must not
@@ -479,6 +494,17 @@ absl::Status SqliteConnection::end_transaction(const char* type, const char* ope
           ? absl::StrCat(failed.message(), "; the transaction was rolled back")
           : absl::StrCat(failed.message(),
                          "; rolling the transaction back failed too: ", rolled_back.message()));
+}
+
+absl::Status SqliteConnection::savepoint_command(const char* type, const char* operation,
+                                                 const char* verb, const std::string& sql,
+                                                 absl::string_view so) {
+  // One call from the check to the end of the SQL (see end_transaction).
+  Call call(*this, type, operation);
+  if (transaction_lost_ || ::sqlite3_get_autocommit(sqlite_internal::db_of(db_.get())) != 0) {
+    return internal::ended_elsewhere(resource(), verb, so);
+  }
+  return exec(sql, verb, internal::quoted(sql));
 }
 
 absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {

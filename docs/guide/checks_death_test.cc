@@ -397,6 +397,65 @@ TEST_F(ChecksDeathTest, CommittingTwice) {
                printed(R"msg(uncopyable: Transaction::commit() on a transaction already committed or rolled back (sqlite "app.db"))msg"));
 }
 
+TEST_F(ChecksDeathTest, ASavepointOutlivesItsTransaction) {
+  EXPECT_DEATH(
+      {
+        SqliteConnection db = database("app.db");
+        std::optional<uncopyable::Savepoint> savepoint;
+        {
+          uncopyable::Transaction tx = *db.begin();
+          savepoint.emplace(*tx.savepoint("work"));
+        }
+      },
+      printed(R"msg(uncopyable: Transaction::~Transaction() while 1 Savepoint(s) on it is alive; they must end first (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, EndingTheTransactionOrASavepointBeforeWhatIsInIt) {
+  SqliteConnection db = database("app.db");
+  uncopyable::Transaction tx = *db.begin();
+  uncopyable::Savepoint outer = *tx.savepoint("outer");
+  uncopyable::Savepoint inner = *outer.savepoint("inner");
+  EXPECT_DEATH((void)outer.release(),
+               printed(R"msg(uncopyable: Savepoint::release() while 1 Savepoint(s) inside it is alive; they must end first (sqlite "app.db"))msg"));
+  ASSERT_TRUE(inner.release().ok());
+  EXPECT_DEATH((void)tx.commit(),
+               printed(R"msg(uncopyable: Transaction::commit() while 1 Savepoint(s) on it is alive; they must end first (sqlite "app.db"))msg"));
+  EXPECT_DEATH((void)tx.savepoint("beside"),
+               printed(R"msg(uncopyable: Transaction::savepoint() while 1 Savepoint(s) on it is alive; a new savepoint nests inside the innermost one: call its savepoint() (sqlite "app.db"))msg"));
+  ASSERT_TRUE(outer.release().ok());
+  ASSERT_TRUE(tx.commit().ok());
+  EXPECT_DEATH((void)tx.savepoint("late"),
+               printed(R"msg(uncopyable: Transaction::savepoint() on a transaction already committed or rolled back (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, ANestedSavepointOutlivesItsOuterOne) {
+  EXPECT_DEATH(
+      {
+        SqliteConnection db = database("app.db");
+        uncopyable::Transaction tx = *db.begin();
+        std::optional<uncopyable::Savepoint> inner;
+        {
+          uncopyable::Savepoint outer = *tx.savepoint("outer");
+          inner.emplace(*outer.savepoint("inner"));
+        }
+      },
+      printed(R"msg(uncopyable: Savepoint::~Savepoint() while 1 Savepoint(s) inside it is alive; they must end first (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, ASavepointUsedAfterItEndedOrMoved) {
+  SqliteConnection db = database("app.db");
+  uncopyable::Transaction tx = *db.begin();
+  uncopyable::Savepoint released = *tx.savepoint("released");
+  ASSERT_TRUE(released.release().ok());
+  EXPECT_DEATH((void)released.release(),
+               printed(R"msg(uncopyable: Savepoint::release() on a savepoint already released or rolled back (sqlite "app.db"))msg"));
+  uncopyable::Savepoint moving = *tx.savepoint("moving");
+  uncopyable::Savepoint taker = std::move(moving);
+  EXPECT_DEATH((void)moving.rollback(),
+               printed(R"msg(uncopyable: Savepoint::rollback() on a moved-from handle)msg"));
+  ASSERT_TRUE(taker.rollback().ok());
+}
+
 TEST_F(ChecksDeathTest, AColumnWithNoCurrentRow) {
   SqliteConnection db = database("app.db");
   absl::StatusOr<uncopyable::Statement> select = db.prepare("SELECT 1, 'one'");
@@ -499,6 +558,15 @@ TEST_F(ChecksDeathTest, TheParentsStatementInAChild) {
   ASSERT_TRUE(select.ok()) << select.status();
   EXPECT_DEATH(in_forked_child([&] { (void)select->step(); }),
                printed(R"msg(uncopyable: Statement::step() in a fork()ed child on what its parent made; the child must rebuild() its own from config() (sqlite "app.db"))msg"));
+}
+
+TEST_F(ChecksDeathTest, ASavepointReleasedInAForkedChild) {
+  SqliteConnection db = database("app.db");
+  uncopyable::Transaction tx = *db.begin();
+  uncopyable::Savepoint savepoint = *tx.savepoint("parents");
+  EXPECT_DEATH(in_forked_child([&] { (void)savepoint.release(); }),
+               printed(R"msg(uncopyable: Savepoint::release() in a fork()ed child on what its parent made; the child must rebuild() its own from config() (sqlite "app.db"))msg"));
+  ASSERT_TRUE(savepoint.release().ok());
 }
 
 TEST_F(ChecksDeathTest, AMutexHeldAcrossFork) {

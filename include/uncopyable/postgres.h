@@ -96,6 +96,34 @@ struct UrlForm<PostgresConfig> {
 };
 
 class PostgresConnection;
+class PostgresSavepoint;
+
+// SQL's transaction isolation levels (PostgreSQL runs READ UNCOMMITTED as
+// READ COMMITTED, so it is left out).
+enum class IsolationLevel {
+  read_committed,   // each statement sees what was committed before it began
+  repeatable_read,  // one snapshot for the whole transaction
+  serializable,     // as if the transactions ran one at a time (40001 otherwise)
+};
+UNCOPYABLE_ENUM(IsolationLevel, read_committed, repeatable_read, serializable)
+
+// What begin(options) starts: data, printable, with a JSON form. Every
+// field is sent (BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE, NOT
+// DEFERRABLE for the defaults), so the transaction is what the options say
+// whatever the session's default_transaction_* settings are.
+struct PostgresTransactionOptions {
+  UNCOPYABLE_CONFIG(PostgresTransactionOptions, isolation, read_only, deferrable)
+
+  IsolationLevel isolation = IsolationLevel::read_committed;  // the isolation level
+  bool read_only = false;   // READ ONLY: a write fails (SQLSTATE 25006)
+  bool deferrable = false;  // DEFERRABLE: wait for a safe snapshot, then never fail 40001
+
+  // An isolation level that is one of the three, and deferrable only with
+  // serializable and read_only: PostgreSQL accepts DEFERRABLE on any
+  // transaction but ignores it unless it is both, so asking for it anywhere
+  // else is refused here rather than quietly doing nothing.
+  absl::Status validate() const;
+};
 
 namespace postgres_internal {
 // The PGconn*, held as an address. Ended (PQfinish) only in the process
@@ -221,7 +249,9 @@ class PostgresStatement {
 };
 
 // BEGIN ... COMMIT, rolled back unless commit() ran; committing twice is
-// misuse. Movable, not assignable (see BasicTransaction).
+// misuse. Movable, not assignable (see BasicTransaction). Its
+// savepoint("name") makes a PostgresSavepoint inside it; committing or
+// rolling it back while one is alive is misuse.
 //
 // commit() says what the server did, not what was asked: once a statement
 // in the transaction failed, PostgreSQL answers COMMIT with a ROLLBACK (and
@@ -230,15 +260,63 @@ class PostgresStatement {
 // PQexec("COMMIT") reports success then; only the command tag tells.) The
 // same holds for a COMMIT, END or PREPARE TRANSACTION run with execute(),
 // query() or a statement. A commit() that timed out (DeadlineExceeded) may
-// or may not have committed.
+// or may not have committed. To go on after a failed statement, run it
+// under a savepoint and roll back to that (see PostgresSavepoint).
 class PostgresTransaction final
-    : public internal::BasicTransaction<PostgresConnection, PostgresTransaction> {
+    : public internal::BasicTransaction<PostgresConnection, PostgresTransaction,
+                                        PostgresSavepoint> {
  public:
   static constexpr char kName[] = "PostgresTransaction";
+  static constexpr char kBorrowers[] = "PostgresSavepoint(s) on it";
 
  private:
   friend class PostgresConnection;
   explicit PostgresTransaction(PostgresConnection* connection) : BasicTransaction(connection) {}
+};
+
+// A savepoint inside a PostgresTransaction: a part of it that can be undone
+// alone, and the way to go on after a statement failed.
+//
+//   absl::StatusOr<uncopyable::PostgresTransaction> tx = db->begin();
+//   absl::Status kept = db->execute("INSERT INTO players VALUES ('ann')");
+//   absl::StatusOr<uncopyable::PostgresSavepoint> maybe = tx->savepoint("maybe");
+//   if (absl::Status added = db->execute("INSERT INTO players VALUES ('bob')"); !added.ok()) {
+//     absl::Status undone = maybe->rollback();  // the failure is undone; ann stays
+//   } else {
+//     absl::Status released = maybe->release();
+//   }
+//   absl::Status saved = tx->commit();          // OK: ann is saved
+//
+// The same API and rules as SQLite's Savepoint (see sqlite.h): SAVEPOINT
+// "<name>"; release() is RELEASE; rollback() is ROLLBACK TO then RELEASE;
+// the destructor rolls back to it unless one of them ran; savepoint("inner")
+// nests; the name is an SQL identifier of at most 63 bytes, double-quoted
+// in the SQL (case kept); misuse (out-of-order ends, outliving the
+// transaction, a second beside one alive, use after release) aborts.
+//
+// After a statement failed, the server refuses every command of the
+// transaction but a rollback (SQLSTATE 25P02, "current transaction is
+// aborted"): savepoint() and release() then return that error, and
+// rollback() of a savepoint made before the failure is what recovers the
+// transaction: the work since the savepoint is undone, the work before it
+// kept, and commit() then succeeds. A release() that failed leaves the
+// savepoint open for that rollback.
+//
+// libpqxx's pqxx::subtransaction is a transaction object of its own, with
+// commit() and abort(), whose name is optional; it reports errors as
+// exceptions, and a second one open on the same parent throws at run time.
+// This one is a part of its transaction, not a transaction (the connection
+// keeps running the SQL), and misuse aborts.
+class PostgresSavepoint final
+    : public internal::BasicSavepoint<PostgresTransaction, PostgresSavepoint> {
+ public:
+  static constexpr char kName[] = "PostgresSavepoint";
+  static constexpr char kBorrowers[] = "PostgresSavepoint(s) inside it";
+
+ private:
+  friend class internal::BasicSavepoint<PostgresTransaction, PostgresSavepoint>;
+  PostgresSavepoint(PostgresTransaction* transaction, PostgresSavepoint* outer, std::string name)
+      : BasicSavepoint(transaction, outer, std::move(name)) {}
 };
 
 class PostgresConnection {
@@ -314,8 +392,20 @@ class PostgresConnection {
   //    nest with a savepoint",
   // where PostgreSQL would only warn and go on: the inner transaction's
   // commit() or rollback() would then end the outer one. For a nested unit
-  // of work use SAVEPOINT / RELEASE / ROLLBACK TO with execute().
+  // of work use the transaction's savepoint(). The session's defaults
+  // (default_transaction_isolation, _read_only, _deferrable) apply.
   [[nodiscard]] absl::StatusOr<PostgresTransaction> begin();
+  // BEGIN ISOLATION LEVEL <isolation>, READ ONLY or READ WRITE, DEFERRABLE
+  // or NOT DEFERRABLE, each as `options` says (the session's defaults do not
+  // apply, unlike for begin(): begin({}) is READ COMMITTED and READ WRITE
+  // even where a default says otherwise; on a hot standby, which refuses
+  // READ WRITE, ask for read_only or use begin()). The same otherwise.
+  // Options that fail validate() are InvalidArgument and nothing is sent.
+  // (libpqxx fixes the isolation level and read-only as template arguments
+  // of its transaction types, sending a plain BEGIN for read committed, and
+  // has no DEFERRABLE.)
+  [[nodiscard]] absl::StatusOr<PostgresTransaction> begin(
+      const PostgresTransactionOptions& options);
 
   // Ends the session (never waits on the server), and with it every
   // statement prepared on it. A statement or transaction still alive is
@@ -330,8 +420,10 @@ class PostgresConnection {
   friend class PostgresStatement;
   friend struct postgres_internal::PreparedTraits;
   friend struct internal::BorrowTraits<PostgresConnection>;
-  template <typename, typename>
+  template <typename, typename, typename>
   friend class internal::BasicTransaction;
+  template <typename, typename>
+  friend class internal::BasicSavepoint;
   // Whether the server has a transaction open on this session (one ended
   // by other SQL is not ended again).
   bool transaction_open() const;
@@ -351,6 +443,12 @@ class PostgresConnection {
   // ended the transaction already.
   absl::Status end_transaction(const char* type, const char* operation, const char* verb,
                                const char* sql);
+  // For BasicSavepoint: runs `sql` (SAVEPOINT, RELEASE, ROLLBACK TO) in the
+  // open transaction; refused, saying `so`, if other SQL ended it already.
+  absl::Status savepoint_command(const char* type, const char* operation, const char* verb,
+                                 const std::string& sql, absl::string_view so);
+  // BEGIN with `sql`, once nothing is open.
+  absl::StatusOr<PostgresTransaction> begin_with(const std::string& sql);
 
   // What a command hands libpq once the connection is ready: 1 if sent.
   using Sender = absl::FunctionRef<int(::pg_conn*)>;

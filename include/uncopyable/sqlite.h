@@ -137,6 +137,25 @@ struct UrlForm<SqliteConfig> {
 
 class SqliteConnection;
 class Statement;
+class Savepoint;
+
+// How BEGIN takes its locks (SQLite's BEGIN DEFERRED, IMMEDIATE, EXCLUSIVE).
+enum class SqliteBegin {
+  deferred,   // no lock until the first read or write (SQLite's default)
+  immediate,  // the write lock at once: another connection's write waits
+  exclusive,  // as immediate; with a rollback journal, readers wait too
+};
+UNCOPYABLE_ENUM(SqliteBegin, deferred, immediate, exclusive)
+
+// What begin(options) starts: data, printable, with a JSON form.
+struct SqliteTransactionOptions {
+  UNCOPYABLE_CONFIG(SqliteTransactionOptions, behavior)
+
+  SqliteBegin behavior = SqliteBegin::deferred;  // deferred, immediate or exclusive
+
+  // A behavior that is one of the three.
+  absl::Status validate() const;
+};
 
 namespace internal {
 template <typename T>
@@ -457,14 +476,66 @@ class Statement {
 // vain), it is rolled back and the Status says so ("...; the transaction was
 // rolled back"), so that later statements never join it unseen. Retry the
 // whole transaction, not the COMMIT. Movable, not assignable (see
-// BasicTransaction).
-class Transaction final : public internal::BasicTransaction<SqliteConnection, Transaction> {
+// BasicTransaction). Its savepoint("name") makes a Savepoint inside it;
+// committing or rolling it back while one is alive is misuse.
+class Transaction final
+    : public internal::BasicTransaction<SqliteConnection, Transaction, Savepoint> {
  public:
   static constexpr char kName[] = "Transaction";
+  static constexpr char kBorrowers[] = "Savepoint(s) on it";
 
  private:
   friend class SqliteConnection;
   explicit Transaction(SqliteConnection* connection) : BasicTransaction(connection) {}
+};
+
+// A savepoint inside a Transaction: a part of it that can be undone alone.
+//
+//   absl::StatusOr<uncopyable::Transaction> tx = db->begin();
+//   for (const Match& match : matches) {
+//     absl::StatusOr<uncopyable::Savepoint> one = tx->savepoint("one_match");
+//     if (!one.ok()) return one.status();
+//     if (absl::Status added = add(*db, match); !added.ok()) {
+//       absl::Status undone = one->rollback();  // this match only; the others stay
+//       continue;
+//     }
+//     absl::Status kept = one->release();       // kept, as part of the transaction
+//   }
+//   absl::Status saved = tx->commit();          // nothing is saved before this
+//
+// SAVEPOINT "<name>" when made; release() is RELEASE (what was done since
+// is kept in the transaction; a release() that fails leaves it open, to be
+// rolled back to); rollback() is ROLLBACK TO then RELEASE (what was done
+// since is undone; the transaction goes on); the destructor rolls back to it
+// unless one of them ran, and loses any error (call rollback() to see it).
+// savepoint("inner") nests one inside it. The name must be an SQL
+// identifier, [A-Za-z_][A-Za-z0-9_]* and at most 63 bytes (InvalidArgument
+// naming it otherwise); it is double-quoted in the SQL all the same, so a
+// keyword ("select") is a name like any other. Misuse aborts with one line:
+// releasing or rolling back (or moving, or destroying) a savepoint while the
+// one inside it is alive, a savepoint outliving its transaction, committing
+// or rolling back the transaction while a savepoint is alive, a second
+// savepoint beside one that is alive (nest it in that one), any use after
+// release() or rollback(). If other SQL ended the transaction (a COMMIT run
+// with execute()), each call is FailedPrecondition and the destructor does
+// nothing.
+//
+// SQLiteCpp's SQLite::Savepoint takes the Database, not a transaction, so
+// nothing stops it outliving one, being ended out of order or beside
+// another; it throws on errors and on a second release(); its rollback() is
+// ROLLBACK TO alone, leaving the savepoint on SQLite's stack until the
+// transaction ends. This one belongs to its transaction, aborts on those
+// misuses, and is ended by each of release() and rollback(). Movable, not
+// assignable.
+class Savepoint final : public internal::BasicSavepoint<Transaction, Savepoint> {
+ public:
+  static constexpr char kName[] = "Savepoint";
+  static constexpr char kBorrowers[] = "Savepoint(s) inside it";
+
+ private:
+  friend class internal::BasicSavepoint<Transaction, Savepoint>;
+  Savepoint(Transaction* transaction, Savepoint* outer, std::string name)
+      : BasicSavepoint(transaction, outer, std::move(name)) {}
 };
 
 class SqliteConnection {
@@ -521,9 +592,18 @@ class SqliteConnection {
   // transaction already open on this connection, whether by another
   // Transaction or by "BEGIN" (or SAVEPOINT) run through execute(), is
   // FailedPrecondition and nothing runs; the open one is left as it was.
-  // SQLite has no nested BEGIN: nest with SAVEPOINT / RELEASE through
-  // execute(). (PostgresConnection::begin() says the same.)
+  // SQLite has no nested BEGIN: nest with the Transaction's savepoint().
+  // (PostgresConnection::begin() says the same.)
   [[nodiscard]] absl::StatusOr<Transaction> begin();
+  // BEGIN DEFERRED, IMMEDIATE or EXCLUSIVE, as options.behavior says; the
+  // same otherwise. begin() is begin({}). IMMEDIATE takes the write lock at
+  // once: while another connection holds it, this waits up to busy_timeout
+  // and then is Unavailable (SQLITE_BUSY), where a deferred transaction
+  // would fail only at its first write, after work that is then lost; use
+  // it for a transaction that reads, then writes. Options that fail
+  // validate() are InvalidArgument and nothing runs. (SQLiteCpp has the
+  // same three as a TransactionBehavior constructor argument.)
+  [[nodiscard]] absl::StatusOr<Transaction> begin(const SqliteTransactionOptions& options);
 
   // Copies the whole database, with SQLite's online backup, into a fresh
   // database built from `target` (created or overwritten), while this one
@@ -579,8 +659,10 @@ class SqliteConnection {
   friend class Statement;
   friend struct sqlite_internal::StatementTraits;
   friend struct internal::BorrowTraits<SqliteConnection>;
-  template <typename, typename>
+  template <typename, typename, typename>
   friend class internal::BasicTransaction;
+  template <typename, typename>
+  friend class internal::BasicSavepoint;
   // One call on the connection, for its length: on a multi_thread
   // connection this thread is its only user (another arriving aborts); on a
   // serialized one, SQLite's connection mutex is held by the calls that
@@ -606,6 +688,10 @@ class SqliteConnection {
   // says so.
   absl::Status end_transaction(const char* type, const char* operation, const char* verb,
                                const char* sql);
+  // For BasicSavepoint: runs `sql` (SAVEPOINT, RELEASE, ROLLBACK TO) in the
+  // live Transaction; refused, saying `so`, if other SQL ended it already.
+  absl::Status savepoint_command(const char* type, const char* operation, const char* verb,
+                                 const std::string& sql, absl::string_view so);
   // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `verb` and
   // `detail`.
   absl::Status exec(const std::string& sql, const char* verb, absl::string_view detail = "");
