@@ -605,7 +605,7 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
   absl::Status error = fail(code, absl::StrCat(message_of(::PQresultErrorMessage(result)),
                                                state != nullptr ? absl::StrCat(" [", state, "]") : ""));
   // The server's code, as a field to branch on (sql_error.h).
-  if (state != nullptr) error = with_sql_error(std::move(error), SqlError{.sqlstate = state});
+  if (state != nullptr) error = with_sql_error(std::move(error), SqlError{.sqlstate = state, .sqlite_code = 0});
   return error;
 }
 

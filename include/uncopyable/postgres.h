@@ -353,8 +353,8 @@ class PostgresResult {
   // NotFound or InvalidArgument returned). In a loop over many rows, find
   // the index once.
   template <typename T>
-  [[nodiscard]] absl::StatusOr<T> read(int row, absl::string_view column_name) const {
-    const absl::StatusOr<int> column = column_index(column_name);
+  [[nodiscard]] absl::StatusOr<T> read(int row, absl::string_view name) const {
+    const absl::StatusOr<int> column = column_index(name);
     if (!column.ok()) return column.status();
     return read<T>(row, *column);
   }
