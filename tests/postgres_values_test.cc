@@ -155,17 +155,18 @@ TEST_F(PostgresValuesTest, ParametersOfEveryTypeReachTheServerAsThatType) {
   PostgresConnection db = connect();
   const std::string text = "it's \"quoted\" \\ text";
   const std::string_view longer = "abcdef";
+  const absl::string_view absl_longer = "uvwxyz";
   const Bytes data = bytes_of(std::string_view("\0\1", 2));
   const int16_t small = -7;
   const uint32_t unsigned_large = 4000000000u;
   PostgresResult rows = must(db.query(
-      "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16", true,
+      "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17", true,
       int{-42}, int64_t{9000000000}, 2.5, text, longer.substr(0, 3), "literal",
       std::optional<int64_t>(5), std::optional<std::string>(), std::nullopt, nullptr, data,
-      small, unsigned_large, 1.5f, static_cast<const char*>(nullptr)));
+      small, unsigned_large, 1.5f, static_cast<const char*>(nullptr), absl_longer.substr(0, 2)));
   const std::vector<std::string> types = {"bool", "int4", "int8", "float8", "text", "text",
                                           "text", "int8", "text", "text", "text", "bytea",
-                                          "int4", "int8", "float8", "text"};
+                                          "int4", "int8", "float8", "text", "text"};
   ASSERT_EQ(rows.columns(), static_cast<int>(types.size()));
   for (int column = 0; column < rows.columns(); ++column) {
     EXPECT_EQ(rows.column_type(column), types[column]) << column;
@@ -187,6 +188,7 @@ TEST_F(PostgresValuesTest, ParametersOfEveryTypeReachTheServerAsThatType) {
   EXPECT_EQ(rows.read<int>(0, 12).value(), -7);
   EXPECT_EQ(rows.read<int64_t>(0, 13).value(), 4000000000);
   EXPECT_EQ(rows.read<double>(0, 14).value(), 1.5);
+  EXPECT_EQ(rows.read<std::string>(0, 16).value(), "uv");
 }
 
 TEST_F(PostgresValuesTest, TypedParametersDoArithmeticInTheirOwnTypes) {
@@ -312,8 +314,11 @@ TEST_F(PostgresValuesTest, ACountOfParametersTheSqlDoesNotTakeIsInvalidArgument)
   EXPECT_THAT(one.message(), HasSubstr("bind message supplies 1 parameters"));
   EXPECT_THAT(one.message(), HasSubstr("[08P01]"));
   expect_no_password(one);
-  const absl::Status three = db.execute("SELECT $1::int + $2::int", 1, 2, 3);
-  EXPECT_EQ(three.code(), absl::StatusCode::kInvalidArgument) << three;
+  // Unprepared, the server counts what the SQL uses ($3 unused is fine).
+  EXPECT_TRUE(db.execute("SELECT $1::int + $2::int", 1, 2, 3).ok());
+  const absl::Status short_one = db.execute("SELECT $1::int + $2::int", 1);
+  EXPECT_EQ(short_one.code(), absl::StatusCode::kInvalidArgument) << short_one;
+  EXPECT_THAT(short_one.message(), HasSubstr("bind message supplies 1 parameters"));
   // The connection is not lost: it goes on.
   EXPECT_EQ(statement->execute(1, 2)->read<int>(0, 0).value(), 3);
 }
@@ -611,7 +616,7 @@ TEST_F(PostgresValuesTest, ADeadlockCarriesItsSqlstate) {
 
 TEST_F(PostgresValuesTest, ErrorsTheLibraryMakesCarryNoSqlError) {
   PostgresConnection db = connect();
-  const absl::Status nul = db.execute(std::string_view("SELECT 1\0", 9));
+  const absl::Status nul = db.execute(absl::string_view("SELECT 1\0", 9));
   EXPECT_EQ(nul.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(sql_error(nul), std::nullopt);
   const absl::Status syntax = db.execute("SELEC 1");

@@ -148,6 +148,7 @@ template <typename T>
 concept ParameterValue =
     std::same_as<T, bool> || (std::integral<T> && !kIsCharacter<T>) || std::floating_point<T> ||
     std::same_as<T, std::string> || std::same_as<T, std::string_view> ||
+    std::same_as<T, absl::string_view> ||
     std::same_as<T, const char*> || std::same_as<T, std::vector<std::byte>> ||
     std::same_as<T, absl::Span<const std::byte>>;
 
@@ -185,7 +186,8 @@ const char* builtin_type_name(unsigned oid);
 //   double, float                               text, the shortest form    float8
 //                                               that reads back exactly;
 //                                               NaN, Infinity, -Infinity
-//   std::string, std::string_view, const char*  text, as it is             none
+//   std::string, std::string_view,              text, as it is             none
+//     absl::string_view, const char*
 //   std::vector<std::byte>,                     BINARY (paramFormats 1),   bytea
 //     absl::Span<const std::byte>               NUL bytes and all
 //   std::nullopt, nullptr, an empty             NULL                       none
@@ -240,6 +242,11 @@ class PostgresParameter {
   PostgresParameter(const std::string& text) noexcept  // NOLINT(google-explicit-constructor)
       : data_(text.data()), size_(text.size()), kind_(Kind::kText), terminated_(true) {}
   PostgresParameter(std::string_view text) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
+  // (This Abseil's string_view is a type of its own.)
+  template <std::same_as<absl::string_view> View>
+    requires(!std::same_as<View, std::string_view>)
+  PostgresParameter(View text) noexcept  // NOLINT(google-explicit-constructor)
       : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
   // A null pointer is NULL (as libpq reads one).
   PostgresParameter(const char* text) noexcept  // NOLINT(google-explicit-constructor)
