@@ -548,7 +548,7 @@ TEST_F(PostgresValuesTest, AForeignKeyViolationCarriesItsSqlstate) {
   const absl::Status status = db.execute("INSERT INTO members VALUES ($1)", 42);
   EXPECT_TRUE(is_foreign_key_violation(status)) << status;
   EXPECT_FALSE(is_unique_violation(status));
-  EXPECT_EQ(sql_error(status)->sqlstate, "23503");
+  EXPECT_EQ(sql_error(status), (SqlError{.sqlstate = "23503", .sqlite_code = 0}));
   EXPECT_THAT(status.message(), HasSubstr("members_team_fkey"));
   expect_no_password(status);
 }
@@ -571,7 +571,7 @@ TEST_F(PostgresValuesTest, ASerializationFailureCarriesItsSqlstate) {
   const absl::Status status = first.execute("UPDATE counters SET n = n + 1 WHERE id = $1", 1);
   EXPECT_TRUE(is_serialization_failure(status)) << status;
   EXPECT_FALSE(is_deadlock(status));
-  EXPECT_EQ(sql_error(status)->sqlstate, "40001");
+  EXPECT_EQ(sql_error(status), (SqlError{.sqlstate = "40001", .sqlite_code = 0}));
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
   expect_no_password(status);
 }
@@ -605,7 +605,7 @@ TEST_F(PostgresValuesTest, ADeadlockCarriesItsSqlstate) {
   const absl::Status& failed = first_status.ok() ? second_status : first_status;
   EXPECT_TRUE(is_deadlock(failed)) << failed;
   EXPECT_FALSE(is_serialization_failure(failed));
-  EXPECT_EQ(sql_error(failed)->sqlstate, "40P01");
+  EXPECT_EQ(sql_error(failed), (SqlError{.sqlstate = "40P01", .sqlite_code = 0}));
   EXPECT_EQ(failed.code(), absl::StatusCode::kAborted);
   EXPECT_THAT(failed.message(), HasSubstr("deadlock detected"));
   expect_no_password(failed);
@@ -620,7 +620,7 @@ TEST_F(PostgresValuesTest, ErrorsTheLibraryMakesCarryNoSqlError) {
   EXPECT_EQ(nul.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(sql_error(nul), std::nullopt);
   const absl::Status syntax = db.execute("SELEC 1");
-  EXPECT_EQ(sql_error(syntax)->sqlstate, "42601");
+  EXPECT_EQ(sql_error(syntax), (SqlError{.sqlstate = "42601", .sqlite_code = 0}));
   expect_no_password(syntax);
 }
 
