@@ -8,9 +8,16 @@
 //
 //   absl::StatusOr<uncopyable::PostgresStatement> insert =
 //       db->prepare("INSERT INTO matches VALUES ($1, $2)");
-//   absl::StatusOr<uncopyable::PostgresResult> done = insert->execute({"ann", "bob"});
-//   absl::StatusOr<uncopyable::PostgresResult> rows = db->query("SELECT count(*) FROM matches");
-//   int64_t count = rows->get_int64(0, 0);
+//   absl::StatusOr<uncopyable::PostgresResult> done = insert->execute("ann", "bob");
+//   absl::StatusOr<uncopyable::PostgresResult> rows =
+//       db->query("SELECT count(*) AS n FROM matches WHERE winner = $1", "ann");
+//   absl::StatusOr<int64_t> count = rows->read<int64_t>(0, "n");
+//
+//   // Parameters are typed values (bytes go binary), NULL is std::nullopt,
+//   // and a server error carries its SQLSTATE (sql_error.h):
+//   absl::Status added = db->execute("INSERT INTO players VALUES ($1, $2, $3)",
+//                                    "ann", std::optional<double>(), photo_bytes);
+//   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //
 //   // The server restarted? The next call says Unavailable; rebuild() is a
 //   // reconnect from the same config.
@@ -562,6 +569,21 @@ class PostgresConnection {
   // as one implicit transaction); a lost server is Unavailable. Errors read
   // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <the server's
   // words> [SQLSTATE]".
+  //
+  // Every error the server gave (here, in query(), prepare(), a
+  // statement's execute(), a transaction's commit()) carries its SQLSTATE
+  // as a field, a SqlError payload (sql_error.h): branch on
+  // is_unique_violation(status), is_foreign_key_violation(),
+  // is_serialization_failure(), is_deadlock() or sql_error(status)->sqlstate,
+  // never on the words. An error the library made itself (a NUL byte in the
+  // SQL, a lost connection, a timeout) carries none. The code follows the
+  // SQLSTATE's class: 23 (integrity) FailedPrecondition, 40 (transaction
+  // rollback: serialization failure, deadlock) Aborted, 42 and 22
+  // InvalidArgument, 28 PermissionDenied, 08, 53, 57 Unavailable, except
+  // 08P01 on a connection that goes on (the server refusing the count of
+  // parameters given), which is InvalidArgument. (libpqxx throws a class
+  // per SQLSTATE: pqxx::unique_violation, pqxx::deadlock_detected, ...,
+  // with sql_error::sqlstate().)
   //
   // SQL text holding a NUL byte is InvalidArgument before anything runs:
   // libpq reads a C string, and would run the text up to the NUL alone
