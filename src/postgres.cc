@@ -6,12 +6,15 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
@@ -56,6 +59,11 @@ std::string message_of(const char* text) {
 // SQLSTATE classes as Status codes.
 absl::StatusCode code_for_sqlstate(absl::string_view state) {
   if (state.size() != 5) return absl::StatusCode::kUnknown;
+  // protocol_violation, on a connection that goes on: what the server says
+  // of parameters it did not expect ("bind message supplies 1 parameters,
+  // but prepared statement requires 2"), the caller's mistake. (One that
+  // ends the session is a lost connection, Unavailable, checked first.)
+  if (state == "08P01") return absl::StatusCode::kInvalidArgument;
   const absl::string_view cls = state.substr(0, 2);
   if (cls == "08" || cls == "57" || cls == "53") return absl::StatusCode::kUnavailable;
   if (cls == "23") return absl::StatusCode::kFailedPrecondition;  // integrity
@@ -227,6 +235,89 @@ bool cancel_within(PGconn* connection, absl::Duration limit) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// PostgresParameter
+
+void PostgresParameter::set_double(double value) noexcept {
+  // The server's own words for the values that have no digits (its float8
+  // input also takes C's "inf", but only since PostgreSQL 12).
+  const char* word = std::isnan(value) ? "NaN"
+                     : std::isinf(value) ? (value > 0 ? "Infinity" : "-Infinity")
+                                         : nullptr;
+  if (word != nullptr) {
+    size_ = std::char_traits<char>::length(word);
+    std::memcpy(number_, word, size_ + 1);
+    return;
+  }
+  // The shortest text that reads back as the same double.
+  size_ = static_cast<size_t>(std::to_chars(number_, number_ + kNumberBytes, value).ptr - number_);
+  number_[size_] = '\0';
+}
+
+struct postgres_internal::ParameterArrays {
+  absl::InlinedVector<const char*, 8> values;
+  absl::InlinedVector<int, 8> lengths;
+  absl::InlinedVector<int, 8> formats;
+  absl::InlinedVector<Oid, 8> types;
+  // Text given as a view with no NUL after it, copied to have one.
+  std::vector<std::string> copies;
+
+  // Fills the arrays from `parameters` (which must stay alive while they
+  // are used). What is wrong with them, or "".
+  std::string fill(absl::Span<const PostgresParameter> parameters) {
+    using Kind = PostgresParameter::Kind;
+    // The protocol counts parameters in 16 bits.
+    if (parameters.size() > 65535) {
+      return absl::StrCat(parameters.size(), " parameters; at most 65535");
+    }
+    // Reserved first: a copy's c_str() must not move when another is added.
+    copies.reserve(static_cast<size_t>(
+        std::count_if(parameters.begin(), parameters.end(), [](const PostgresParameter& p) {
+          return p.kind_ == Kind::kText && !p.terminated_;
+        })));
+    for (const PostgresParameter& parameter : parameters) {
+      const size_t number = values.size() + 1;
+      const char* value = nullptr;
+      int format = 0;
+      switch (parameter.kind_) {
+        case Kind::kNull:
+          break;
+        case Kind::kText:
+          // libpq reads text parameters as C strings: a NUL byte would cut
+          // the value short, so such a value is refused instead.
+          if (parameter.size_ != 0 && std::memchr(parameter.data_, '\0', parameter.size_) != nullptr) {
+            return absl::StrCat("parameter $", number,
+                                " contains a NUL byte, which text parameters cannot carry; send "
+                                "it as bytes (std::vector<std::byte>) to a bytea");
+          }
+          value = parameter.terminated_
+                      ? parameter.data_
+                      : copies.emplace_back(std::string_view(parameter.data_, parameter.size_))
+                            .c_str();
+          break;
+        case Kind::kNumber:
+          value = parameter.number_;
+          break;
+        case Kind::kBytes:
+          if (parameter.size_ > static_cast<size_t>(INT_MAX)) {
+            return absl::StrCat("parameter $", number, " is ", parameter.size_,
+                                " bytes; a parameter holds at most ", INT_MAX);
+          }
+          // Never a null pointer, which libpq would send as NULL: no bytes
+          // is an empty bytea.
+          value = parameter.size_ != 0 ? parameter.data_ : "";
+          format = 1;
+          break;
+      }
+      values.push_back(value);
+      lengths.push_back(static_cast<int>(std::min<size_t>(parameter.size_, INT_MAX)));
+      formats.push_back(format);
+      types.push_back(parameter.type_);
+    }
+    return "";
+  }
+};
 
 // ---------------------------------------------------------------------------
 // PostgresConfig
@@ -511,8 +602,11 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
   const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
                                     ? absl::StatusCode::kUnavailable
                                     : code_for_sqlstate(state);
-  return fail(code, absl::StrCat(message_of(::PQresultErrorMessage(result)),
-                                 state != nullptr ? absl::StrCat(" [", state, "]") : ""));
+  absl::Status error = fail(code, absl::StrCat(message_of(::PQresultErrorMessage(result)),
+                                               state != nullptr ? absl::StrCat(" [", state, "]") : ""));
+  // The server's code, as a field to branch on (sql_error.h).
+  if (state != nullptr) error = with_sql_error(std::move(error), SqlError{.sqlstate = state, .sqlite_code = 0});
+  return error;
 }
 
 absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
@@ -577,6 +671,34 @@ absl::Status PostgresConnection::execute(absl::string_view sql) {
            return ::PQsendQuery(c, text.c_str());
          })
       .status();
+}
+
+absl::StatusOr<PostgresResult> PostgresConnection::run_with(
+    const char* operation, const char* verb, absl::string_view sql,
+    absl::Span<const PostgresParameter> parameters) {
+  PGconn* connection = checked(operation, *this);
+  internal::SingleUserScope in_use = user_.enter(kName, operation);
+  postgres_internal::ParameterArrays arrays;
+  if (const std::string wrong = arrays.fill(parameters); ABSL_PREDICT_FALSE(!wrong.empty())) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, verb, resource(),
+                              absl::StrCat(quoted(sql), ": ", wrong));
+  }
+  return run(connection, verb, sql, [&](PGconn* c) {
+    const std::string text(sql);
+    return ::PQsendQueryParams(c, text.c_str(), static_cast<int>(arrays.values.size()),
+                               arrays.types.data(), arrays.values.data(), arrays.lengths.data(),
+                               arrays.formats.data(), /*resultFormat=*/0);
+  });
+}
+
+absl::Status PostgresConnection::execute(absl::string_view sql,
+                                         absl::Span<const PostgresParameter> parameters) {
+  return run_with("execute()", "execute", sql, parameters).status();
+}
+
+absl::StatusOr<PostgresResult> PostgresConnection::query(
+    absl::string_view sql, absl::Span<const PostgresParameter> parameters) {
+  return run_with("query()", "query", sql, parameters);
 }
 
 absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view sql) {
@@ -686,42 +808,30 @@ std::string PostgresStatement::resource() const {
 }
 
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
-    const std::vector<std::optional<std::string>>& parameters) {
+    absl::Span<const PostgresParameter> parameters) {
   const uint64_t number = prepared_.get_as(kName, "execute()", [this] { return resource(); });
   PostgresConnection* connection = connection_.get();
   PGconn* raw = connection->checked("execute()", *this);
   internal::SingleUserScope in_use = connection->user_.enter(kName, "execute()");
-  // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
-  const auto fail = [&](absl::string_view what) {
+  postgres_internal::ParameterArrays arrays;
+  if (const std::string wrong = arrays.fill(parameters); ABSL_PREDICT_FALSE(!wrong.empty())) {
+    // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
     return internal::error_on(absl::StatusCode::kInvalidArgument, "execute",
-                              connection->resource(), absl::StrCat(quoted(sql_), ": ", what));
-  };
-  // The protocol counts parameters in 16 bits.
-  if (parameters.size() > 65535) {
-    return fail(absl::StrCat(parameters.size(), " parameters; at most 65535"));
-  }
-  // Text parameters: libpq reads each up to its NUL, so a value with a NUL
-  // byte in it would be cut short; such a value is refused instead.
-  absl::InlinedVector<const char*, 8> values;
-  for (const std::optional<std::string>& parameter : parameters) {
-    if (parameter && parameter->find('\0') != std::string::npos) {
-      return fail(absl::StrCat("parameter $", values.size() + 1,
-                               " contains a NUL byte, which text parameters cannot carry"));
-    }
-    values.push_back(parameter ? parameter->c_str() : nullptr);
+                              connection->resource(), absl::StrCat(quoted(sql_), ": ", wrong));
   }
   const StatementName name(number);
   return connection->run(raw, "execute", sql_, [&](PGconn* c) {
-    return ::PQsendQueryPrepared(c, name.text, static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, /*resultFormat=*/0);
+    // No types: the statement's were fixed when it was prepared.
+    return ::PQsendQueryPrepared(c, name.text, static_cast<int>(arrays.values.size()),
+                                 arrays.values.data(), arrays.lengths.data(),
+                                 arrays.formats.data(), /*resultFormat=*/0);
   });
 }
 
 absl::StatusOr<PostgresResult> PostgresStatement::execute(
-    std::initializer_list<absl::string_view> parameters) {
-  std::vector<std::optional<std::string>> values;
-  for (absl::string_view parameter : parameters) values.emplace_back(std::string(parameter));
-  return execute(values);
+    const std::vector<std::optional<std::string>>& parameters) {
+  absl::InlinedVector<PostgresParameter, 8> values(parameters.begin(), parameters.end());
+  return execute(absl::MakeConstSpan(values));
 }
 
 // ---------------------------------------------------------------------------
@@ -786,6 +896,356 @@ double PostgresResult::get_double(int row, int column) const {
     not_a("get_double", row, column, text, "a number");
   }
   return value;
+}
+
+// ---------------------------------------------------------------------------
+// PostgresResult: metadata and read<T>
+
+const char* postgres_internal::builtin_type_name(unsigned oid) {
+  // pg_type's typname of each built-in type a column can have (its OID is
+  // fixed by PostgreSQL's catalog, pg_type.dat); checked against the
+  // server's pg_type by postgres_values_test.
+  switch (oid) {
+    case 16: return "bool";
+    case 17: return "bytea";
+    case 18: return "char";
+    case 19: return "name";
+    case 20: return "int8";
+    case 21: return "int2";
+    case 22: return "int2vector";
+    case 23: return "int4";
+    case 24: return "regproc";
+    case 25: return "text";
+    case 26: return "oid";
+    case 27: return "tid";
+    case 28: return "xid";
+    case 29: return "cid";
+    case 30: return "oidvector";
+    case 114: return "json";
+    case 142: return "xml";
+    case 194: return "pg_node_tree";
+    case 600: return "point";
+    case 601: return "lseg";
+    case 602: return "path";
+    case 603: return "box";
+    case 604: return "polygon";
+    case 628: return "line";
+    case 650: return "cidr";
+    case 700: return "float4";
+    case 701: return "float8";
+    case 705: return "unknown";
+    case 718: return "circle";
+    case 774: return "macaddr8";
+    case 790: return "money";
+    case 829: return "macaddr";
+    case 869: return "inet";
+    case 1033: return "aclitem";
+    case 1042: return "bpchar";
+    case 1043: return "varchar";
+    case 1082: return "date";
+    case 1083: return "time";
+    case 1114: return "timestamp";
+    case 1184: return "timestamptz";
+    case 1186: return "interval";
+    case 1266: return "timetz";
+    case 1560: return "bit";
+    case 1562: return "varbit";
+    case 1700: return "numeric";
+    case 1790: return "refcursor";
+    case 2202: return "regprocedure";
+    case 2203: return "regoper";
+    case 2204: return "regoperator";
+    case 2205: return "regclass";
+    case 2206: return "regtype";
+    case 2249: return "record";
+    case 2275: return "cstring";
+    case 2278: return "void";
+    case 2950: return "uuid";
+    case 2970: return "txid_snapshot";
+    case 3220: return "pg_lsn";
+    case 3614: return "tsvector";
+    case 3615: return "tsquery";
+    case 3734: return "regconfig";
+    case 3769: return "regdictionary";
+    case 3802: return "jsonb";
+    case 3904: return "int4range";
+    case 3906: return "numrange";
+    case 3908: return "tsrange";
+    case 3910: return "tstzrange";
+    case 3912: return "daterange";
+    case 3926: return "int8range";
+    case 4072: return "jsonpath";
+    case 4089: return "regnamespace";
+    case 4096: return "regrole";
+    case 4191: return "regcollation";
+    case 4451: return "int4multirange";
+    case 4532: return "nummultirange";
+    case 4533: return "tsmultirange";
+    case 4534: return "tstzmultirange";
+    case 4535: return "datemultirange";
+    case 4536: return "int8multirange";
+    case 5038: return "pg_snapshot";
+    case 5069: return "xid8";
+    // Arrays: "_" and the element's name.
+    case 143: return "_xml";
+    case 199: return "_json";
+    case 271: return "_xid8";
+    case 629: return "_line";
+    case 651: return "_cidr";
+    case 719: return "_circle";
+    case 775: return "_macaddr8";
+    case 791: return "_money";
+    case 1000: return "_bool";
+    case 1001: return "_bytea";
+    case 1002: return "_char";
+    case 1003: return "_name";
+    case 1005: return "_int2";
+    case 1006: return "_int2vector";
+    case 1007: return "_int4";
+    case 1008: return "_regproc";
+    case 1009: return "_text";
+    case 1010: return "_tid";
+    case 1011: return "_xid";
+    case 1012: return "_cid";
+    case 1013: return "_oidvector";
+    case 1014: return "_bpchar";
+    case 1015: return "_varchar";
+    case 1016: return "_int8";
+    case 1017: return "_point";
+    case 1018: return "_lseg";
+    case 1019: return "_path";
+    case 1020: return "_box";
+    case 1021: return "_float4";
+    case 1022: return "_float8";
+    case 1027: return "_polygon";
+    case 1028: return "_oid";
+    case 1034: return "_aclitem";
+    case 1040: return "_macaddr";
+    case 1041: return "_inet";
+    case 1115: return "_timestamp";
+    case 1182: return "_date";
+    case 1183: return "_time";
+    case 1185: return "_timestamptz";
+    case 1187: return "_interval";
+    case 1231: return "_numeric";
+    case 1263: return "_cstring";
+    case 1270: return "_timetz";
+    case 1561: return "_bit";
+    case 1563: return "_varbit";
+    case 2201: return "_refcursor";
+    case 2207: return "_regprocedure";
+    case 2208: return "_regoper";
+    case 2209: return "_regoperator";
+    case 2210: return "_regclass";
+    case 2211: return "_regtype";
+    case 2287: return "_record";
+    case 2949: return "_txid_snapshot";
+    case 2951: return "_uuid";
+    case 3221: return "_pg_lsn";
+    case 3643: return "_tsvector";
+    case 3645: return "_tsquery";
+    case 3735: return "_regconfig";
+    case 3770: return "_regdictionary";
+    case 3807: return "_jsonb";
+    case 3905: return "_int4range";
+    case 3907: return "_numrange";
+    case 3909: return "_tsrange";
+    case 3911: return "_tstzrange";
+    case 3913: return "_daterange";
+    case 3927: return "_int8range";
+    case 4073: return "_jsonpath";
+    case 4090: return "_regnamespace";
+    case 4097: return "_regrole";
+    case 4192: return "_regcollation";
+    case 5039: return "_pg_snapshot";
+    default: return nullptr;
+  }
+}
+
+namespace {
+
+// "int8", or "oid 16384" for a type that is not built in.
+std::string type_of(PGresult* result, int column) {
+  const Oid oid = ::PQftype(result, column);
+  const char* name = postgres_internal::builtin_type_name(oid);
+  return name != nullptr ? std::string(name) : absl::StrCat("oid ", oid);
+}
+
+// `row 0, column 1 "rating" (float8)`: how read's messages name a cell.
+std::string cell_of(PGresult* result, int row, int column) {
+  return absl::StrCat("row ", row, ", column ", column, " ", quoted(::PQfname(result, column)),
+                      " (", type_of(result, column), ")");
+}
+
+// The value of a cell libpq holds (text, NUL-terminated).
+absl::string_view text_at(PGresult* result, int row, int column) {
+  return absl::string_view(::PQgetvalue(result, row, column),
+                           static_cast<size_t>(::PQgetlength(result, row, column)));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_octal(char c) { return c >= '0' && c <= '7'; }
+
+// A bytea's text form into its bytes: hex ("\x0001ff", bytea_output =
+// hex, the default) or escape ("\000\001\\", bytea_output = escape).
+// False if `text` is neither.
+bool decode_bytea(absl::string_view text, std::vector<std::byte>& bytes) {
+  bytes.clear();
+  if (absl::ConsumePrefix(&text, "\\x")) {
+    if (text.size() % 2 != 0) return false;
+    bytes.resize(text.size() / 2);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      const int high = hex_digit(text[2 * i]);
+      const int low = hex_digit(text[2 * i + 1]);
+      if (high < 0 || low < 0) return false;
+      bytes[i] = static_cast<std::byte>(high * 16 + low);
+    }
+    return true;
+  }
+  bytes.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      bytes.push_back(static_cast<std::byte>(text[i]));
+    } else if (i + 1 < text.size() && text[i + 1] == '\\') {
+      bytes.push_back(std::byte{'\\'});
+      ++i;
+    } else if (i + 3 < text.size() && is_octal(text[i + 1]) && is_octal(text[i + 2]) &&
+               is_octal(text[i + 3])) {
+      bytes.push_back(static_cast<std::byte>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 +
+                                             (text[i + 3] - '0')));
+      i += 3;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string PostgresResult::column_name(int column) const {
+  PGresult* result = result_of(result_.get_for("column_name"));
+  if (ABSL_PREDICT_FALSE(column < 0 || column >= ::PQnfields(result))) {
+    misuse_on(kName, absl::StrCat("column_name(", column, ")").c_str(), "",
+              "outside the result's %d columns", ::PQnfields(result));
+  }
+  return ::PQfname(result, column);
+}
+
+std::string PostgresResult::column_type(int column) const {
+  PGresult* result = result_of(result_.get_for("column_type"));
+  if (ABSL_PREDICT_FALSE(column < 0 || column >= ::PQnfields(result))) {
+    misuse_on(kName, absl::StrCat("column_type(", column, ")").c_str(), "",
+              "outside the result's %d columns", ::PQnfields(result));
+  }
+  return type_of(result, column);
+}
+
+absl::StatusOr<int> PostgresResult::column_index(absl::string_view name) const {
+  PGresult* result = result_of(result_.get_for("column_index"));
+  const int columns = ::PQnfields(result);
+  int found = -1;
+  for (int column = 0; column < columns; ++column) {
+    if (name != ::PQfname(result, column)) continue;
+    if (found >= 0) {
+      return internal::error_on(
+          absl::StatusCode::kInvalidArgument, "find", absl::StrCat("column ", quoted(name)),
+          absl::StrCat("columns ", found, " and ", column,
+                       " both have that name; name them apart with AS"));
+    }
+    found = column;
+  }
+  if (found >= 0) return found;
+  // The result's columns, the first few, to show what there is.
+  constexpr int kShown = 8;
+  std::string names;
+  for (int column = 0; column < columns && column < kShown; ++column) {
+    absl::StrAppend(&names, column == 0 ? " " : ", ", quoted(::PQfname(result, column)));
+  }
+  if (columns > kShown) absl::StrAppend(&names, ", ...");
+  return internal::error_on(absl::StatusCode::kNotFound, "find",
+                            absl::StrCat("column ", quoted(name)),
+                            absl::StrCat("not among the result's ", columns, " columns", names));
+}
+
+bool PostgresResult::null_at(int row, int column) const {
+  return ::PQgetisnull(cell("read", row, column), row, column) != 0;
+}
+
+absl::Status PostgresResult::null_into(int row, int column, const char* type) const {
+  return internal::error_on(absl::StatusCode::kFailedPrecondition, "read",
+                            cell_of(result_of(result_.get()), row, column),
+                            absl::StrCat("NULL into ", type, "; read std::optional<", type,
+                                         "> where NULL can be"));
+}
+
+namespace {
+
+// InvalidArgument: the cell's text `text` is not a `type`; `why` says more.
+absl::Status not_read(PGresult* result, int row, int column, absl::string_view text,
+                      absl::string_view what) {
+  return internal::error_on(absl::StatusCode::kInvalidArgument, "read",
+                            cell_of(result, row, column), absl::StrCat(quoted(text), " ", what));
+}
+
+}  // namespace
+
+absl::Status PostgresResult::parse(int row, int column, bool& value) const {
+  PGresult* result = result_of(result_.get());
+  const absl::string_view text = text_at(result, row, column);
+  if (text == "t" || text == "f") {
+    value = text == "t";
+    return absl::OkStatus();
+  }
+  return not_read(result, row, column, text, "is not a bool (t or f)");
+}
+
+absl::Status PostgresResult::parse(int row, int column, int64_t& value) const {
+  PGresult* result = result_of(result_.get());
+  const absl::string_view text = text_at(result, row, column);
+  if (absl::SimpleAtoi(text, &value)) return absl::OkStatus();
+  return not_read(result, row, column, text, "is not an int64_t");
+}
+
+absl::Status PostgresResult::parse(int row, int column, int& value) const {
+  PGresult* result = result_of(result_.get());
+  const absl::string_view text = text_at(result, row, column);
+  if (absl::SimpleAtoi(text, &value)) return absl::OkStatus();
+  int64_t wide = 0;
+  return not_read(result, row, column, text,
+                  absl::SimpleAtoi(text, &wide) ? "is out of the range of an int"
+                                                : "is not an int");
+}
+
+absl::Status PostgresResult::parse(int row, int column, double& value) const {
+  PGresult* result = result_of(result_.get());
+  const absl::string_view text = text_at(result, row, column);
+  if (absl::SimpleAtod(text, &value)) return absl::OkStatus();
+  return not_read(result, row, column, text, "is not a double");
+}
+
+absl::Status PostgresResult::parse(int row, int column, std::string& value) const {
+  value = std::string(text_at(result_of(result_.get()), row, column));
+  return absl::OkStatus();
+}
+
+absl::Status PostgresResult::parse(int row, int column, std::vector<std::byte>& value) const {
+  PGresult* result = result_of(result_.get());
+  const absl::string_view text = text_at(result, row, column);
+  if (::PQftype(result, column) != 17) {
+    return internal::error_on(
+        absl::StatusCode::kInvalidArgument, "read", cell_of(result, row, column),
+        "not a bytea, so not a std::vector<std::byte>; read a std::string, or cast it "
+        "(::bytea) in the SQL");
+  }
+  if (decode_bytea(text, value)) return absl::OkStatus();
+  return not_read(result, row, column, text, "is not a bytea's text form");
 }
 
 int64_t PostgresResult::affected() const {

@@ -107,6 +107,23 @@ TEST_F(PostgresChecksDeathTest, ReadingOutsideAResult) {
       printed(R"msg(uncopyable: PostgresResult::is_null(1, 0) outside the result's 1 rows x 1 columns)msg"));
 }
 
+TEST_F(PostgresChecksDeathTest, ReadingOutsideAResultWithReadOrAskingForAColumn) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.read<int>(1, 0);
+      },
+      printed(R"msg(uncopyable: PostgresResult::read(1, 0) outside the result's 1 rows x 1 columns)msg"));
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresResult rows = *db.query("SELECT 1");
+        (void)rows.column_name(1);
+      },
+      printed(R"msg(uncopyable: PostgresResult::column_name(1) outside the result's 1 columns)msg"));
+}
+
 TEST_F(PostgresChecksDeathTest, ReadingTextAsANumber) {
   EXPECT_DEATH(
       {

@@ -8,9 +8,16 @@
 //
 //   absl::StatusOr<uncopyable::PostgresStatement> insert =
 //       db->prepare("INSERT INTO matches VALUES ($1, $2)");
-//   absl::StatusOr<uncopyable::PostgresResult> done = insert->execute({"ann", "bob"});
-//   absl::StatusOr<uncopyable::PostgresResult> rows = db->query("SELECT count(*) FROM matches");
-//   int64_t count = rows->get_int64(0, 0);
+//   absl::StatusOr<uncopyable::PostgresResult> done = insert->execute("ann", "bob");
+//   absl::StatusOr<uncopyable::PostgresResult> rows =
+//       db->query("SELECT count(*) AS n FROM matches WHERE winner = $1", "ann");
+//   absl::StatusOr<int64_t> count = rows->read<int64_t>(0, "n");
+//
+//   // Parameters are typed values (bytes go binary), NULL is std::nullopt,
+//   // and a server error carries its SQLSTATE (sql_error.h):
+//   absl::Status added = db->execute("INSERT INTO players VALUES ($1, $2, $3)",
+//                                    "ann", std::optional<double>(), photo_bytes);
+//   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //
 //   // The server restarted? The next call says Unavailable; rebuild() is a
 //   // reconnect from the same config.
@@ -30,11 +37,15 @@
 #ifndef UNCOPYABLE_POSTGRES_H_
 #define UNCOPYABLE_POSTGRES_H_
 
+#include <charconv>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,12 +54,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
+#include "uncopyable/sql_error.h"
 #include "uncopyable/unique_handle.h"
 
 struct pg_conn;    // libpq's PGconn
@@ -158,18 +171,235 @@ struct PreparedTraits {
   absl::Status close(uint64_t number) const;
 };
 
+// Character types are not numbers here: a char parameter is refused at
+// compile time rather than sent as its code.
+template <typename T>
+inline constexpr bool kIsCharacter =
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+
+// What PostgresParameter takes by value (std::optional of each as well).
+template <typename T>
+concept ParameterValue =
+    std::same_as<T, bool> || (std::integral<T> && !kIsCharacter<T>) || std::floating_point<T> ||
+    std::same_as<T, std::string> || std::same_as<T, std::string_view> ||
+    std::same_as<T, absl::string_view> ||
+    std::same_as<T, const char*> || std::same_as<T, std::vector<std::byte>> ||
+    std::same_as<T, absl::Span<const std::byte>>;
+
+// What PostgresResult::read<T> reads: a value type, or std::optional of one.
+template <typename T>
+inline constexpr bool kReadable =
+    std::is_same_v<T, bool> || std::is_same_v<T, int> || std::is_same_v<T, int64_t> ||
+    std::is_same_v<T, double> || std::is_same_v<T, std::string> ||
+    std::is_same_v<T, std::vector<std::byte>>;
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+// libpq's arrays for one command's parameters (src/postgres.cc).
+struct ParameterArrays;
+
+// pg_type's name of a built-in type ("int8" for 20), or nullptr.
+const char* builtin_type_name(unsigned oid);
+
 }  // namespace postgres_internal
+
+// One parameter value ($1, $2, ...) of PostgresConnection::execute() and
+// query() and of PostgresStatement::execute(), made implicitly from the
+// C++ value; the variadic forms make them for you:
+//
+//   db->query("SELECT name FROM players WHERE rating > $1 AND active = $2", 1500.5, true);
+//   db->execute("UPDATE files SET data = $2 WHERE name = $1", name, bytes);
+//   db->execute("UPDATE players SET team = $1", std::optional<std::string>());  // NULL
+//
+//   C++ value                                   sent as                    type given
+//   bool                                        text true / false          bool
+//   int, int64_t, any integer but a character   text, its digits           int4 (signed, 32 bits
+//                                                                          or fewer), else int8
+//   double, float                               text, the shortest form    float8
+//                                               that reads back exactly;
+//                                               NaN, Infinity, -Infinity
+//   std::string, std::string_view,              text, as it is             none
+//     absl::string_view, const char*
+//   std::vector<std::byte>,                     BINARY (paramFormats 1),   bytea
+//     absl::Span<const std::byte>               NUL bytes and all
+//   std::nullopt, nullptr, an empty             NULL                       none
+//     std::optional<T>, a null const char*
+//   std::optional<T> holding a value            as the T
+//
+// "Type given" is for execute(sql, ...) and query(sql, ...): the server
+// takes a parameter of no given type from its context, so text reaches a
+// column of any type (timestamptz, jsonb, an enum) as that type's input
+// form, while numbers and bools keep their own (`SELECT $1 + $2` is int8
+// arithmetic, `SELECT $1` reads back what was sent). A PostgresStatement's
+// parameter types were fixed when it was prepared; each value is read as
+// that type (a number's digits into any numeric type), and bytes go only to
+// a bytea parameter (write `$1::bytea` where the SQL leaves it open).
+//
+// Text cannot hold a NUL byte (libpq sends text parameters as C strings):
+// a text value with one is InvalidArgument naming the parameter ($2),
+// before anything is sent. Send such data as bytes, to a bytea.
+//
+// A PostgresParameter refers to the caller's text and bytes (a view, as
+// std::string_view does): it must not outlive the value it was made from;
+// use it within the call it was made for. A number is held inside it.
+// (libpqxx 6 sends every parameter as text with no type, and bytea only
+// from a pqxx::binarystring; libpq takes text or binary, no C++ types.)
+class PostgresParameter {
+ public:
+  // NULL.
+  PostgresParameter(std::nullptr_t) noexcept {}   // NOLINT(google-explicit-constructor)
+  PostgresParameter(std::nullopt_t) noexcept {}   // NOLINT(google-explicit-constructor)
+  // A template, so that nothing converts to bool on the way (a pointer).
+  template <std::same_as<bool> B>
+  PostgresParameter(B value) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(value ? "true" : "false"),
+        size_(value ? 4 : 5),
+        type_(kBoolType),
+        kind_(Kind::kText),
+        terminated_(true) {}
+  template <std::integral I>
+    requires(!std::same_as<I, bool> && !postgres_internal::kIsCharacter<I>)
+  PostgresParameter(I value) noexcept  // NOLINT(google-explicit-constructor)
+      : type_(std::is_signed_v<I> && sizeof(I) <= 4 ? kInt4Type : kInt8Type),
+        kind_(Kind::kNumber),
+        terminated_(true) {
+    size_ = static_cast<size_t>(std::to_chars(number_, number_ + kNumberBytes, value).ptr - number_);
+    number_[size_] = '\0';
+  }
+  template <std::floating_point F>
+  PostgresParameter(F value) noexcept  // NOLINT(google-explicit-constructor)
+      : type_(kFloat8Type), kind_(Kind::kNumber), terminated_(true) {
+    set_double(static_cast<double>(value));
+  }
+  PostgresParameter(const std::string& text) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(text.data()), size_(text.size()), kind_(Kind::kText), terminated_(true) {}
+  PostgresParameter(std::string_view text) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
+  // (This Abseil's string_view is a type of its own.)
+  template <std::same_as<absl::string_view> View>
+    requires(!std::same_as<View, std::string_view>)
+  PostgresParameter(View text) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
+  // A null pointer is NULL (as libpq reads one).
+  PostgresParameter(const char* text) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(text),
+        size_(text != nullptr ? std::char_traits<char>::length(text) : 0),
+        kind_(text != nullptr ? Kind::kText : Kind::kNull),
+        terminated_(true) {}
+  PostgresParameter(absl::Span<const std::byte> bytes) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(reinterpret_cast<const char*>(bytes.data())),
+        size_(bytes.size()),
+        type_(kByteaType),
+        kind_(Kind::kBytes) {}
+  PostgresParameter(const std::vector<std::byte>& bytes) noexcept  // NOLINT(google-explicit-constructor)
+      : PostgresParameter(absl::Span<const std::byte>(bytes)) {}
+  template <postgres_internal::ParameterValue T>
+  PostgresParameter(const std::optional<T>& value) noexcept  // NOLINT(google-explicit-constructor)
+      : PostgresParameter(value.has_value() ? PostgresParameter(*value)
+                                            : PostgresParameter(nullptr)) {}
+
+  // Whether it is NULL.
+  bool is_null() const { return kind_ == Kind::kNull; }
+
+ private:
+  friend struct postgres_internal::ParameterArrays;
+  // The built-in types' OIDs (PostgreSQL's pg_type.h).
+  static constexpr unsigned kBoolType = 16;
+  static constexpr unsigned kByteaType = 17;
+  static constexpr unsigned kInt8Type = 20;
+  static constexpr unsigned kInt4Type = 23;
+  static constexpr unsigned kFloat8Type = 701;
+  // The longest number: "-1.2345678901234567e-308", "-9223372036854775808".
+  static constexpr size_t kNumberBytes = 31;
+  enum class Kind : unsigned char { kNull, kText, kNumber, kBytes };
+  void set_double(double value) noexcept;
+
+  const char* data_ = nullptr;  // text or bytes (the caller's); a number's is number_
+  size_t size_ = 0;
+  unsigned type_ = 0;  // the OID given to the server; 0: none, the server infers it
+  Kind kind_ = Kind::kNull;
+  bool terminated_ = false;  // a NUL follows the text (libpq reads it as a C string)
+  char number_[kNumberBytes + 1] = {};
+};
 
 // The rows a query returned (text values, as the server sent them). It owns
 // its data: reading it never touches the connection, from any thread. It
 // keeps nothing of the connection either, so its misuse lines name no
 // database.
+//
+//   absl::StatusOr<PostgresResult> rows = db->query("SELECT name, rating, photo FROM players");
+//   for (int row = 0; row < rows->rows(); ++row) {
+//     absl::StatusOr<std::string> name = rows->read<std::string>(row, "name");
+//     absl::StatusOr<std::optional<double>> rating = rows->read<std::optional<double>>(row, 1);
+//     absl::StatusOr<std::vector<std::byte>> photo = rows->read<std::vector<std::byte>>(row, 2);
+//   }
 class PostgresResult {
  public:
   static constexpr char kName[] = "PostgresResult";
 
   int rows() const;
   int columns() const;
+  // columns() by the name SqliteConnection's Statement shares.
+  int column_count() const { return columns(); }
+
+  // Column `column`'s name, as the server gave it (any bytes, quotes and
+  // all: `SELECT 1 AS "a""b"` names it a"b).
+  std::string column_name(int column) const;
+  // Column `column`'s type, named as pg_type does: "bool", "int2", "int4",
+  // "int8", "float4", "float8", "numeric", "text", "varchar", "bpchar",
+  // "bytea", "date", "timestamp", "timestamptz", "uuid", "json", "jsonb",
+  // arrays as "_int4", ..., for every built-in type; "oid <n>" for any other
+  // (a type of the database's own: an enum, a domain, a composite), whose
+  // name would take a query (`SELECT typname FROM pg_type WHERE oid = n`).
+  // (libpqxx's column_type() gives the OID alone.)
+  std::string column_type(int column) const;
+  // The number of the column named exactly `name` (bytes compared as they
+  // are: no case folding, no quotes parsed, unlike libpq's PQfnumber and
+  // libpqxx's column_number(), which read "Score" as score and need
+  // "\"Score\"" for the capital). No such column is NotFound, naming it
+  // and the result's columns: `find column "scroe": not among the result's
+  // 2 columns "name", "score"`. Two columns of that name is InvalidArgument
+  // (`SELECT a.id, b.id ...`): name them apart with AS.
+  absl::StatusOr<int> column_index(absl::string_view name) const;
+
+  // The value in (row, column) as a T: bool, int, int64_t, double,
+  // std::string, std::vector<std::byte>, or std::optional of any of these
+  // (NULL is nullopt). The row and column must be inside the result (as for
+  // the get_* accessors: anything else is misuse and aborts).
+  //  - NULL into a T that is not an optional is FailedPrecondition naming
+  //    the column: `read row 0, column 1 "rating" (float8): NULL into
+  //    double; read std::optional<double> where NULL can be`.
+  //  - A value that does not parse as T is InvalidArgument naming the
+  //    column, its type and T: `read row 0, column 0 "n" (text): "seven" is
+  //    not an int64_t`; `... (int8): "9000000000" is out of the range of an
+  //    int`.
+  // Parsing: bool from the server's t / f (a bool column; other text is
+  // refused, numbers too); int and int64_t from decimal digits (a numeric
+  // "7.0" is refused, not rounded); double from any number, NaN, Infinity,
+  // -Infinity; std::string is the text as the server sent it (any column:
+  // a bytea's is its \x... form); std::vector<std::byte> only from a bytea
+  // column, decoded from the server's text form (hex, or the older escape
+  // form when bytea_output says so), so that one result keeps one format
+  // and get_text() still works on every column (the cost: a bytea travels
+  // as hex, twice its size). A bytea parameter goes binary (see
+  // PostgresParameter).
+  // (libpqxx: field::as<T>() parses the same text and throws
+  // conversion_error; as<T>() of NULL throws too; as<std::optional<T>>()
+  // reads NULL as nullopt.)
+  template <typename T>
+  [[nodiscard]] absl::StatusOr<T> read(int row, int column) const;
+  // The same, the column found by name as column_index() finds it (its
+  // NotFound or InvalidArgument returned). In a loop over many rows, find
+  // the index once.
+  template <typename T>
+  [[nodiscard]] absl::StatusOr<T> read(int row, absl::string_view name) const {
+    const absl::StatusOr<int> column = column_index(name);
+    if (!column.ok()) return column.status();
+    return read<T>(row, *column);
+  }
   // Each accessor takes a cell inside rows() x columns(); any other row or
   // column is misuse and aborts, naming the accessor, for all of them alike
   // (libpq's PQgetisnull would answer "NULL" for a cell that is not there).
@@ -179,7 +409,9 @@ class PostgresResult {
   // is the caller's promise).
   int64_t get_int64(int row, int column) const;
   double get_double(int row, int column) const;
-  // Rows changed by INSERT, UPDATE, DELETE.
+  // Rows changed by INSERT, UPDATE, DELETE (with RETURNING or not: the
+  // RETURNING rows read like any query's); the rows of a SELECT; 0 for
+  // other commands. SqliteConnection's changes() is the same number.
   int64_t affected() const;
 
  private:
@@ -189,11 +421,51 @@ class PostgresResult {
       : result_(std::move(result)) {}
   // The result, after the one check every cell accessor makes.
   ::pg_result* cell(const char* accessor, int row, int column) const;
+  // The cell is NULL (after cell()'s check, as "read").
+  bool null_at(int row, int column) const;
+  // FailedPrecondition: NULL into `type`.
+  absl::Status null_into(int row, int column, const char* type) const;
+  // The cell as each type; NULL is not theirs to see.
+  absl::Status parse(int row, int column, bool& value) const;
+  absl::Status parse(int row, int column, int& value) const;
+  absl::Status parse(int row, int column, int64_t& value) const;
+  absl::Status parse(int row, int column, double& value) const;
+  absl::Status parse(int row, int column, std::string& value) const;
+  absl::Status parse(int row, int column, std::vector<std::byte>& value) const;
+  // The names of the types read<T> takes, for messages.
+  static const char* type_name(const bool*) { return "bool"; }
+  static const char* type_name(const int*) { return "int"; }
+  static const char* type_name(const int64_t*) { return "int64_t"; }
+  static const char* type_name(const double*) { return "double"; }
+  static const char* type_name(const std::string*) { return "std::string"; }
+  static const char* type_name(const std::vector<std::byte>*) { return "std::vector<std::byte>"; }
   // The text of a cell that should have parsed as `what`; aborts.
   [[noreturn]] static void not_a(const char* accessor, int row, int column,
                                  absl::string_view text, const char* what);
   UniqueHandle<postgres_internal::ResultTraits> result_;
 };
+
+template <typename T>
+absl::StatusOr<T> PostgresResult::read(int row, int column) const {
+  if constexpr (postgres_internal::IsOptional<T>::value) {
+    using Value = typename T::value_type;
+    static_assert(postgres_internal::kReadable<Value>,
+                  "read<std::optional<T>>: T is bool, int, int64_t, double, std::string or "
+                  "std::vector<std::byte>");
+    if (null_at(row, column)) return T();
+    Value value{};
+    if (absl::Status parsed = parse(row, column, value); !parsed.ok()) return parsed;
+    return T(std::move(value));
+  } else {
+    static_assert(postgres_internal::kReadable<T>,
+                  "read<T>: T is bool, int, int64_t, double, std::string, "
+                  "std::vector<std::byte>, or std::optional of one of these");
+    if (null_at(row, column)) return null_into(row, column, type_name(static_cast<T*>(nullptr)));
+    T value{};
+    if (absl::Status parsed = parse(row, column, value); !parsed.ok()) return parsed;
+    return value;
+  }
+}
 
 // A statement prepared on the server, run with parameters ($1, $2, ...)
 // that are values, never SQL. It must not outlive its connection.
@@ -226,13 +498,32 @@ class PostgresStatement {
   // Lets go of the statement (before its borrow of the connection ends).
   ~PostgresStatement() { prepared_.reset(); }
 
-  // Runs it; nullopt parameters are NULL. A parameter holding a NUL byte is
-  // InvalidArgument (a text parameter cannot carry one), before anything
-  // is sent. Waits at most query_timeout, like PostgresConnection::execute.
+  // Runs it with these parameters ($1 the first), each any value
+  // PostgresParameter takes (see there: text, numbers, bools, bytes sent
+  // binary, NULL):
+  //   statement->execute("ann", 1510.5, std::nullopt);
+  //   statement->execute({"ann", "1510.5"});  // a list, as before
+  //   statement->execute(absl::MakeConstSpan(parameters));  // a count known at run time
+  //   statement->execute(texts);  // std::vector<std::optional<std::string>>, nullopt is NULL
+  // A text parameter holding a NUL byte is InvalidArgument, before
+  // anything is sent; a count the statement does not take is
+  // InvalidArgument too (the server's words). Waits at most query_timeout,
+  // like PostgresConnection::execute.
+  template <int&... kExplicitArgumentBarrier, typename... Values>
+    requires(std::convertible_to<const Values&, PostgresParameter> && ...)
+  [[nodiscard]] absl::StatusOr<PostgresResult> execute(const Values&... values) {
+    const PostgresParameter parameters[sizeof...(Values) + 1] = {PostgresParameter(values)...,
+                                                                 nullptr};
+    return execute(absl::Span<const PostgresParameter>(parameters, sizeof...(Values)));
+  }
+  [[nodiscard]] absl::StatusOr<PostgresResult> execute(
+      absl::Span<const PostgresParameter> parameters);
+  [[nodiscard]] absl::StatusOr<PostgresResult> execute(
+      std::initializer_list<PostgresParameter> parameters) {
+    return execute(absl::Span<const PostgresParameter>(parameters.begin(), parameters.size()));
+  }
   [[nodiscard]] absl::StatusOr<PostgresResult> execute(
       const std::vector<std::optional<std::string>>& parameters);
-  [[nodiscard]] absl::StatusOr<PostgresResult> execute(
-      std::initializer_list<absl::string_view> parameters);
 
   // Its connection's: postgresql <user>@<host>:<port>/<db> ("" once moved
   // from).
@@ -357,6 +648,21 @@ class PostgresConnection {
   // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <the server's
   // words> [SQLSTATE]".
   //
+  // Every error the server gave (here, in query(), prepare(), a
+  // statement's execute(), a transaction's commit()) carries its SQLSTATE
+  // as a field, a SqlError payload (sql_error.h): branch on
+  // is_unique_violation(status), is_foreign_key_violation(),
+  // is_serialization_failure(), is_deadlock() or sql_error(status)->sqlstate,
+  // never on the words. An error the library made itself (a NUL byte in the
+  // SQL, a lost connection, a timeout) carries none. The code follows the
+  // SQLSTATE's class: 23 (integrity) FailedPrecondition, 40 (transaction
+  // rollback: serialization failure, deadlock) Aborted, 42 and 22
+  // InvalidArgument, 28 PermissionDenied, 08, 53, 57 Unavailable, except
+  // 08P01 on a connection that goes on (the server refusing the count of
+  // parameters given), which is InvalidArgument. (libpqxx throws a class
+  // per SQLSTATE: pqxx::unique_violation, pqxx::deadlock_detected, ...,
+  // with sql_error::sqlstate().)
+  //
   // SQL text holding a NUL byte is InvalidArgument before anything runs:
   // libpq reads a C string, and would run the text up to the NUL alone
   // ("DELETE FROM t\0 WHERE ..." would empty t).
@@ -382,6 +688,41 @@ class PostgresConnection {
   [[nodiscard]] absl::Status execute(absl::string_view sql);
   // The same, returning the rows (of the last statement).
   [[nodiscard]] absl::StatusOr<PostgresResult> query(absl::string_view sql);
+
+  // One statement with parameters ($1 the first), each any value
+  // PostgresParameter takes (text, numbers, bools, bytes sent binary, NULL;
+  // see there for the types the server is given):
+  //   db->execute("INSERT INTO players (name, rating, photo) VALUES ($1, $2, $3)",
+  //               name, 1510.5, photo_bytes);
+  //   db->query("SELECT id FROM players WHERE name = $1", name);
+  //   db->query(sql, absl::MakeConstSpan(parameters));  // a count known at run time
+  // Unlike execute(sql) it runs ONE statement (the server's extended
+  // protocol: several separated by ';' is an error), unprepared, with the
+  // same rules for the SQL, the time and the errors otherwise. A text
+  // parameter holding a NUL byte is InvalidArgument naming it ($2) before
+  // anything is sent; a count the SQL does not take is InvalidArgument
+  // (the server's words). The SQL text is parsed again on every call: for
+  // a statement run often, prepare() it.
+  // (libpqxx: exec_params(sql, args...).)
+  template <int&... kExplicitArgumentBarrier, typename... Values>
+    requires(sizeof...(Values) > 0 &&
+             (std::convertible_to<const Values&, PostgresParameter> && ...))
+  [[nodiscard]] absl::Status execute(absl::string_view sql, const Values&... values) {
+    const PostgresParameter parameters[] = {PostgresParameter(values)...};
+    return execute(sql, absl::Span<const PostgresParameter>(parameters));
+  }
+  [[nodiscard]] absl::Status execute(absl::string_view sql,
+                                     absl::Span<const PostgresParameter> parameters);
+  template <int&... kExplicitArgumentBarrier, typename... Values>
+    requires(sizeof...(Values) > 0 &&
+             (std::convertible_to<const Values&, PostgresParameter> && ...))
+  [[nodiscard]] absl::StatusOr<PostgresResult> query(absl::string_view sql,
+                                                     const Values&... values) {
+    const PostgresParameter parameters[] = {PostgresParameter(values)...};
+    return query(sql, absl::Span<const PostgresParameter>(parameters));
+  }
+  [[nodiscard]] absl::StatusOr<PostgresResult> query(
+      absl::string_view sql, absl::Span<const PostgresParameter> parameters);
   // Prepares a statement on the server, owned by the PostgresStatement
   // returned (see there for when it is released). Same rules for the SQL
   // and the time as execute().
@@ -458,6 +799,10 @@ class PostgresConnection {
   // messages and checks.
   absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb,
                                      absl::string_view sql, Sender send);
+  // execute() and query() with parameters: checked, then sent unprepared.
+  absl::StatusOr<PostgresResult> run_with(const char* operation, const char* verb,
+                                          absl::string_view sql,
+                                          absl::Span<const PostgresParameter> parameters);
   // The exchange itself: send, flush, wait, read every result, by `deadline`.
   absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
                                           absl::string_view sql, Sender send, absl::Time deadline);
