@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -139,7 +140,7 @@ absl::StatusOr<T> convert(const Value& value) {
       return absl::FailedPreconditionError(
           absl::StrCat("NULL into a non-optional ", type_name<T>()));
     }
-    const int64_t* integer = std::get_if<int64_t>(&value);
+    [[maybe_unused]] const int64_t* integer = std::get_if<int64_t>(&value);
     if constexpr (std::is_same_v<T, int64_t>) {
       if (integer != nullptr) return *integer;
     } else if constexpr (std::is_same_v<T, int>) {
@@ -362,7 +363,7 @@ TEST(RowsTest, EveryFieldTypeReads) {
   FakeRows source = FakeRows::at_first(
       everything_columns(),
       {int64_t{1}, int64_t{-7}, int64_t{1} << 40, 2.5, "t\0x", blob, "draw", int64_t{0},
-       int64_t{8}, int64_t{-1} << 50, -0.25, std::string("m\0", 2), blob, "win"});
+       int64_t{8}, -(int64_t{1} << 50), -0.25, std::string("m\0", 2), blob, "win"});
   absl::StatusOr<Everything> row = internal::read_row<Everything>(source);
   ASSERT_TRUE(row.ok()) << row.status();
   EXPECT_EQ(*row, (Everything{.flag = true,
@@ -374,7 +375,7 @@ TEST(RowsTest, EveryFieldTypeReads) {
                               .outcome = Outcome::draw,
                               .maybe_flag = false,
                               .maybe_small = 8,
-                              .maybe_big = int64_t{-1} << 50,
+                              .maybe_big = -(int64_t{1} << 50),
                               .maybe_ratio = -0.25,
                               .maybe_text = std::string("m\0", 2),
                               .maybe_bytes = blob,

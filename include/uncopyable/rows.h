@@ -456,7 +456,7 @@ class RowMapping {
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status read_fields(const S& source, T& row,
                                                         std::index_sequence<I...>) const {
     absl::Status status;
-    (read_field<I>(source, row, status) && ...);
+    (void)(read_field<I>(source, row, status) && ...);
     return status;
   }
 
@@ -465,10 +465,10 @@ class RowMapping {
                                                absl::Status& status) const {
     using Member = boost::mp11::mp_at_c<RowMembers<T>, I>;
     const int column = columns_[I];
-    absl::Status read = read_value(source, column, row.*Member::pointer);
-    if (ABSL_PREDICT_TRUE(read.ok())) return true;
+    absl::Status value = read_value(source, column, row.*Member::pointer);
+    if (ABSL_PREDICT_TRUE(value.ok())) return true;
     status = row_field_error(operation_, source.resource(), row_name<T>(), Member::name,
-                             absl::string_view(source.column_name(column)), read);
+                             absl::string_view(source.column_name(column)), value);
     return false;
   }
 
