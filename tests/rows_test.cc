@@ -30,8 +30,8 @@ UNCOPYABLE_ENUM(Outcome, win, draw)
 struct Match {
   UNCOPYABLE_ROW(Match, winner, loser, score)
 
-  std::string winner;
-  std::string loser;
+  std::string winner{};
+  std::string loser{};
   int64_t score = 0;
 };
 
@@ -44,16 +44,16 @@ struct Everything {
   int small = 0;
   int64_t big = 0;
   double ratio = 0;
-  std::string text;
-  std::vector<std::byte> bytes;
+  std::string text{};
+  std::vector<std::byte> bytes{};
   Outcome outcome = Outcome::win;
-  std::optional<bool> maybe_flag;
-  std::optional<int> maybe_small;
-  std::optional<int64_t> maybe_big;
-  std::optional<double> maybe_ratio;
-  std::optional<std::string> maybe_text;
-  std::optional<std::vector<std::byte>> maybe_bytes;
-  std::optional<Outcome> maybe_outcome;
+  std::optional<bool> maybe_flag{};
+  std::optional<int> maybe_small{};
+  std::optional<int64_t> maybe_big{};
+  std::optional<double> maybe_ratio{};
+  std::optional<std::string> maybe_text{};
+  std::optional<std::vector<std::byte>> maybe_bytes{};
+  std::optional<Outcome> maybe_outcome{};
 };
 
 // Described as a config, not as a row.

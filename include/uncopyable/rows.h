@@ -255,6 +255,9 @@ template <typename F>
 struct SourceValue {
   using type = F;
 };
+template <typename F>
+concept OptionalEnum = IsOptional<F>::value && DescribedEnum<typename F::value_type>;
+
 template <DescribedEnum E>
 struct SourceValue<E> {
   using type = std::string;
@@ -332,7 +335,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status read_value(const S& source, int
     std::optional<F> known = enum_from_name<F>(*value);
     if (!known.has_value()) return enum_text_error<F>(*value);
     out = *known;
-  } else if constexpr (IsOptional<F>::value && DescribedEnum<typename F::value_type>) {
+  } else if constexpr (OptionalEnum<F>) {
     using E = typename F::value_type;
     if (!value->has_value()) {
       out.reset();
