@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "SQLiteCpp/SQLiteCpp.h"
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -53,6 +55,9 @@ using uncopyable::SqliteConnection;
 const bool described = [] {
   benchmark::AddCustomContext("BM_SqliteRows100k",
                               "SQLite 100 000 rows of 5 typed columns into structs");
+  benchmark::AddCustomContext(
+      "BM_SqliteRows100kNoMutex",
+      "SQLite 100 000 rows of 5 typed columns into structs, multi-thread mode (no mutex)");
   benchmark::AddCustomContext("contender Uncopyable",
                               "uncopyable: uncopyable rows (`UNCOPYABLE_ROW`, by name)");
   benchmark::AddCustomContext("contender Getters",
@@ -101,9 +106,27 @@ void expect_all(const std::vector<Player>& rows) {
 
 // ---------------------------------------------------------------------------
 
-void BM_SqliteRows100k_Raw(benchmark::State& state) {
+// SQLite's default, serialized (SQLITE_OPEN_FULLMUTEX: every sqlite3_column_*
+// call takes the connection's mutex), or multi-thread (SQLITE_OPEN_NOMUTEX;
+// uncopyable's SqliteThreading::multi_thread).
+enum class Threading { serialized, multi_thread };
+
+int open_flags(Threading threading) {
+  return SQLITE_OPEN_READWRITE |
+         (threading == Threading::serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);
+}
+
+SqliteConnection open_uncopyable(Threading threading) {
+  return *SqliteConnection::open({.path = table(),
+                                  .mode = uncopyable::SqliteMode::rw,
+                                  .threading = threading == Threading::serialized
+                                                   ? uncopyable::SqliteThreading::serialized
+                                                   : uncopyable::SqliteThreading::multi_thread});
+}
+
+void rows_raw(benchmark::State& state, Threading threading) {
   sqlite3* db = nullptr;
-  check(sqlite3_open_v2(table().c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  check(sqlite3_open_v2(table().c_str(), &db, open_flags(threading), nullptr) == SQLITE_OK);
   for (auto _ : state) {
     sqlite3_stmt* select = nullptr;
     check(sqlite3_prepare_v2(db, kSelect, -1, &select, nullptr) == SQLITE_OK);
@@ -128,13 +151,21 @@ void BM_SqliteRows100k_Raw(benchmark::State& state) {
   }
   sqlite3_close(db);
 }
-BENCHMARK(BM_SqliteRows100k_Raw)->Unit(benchmark::kMillisecond);
 
 // A RowCursor over a Statement (see rows.h). Statement has no column_name()
-// yet, so the cursor is given the SELECT's names; NULL is checked for every
-// column, as a connection's cursor checks it.
+// yet, so the cursor is given the SELECT's names. NULL into a field that is
+// not optional is an error, as a connection's cursor makes it; a value of
+// another type is converted (Statement's getters do, as sqlite3_column_*
+// do).
 class StatementCursor {
  public:
+  template <typename T>
+  static constexpr const char* kind() {
+    if constexpr (std::is_same_v<T, int64_t>) return "int64_t";
+    if constexpr (std::is_same_v<T, double>) return "double";
+    return "std::string";
+  }
+
   StatementCursor(uncopyable::Statement& statement, std::vector<std::string> names)
       : statement_(&statement), names_(std::move(names)) {}
 
@@ -144,25 +175,29 @@ class StatementCursor {
   absl::StatusOr<bool> next() { return statement_->step(); }
 
   template <typename T>
-  absl::StatusOr<T> read(int column) const {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<T> read(int column) const {
     if constexpr (uncopyable::IsOptional<T>::value) {
       if (statement_->is_null(column)) return T();
       absl::StatusOr<typename T::value_type> value = read<typename T::value_type>(column);
       if (!value.ok()) return value.status();
       return T(*std::move(value));
     } else {
-      if (ABSL_PREDICT_FALSE(statement_->is_null(column))) {
-        return absl::FailedPreconditionError("NULL into a non-optional field");
-      }
+      // SQLite reads NULL as 0, 0.0 or "": only such a value can be one,
+      // and only then is the column asked whether it is NULL.
+      T value;
       if constexpr (std::is_same_v<T, int64_t>) {
-        return statement_->get_int64(column);
+        value = statement_->get_int64(column);
       } else if constexpr (std::is_same_v<T, double>) {
-        return statement_->get_double(column);
+        value = statement_->get_double(column);
       } else if constexpr (std::is_same_v<T, std::string>) {
-        return statement_->get_text(column);
+        value = statement_->get_text(column);
       } else {
         static_assert(sizeof(T) == 0, "not needed by this benchmark");
       }
+      if (ABSL_PREDICT_FALSE(value == T{}) && statement_->is_null(column)) {
+        return absl::FailedPreconditionError(absl::StrCat("NULL into a non-optional ", kind<T>()));
+      }
+      return value;
     }
   }
 
@@ -172,8 +207,8 @@ class StatementCursor {
 };
 static_assert(uncopyable::RowCursor<StatementCursor>);
 
-void BM_SqliteRows100k_Uncopyable(benchmark::State& state) {
-  SqliteConnection db = *SqliteConnection::open({.path = table(), .mode = uncopyable::SqliteMode::rw});
+void rows_uncopyable(benchmark::State& state, Threading threading) {
+  SqliteConnection db = open_uncopyable(threading);
   for (auto _ : state) {
     uncopyable::Statement select = *db.prepare(kSelect);
     StatementCursor cursor(select, {"id", "name", "score", "wins", "note"});
@@ -183,10 +218,9 @@ void BM_SqliteRows100k_Uncopyable(benchmark::State& state) {
     benchmark::DoNotOptimize(rows->data());
   }
 }
-BENCHMARK(BM_SqliteRows100k_Uncopyable)->Unit(benchmark::kMillisecond);
 
-void BM_SqliteRows100k_Getters(benchmark::State& state) {
-  SqliteConnection db = *SqliteConnection::open({.path = table(), .mode = uncopyable::SqliteMode::rw});
+void rows_getters(benchmark::State& state, Threading threading) {
+  SqliteConnection db = open_uncopyable(threading);
   for (auto _ : state) {
     uncopyable::Statement select = *db.prepare(kSelect);
     std::vector<Player> rows;
@@ -202,10 +236,11 @@ void BM_SqliteRows100k_Getters(benchmark::State& state) {
     benchmark::DoNotOptimize(rows.data());
   }
 }
-BENCHMARK(BM_SqliteRows100k_Getters)->Unit(benchmark::kMillisecond);
 
-void BM_SqliteRows100k_SQLiteCpp(benchmark::State& state) {
-  SQLite::Database db(table(), SQLite::OPEN_READWRITE);
+void rows_sqlitecpp(benchmark::State& state, Threading threading) {
+  SQLite::Database db(table(), threading == Threading::serialized
+                                   ? SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX
+                                   : SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
   for (auto _ : state) {
     SQLite::Statement select(db, kSelect);
     std::vector<Player> rows;
@@ -222,6 +257,18 @@ void BM_SqliteRows100k_SQLiteCpp(benchmark::State& state) {
     benchmark::DoNotOptimize(rows.data());
   }
 }
-BENCHMARK(BM_SqliteRows100k_SQLiteCpp)->Unit(benchmark::kMillisecond);
+
+#define ROWS_BENCHMARK(operation, contender, function, threading)                    \
+  void BM_##operation##_##contender(benchmark::State& state) { function(state, threading); } \
+  BENCHMARK(BM_##operation##_##contender)->Unit(benchmark::kMillisecond)
+
+ROWS_BENCHMARK(SqliteRows100k, Raw, rows_raw, Threading::serialized);
+ROWS_BENCHMARK(SqliteRows100k, Uncopyable, rows_uncopyable, Threading::serialized);
+ROWS_BENCHMARK(SqliteRows100k, Getters, rows_getters, Threading::serialized);
+ROWS_BENCHMARK(SqliteRows100k, SQLiteCpp, rows_sqlitecpp, Threading::serialized);
+ROWS_BENCHMARK(SqliteRows100kNoMutex, Raw, rows_raw, Threading::multi_thread);
+ROWS_BENCHMARK(SqliteRows100kNoMutex, Uncopyable, rows_uncopyable, Threading::multi_thread);
+ROWS_BENCHMARK(SqliteRows100kNoMutex, Getters, rows_getters, Threading::multi_thread);
+ROWS_BENCHMARK(SqliteRows100kNoMutex, SQLiteCpp, rows_sqlitecpp, Threading::multi_thread);
 
 }  // namespace
