@@ -548,8 +548,18 @@ template <DescribedRow T, RowCursor C>
   return rows;
 }
 
+// After the one row was read: OK if there is no other, else
+// FailedPrecondition (the second is stepped to, not read).
+template <RowCursor C>
+absl::Status no_second_row(C& cursor, absl::string_view operation) {
+  absl::StatusOr<bool> more = cursor.next();
+  if (!more.ok()) return more.status();
+  if (*more) return more_rows_error(operation, cursor.resource());
+  return absl::OkStatus();
+}
+
 // Exactly one row: NotFound if there is none, FailedPrecondition if there
-// is a second (which is stepped to, not read).
+// is a second.
 template <DescribedRow T, RowCursor C>
 [[nodiscard]] absl::StatusOr<T> query_one_row(C& cursor,
                                               absl::string_view operation = "query_one") {
@@ -559,10 +569,9 @@ template <DescribedRow T, RowCursor C>
   if (!mapping.ok()) return mapping.status();
   if (!*more) return no_row_error(operation, cursor.resource());
   absl::StatusOr<T> row = mapping->read(cursor);
-  if (!row.ok()) return row.status();
-  more = cursor.next();
-  if (!more.ok()) return more.status();
-  if (*more) return more_rows_error(operation, cursor.resource());
+  if (!row.ok()) return row;
+  absl::Status alone = no_second_row(cursor, operation);
+  if (!alone.ok()) return alone;
   return row;
 }
 
@@ -583,9 +592,8 @@ template <RowField T, RowCursor C>
     return row_field_error(operation, cursor.resource(), "", "",
                            absl::string_view(cursor.column_name(0)), status);
   }
-  more = cursor.next();
-  if (!more.ok()) return more.status();
-  if (*more) return more_rows_error(operation, cursor.resource());
+  status = no_second_row(cursor, operation);
+  if (!status.ok()) return status;
   return value;
 }
 
