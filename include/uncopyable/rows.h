@@ -80,9 +80,11 @@
 // of them: a column with no field, a field with no column, or two columns
 // of one name are errors, before any row is read and even when there is
 // none, so that a typo in the SQL is never a field quietly left at its
-// default. (SQLiteCpp reads columns by index or by name one at a time and
-// has no struct mapping; libpqxx's row.as<...>() and stream_from read
-// tuples by position. Neither checks the whole shape.)
+// default. (SQLiteCpp's getColumns<T, N>() constructs a T from the first N
+// columns by position, and getColumn("name") looks a name up per call;
+// libpqxx 6's row["name"] looks the name up per call too, row.to(a, b, c)
+// and stream_from fill by position, exec1() wants exactly one row. Neither
+// checks a whole row's shape against a struct.)
 // The names are looked up once per query, never per row: a RowMapping keeps
 // each field's column index, and reading a row is a call per field.
 #ifndef UNCOPYABLE_ROWS_H_
