@@ -39,13 +39,15 @@
 // Field types the machinery understands: bool, integers, floating point,
 // std::string, enums described with UNCOPYABLE_ENUM (printed by name),
 // absl::Duration (printed like "1.5s"), Secret<T>, std::optional<T>,
-// std::vector<T>, nested configs, and any type with a string form (a
+// std::vector<T>, std::vector<std::byte> (printed as b"\x00\xff"), nested
+// configs, and any type with a string form (a
 // `to_string()` member and a static `from_string(absl::string_view)`
 // returning absl::StatusOr<T>, such as Endpoint).
 #ifndef UNCOPYABLE_CONFIG_H_
 #define UNCOPYABLE_CONFIG_H_
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -256,6 +258,12 @@ void append_field_value(std::string& out, const T& value) {
     out += duration_to_string(value);
   } else if constexpr (IsSecret<T>::value) {
     out += kRedacted;
+  } else if constexpr (std::is_same_v<T, std::vector<std::byte>>) {
+    // Bytes (a row's BLOB or bytea field): escaped like text, b"\x00\xff".
+    absl::StrAppend(&out, "b\"",
+                    absl::CHexEscape(absl::string_view(
+                        reinterpret_cast<const char*>(value.data()), value.size())),
+                    "\"");
   } else if constexpr (IsOptional<T>::value) {
     if (value.has_value()) {
       append_field_value(out, *value);
