@@ -347,7 +347,7 @@ absl::Status PostgresConfig::validate() const {
 absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) const {
   // A child must not end its parent's session (PQfinish would say goodbye to
   // the server on the shared socket): it just lets go.
-  if (!process.here()) return absl::OkStatus();
+  if (!process.here_surely()) return absl::OkStatus();
   // Non-blocking: the goodbye is sent if the socket takes it, never waited
   // for, so closing cannot hang on a server that stopped reading.
   ::PQfinish(conn_of(connection));
@@ -436,6 +436,12 @@ PostgresConnection::~PostgresConnection() {
   if (ABSL_PREDICT_FALSE(lender_.count() != 0)) {
     lender_.require_none(
         internal::operation_at<PostgresConnection>(internal::Moment::kDestruction).c_str());
+  }
+  // Ended while this thread is its only user: another thread inside a call
+  // on it would go on with a freed session, so that aborts, naming both.
+  if (connection_.is_valid() && process_.here()) {
+    internal::SingleUserScope in_use = user_.enter(kName, "~PostgresConnection()");
+    connection_.reset();
   }
 }
 

@@ -276,7 +276,7 @@ absl::Status SqliteConfig::validate() const {
 // SqliteConnection
 
 absl::Status sqlite_internal::Traits::close(uintptr_t db) const {
-  if (!process.here()) return absl::OkStatus();  // the parent's: let go
+  if (!process.here_surely()) return absl::OkStatus();  // the parent's: let go
   const int result = ::sqlite3_close(sqlite_internal::db_of(db));
   if (result == SQLITE_OK) return absl::OkStatus();
   return with_sql_error(

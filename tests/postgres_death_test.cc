@@ -200,6 +200,22 @@ TEST_F(PostgresDeathTest, TwoThreadsInCallsOnOneConnection) {
       "a call on it");
 }
 
+// Destroying the connection from under a thread in a call on it (SQLite's
+// multi_thread connection says the same).
+TEST_F(PostgresDeathTest, DestroyingAConnectionWhileAnotherThreadIsInACall) {
+  EXPECT_DEATH(
+      {
+        ::alarm(20);
+        std::optional<PostgresConnection> db(connect());
+        std::thread sleeper([&] { (void)db->query("SELECT pg_sleep(2.4)"); });
+        wait_until_the_server_runs("SELECT pg_sleep(2.4)");
+        db.reset();
+        sleeper.join();
+      },
+      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) by thread [0-9]+ while thread "
+      "[0-9]+ is in a call on it; a connection serves one thread at a time");
+}
+
 // Moving (or assigning to) the connection from under a thread in a call on
 // it: the line names the move and the database.
 TEST_F(PostgresDeathTest, MovingAConnectionWhileAnotherThreadIsInACall) {

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forked_child.h"
 #include "tests/testing/fds.h"
 #include "tests/testing/postgres_server.h"
 #include "uncopyable/config_json.h"
@@ -501,6 +502,14 @@ TEST_F(PostgresTest, AChildAssigningOverTheParentsConnectionLeavesTheParentsSess
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_EQ(count(db, "SELECT 7"), 7);
   EXPECT_EQ(count(spare, "SELECT 8"), 8);
+}
+
+// The same for a child that no fork handler ran in (_Fork(), vfork, a raw
+// clone): the process id decides, not only the fork counter.
+TEST_F(PostgresTest, AChildMadeWithoutForkHandlersLeavesTheParentsSessionAlone) {
+  std::optional<PostgresConnection> db(connect());
+  ASSERT_TRUE(testing::in_raw_child([&] { db.reset(); }));
+  EXPECT_EQ(count(*db, "SELECT 7"), 7);
 }
 
 TEST_F(PostgresTest, AConnectionMovesBetweenThreads) {

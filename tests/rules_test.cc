@@ -180,6 +180,23 @@ TEST(RulesDeathTest, ProcessBoundLineNamesTheHandle) {
       "child must rebuild\\(\\) its own from config\\(\\) \\(widget \"w\"\\)");
 }
 
+TEST(RulesTest, KeptSurvivesASelfMoveAndMovesOtherwise) {
+  Kept<std::string> retired(std::string(100, 'x'));  // longer than the small-string buffer
+  Kept<std::string>& alias = retired;
+  retired = std::move(alias);
+  EXPECT_EQ(retired, std::string(100, 'x'));
+  Kept<std::string> other;
+  other = std::move(retired);
+  EXPECT_EQ(other, std::string(100, 'x'));
+  other = "plain assignment";
+  EXPECT_EQ(other, "plain assignment");
+  Kept<std::vector<int>> numbers;
+  numbers.push_back(3);
+  Kept<std::vector<int>>& same = numbers;
+  numbers = std::move(same);
+  EXPECT_EQ(numbers.size(), 1u);
+}
+
 TEST(MessageTest, ErrorsReadOperationResourceWhat) {
   const absl::Status error = error_on(absl::StatusCode::kNotFound, "open", "file \"/t\"", "gone");
   EXPECT_EQ(error, absl::NotFoundError("open file \"/t\": gone"));

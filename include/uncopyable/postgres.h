@@ -144,7 +144,9 @@ namespace postgres_internal {
 // would say goodbye to the server on the socket it shares with its parent.
 struct ConnectionTraits : AddressTraits {
   static constexpr std::string_view kName = "PostgresConnection";
-  internal::ProcessBound process;
+  // Only the process that connected ends the session (a child made even
+  // without fork handlers lets go: the socket is shared).
+  internal::ProcessBound process = internal::ProcessBound::with_pid();
   absl::Status close(uintptr_t connection) const;
 };
 struct ResultTraits : AddressTraits {
@@ -826,10 +828,10 @@ class PostgresConnection {
   uint64_t statements_made_ = 0;
   // Server-side statements whose PostgresStatement is gone, to DEALLOCATE:
   // owned here from then on, and ended with the session.
-  std::vector<uint64_t> unused_statements_;
+  internal::Kept<std::vector<uint64_t>> unused_statements_;
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
-  std::string abandoned_;
+  internal::Kept<std::string> abandoned_;
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
 };
 

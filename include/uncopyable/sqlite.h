@@ -180,7 +180,9 @@ namespace sqlite_internal {
 // memory are the parent's).
 struct Traits : AddressTraits {
   static constexpr std::string_view kName = "SqliteConnection";
-  internal::ProcessBound process;
+  // Only the process that opened it closes it (a child made even without
+  // fork handlers lets go: the file locks and the WAL are shared).
+  internal::ProcessBound process = internal::ProcessBound::with_pid();
   absl::Status close(uintptr_t db) const;
 };
 inline sqlite3* db_of(uintptr_t address) { return reinterpret_cast<sqlite3*>(address); }

@@ -36,7 +36,8 @@
 // themselves, so it stays owned and is closed exactly once), and the rules
 // check it as any assignment (a held Mutex aborts); but a config's strings
 // may come out empty (libstdc++'s std::string does that), so config() and
-// the messages of such a handle may no longer name its resource.
+// the messages of such a handle may no longer name its resource. State that
+// keeps a handle safe is held in a Kept<T>, which a self-move leaves alone.
 #ifndef UNCOPYABLE_INTERNAL_RULES_H_
 #define UNCOPYABLE_INTERNAL_RULES_H_
 
@@ -56,6 +57,27 @@
 #include "uncopyable/unique_handle.h"
 
 namespace uncopyable::internal {
+
+// A member that a self-move-assignment leaves as it was: std::string and
+// std::vector empty themselves when moved onto themselves, which is harmless
+// for most of a handle's state but not for state that keeps it safe (a
+// connection retired after a timeout must stay retired). Otherwise it is a T.
+template <typename T>
+struct Kept : T {
+  using T::T;
+  using T::operator=;
+  Kept() = default;
+  Kept(const T& value) : T(value) {}                     // NOLINT: a Kept<T> is a T
+  Kept(T&& value) noexcept : T(std::move(value)) {}      // NOLINT
+  Kept(const Kept&) = default;
+  Kept(Kept&&) noexcept = default;
+  Kept& operator=(const Kept&) = default;
+  Kept& operator=(Kept&& other) noexcept {
+    if (this != &other) T::operator=(std::move(static_cast<T&>(other)));
+    return *this;
+  }
+  ~Kept() = default;
+};
 
 // When a rule is checked.
 enum class Moment { kMoveConstruction, kMoveAssignment, kDestruction };
