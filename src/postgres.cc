@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -454,6 +455,13 @@ absl::Status PostgresConnection::before_command(PGconn* connection, const char* 
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
   };
+  // A command from inside for_each()'s fn: libpq is in the middle of
+  // for_each()'s, and would refuse it or interleave them.
+  if (ABSL_PREDICT_FALSE(streaming_)) {
+    misuse_on(kName, absl::StrCat(verb, "()").c_str(), resource(),
+              "inside for_each()'s fn, while for_each()'s query is running on this connection; "
+              "read the rows first, or use another connection");
+  }
   if (const size_t nul = sql.find('\0'); ABSL_PREDICT_FALSE(nul != absl::string_view::npos)) {
     return fail(absl::StatusCode::kInvalidArgument,
                 absl::StrCat("SQL text contains a NUL byte at offset ", nul));
@@ -1360,6 +1368,11 @@ absl::Status PostgresConnection::stream(
   }
   postgres_internal::ResultRows rows(this, verb, sql, deadline);
   rows.outside_transaction_ = outside_transaction;
+  // Until the command has ended: a command from fn is misuse, and so is
+  // moving, closing or destroying the connection (the borrow's check).
+  const internal::Borrowed<PostgresConnection> busy(this);
+  streaming_ = true;
+  const absl::Cleanup done = [this] { streaming_ = false; };
   // Right after the send, before any result: each row its own result.
   // (libpq refuses only when called at another moment.)
   if (::PQsetSingleRowMode(connection) != 1) {

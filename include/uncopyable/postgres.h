@@ -735,7 +735,8 @@ class PostgresConnection {
  public:
   using config_type = PostgresConfig;
   static constexpr char kName[] = "PostgresConnection";
-  static constexpr char kBorrowers[] = "PostgresStatement(s) or PostgresTransaction(s) on it";
+  static constexpr char kBorrowers[] =
+      "PostgresStatement(s), PostgresTransaction(s) or for_each() call(s) on it";
 
   // Connects (libpq, blocking, within connect_timeout). A refused, lost or
   // unreachable server, or a failed login, is Unavailable with libpq's own
@@ -923,8 +924,12 @@ class PostgresConnection {
   // query and the rows it still sends are dropped; inside one the rest is
   // read and dropped (a cancel would fail the transaction). A server
   // error partway (after some rows reached fn) is returned with its
-  // SqlError payload. fn must not use this connection: it is in the middle
-  // of a command (a call there fails; libpq runs one command at a time).
+  // SqlError payload. fn must not use this connection, which is in the
+  // middle of the command (libpq runs one at a time): a command from fn (on
+  // the connection, a statement or a transaction of it) is misuse and
+  // aborts, "uncopyable: PostgresConnection::query() inside for_each()'s
+  // fn, ...", and so is moving, assigning, closing or destroying it there
+  // (a for_each() call borrows the connection).
   // (libpqxx 6: stream_from, COPY-based, by position; libpq:
   // PQsetSingleRowMode.)
   template <DescribedRow T, typename... ParamsThenFn>
@@ -1103,6 +1108,8 @@ class PostgresConnection {
   // Server-side statements whose PostgresStatement is gone, to DEALLOCATE:
   // owned here from then on, and ended with the session.
   internal::Kept<std::vector<uint64_t>> unused_statements_;
+  // A for_each() is reading its rows: no other command may run.
+  bool streaming_ = false;
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
   internal::Kept<std::string> abandoned_;
