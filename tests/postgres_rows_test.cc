@@ -153,6 +153,29 @@ TEST_F(PostgresRowsTest, EveryFieldTypeRoundTripsThroughARowBoundAsParameters) {
   EXPECT_THAT(*rows, ElementsAre(full, empty));
 }
 
+TEST_F(PostgresRowsTest, AMebibyteOfBytesWithNulsRoundTripsThroughARow) {
+  ASSERT_TRUE(db_->execute("CREATE TABLE big (flag bool, small int4, big int8, ratio float8, "
+                           "text text, data bytea, maybe int8)")
+                  .ok());
+  Everything row;
+  row.text = std::string(1 << 20, 'x');
+  row.data.resize(1 << 20);
+  for (size_t i = 0; i < row.data.size(); ++i) row.data[i] = static_cast<std::byte>(i % 256);
+  absl::Status added = db_->execute("INSERT INTO big VALUES ($1, $2, $3, $4, $5, $6, $7)", row);
+  ASSERT_TRUE(added.ok()) << added;
+  absl::StatusOr<Everything> back = db_->query_one<Everything>("SELECT * FROM big");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == row);
+  int seen = 0;
+  absl::Status each = db_->for_each<Everything>("SELECT * FROM big", [&](const Everything& one) {
+    ++seen;
+    EXPECT_TRUE(one == row);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(each.ok()) << each;
+  EXPECT_EQ(seen, 1);
+}
+
 TEST_F(PostgresRowsTest, ARowIsBoundAsParametersInFieldOrder) {
   const Match eve{.winner = "eve", .loser = "fay", .score = 9, .outcome = Outcome::draw, .note = std::nullopt};
   // $1 is the first field (winner), $5 the last (note: NULL here).

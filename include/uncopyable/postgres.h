@@ -19,6 +19,13 @@
 //                                    "ann", std::optional<double>(), photo_bytes);
 //   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //
+//   // Rows into structs described with UNCOPYABLE_ROW (rows.h), columns to
+//   // fields by name; a row as parameters, its fields $1, $2, ... in order:
+//   absl::StatusOr<std::vector<Match>> won =
+//       db->query<Match>("SELECT winner, loser, score FROM matches WHERE winner = $1", "ann");
+//   absl::Status saved = db->execute("INSERT INTO matches VALUES ($1, $2, $3)", match);
+//   absl::StatusOr<int64_t> n = db->query_value<int64_t>("SELECT count(*) FROM matches");
+//
 //   // The server restarted? The next call says Unavailable; rebuild() is a
 //   // reconnect from the same config.
 //
