@@ -937,8 +937,10 @@ class PostgresConnection {
   // aborts, "uncopyable: PostgresConnection::query() inside for_each()'s
   // fn, ...", and so is moving, assigning, closing or destroying it there
   // (a for_each() call borrows the connection).
-  // (libpqxx 6: stream_from, COPY-based, by position; libpq:
-  // PQsetSingleRowMode.)
+  // (libpqxx 6.4: stream_from reads a whole table by COPY, no query and
+  // no parameters, into a tuple by position; a query's rows come in chunks
+  // only through a server-side cursor (icursorstream). libpq:
+  // PQsetSingleRowMode, which this uses.)
   template <DescribedRow T, typename... ParamsThenFn>
     requires(sizeof...(ParamsThenFn) >= 1)
   [[nodiscard]] absl::Status for_each(absl::string_view sql, ParamsThenFn&&... params_then_fn) {
