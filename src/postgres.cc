@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -447,13 +448,20 @@ PostgresConnection::~PostgresConnection() {
 
 std::string PostgresConnection::resource() const { return resource_of(config_); }
 
-absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
-                                                       absl::string_view sql, Sender send) {
+absl::Status PostgresConnection::before_command(PGconn* connection, const char* verb,
+                                                absl::string_view sql, absl::Time& deadline) {
   // The message is made only when there is an error to report:
   // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>".
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
   };
+  // A command from inside for_each()'s fn: libpq is in the middle of
+  // for_each()'s, and would refuse it or interleave them.
+  if (ABSL_PREDICT_FALSE(streaming_)) {
+    misuse_on(kName, absl::StrCat(verb, "()").c_str(), resource(),
+              "inside for_each()'s fn, while for_each()'s query is running on this connection; "
+              "read the rows first, or use another connection");
+  }
   if (const size_t nul = sql.find('\0'); ABSL_PREDICT_FALSE(nul != absl::string_view::npos)) {
     return fail(absl::StatusCode::kInvalidArgument,
                 absl::StrCat("SQL text contains a NUL byte at offset ", nul));
@@ -470,13 +478,22 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
     }
   }
   // One deadline for the whole command, statements released first included.
-  const absl::Time deadline = config_.query_timeout == absl::InfiniteDuration()
-                                  ? absl::InfiniteFuture()
-                                  : absl::Now() + config_.query_timeout;
+  deadline = config_.query_timeout == absl::InfiniteDuration()
+                 ? absl::InfiniteFuture()
+                 : absl::Now() + config_.query_timeout;
   if (!unused_statements_.empty()) {
     if (absl::Status released = release_unused_statements(connection, deadline); !released.ok()) {
       return released;
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
+                                                       absl::string_view sql, Sender send) {
+  absl::Time deadline;
+  if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
+    return ready;
   }
   absl::StatusOr<PostgresResult> result = exchange(connection, verb, sql, send, deadline);
   // SQL of the caller's own that ended the live PostgresTransaction's
@@ -487,35 +504,63 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
   return result;
 }
 
+absl::Status PostgresConnection::lost(PGconn* connection, const char* verb,
+                                      absl::string_view sql) {
+  // A lost server: libpq says what happened. rebuild() when it is back.
+  // A command cut off halfway leaves libpq unable to run another.
+  if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
+    abandoned_ = "the connection was abandoned when a command on it failed halfway; "
+                 "rebuild() a new one";
+  }
+  return internal::error_on(
+      absl::StatusCode::kUnavailable, verb, resource(),
+      absl::StrCat(quoted(sql), ": ", message_of(::PQerrorMessage(connection))));
+}
+
+absl::Status PostgresConnection::timed_out(PGconn* connection, const char* verb,
+                                           absl::string_view sql) {
+  const absl::Duration timeout = config_.query_timeout;
+  const bool cancelled = cancel_within(connection, std::min(timeout, kCancelWait));
+  abandoned_ = absl::StrCat("the connection was abandoned when a command on it timed out "
+                            "(query_timeout ",
+                            absl::FormatDuration(timeout), "); rebuild() a new one");
+  return internal::error_on(
+      absl::StatusCode::kDeadlineExceeded, verb, resource(),
+      absl::StrCat(quoted(sql), ": ", "no answer from the server within query_timeout ",
+                   absl::FormatDuration(timeout),
+                   cancelled ? "; asked the server to cancel it"
+                             : "; the server did not take a request to cancel it either",
+                   "; the connection is abandoned: rebuild() a new one"));
+}
+
+absl::Status PostgresConnection::server_error(PGconn* connection, PGresult* result,
+                                              const char* verb, absl::string_view sql) {
+  const char* state = ::PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  // A lost server sends no SQLSTATE: libpq reports the broken connection
+  // itself. That is Unavailable: rebuild() when the server is back.
+  const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
+                                    ? absl::StatusCode::kUnavailable
+                                    : code_for_sqlstate(state);
+  absl::Status error = internal::error_on(
+      code, verb, resource(),
+      absl::StrCat(quoted(sql), ": ", message_of(::PQresultErrorMessage(result)),
+                   state != nullptr ? absl::StrCat(" [", state, "]") : ""));
+  // The server's code, as a field to branch on (sql_error.h).
+  if (state != nullptr) {
+    error = with_sql_error(std::move(error), SqlError{.sqlstate = state, .sqlite_code = 0});
+  }
+  return error;
+}
+
 absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
                                                             absl::string_view sql, Sender send,
                                                             absl::Time deadline) {
-  const absl::Duration timeout = config_.query_timeout;
   // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
   };
-  // A lost server: libpq says what happened. rebuild() when it is back.
-  // A command cut off halfway leaves libpq unable to run another.
-  const auto lost = [&] {
-    if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
-      abandoned_ = "the connection was abandoned when a command on it failed halfway; "
-                   "rebuild() a new one";
-    }
-    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
-  };
-  const auto timed_out = [&] {
-    const bool cancelled = cancel_within(connection, std::min(timeout, kCancelWait));
-    abandoned_ = absl::StrCat("the connection was abandoned when a command on it timed out "
-                              "(query_timeout ",
-                              absl::FormatDuration(timeout), "); rebuild() a new one");
-    return fail(absl::StatusCode::kDeadlineExceeded,
-                absl::StrCat("no answer from the server within query_timeout ",
-                             absl::FormatDuration(timeout),
-                             cancelled ? "; asked the server to cancel it"
-                                       : "; the server did not take a request to cancel it either",
-                             "; the connection is abandoned: rebuild() a new one"));
-  };
+  const auto lost = [&] { return this->lost(connection, verb, sql); };
+  const auto timed_out = [&] { return this->timed_out(connection, verb, sql); };
 
   if (send(connection) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost();
@@ -602,17 +647,7 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
     }
     return PostgresResult(std::move(kept));
   }
-  const char* state = ::PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  // A lost server sends no SQLSTATE: libpq reports the broken connection
-  // itself. That is Unavailable: rebuild() when the server is back.
-  const absl::StatusCode code = ::PQstatus(connection) == CONNECTION_BAD || state == nullptr
-                                    ? absl::StatusCode::kUnavailable
-                                    : code_for_sqlstate(state);
-  absl::Status error = fail(code, absl::StrCat(message_of(::PQresultErrorMessage(result)),
-                                               state != nullptr ? absl::StrCat(" [", state, "]") : ""));
-  // The server's code, as a field to branch on (sql_error.h).
-  if (state != nullptr) error = with_sql_error(std::move(error), SqlError{.sqlstate = state, .sqlite_code = 0});
-  return error;
+  return server_error(connection, result, verb, sql);
 }
 
 absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
@@ -1191,13 +1226,23 @@ absl::Status PostgresResult::null_into(int row, int column, const char* type) co
                                          "> where NULL can be"));
 }
 
+absl::Status PostgresResult::null_value(const char* type) {
+  return absl::FailedPreconditionError(absl::StrCat("NULL into a non-optional ", type));
+}
+
+absl::Status PostgresResult::in_cell(int row, int column, const absl::Status& bare) const {
+  return internal::error_on(bare.code(), "read", cell_of(result_of(result_.get()), row, column),
+                            bare.message());
+}
+
 namespace {
 
 // InvalidArgument: the cell's text `text` is not a `type`; `why` says more.
+// The bare message (in_cell() names the cell).
 absl::Status not_read(PGresult* result, int row, int column, absl::string_view text,
                       absl::string_view what) {
-  return internal::error_on(absl::StatusCode::kInvalidArgument, "read",
-                            cell_of(result, row, column), absl::StrCat(quoted(text), " ", what));
+  (void)result, (void)row, (void)column;
+  return absl::InvalidArgumentError(absl::StrCat(quoted(text), " ", what));
 }
 
 }  // namespace
@@ -1245,8 +1290,7 @@ absl::Status PostgresResult::parse(int row, int column, std::vector<std::byte>& 
   PGresult* result = result_of(result_.get());
   const absl::string_view text = text_at(result, row, column);
   if (::PQftype(result, column) != 17) {
-    return internal::error_on(
-        absl::StatusCode::kInvalidArgument, "read", cell_of(result, row, column),
+    return absl::InvalidArgumentError(
         "not a bytea, so not a std::vector<std::byte>; read a std::string, or cast it "
         "(::bytea) in the SQL");
   }
@@ -1258,6 +1302,193 @@ int64_t PostgresResult::affected() const {
   int64_t value = 0;
   (void)absl::SimpleAtoi(::PQcmdTuples(result_of(result_.get())), &value);
   return value;
+}
+
+// ---------------------------------------------------------------------------
+// Rows into described structs (rows.h)
+
+namespace postgres_internal {
+
+ResultRows::ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
+                       absl::Time deadline)
+    : connection_(connection),
+      result_(UniqueHandle<ResultTraits>()),
+      streaming_(true),
+      verb_(verb),
+      sql_(sql),
+      deadline_(deadline) {}
+
+absl::string_view ResultRows::column_name(int column) const {
+  return ::PQfname(result_of(result_.result_.get()), column);
+}
+
+std::string ResultRows::resource() const { return connection_->resource(); }
+
+absl::Status ResultRows::of_type(int column, const absl::Status& bare) const {
+  if (bare.code() != absl::StatusCode::kInvalidArgument) return bare;
+  return absl::InvalidArgumentError(absl::StrCat(
+      bare.message(), " (a ", type_of(result_of(result_.result_.get()), column), " column)"));
+}
+
+absl::StatusOr<bool> ResultRows::next() {
+  if (!streaming_) return ++row_ < result_.rows();
+  return connection_->stream_next(*this);
+}
+
+std::string RowParameters::resource() const { return connection_->resource(); }
+
+}  // namespace postgres_internal
+
+absl::Status PostgresConnection::stream(
+    const char* operation, const char* verb, absl::string_view sql,
+    absl::Span<const PostgresParameter> parameters,
+    absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume) {
+  PGconn* connection = checked(operation, *this);
+  internal::SingleUserScope in_use = user_.enter(kName, operation);
+  postgres_internal::ParameterArrays arrays;
+  if (const std::string wrong = arrays.fill(parameters); ABSL_PREDICT_FALSE(!wrong.empty())) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, verb, resource(),
+                              absl::StrCat(quoted(sql), ": ", wrong));
+  }
+  absl::Time deadline;
+  if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
+    return ready;
+  }
+  // Whether a command stopped early may be cancelled (not inside a
+  // transaction, which the cancel would fail).
+  const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;
+  const std::string text(sql);
+  if (::PQsendQueryParams(connection, text.c_str(), static_cast<int>(arrays.values.size()),
+                          arrays.types.data(), arrays.values.data(), arrays.lengths.data(),
+                          arrays.formats.data(), /*resultFormat=*/0) != 1) {
+    if (::PQstatus(connection) == CONNECTION_BAD) return lost(connection, verb, sql);
+    return internal::error_on(
+        absl::StatusCode::kInternal, verb, resource(),
+        absl::StrCat(quoted(sql), ": ", message_of(::PQerrorMessage(connection))));
+  }
+  postgres_internal::ResultRows rows(this, verb, sql, deadline);
+  rows.outside_transaction_ = outside_transaction;
+  // Until the command has ended: a command from fn is misuse, and so is
+  // moving, closing or destroying the connection (the borrow's check).
+  const internal::Borrowed<PostgresConnection> busy(this);
+  streaming_ = true;
+  const absl::Cleanup done = [this] { streaming_ = false; };
+  // Right after the send, before any result: each row its own result.
+  // (libpq refuses only when called at another moment.)
+  if (::PQsetSingleRowMode(connection) != 1) {
+    absl::Status finished = stream_finish(rows);
+    if (!finished.ok()) return finished;
+    return internal::error_on(absl::StatusCode::kInternal, verb, resource(),
+                              absl::StrCat(quoted(sql), ": libpq refused single-row mode"));
+  }
+  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+    rows.ended_ = true;
+    return sent == Progress::kTimedOut ? timed_out(connection, verb, sql)
+                                       : lost(connection, verb, sql);
+  }
+  absl::Status status = consume(rows);
+  // Stopped early (by fn, a row that did not read, the columns): the rest
+  // of the command is dealt with so that the connection can go on.
+  if (!rows.ended_) {
+    absl::Status finished = stream_finish(rows);
+    if (status.ok()) status = finished;
+  }
+  if (transaction_live_ && ::PQtransactionStatus(connection) == PQTRANS_IDLE) {
+    transaction_lost_ = true;
+  }
+  return status;
+}
+
+absl::StatusOr<bool> PostgresConnection::stream_next(postgres_internal::ResultRows& rows) {
+  PGconn* connection = conn_of(connection_.get());
+  if (rows.ended_) return false;
+  while (true) {
+    if (const Progress read = read_within(connection, rows.deadline_); read != Progress::kDone) {
+      rows.ended_ = true;
+      return read == Progress::kTimedOut ? timed_out(connection, rows.verb_, rows.sql_)
+                                         : lost(connection, rows.verb_, rows.sql_);
+    }
+    PGresult* raw = ::PQgetResult(connection);
+    if (raw == nullptr) {
+      // The end, with no result of rows (a lost connection reports itself
+      // with a result first).
+      rows.ended_ = true;
+      if (!rows.has_result_) return lost(connection, rows.verb_, rows.sql_);
+      rows.row_ = -1;
+      return false;
+    }
+    UniqueHandle<postgres_internal::ResultTraits> result(address_of(raw));
+    switch (::PQresultStatus(raw)) {
+      case PGRES_SINGLE_TUPLE:
+        rows.result_.result_ = std::move(result);
+        rows.has_result_ = true;
+        rows.row_ = 0;
+        return true;
+      case PGRES_TUPLES_OK:
+      case PGRES_COMMAND_OK:
+      case PGRES_EMPTY_QUERY:
+        // The last result: no row, the columns (when there are any). Then
+        // libpq's end of the command.
+        rows.result_.result_ = std::move(result);
+        rows.has_result_ = true;
+        rows.row_ = -1;
+        continue;
+      case PGRES_COPY_IN:
+      case PGRES_COPY_OUT:
+      case PGRES_COPY_BOTH: {
+        // A statement run with parameters cannot be COPY ... STDIN/STDOUT
+        // (the server refuses it), but should one come, the connection
+        // cannot go on.
+        rows.ended_ = true;
+        abandoned_ = "the connection was abandoned when a command on it failed halfway; "
+                     "rebuild() a new one";
+        return internal::error_on(
+            absl::StatusCode::kUnimplemented, rows.verb_, resource(),
+            absl::StrCat(quoted(rows.sql_), ": COPY is not supported by for_each"));
+      }
+      default: {
+        // An error: the server's (with its SqlError) or libpq's. Whatever
+        // follows is read to the end.
+        absl::Status error = server_error(connection, raw, rows.verb_, rows.sql_);
+        result.reset();
+        rows.outside_transaction_ = false;  // the command has ended: nothing to cancel
+        absl::Status rest = stream_finish(rows);
+        if (!rest.ok() && (rest.code() == absl::StatusCode::kDeadlineExceeded ||
+                           rest.code() == absl::StatusCode::kUnavailable)) {
+          return rest;
+        }
+        return error;
+      }
+    }
+  }
+}
+
+absl::Status PostgresConnection::stream_finish(postgres_internal::ResultRows& rows) {
+  PGconn* connection = conn_of(connection_.get());
+  rows.ended_ = true;
+  // Outside a transaction, the server is asked to stop sending: the
+  // query's cancel error is dropped with the rest. Inside one, a cancel
+  // would fail the transaction, so the rest is only read. (A cancel that
+  // reaches the server once the query ended is ignored there: the backend
+  // is idle, reading the next command, until this call has read the end.)
+  // (Whether the server has ended the query cannot be told from here:
+  // PQisBusy() is 0 whenever libpq holds a row, so it is asked always.)
+  if (rows.outside_transaction_) {
+    (void)cancel_within(connection, std::min(config_.query_timeout, kCancelWait));
+  }
+  while (true) {
+    if (const Progress read = read_within(connection, rows.deadline_); read != Progress::kDone) {
+      return read == Progress::kTimedOut ? timed_out(connection, rows.verb_, rows.sql_)
+                                         : lost(connection, rows.verb_, rows.sql_);
+    }
+    PGresult* raw = ::PQgetResult(connection);
+    if (raw == nullptr) return absl::OkStatus();
+    const ExecStatusType status = ::PQresultStatus(raw);
+    ::PQclear(raw);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      return lost(connection, rows.verb_, rows.sql_);
+    }
+  }
 }
 
 }  // namespace uncopyable

@@ -3,20 +3,30 @@
 // this binary started; each opens its own connection inside the child.
 #include <unistd.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/postgres_server.h"
 #include "uncopyable/postgres.h"
 
+namespace postgres_death_test {
+struct Number {
+  UNCOPYABLE_ROW(Number, n)
+  int64_t n = 0;
+};
+}  // namespace postgres_death_test
+
 namespace uncopyable {
 namespace {
 
+using ::postgres_death_test::Number;
 using testing::PostgresServer;
 
 class PostgresDeathTest : public ::testing::Test {
@@ -70,8 +80,8 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\) "
-      "or PostgresTransaction\\(s\\) on it is alive; they must end first \\(postgresql "
+      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\), "
+      "PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive; they must end first \\(postgresql "
       "uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)\n");
   EXPECT_DEATH(
       {
@@ -81,8 +91,8 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
           transaction.emplace(*db.begin());
         }
       },
-      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\) "
-      "or PostgresTransaction\\(s\\) on it is alive; they must end first \\(postgresql ");
+      "^uncopyable: PostgresConnection::~PostgresConnection\\(\\) while 1 PostgresStatement\\(s\\), "
+      "PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive; they must end first \\(postgresql ");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
@@ -90,7 +100,7 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
         PostgresConnection moved = std::move(db);
       },
       "^uncopyable: PostgresConnection::PostgresConnection\\(PostgresConnection&&\\) while 1 "
-      "PostgresStatement\\(s\\) or PostgresTransaction\\(s\\) on it is alive; they must end "
+      "PostgresStatement\\(s\\), PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive; they must end "
       "first \\(postgresql uncopyable@");
   EXPECT_DEATH(
       {
@@ -99,15 +109,15 @@ TEST_F(PostgresDeathTest, AStatementOrTransactionThatOutlivesItsConnection) {
         db = connect();
       },
       "^uncopyable: PostgresConnection::operator=\\(PostgresConnection&&\\) while 1 "
-      "PostgresStatement\\(s\\) or PostgresTransaction\\(s\\) on it is alive");
+      "PostgresStatement\\(s\\), PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
         PostgresStatement statement = *db.prepare("SELECT 1");
         (void)db.close();
       },
-      "^uncopyable: PostgresConnection::close\\(\\) while 1 PostgresStatement\\(s\\) or "
-      "PostgresTransaction\\(s\\) on it is alive");
+      "^uncopyable: PostgresConnection::close\\(\\) while 1 PostgresStatement\\(s\\), "
+      "PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive");
 }
 
 TEST_F(PostgresDeathTest, AMovedFromStatement) {
@@ -288,6 +298,52 @@ TEST_F(PostgresDeathTest, UsingAStatementInAForkedChildNamesTheStatement) {
       },
       "uncopyable: PostgresTransaction::commit\\(\\) in a fork\\(\\)ed child on what its parent "
       "made; the child must rebuild\\(\\) its own from config\\(\\) \\(postgresql ");
+}
+
+TEST_F(PostgresDeathTest, ACommandOrAMoveFromInsideForEach) {
+  const auto each = [](PostgresConnection& db, auto&& inside) {
+    (void)db.for_each<Number>("SELECT generate_series(1, 10) AS n", [&](const Number&) {
+      inside();
+      return absl::OkStatus();
+    });
+  };
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        each(db, [&] { (void)db.query_value<int64_t>("SELECT 1"); });
+      },
+      "^uncopyable: PostgresConnection::query_value\\(\\) inside for_each\\(\\)'s fn, while "
+      "for_each\\(\\)'s query is running on this connection; read the rows first, or use "
+      "another connection \\(postgresql uncopyable@/tmp/uncopyable-pg-[^:]+:5432/postgres\\)\n");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresStatement statement = *db.prepare("SELECT 1");
+        each(db, [&] { (void)statement.execute(); });
+      },
+      "^uncopyable: PostgresConnection::execute\\(\\) inside for_each\\(\\)'s fn");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        PostgresTransaction transaction = *db.begin();
+        each(db, [&] { (void)transaction.commit(); });
+      },
+      "^uncopyable: PostgresConnection::commit\\(\\) inside for_each\\(\\)'s fn");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        each(db, [&] { PostgresConnection taken = std::move(db); });
+      },
+      "^uncopyable: PostgresConnection::PostgresConnection\\(PostgresConnection&&\\) while 1 "
+      "PostgresStatement\\(s\\), PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it "
+      "is alive");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        each(db, [&] { (void)db.close(); });
+      },
+      "^uncopyable: PostgresConnection::close\\(\\) while 1 PostgresStatement\\(s\\), "
+      "PostgresTransaction\\(s\\) or for_each\\(\\) call\\(s\\) on it is alive");
 }
 
 }  // namespace

@@ -3,17 +3,26 @@
 // that the message names it the same way on every machine but for the port.
 #include <unistd.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "docs/guide/guide_testing.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 #include "uncopyable/postgres.h"
+
+namespace guide_rows {
+struct Number {
+  UNCOPYABLE_ROW(Number, n)
+  int64_t n = 0;
+};
+}  // namespace guide_rows
 
 namespace guide {
 namespace {
@@ -76,7 +85,7 @@ TEST_F(PostgresChecksDeathTest, AStatementOutlivesItsConnection) {
           statement.emplace(*db.prepare("SELECT 1"));
         }
       },
-      printed(R"msg(uncopyable: PostgresConnection::~PostgresConnection() while 1 PostgresStatement(s) or PostgresTransaction(s) on it is alive; they must end first (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
+      printed(R"msg(uncopyable: PostgresConnection::~PostgresConnection() while 1 PostgresStatement(s), PostgresTransaction(s) or for_each() call(s) on it is alive; they must end first (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
 }
 
 TEST_F(PostgresChecksDeathTest, AMovedFromStatement) {
@@ -139,6 +148,19 @@ TEST_F(PostgresChecksDeathTest, ReadingTextAsANumber) {
         (void)rows.get_double(0, 0);
       },
       printed(R"msg(uncopyable: PostgresResult::get_double(0, 0) on "seven", which is not a number)msg"));
+}
+
+TEST_F(PostgresChecksDeathTest, ACommandFromInsideForEach) {
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        (void)db.for_each<guide_rows::Number>(
+            "SELECT generate_series(1, 10) AS n", [&](const guide_rows::Number&) {
+              (void)db.query_value<int64_t>("SELECT 1");  // aborts: for_each's query is running
+              return absl::OkStatus();
+            });
+      },
+      printed(R"msg(uncopyable: PostgresConnection::query_value() inside for_each()'s fn, while for_each()'s query is running on this connection; read the rows first, or use another connection (postgresql uncopyable@127.0.0.1:<port>/postgres))msg"));
 }
 
 }  // namespace

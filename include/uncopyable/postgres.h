@@ -19,6 +19,13 @@
 //                                    "ann", std::optional<double>(), photo_bytes);
 //   if (uncopyable::is_unique_violation(added)) { /* already there */ }
 //
+//   // Rows into structs described with UNCOPYABLE_ROW (rows.h), columns to
+//   // fields by name; a row as parameters, its fields $1, $2, ... in order:
+//   absl::StatusOr<std::vector<Match>> won =
+//       db->query<Match>("SELECT winner, loser, score FROM matches WHERE winner = $1", "ann");
+//   absl::Status saved = db->execute("INSERT INTO matches VALUES ($1, $2, $3)", match);
+//   absl::StatusOr<int64_t> n = db->query_value<int64_t>("SELECT count(*) FROM matches");
+//
 //   // The server restarted? The next call says Unavailable; rebuild() is a
 //   // reconnect from the same config.
 //
@@ -45,6 +52,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -60,6 +68,7 @@
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
+#include "uncopyable/rows.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/sql_error.h"
 #include "uncopyable/unique_handle.h"
@@ -202,6 +211,12 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 
 // libpq's arrays for one command's parameters (src/postgres.cc).
 struct ParameterArrays;
+
+// The rows of a query, one at a time, for rows.h's algorithms (a RowCursor);
+// defined after PostgresResult.
+class ResultRows;
+// A described row's fields as parameters, $1 the first (a ParamSink).
+class RowParameters;
 
 // pg_type's name of a built-in type ("int8" for 20), or nullptr.
 const char* builtin_type_name(unsigned oid);
@@ -419,15 +434,26 @@ class PostgresResult {
  private:
   friend class PostgresConnection;
   friend class PostgresStatement;
+  friend class postgres_internal::ResultRows;
   explicit PostgresResult(UniqueHandle<postgres_internal::ResultTraits> result)
       : result_(std::move(result)) {}
   // The result, after the one check every cell accessor makes.
   ::pg_result* cell(const char* accessor, int row, int column) const;
   // The cell is NULL (after cell()'s check, as "read").
   bool null_at(int row, int column) const;
-  // FailedPrecondition: NULL into `type`.
+  // The cell as a T, read<T>'s conversions, its errors saying only what is
+  // wrong with the value (rows.h's RowSource contract): "NULL into a
+  // non-optional double" (FailedPrecondition), "\"seven\" is not an int64_t"
+  // (InvalidArgument).
+  template <typename T>
+  absl::StatusOr<T> value_at(int row, int column) const;
+  // FailedPrecondition: NULL into a non-optional `type` (the bare message).
+  static absl::Status null_value(const char* type);
+  // FailedPrecondition: NULL into `type`, naming the cell.
   absl::Status null_into(int row, int column, const char* type) const;
-  // The cell as each type; NULL is not theirs to see.
+  // `bare` (value_at's) said of the cell: "read row 0, column 1 ...: <bare>".
+  absl::Status in_cell(int row, int column, const absl::Status& bare) const;
+  // The cell as each type; NULL is not theirs to see. Bare messages.
   absl::Status parse(int row, int column, bool& value) const;
   absl::Status parse(int row, int column, int& value) const;
   absl::Status parse(int row, int column, int64_t& value) const;
@@ -448,26 +474,126 @@ class PostgresResult {
 };
 
 template <typename T>
-absl::StatusOr<T> PostgresResult::read(int row, int column) const {
+absl::StatusOr<T> PostgresResult::value_at(int row, int column) const {
   if constexpr (postgres_internal::IsOptional<T>::value) {
     using Value = typename T::value_type;
-    static_assert(postgres_internal::kReadable<Value>,
-                  "read<std::optional<T>>: T is bool, int, int64_t, double, std::string or "
-                  "std::vector<std::byte>");
     if (null_at(row, column)) return T();
     Value value{};
     if (absl::Status parsed = parse(row, column, value); !parsed.ok()) return parsed;
     return T(std::move(value));
   } else {
-    static_assert(postgres_internal::kReadable<T>,
-                  "read<T>: T is bool, int, int64_t, double, std::string, "
-                  "std::vector<std::byte>, or std::optional of one of these");
-    if (null_at(row, column)) return null_into(row, column, type_name(static_cast<T*>(nullptr)));
+    if (null_at(row, column)) return null_value(type_name(static_cast<T*>(nullptr)));
     T value{};
     if (absl::Status parsed = parse(row, column, value); !parsed.ok()) return parsed;
     return value;
   }
 }
+
+template <typename T>
+absl::StatusOr<T> PostgresResult::read(int row, int column) const {
+  if constexpr (postgres_internal::IsOptional<T>::value) {
+    static_assert(postgres_internal::kReadable<typename T::value_type>,
+                  "read<std::optional<T>>: T is bool, int, int64_t, double, std::string or "
+                  "std::vector<std::byte>");
+  } else {
+    static_assert(postgres_internal::kReadable<T>,
+                  "read<T>: T is bool, int, int64_t, double, std::string, "
+                  "std::vector<std::byte>, or std::optional of one of these");
+  }
+  absl::StatusOr<T> value = value_at<T>(row, column);
+  if (ABSL_PREDICT_FALSE(!value.ok())) {
+    if constexpr (!postgres_internal::IsOptional<T>::value) {
+      if (value.status().code() == absl::StatusCode::kFailedPrecondition) {
+        return null_into(row, column, type_name(static_cast<T*>(nullptr)));
+      }
+    }
+    return in_cell(row, column, value.status());
+  }
+  return value;
+}
+
+namespace postgres_internal {
+
+// A RowCursor (rows.h) over the rows of one query: those of a whole
+// PostgresResult (query<T>, query_one<T>, query_value<T>), or those the
+// server sends one at a time in libpq's single-row mode (for_each<T>),
+// each its own one-row result, fetched by next() within the command's
+// query_timeout. Made and used only inside a PostgresConnection call.
+class ResultRows {
+ public:
+  ResultRows(const ResultRows&) = delete;
+  ResultRows& operator=(const ResultRows&) = delete;
+
+  int column_count() const { return has_result_ ? result_.columns() : 0; }
+  absl::string_view column_name(int column) const;
+  // The current row's cell, through read<T>'s conversions; a value of
+  // another type says the column's type too ("... is not an int64_t (a
+  // text column)").
+  template <typename T>
+  absl::StatusOr<T> read(int column) const {
+    absl::StatusOr<T> value = result_.value_at<T>(row_, column);
+    if (ABSL_PREDICT_FALSE(!value.ok())) return of_type(column, value.status());
+    return value;
+  }
+  std::string resource() const;
+  absl::StatusOr<bool> next();
+
+ private:
+  friend class uncopyable::PostgresConnection;
+  // Over a whole result.
+  ResultRows(PostgresConnection* connection, PostgresResult result)
+      : connection_(connection), result_(std::move(result)), has_result_(true) {}
+  // Streaming: the command is sent, in single-row mode.
+  ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
+             absl::Time deadline);
+  absl::Status of_type(int column, const absl::Status& bare) const;
+
+  PostgresConnection* connection_;
+  PostgresResult result_;
+  bool has_result_ = false;
+  int row_ = -1;
+  // Streaming only.
+  bool streaming_ = false;
+  bool ended_ = false;  // the server's last result for the command was read
+  bool outside_transaction_ = false;  // sent outside a transaction: may be cancelled
+  const char* verb_ = "";
+  absl::string_view sql_;
+  absl::Time deadline_;
+};
+
+// Where bind_row() puts a row's fields: PostgresParameters, $1 the first
+// field. They refer to the row's text and bytes: the row must outlive the
+// command.
+class RowParameters {
+ public:
+  static constexpr ParamStyle kParamStyle = ParamStyle::by_position;
+  explicit RowParameters(const PostgresConnection* connection) : connection_(connection) {}
+  std::string resource() const;
+  template <typename Value>
+  absl::Status bind(int position, Value value) {
+    // bind_row() gives the fields in order, from 1.
+    if (ABSL_PREDICT_FALSE(position != static_cast<int>(parameters_.size()) + 1)) {
+      return absl::InternalError("parameters out of order");
+    }
+    parameters_.emplace_back(value);
+    return absl::OkStatus();
+  }
+  absl::Span<const PostgresParameter> parameters() const { return parameters_; }
+
+ private:
+  const PostgresConnection* connection_;
+  std::vector<PostgresParameter> parameters_;
+};
+
+// A pack of parameters given to query<T>() and the like: values, or one
+// described row.
+template <typename... Params>
+inline constexpr bool kOneRow = sizeof...(Params) == 1 && (DescribedRow<Params> && ...);
+template <typename... Params>
+concept RowParams = kOneRow<Params...> ||
+                    (std::convertible_to<const Params&, PostgresParameter> && ...);
+
+}  // namespace postgres_internal
 
 // A statement prepared on the server, run with parameters ($1, $2, ...)
 // that are values, never SQL. It must not outlive its connection.
@@ -616,7 +742,8 @@ class PostgresConnection {
  public:
   using config_type = PostgresConfig;
   static constexpr char kName[] = "PostgresConnection";
-  static constexpr char kBorrowers[] = "PostgresStatement(s) or PostgresTransaction(s) on it";
+  static constexpr char kBorrowers[] =
+      "PostgresStatement(s), PostgresTransaction(s) or for_each() call(s) on it";
 
   // Connects (libpq, blocking, within connect_timeout). A refused, lost or
   // unreachable server, or a failed login, is Unavailable with libpq's own
@@ -725,6 +852,110 @@ class PostgresConnection {
   }
   [[nodiscard]] absl::StatusOr<PostgresResult> query(
       absl::string_view sql, absl::Span<const PostgresParameter> parameters);
+  // Rows into described structs (rows.h): columns to fields BY NAME, every
+  // column and every field matched (a column with no field, a field with
+  // no column, NULL into a field that is not optional, a value of another
+  // type are each an error naming the row, the field and the column), with
+  // `params` either values, $1 the first (as query(sql, values...)), or ONE
+  // described row whose fields are the parameters in field order: its
+  // first field is $1, its second $2, ... (PostgreSQL has no named
+  // parameters; write the SQL's $n in the row's field order). The SQL is
+  // one statement, sent unprepared, under the rules of query(sql, values...)
+  // (query_timeout, NUL bytes, the server's errors with their SqlError
+  // payload, returned as they are).
+  //
+  //   absl::StatusOr<std::vector<Match>> won =
+  //       db->query<Match>("SELECT winner, loser, score FROM matches WHERE winner = $1", "ann");
+  //   absl::Status added =
+  //       db->execute("INSERT INTO matches (winner, loser, score) VALUES ($1, $2, $3)", match);
+  //
+  // Every row (all held in the one result libpq reads, then in the vector).
+  // (libpqxx 6: exec_params() then row.to(a, b, c) or field::as<T>(), by
+  // position or a name looked up per call; no struct.)
+  template <DescribedRow T, typename... Params>
+    requires postgres_internal::RowParams<Params...>
+  [[nodiscard]] absl::StatusOr<std::vector<T>> query(absl::string_view sql,
+                                                     const Params&... params) {
+    absl::StatusOr<PostgresResult> result = run_params("query()", "query", sql, params...);
+    if (!result.ok()) return result.status();
+    postgres_internal::ResultRows rows(this, *std::move(result));
+    return internal::query_rows<T>(rows, "query");
+  }
+  // Exactly one row: none is NotFound, more than one FailedPrecondition
+  // ("query_one <resource>: no row, where exactly one was expected").
+  // (libpqxx: exec1() / exec_params1(), whose row is read by position.)
+  template <DescribedRow T, typename... Params>
+    requires postgres_internal::RowParams<Params...>
+  [[nodiscard]] absl::StatusOr<T> query_one(absl::string_view sql, const Params&... params) {
+    absl::StatusOr<PostgresResult> result =
+        run_params("query_one()", "query_one", sql, params...);
+    if (!result.ok()) return result.status();
+    postgres_internal::ResultRows rows(this, *std::move(result));
+    return internal::query_one_row<T>(rows, "query_one");
+  }
+  // One row of one column, as a RowField: "SELECT count(*) FROM matches".
+  // Another number of columns is InvalidArgument; no row NotFound, more
+  // FailedPrecondition.
+  template <RowField T, typename... Params>
+    requires postgres_internal::RowParams<Params...>
+  [[nodiscard]] absl::StatusOr<T> query_value(absl::string_view sql, const Params&... params) {
+    absl::StatusOr<PostgresResult> result =
+        run_params("query_value()", "query_value", sql, params...);
+    if (!result.ok()) return result.status();
+    postgres_internal::ResultRows rows(this, *std::move(result));
+    return internal::query_one_value<T>(rows, "query_value");
+  }
+  // Runs one statement with a described row's fields as its parameters,
+  // in field order ($1 is the first field).
+  template <DescribedRow R>
+  [[nodiscard]] absl::Status execute(absl::string_view sql, const R& row) {
+    return run_params("execute()", "execute", sql, row).status();
+  }
+  // Each row in turn, without holding them all: the command runs in
+  // libpq's single-row mode, each row read from the server as fn is ready
+  // for it, and one T reused. fn(const T&) returns absl::Status; the
+  // first non-OK one stops the query and is returned as it is. The last
+  // argument is fn, those before it the parameters:
+  //
+  //   int64_t total = 0;
+  //   absl::Status summed = db->for_each<Match>(
+  //       "SELECT winner, loser, score FROM matches WHERE score > $1", 2,
+  //       [&](const Match& m) { total += m.score; return absl::OkStatus(); });
+  //
+  // The whole command, every row and fn's time included, is bounded by
+  // query_timeout, as any command is (on timeout the server is asked to
+  // cancel it, DeadlineExceeded, and the connection is abandoned). When fn
+  // (or a row that does not read) stops it early, the rest is dealt with
+  // before for_each returns, so the connection is ready for the next
+  // command: outside a transaction the server is asked to cancel the
+  // query and the rows it still sends are dropped; inside one the rest is
+  // read and dropped (a cancel would fail the transaction). A server
+  // error partway (after some rows reached fn) is returned with its
+  // SqlError payload. fn must not use this connection, which is in the
+  // middle of the command (libpq runs one at a time): a command from fn (on
+  // the connection, a statement or a transaction of it) is misuse and
+  // aborts, "uncopyable: PostgresConnection::query() inside for_each()'s
+  // fn, ...", and so is moving, assigning, closing or destroying it there
+  // (a for_each() call borrows the connection).
+  // (libpqxx 6.4: stream_from reads a whole table by COPY, no query and
+  // no parameters, into a tuple by position; a query's rows come in chunks
+  // only through a server-side cursor (icursorstream). libpq:
+  // PQsetSingleRowMode, which this uses.)
+  template <DescribedRow T, typename... ParamsThenFn>
+    requires(sizeof...(ParamsThenFn) >= 1)
+  [[nodiscard]] absl::Status for_each(absl::string_view sql, ParamsThenFn&&... params_then_fn) {
+    constexpr size_t kParams = sizeof...(ParamsThenFn) - 1;
+    auto all = std::forward_as_tuple(params_then_fn...);
+    auto& fn = std::get<kParams>(all);
+    using Fn = std::remove_reference_t<decltype(fn)>;
+    static_assert(std::invocable<Fn&, const T&> &&
+                      std::same_as<std::invoke_result_t<Fn&, const T&>, absl::Status>,
+                  "for_each<T>(sql, params..., fn): fn(const T&) returns absl::Status");
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      return for_each_with<T>(sql, fn, std::get<I>(all)...);
+    }(std::make_index_sequence<kParams>());
+  }
+
   // Prepares a statement on the server, owned by the PostgresStatement
   // returned (see there for when it is released). Same rules for the SQL
   // and the time as execute().
@@ -763,6 +994,7 @@ class PostgresConnection {
   friend class PostgresStatement;
   friend struct postgres_internal::PreparedTraits;
   friend struct internal::BorrowTraits<PostgresConnection>;
+  friend class postgres_internal::ResultRows;
   template <typename, typename, typename>
   friend class internal::BasicTransaction;
   template <typename, typename>
@@ -808,6 +1040,62 @@ class PostgresConnection {
   // The exchange itself: send, flush, wait, read every result, by `deadline`.
   absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
                                           absl::string_view sql, Sender send, absl::Time deadline);
+  // The command of query<T>() and the like, with values or one row.
+  template <typename... Params>
+  absl::StatusOr<PostgresResult> run_params(const char* operation, const char* verb,
+                                            absl::string_view sql, const Params&... params) {
+    if constexpr (postgres_internal::kOneRow<Params...>) {
+      postgres_internal::RowParameters sink(this);
+      if (absl::Status bound = internal::bind_row(sink, params...); !bound.ok()) return bound;
+      return run_with(operation, verb, sql, sink.parameters());
+    } else {
+      const PostgresParameter parameters[sizeof...(Params) + 1] = {PostgresParameter(params)...,
+                                                                   nullptr};
+      return run_with(operation, verb, sql,
+                      absl::Span<const PostgresParameter>(parameters, sizeof...(Params)));
+    }
+  }
+  template <DescribedRow T, typename Fn, typename... Params>
+  absl::Status for_each_with(absl::string_view sql, Fn& fn, const Params&... params) {
+    static_assert(postgres_internal::RowParams<Params...>,
+                  "for_each<T>(sql, params..., fn): params are values PostgresParameter takes, "
+                  "or one described row");
+    const auto consume = [&fn](postgres_internal::ResultRows& rows) {
+      return internal::for_each_row<T>(rows, fn, "for_each");
+    };
+    if constexpr (postgres_internal::kOneRow<Params...>) {
+      postgres_internal::RowParameters sink(this);
+      if (absl::Status bound = internal::bind_row(sink, params...); !bound.ok()) return bound;
+      return stream("for_each()", "for_each", sql, sink.parameters(), consume);
+    } else {
+      const PostgresParameter parameters[sizeof...(Params) + 1] = {PostgresParameter(params)...,
+                                                                   nullptr};
+      return stream("for_each()", "for_each", sql,
+                    absl::Span<const PostgresParameter>(parameters, sizeof...(Params)), consume);
+    }
+  }
+  // for_each(): sends the command in single-row mode, hands `consume` the
+  // rows, then (however it ended) leaves the connection ready for the next.
+  absl::Status stream(const char* operation, const char* verb, absl::string_view sql,
+                      absl::Span<const PostgresParameter> parameters,
+                      absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume);
+  // The streamed command's next result into `rows`: true with a row, false
+  // at the end, or the error.
+  absl::StatusOr<bool> stream_next(postgres_internal::ResultRows& rows);
+  // Reads what is left of a streamed command, asking the server to cancel
+  // it first outside a transaction.
+  absl::Status stream_finish(postgres_internal::ResultRows& rows);
+  // What run() checks and does before sending: the SQL (no NUL byte, no
+  // nested BEGIN), the connection not abandoned, the statements let go
+  // released. Sets `deadline`.
+  absl::Status before_command(::pg_conn* connection, const char* verb, absl::string_view sql,
+                              absl::Time& deadline);
+  // The errors of exchange(): a lost connection, a timeout (cancelled,
+  // abandoned), a failed result from the server (with its SqlError).
+  absl::Status lost(::pg_conn* connection, const char* verb, absl::string_view sql);
+  absl::Status timed_out(::pg_conn* connection, const char* verb, absl::string_view sql);
+  absl::Status server_error(::pg_conn* connection, ::pg_result* result, const char* verb,
+                            absl::string_view sql);
   // DEALLOCATEs the statements let go, when the transaction state allows.
   absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
   // Called by PreparedTraits: statement `number` is no longer used.
@@ -829,6 +1117,8 @@ class PostgresConnection {
   // Server-side statements whose PostgresStatement is gone, to DEALLOCATE:
   // owned here from then on, and ended with the session.
   internal::Kept<std::vector<uint64_t>> unused_statements_;
+  // A for_each() is reading its rows: no other command may run.
+  bool streaming_ = false;
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
   internal::Kept<std::string> abandoned_;
