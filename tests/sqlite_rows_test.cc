@@ -109,6 +109,23 @@ TEST_F(SqliteRowsTest, ExtraColumnNamesTheColumnEvenWithNoRow) {
   EXPECT_THAT(rows.status().message(), HasSubstr("column \"extra\" has no field"));
 }
 
+TEST_F(SqliteRowsTest, MisfitReturningChangesNothing) {
+  absl::StatusOr<std::vector<Match>> rows = db().query<Match>(
+      "INSERT INTO matches (winner, loser) VALUES ('x', 'y') RETURNING winner, loser");
+  ASSERT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(rows.status().message(), HasSubstr("field \"score\" has no column"));
+  absl::Status each = db().for_each<Match>(
+      "INSERT INTO matches (winner, loser) VALUES ('x', 'y') RETURNING winner, loser",
+      [](const Match&) { return absl::OkStatus(); });
+  EXPECT_EQ(each.code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::string> value = db().query_value<std::string>(
+      "INSERT INTO matches (winner, loser) VALUES ('x', 'y') RETURNING winner, loser");
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<int64_t> count = db().query_value<int64_t>("SELECT count(*) FROM matches");
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 2);
+}
+
 TEST_F(SqliteRowsTest, NullIntoNonOptionalNamesFieldAndColumn) {
   ASSERT_TRUE(db().execute("INSERT INTO matches VALUES ('eve', 'fay', NULL, 'win', NULL)").ok());
   absl::StatusOr<std::vector<Match>> rows =

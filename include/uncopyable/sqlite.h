@@ -748,7 +748,10 @@ class SqliteConnection {
   // Errors: "query sqlite "t.db": row Match, field score, column "score":
   // NULL into a non-optional int64_t" and the others rows.h lists; SQLite's
   // own errors keep their SqlError payload (is_unique_violation() works on
-  // what query() returns). A struct not described with UNCOPYABLE_ROW does
+  // what query() returns). The columns are checked against the fields
+  // before the statement runs (SQLite knows them from prepare()): a row that
+  // does not fit an "INSERT ... RETURNING" is refused with nothing inserted.
+  // A struct not described with UNCOPYABLE_ROW does
   // not compile. (SQLiteCpp reads by position, or looks a name up per call
   // with getColumn("name"), and has no row or one-row form; see rows.h.)
   template <DescribedRow T, typename... Params>
@@ -757,6 +760,7 @@ class SqliteConnection {
     absl::StatusOr<Statement> statement = prepare_bound("query", sql, params...);
     if (!statement.ok()) return statement.status();
     sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "query"); !shape.ok()) return shape;
     return internal::query_rows<T>(rows, "query");
   }
   // Exactly one row: none is NotFound, more than one FailedPrecondition
@@ -766,6 +770,7 @@ class SqliteConnection {
     absl::StatusOr<Statement> statement = prepare_bound("query_one", sql, params...);
     if (!statement.ok()) return statement.status();
     sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "query_one"); !shape.ok()) return shape;
     return internal::query_one_row<T>(rows, "query_one");
   }
   // The one column of exactly one row ("SELECT count(*) FROM t"): a row
@@ -778,6 +783,10 @@ class SqliteConnection {
     absl::StatusOr<Statement> statement = prepare_bound("query_value", sql, params...);
     if (!statement.ok()) return statement.status();
     sqlite_internal::StatementRows rows(*statement);
+    if (rows.column_count() != 1) {
+      return internal::value_shape_error("query_value", rows.resource(),
+                                         internal::column_names(rows));
+    }
     return internal::query_one_value<T>(rows, "query_value");
   }
   // Each row in turn, stepped, never all held: fn(const T&) -> absl::Status,
@@ -897,6 +906,14 @@ class SqliteConnection {
     if (!bound.ok()) return bound;
     return statement;
   }
+  // SQLite knows a statement's columns before it runs: a row that does not
+  // fit them is refused before the first step, so that a mistyped
+  // "INSERT ... RETURNING" has changed nothing. (rows.h checks them again
+  // after the first step, where PostgreSQL first knows them.)
+  template <DescribedRow T>
+  static absl::Status shape_first(const sqlite_internal::StatementRows& rows, const char* verb) {
+    return internal::RowMapping<T>::of(rows, verb).status();
+  }
   template <typename T, typename Arguments, size_t... I>
   absl::Status for_each_of(absl::string_view sql, Arguments& arguments,
                            std::index_sequence<I...>) {
@@ -904,6 +921,7 @@ class SqliteConnection {
     absl::StatusOr<Statement> statement = prepare_bound("for_each", sql, std::get<I>(arguments)...);
     if (!statement.ok()) return statement.status();
     sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "for_each"); !shape.ok()) return shape;
     return internal::for_each_row<T>(rows, fn, "for_each");
   }
   // The connection, or an abort naming `Who::kName`::`operation` if it is
