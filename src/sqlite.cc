@@ -1008,20 +1008,33 @@ absl::Status cell_error(int storage, const char* type) {
 // The column's value (one call to SQLite) and its storage class. The value
 // is the statement's own, used by this thread only until the next step;
 // only its type and numbers are read from it directly (no allocation).
-sqlite3_value* cell(sqlite3_stmt* statement, int column, int& storage) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline sqlite3_value* cell(sqlite3_stmt* statement, int column,
+                                                        int& storage) {
   sqlite3_value* value = ::sqlite3_column_value(statement, column);
   storage = ::sqlite3_value_type(value);
   return value;
 }
 
-absl::Status integer_cell(sqlite3_stmt* statement, int column, const char* type, int64_t& out,
-                          bool* null) {
+absl::Status integer_from_other(sqlite3_value* value, int storage, const char* type,
+                                int64_t& out, bool* null);
+
+// The INTEGER at `column`: the common case inline, the others out of line.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status integer_cell(sqlite3_stmt* statement, int column,
+                                                             const char* type, int64_t& out,
+                                                             bool* null) {
   int storage;
   sqlite3_value* value = cell(statement, column, storage);
   if (ABSL_PREDICT_TRUE(storage == SQLITE_INTEGER)) {
     out = ::sqlite3_value_int64(value);
     return absl::OkStatus();
   }
+  return integer_from_other(value, storage, type, out, null);
+}
+
+// NULL, or a REAL with no fraction, or a refusal.
+ABSL_ATTRIBUTE_NOINLINE absl::Status integer_from_other(sqlite3_value* value, int storage,
+                                                        const char* type, int64_t& out,
+                                                        bool* null) {
   if (storage == SQLITE_NULL && null != nullptr) {
     *null = true;
     return absl::OkStatus();
