@@ -37,6 +37,14 @@ struct Blob {
   std::vector<std::byte> data;
 };
 
+struct Kinds {
+  UNCOPYABLE_ROW(Kinds, flag, small, real, maybe)
+  bool flag = false;
+  int small = 0;
+  double real = 0;
+  std::optional<int64_t> maybe;
+};
+
 struct Id {
   UNCOPYABLE_ROW(Id, id)
   int64_t id = 0;
@@ -151,6 +159,54 @@ TEST_F(SqliteRowsTest, UnknownEnumTextIsAnError) {
   ASSERT_FALSE(rows.ok());
   EXPECT_THAT(rows.status().message(), HasSubstr("field outcome, column \"outcome\""));
   EXPECT_THAT(rows.status().message(), HasSubstr("tie"));
+}
+
+TEST_F(SqliteRowsTest, NumbersAreReadExactlyOrRefused) {
+  absl::StatusOr<app::Kinds> kinds =
+      db().query_one<app::Kinds>("SELECT 1 AS flag, 7.0 AS small, 2 AS real, NULL AS maybe");
+  ASSERT_TRUE(kinds.ok()) << kinds.status();
+  EXPECT_EQ(*kinds, (app::Kinds{.flag = true, .small = 7, .real = 2.0, .maybe = std::nullopt}));
+  kinds = db().query_one<app::Kinds>("SELECT 0 AS flag, 1 AS small, 2 AS real, 5 AS maybe");
+  ASSERT_TRUE(kinds.ok()) << kinds.status();
+  EXPECT_EQ(kinds->maybe, 5);
+  const std::string prefix = "query_one sqlite \":memory:\": row Kinds, ";
+  EXPECT_EQ(db().query_one<app::Kinds>("SELECT 2 AS flag, 1 AS small, 2 AS real, 5 AS maybe")
+                .status()
+                .message(),
+            prefix + "field flag, column \"flag\": INTEGER 2 is not a bool (0 or 1)");
+  EXPECT_EQ(db().query_one<app::Kinds>("SELECT 0 AS flag, 2.5 AS small, 2 AS real, 5 AS maybe")
+                .status()
+                .message(),
+            prefix + "field small, column \"small\": REAL 2.5 has a fraction, which an int "
+                     "would lose");
+  EXPECT_EQ(db().query_one<app::Kinds>(
+                    "SELECT 0 AS flag, 4294967296 AS small, 2 AS real, 5 AS maybe")
+                .status()
+                .message(),
+            prefix + "field small, column \"small\": INTEGER 4294967296 is out of int's range");
+  EXPECT_EQ(db().query_one<app::Kinds>("SELECT 0 AS flag, 1 AS small, x'00' AS real, 5 AS maybe")
+                .status()
+                .message(),
+            prefix + "field real, column \"real\": a BLOB value, not a double");
+  EXPECT_EQ(db().query_one<app::Kinds>("SELECT 0 AS flag, 1 AS small, 1.0 AS real, 'x' AS maybe")
+                .status()
+                .message(),
+            prefix + "field maybe, column \"maybe\": a TEXT value, not an int64_t");
+}
+
+TEST(SqliteRowsMultiThreadTest, QueriesOnAMultiThreadConnection) {
+  absl::StatusOr<SqliteConnection> db = SqliteConnection::open(
+      {.path = ":memory:", .threading = SqliteThreading::multi_thread});
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(db->execute("CREATE TABLE matches (winner TEXT, loser TEXT, score INTEGER, "
+                          "outcome TEXT, note TEXT)")
+                  .ok());
+  ASSERT_TRUE(db->execute("INSERT INTO matches VALUES (:winner, :loser, :score, :outcome, :note)",
+                          kCid)
+                  .ok());
+  absl::StatusOr<std::vector<Match>> rows = db->query<Match>("SELECT * FROM matches");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_THAT(*rows, ElementsAre(kCid));
 }
 
 TEST_F(SqliteRowsTest, PositionalCountMustMatch) {
