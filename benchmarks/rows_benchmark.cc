@@ -6,12 +6,11 @@
 //
 //   ./bazelw run -c opt //benchmarks:rows_benchmark -- --benchmark_repetitions=3
 //
-// uncopyable reads through internal::query_rows<T> over a cursor written
-// here on the existing Statement API (step(), is_null(), get_int64(),
-// get_double(), get_text()); the connections' own query<T> puts the same
-// algorithm over the same calls. The variant "Getters" is the same
-// Statement read by hand, field by field, with no mapping: the difference
-// between the two is what the mapping costs.
+// uncopyable reads with SqliteConnection::query<Player>(sql): prepared,
+// columns mapped to fields by name once, each column read with one
+// sqlite3_column_value() call (two for text), its type checked. The variant
+// "Getters" is a Statement read by hand with the unchecked getters, field
+// by field, with no mapping.
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -152,67 +151,10 @@ void rows_raw(benchmark::State& state, Threading threading) {
   sqlite3_close(db);
 }
 
-// A RowCursor over a Statement (see rows.h). Statement has no column_name()
-// yet, so the cursor is given the SELECT's names. NULL into a field that is
-// not optional is an error, as a connection's cursor makes it; a value of
-// another type is converted (Statement's getters do, as sqlite3_column_*
-// do).
-class StatementCursor {
- public:
-  template <typename T>
-  static constexpr const char* kind() {
-    if constexpr (std::is_same_v<T, int64_t>) return "int64_t";
-    if constexpr (std::is_same_v<T, double>) return "double";
-    return "std::string";
-  }
-
-  StatementCursor(uncopyable::Statement& statement, std::vector<std::string> names)
-      : statement_(&statement), names_(std::move(names)) {}
-
-  int column_count() const { return static_cast<int>(names_.size()); }
-  const std::string& column_name(int column) const { return names_[column]; }
-  std::string resource() const { return statement_->resource(); }
-  absl::StatusOr<bool> next() { return statement_->step(); }
-
-  template <typename T>
-  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<T> read(int column) const {
-    if constexpr (uncopyable::IsOptional<T>::value) {
-      if (statement_->is_null(column)) return T();
-      absl::StatusOr<typename T::value_type> value = read<typename T::value_type>(column);
-      if (!value.ok()) return value.status();
-      return T(*std::move(value));
-    } else {
-      // SQLite reads NULL as 0, 0.0 or "": only such a value can be one,
-      // and only then is the column asked whether it is NULL.
-      T value;
-      if constexpr (std::is_same_v<T, int64_t>) {
-        value = statement_->get_int64(column);
-      } else if constexpr (std::is_same_v<T, double>) {
-        value = statement_->get_double(column);
-      } else if constexpr (std::is_same_v<T, std::string>) {
-        value = statement_->get_text(column);
-      } else {
-        static_assert(sizeof(T) == 0, "not needed by this benchmark");
-      }
-      if (ABSL_PREDICT_FALSE(value == T{}) && statement_->is_null(column)) {
-        return absl::FailedPreconditionError(absl::StrCat("NULL into a non-optional ", kind<T>()));
-      }
-      return value;
-    }
-  }
-
- private:
-  uncopyable::Statement* statement_;
-  std::vector<std::string> names_;
-};
-static_assert(uncopyable::RowCursor<StatementCursor>);
-
 void rows_uncopyable(benchmark::State& state, Threading threading) {
   SqliteConnection db = open_uncopyable(threading);
   for (auto _ : state) {
-    uncopyable::Statement select = *db.prepare(kSelect);
-    StatementCursor cursor(select, {"id", "name", "score", "wins", "note"});
-    absl::StatusOr<std::vector<Player>> rows = uncopyable::internal::query_rows<Player>(cursor);
+    absl::StatusOr<std::vector<Player>> rows = db.query<Player>(kSelect);
     check(rows.ok());
     expect_all(*rows);
     benchmark::DoNotOptimize(rows->data());

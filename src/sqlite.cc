@@ -413,19 +413,23 @@ absl::Status SqliteConnection::execute(absl::string_view sql) {
 }
 
 absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
+  return prepare_as("prepare", sql);
+}
+
+absl::StatusOr<Statement> SqliteConnection::prepare_as(const char* verb, absl::string_view sql) {
   sqlite3* db = checked("prepare()", *this);
   Call call(*this, kName, "prepare()");
-  if (absl::Status refused = refuse_unreadable(db, "prepare", sql); !refused.ok()) return refused;
+  if (absl::Status refused = refuse_unreadable(db, verb, sql); !refused.ok()) return refused;
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   // The size is at most SQLITE_LIMIT_SQL_LENGTH (checked above): an int.
   // (An empty view may have no data: SQLite would call a null text misuse.)
   const char* text = sql.data() != nullptr ? sql.data() : "";
   const int result = ::sqlite3_prepare_v2(db, text, static_cast<int>(sql.size()), &raw, &tail);
-  if (result != SQLITE_OK) return error("prepare", internal::quoted(sql), result);
+  if (result != SQLITE_OK) return error(verb, internal::quoted(sql), result);
   if (raw == nullptr) {
     return internal::error_on(
-        absl::StatusCode::kInvalidArgument, "prepare", resource(),
+        absl::StatusCode::kInvalidArgument, verb, resource(),
         absl::StrCat(internal::quoted(sql),
                      ": no SQL statement in the text (it is empty, or only blanks and comments)"));
   }
@@ -434,7 +438,7 @@ absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {
       next_statement(sql, tail != nullptr ? static_cast<size_t>(tail - text) : sql.size());
   if (next != absl::string_view::npos) {
     return internal::error_on(
-        absl::StatusCode::kInvalidArgument, "prepare", resource(),
+        absl::StatusCode::kInvalidArgument, verb, resource(),
         absl::StrCat(internal::quoted(sql), ": more SQL after the first statement, from offset ", next, ": ",
                      internal::quoted(sql.substr(next)),
                      " would never run; prepare() takes one statement (execute() runs several)"));
@@ -985,5 +989,252 @@ std::string Statement::get_text(int column) const {
   const int size = ::sqlite3_column_bytes(statement, column);
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), size);
 }
+
+// ---------------------------------------------------------------------------
+// Rows (rows.h): the cursor's reads and the parameter sink.
+
+namespace sqlite_internal {
+namespace {
+
+// A value `type` cannot hold, said bare (rows.h adds the rest).
+absl::Status cell_error(int storage, const char* type) {
+  if (storage == SQLITE_NULL) {
+    return absl::FailedPreconditionError(absl::StrCat("NULL into a non-optional ", type));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(with_article(storage_class(storage)),
+                                                 " value, not ", with_article(type)));
+}
+
+// The column's value (one call to SQLite) and its storage class. The value
+// is the statement's own, used by this thread only until the next step;
+// only its type and numbers are read from it directly (no allocation).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline sqlite3_value* cell(sqlite3_stmt* statement, int column,
+                                                        int& storage) {
+  sqlite3_value* value = ::sqlite3_column_value(statement, column);
+  storage = ::sqlite3_value_type(value);
+  return value;
+}
+
+absl::Status integer_from_other(sqlite3_value* value, int storage, const char* type,
+                                int64_t& out, bool* null);
+
+// The INTEGER at `column`: the common case inline, the others out of line.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status integer_cell(sqlite3_stmt* statement, int column,
+                                                             const char* type, int64_t& out,
+                                                             bool* null) {
+  int storage;
+  sqlite3_value* value = cell(statement, column, storage);
+  if (ABSL_PREDICT_TRUE(storage == SQLITE_INTEGER)) {
+    out = ::sqlite3_value_int64(value);
+    return absl::OkStatus();
+  }
+  return integer_from_other(value, storage, type, out, null);
+}
+
+// NULL, or a REAL with no fraction, or a refusal.
+ABSL_ATTRIBUTE_NOINLINE absl::Status integer_from_other(sqlite3_value* value, int storage,
+                                                        const char* type, int64_t& out,
+                                                        bool* null) {
+  if (storage == SQLITE_NULL && null != nullptr) {
+    *null = true;
+    return absl::OkStatus();
+  }
+  if (storage != SQLITE_FLOAT) return cell_error(storage, type);
+  const double real = ::sqlite3_value_double(value);
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (std::trunc(real) != real) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "REAL ", exactly(real), " has a fraction, which ", with_article(type), " would lose"));
+  }
+  if (!(real >= -kTwoTo63 && real < kTwoTo63)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("REAL ", exactly(real), " is out of ", type, "'s range"));
+  }
+  out = static_cast<int64_t>(real);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, int64_t& out, bool* null) {
+  return integer_cell(statement, column, "int64_t", out, null);
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, int& out, bool* null) {
+  int64_t value = 0;
+  if (absl::Status s = integer_cell(statement, column, "int", value, null); !s.ok()) return s;
+  if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(absl::StrCat("INTEGER ", value, " is out of int's range"));
+  }
+  out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, bool& out, bool* null) {
+  int64_t value = 0;
+  if (absl::Status s = integer_cell(statement, column, "bool", value, null); !s.ok()) return s;
+  if (value != 0 && value != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("INTEGER ", value, " is not a bool (0 or 1)"));
+  }
+  out = value == 1;
+  return absl::OkStatus();
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* null) {
+  int storage;
+  sqlite3_value* value = cell(statement, column, storage);
+  if (ABSL_PREDICT_TRUE(storage == SQLITE_FLOAT)) {
+    out = ::sqlite3_value_double(value);
+    return absl::OkStatus();
+  }
+  if (storage == SQLITE_NULL && null != nullptr) {
+    *null = true;
+    return absl::OkStatus();
+  }
+  if (storage != SQLITE_INTEGER) return cell_error(storage, "double");
+  const int64_t integer = ::sqlite3_value_int64(value);
+  const double real = static_cast<double>(integer);
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (real >= kTwoTo63 || static_cast<int64_t>(real) != integer) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "INTEGER ", integer, " is not exactly a double (it would read as ", exactly(real), ")"));
+  }
+  out = real;
+  return absl::OkStatus();
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null) {
+  int storage;
+  sqlite3_value* value = cell(statement, column, storage);
+  if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
+    if (storage == SQLITE_NULL && null != nullptr) {
+      *null = true;
+      return absl::OkStatus();
+    }
+    return cell_error(storage, "std::string");
+  }
+  // The text through the statement (under the connection's mutex: a UTF-16
+  // database's text is converted, which allocates), then its size.
+  const auto* text = ::sqlite3_column_text(statement, column);
+  const int size = ::sqlite3_value_bytes(value);
+  if (ABSL_PREDICT_FALSE(text == nullptr && size != 0)) {
+    return absl::ResourceExhaustedError("out of memory");
+  }
+  out.assign(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+  return absl::OkStatus();
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,
+                       bool* null) {
+  int storage;
+  sqlite3_value* value = cell(statement, column, storage);
+  if (ABSL_PREDICT_FALSE(storage != SQLITE_BLOB)) {
+    if (storage == SQLITE_NULL && null != nullptr) {
+      *null = true;
+      return absl::OkStatus();
+    }
+    return cell_error(storage, "std::vector<std::byte>");
+  }
+  // Through the statement too: a zeroblob() is made real, which allocates.
+  const auto* bytes = static_cast<const std::byte*>(::sqlite3_column_blob(statement, column));
+  const int size = ::sqlite3_value_bytes(value);
+  if (ABSL_PREDICT_FALSE(bytes == nullptr && size != 0)) {
+    return absl::ResourceExhaustedError("out of memory");
+  }
+  out.assign(bytes, bytes + size);
+  return absl::OkStatus();
+}
+
+int StatementParams::parameter_count() const { return ::sqlite3_bind_parameter_count(raw_); }
+
+int StatementParams::index_of(absl::string_view name) const {
+  // `name` is ":field" (rows.h makes it, no NUL in it).
+  std::string text(name);
+  for (const char prefix : {':', '@', '$'}) {
+    text[0] = prefix;
+    if (const int index = ::sqlite3_bind_parameter_index(raw_, text.c_str()); index > 0) {
+      return index;
+    }
+  }
+  return 0;
+}
+
+absl::Status StatementParams::bound(int index, int result) {
+  if (ABSL_PREDICT_TRUE(result == SQLITE_OK)) {
+    bound_.push_back(index);
+    return absl::OkStatus();
+  }
+  return with_sql_error(absl::Status(code_for(result), ::sqlite3_errstr(result)),
+                        {.sqlstate = "", .sqlite_code = result});
+}
+
+absl::Status StatementParams::bind(absl::string_view name, int64_t value) {
+  const int index = index_of(name);
+  if (index == 0) return absl::OkStatus();
+  return bound(index, ::sqlite3_bind_int64(raw_, index, value));
+}
+
+absl::Status StatementParams::bind(absl::string_view name, double value) {
+  const int index = index_of(name);
+  if (index == 0) return absl::OkStatus();
+  return bound(index, ::sqlite3_bind_double(raw_, index, value));
+}
+
+absl::Status StatementParams::bind(absl::string_view name, absl::string_view value) {
+  const int index = index_of(name);
+  if (index == 0) return absl::OkStatus();
+  const char* text = value.data() != nullptr ? value.data() : "";  // '' is not NULL
+  return bound(index, ::sqlite3_bind_text64(raw_, index, text, value.size(), SQLITE_TRANSIENT,
+                                            SQLITE_UTF8));
+}
+
+absl::Status StatementParams::bind(absl::string_view name, absl::Span<const std::byte> value) {
+  const int index = index_of(name);
+  if (index == 0) return absl::OkStatus();
+  static constexpr std::byte kNothing{};  // X'' is not NULL
+  const void* bytes = value.data() != nullptr ? value.data() : &kNothing;
+  return bound(index, ::sqlite3_bind_blob64(raw_, index, bytes, value.size(), SQLITE_TRANSIENT));
+}
+
+absl::Status StatementParams::bind(absl::string_view name, std::nullptr_t) {
+  const int index = index_of(name);
+  if (index == 0) return absl::OkStatus();
+  return bound(index, ::sqlite3_bind_null(raw_, index));
+}
+
+absl::Status StatementParams::all_bound(const char* verb, absl::string_view row,
+                                        absl::Span<const absl::string_view> fields) const {
+  const int count = parameter_count();
+  if (static_cast<int>(bound_.size()) == count) return absl::OkStatus();
+  std::vector<std::string> unbound;
+  for (int i = 1; i <= count; ++i) {
+    if (std::find(bound_.begin(), bound_.end(), i) != bound_.end()) continue;
+    const char* name = ::sqlite3_bind_parameter_name(raw_, i);
+    unbound.push_back(name != nullptr ? internal::quoted(name) : absl::StrCat("?", i));
+  }
+  std::string listed_fields;
+  for (const absl::string_view field : fields) {
+    absl::StrAppend(&listed_fields, listed_fields.empty() ? "" : ", ", field);
+  }
+  return internal::error_on(
+      absl::StatusCode::kInvalidArgument, verb, resource(),
+      absl::StrCat(internal::quoted(statement_->sql_), ": row ", row, " has no field for ",
+                   unbound.size() == 1 ? "parameter " : "parameters ", listed(unbound),
+                   " (a field `f` binds :f, @f or $f; its fields are ", listed_fields, ")"));
+}
+
+absl::Status StatementParams::positional(const char* verb, const Statement& statement,
+                                         int given) {
+  const int count = ::sqlite3_bind_parameter_count(statement.checked("bind()"));
+  if (count == given) return absl::OkStatus();
+  return internal::error_on(
+      absl::StatusCode::kInvalidArgument, verb, statement.resource(),
+      absl::StrCat(internal::quoted(statement.sql_), ": ", given,
+                   given == 1 ? " value was" : " values were", " given for ", count,
+                   count == 1 ? " parameter" : " parameters", "; nothing was run"));
+}
+
+}  // namespace sqlite_internal
 
 }  // namespace uncopyable

@@ -65,6 +65,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -80,6 +81,7 @@
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/rebuildable.h"
+#include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
 #include "uncopyable/unique_handle.h"
 
@@ -191,6 +193,9 @@ inline sqlite3* db_of(uintptr_t address) { return reinterpret_cast<sqlite3*>(add
 // connection (on a multi_thread one, another thread in a call on it
 // aborts), and only in the process that prepared it: a fork()ed child lets
 // go of it without finalizing.
+struct StatementTraits;
+class StatementRows;
+class StatementParams;
 struct StatementTraits : AddressTraits {
   static constexpr std::string_view kName = "Statement";
   explicit StatementTraits(const SqliteConnection* of = nullptr) noexcept : connection(of) {}
@@ -386,6 +391,8 @@ class Statement {
 
  private:
   friend class SqliteConnection;
+  friend class sqlite_internal::StatementRows;
+  friend class sqlite_internal::StatementParams;
   Statement(SqliteConnection* connection, sqlite3_stmt* statement, std::string sql);
   // The statement, after the checks that matter while the connection is
   // borrowed (it cannot close or move meanwhile): not moved-from, not in a
@@ -470,6 +477,131 @@ class Statement {
   int columns_ = 0;
   std::string sql_;
 };
+
+namespace sqlite_internal {
+
+// The current row's column `column` into `out`, for StatementRows: the
+// value as read<T>() reads it (the same conversions, the same refusals),
+// but with a bare message ("NULL into a non-optional int64_t", "a TEXT value,
+// not an int64_t"): rows.h adds the operation, resource, row, field and
+// column. With `null` given, NULL sets *null and leaves `out` alone.
+// Each asks SQLite for the column's value once (sqlite3_column_value(), one
+// call, which takes the connection's mutex on a serialized connection) and
+// reads its type and number from it; text and bytes add one call
+// (sqlite3_column_text()/_blob(), under the mutex, as a conversion may
+// allocate). No row check: StatementRows::next() made the row current.
+absl::Status read_cell(sqlite3_stmt* statement, int column, bool& out, bool* null);
+absl::Status read_cell(sqlite3_stmt* statement, int column, int& out, bool* null);
+absl::Status read_cell(sqlite3_stmt* statement, int column, int64_t& out, bool* null);
+absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* null);
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null);
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,
+                       bool* null);
+
+// A RowCursor (rows.h) over a Statement that has its parameters bound:
+// next() is step() (with its checks: moved from, forked, another thread on
+// a multi_thread connection), then the row's columns are read with no
+// check each, the row being current and the columns those of the mapping.
+class StatementRows {
+ public:
+  explicit StatementRows(Statement& statement)
+      : statement_(&statement),
+        raw_(statement.checked("query()")),
+        columns_(statement.column_count()) {}
+
+  int column_count() const { return columns_; }
+  std::string column_name(int column) const { return statement_->column_name(column); }
+  std::string resource() const { return statement_->resource(); }
+  absl::StatusOr<bool> next() { return statement_->step(); }
+
+  template <typename T>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<T> read(int column) const {
+    if constexpr (IsOptional<T>::value) {
+      typename T::value_type value{};
+      bool null = false;
+      absl::Status status = read_cell(raw_, column, value, &null);
+      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+      if (null) return T();
+      return T(std::move(value));
+    } else {
+      T value{};
+      absl::Status status = read_cell(raw_, column, value, nullptr);
+      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+      return value;
+    }
+  }
+
+ private:
+  Statement* statement_;
+  sqlite3_stmt* raw_;
+  int columns_;
+};
+
+// A ParamSink (rows.h) over a Statement: a row's field `score` binds the
+// parameter ":score" (else "@score", else "$score"); a field the SQL has
+// no parameter for is left out (a row may fill a WHERE that names only
+// some of its fields). all_bound() then refuses a parameter no field
+// filled, so that a typo in the SQL (":scroe") is never a quiet NULL.
+class StatementParams {
+ public:
+  static constexpr ParamStyle kParamStyle = ParamStyle::by_name;
+  explicit StatementParams(Statement& statement)
+      : statement_(&statement), raw_(statement.checked("bind()")) {}
+
+  std::string resource() const { return statement_->resource(); }
+  int parameter_count() const;
+
+  absl::Status bind(absl::string_view name, bool value) { return bind(name, int64_t{value}); }
+  absl::Status bind(absl::string_view name, int value) { return bind(name, int64_t{value}); }
+  absl::Status bind(absl::string_view name, int64_t value);
+  absl::Status bind(absl::string_view name, double value);
+  absl::Status bind(absl::string_view name, absl::string_view value);
+  absl::Status bind(absl::string_view name, absl::Span<const std::byte> value);
+  absl::Status bind(absl::string_view name, std::nullptr_t);
+
+  // OK if every parameter of the statement was bound; else InvalidArgument
+  // naming those that were not and the row's fields.
+  absl::Status all_bound(const char* verb, absl::string_view row,
+                         absl::Span<const absl::string_view> fields) const;
+
+  // `given` values bound in order: InvalidArgument unless the statement has
+  // exactly that many parameters.
+  static absl::Status positional(const char* verb, const Statement& statement, int given);
+
+ private:
+  // The parameter ":name", "@name" or "$name" (`name` given as ":name"),
+  // or 0.
+  int index_of(absl::string_view name) const;
+  // Notes `index` bound, or makes the bare error of SQLite's `result`.
+  absl::Status bound(int index, int result);
+
+  Statement* statement_;
+  sqlite3_stmt* raw_;
+  std::vector<int> bound_;
+};
+
+// The parameters of a query: values, bound in order (1, 2, ...), or one
+// described row, its fields bound by name.
+template <typename... Params>
+absl::Status bind_params(const char* verb, Statement& statement, const Params&... params) {
+  if constexpr (sizeof...(Params) == 1 && (DescribedRow<Params> && ...)) {
+    using Row = std::tuple_element_t<0, std::tuple<Params...>>;
+    StatementParams sink(statement);
+    absl::Status status = internal::bind_row(sink, params...);
+    if (!status.ok()) return status;
+    return sink.all_bound(verb, row_name<Row>(), internal::kRowFieldNames<Row>);
+  } else {
+    static_assert(!(DescribedRow<Params> || ...),
+                  "a described row is bound alone: pass it as the only parameter");
+    if (absl::Status count = StatementParams::positional(verb, statement, sizeof...(Params));
+        !count.ok()) {
+      return count;
+    }
+    return statement.bind_all(params...);
+  }
+}
+
+}  // namespace sqlite_internal
 
 // BEGIN ... COMMIT, rolled back unless commit() ran. It must not outlive its
 // connection; committing twice is misuse. A commit() that fails leaves no
@@ -590,6 +722,96 @@ class SqliteConnection {
   // follow it): sqlite3_prepare_v2() (and SQLiteCpp) would compile the
   // first and quietly ignore the rest; Python's sqlite3 refuses it too.
   [[nodiscard]] absl::StatusOr<Statement> prepare(absl::string_view sql);
+
+  // Rows into described structs (rows.h): columns to fields by name, all of
+  // them, checked once per query before any row is read.
+  //
+  //   absl::StatusOr<std::vector<app::Match>> won =
+  //       db->query<app::Match>("SELECT * FROM matches WHERE winner = ?", "ann");
+  //   absl::StatusOr<app::Match> one =
+  //       db->query_one<app::Match>("SELECT * FROM matches WHERE rowid = ?", 7);
+  //   absl::StatusOr<int64_t> count = db->query_value<int64_t>("SELECT count(*) FROM matches");
+  //   absl::Status shown = db->for_each<app::Match>(
+  //       "SELECT * FROM matches", [](const app::Match& m) { return print(m); });
+  //   absl::Status added = db->execute(
+  //       "INSERT INTO matches VALUES (:winner, :loser, :score, :outcome, :note)", m);
+  //
+  // `sql` is ONE statement (as prepare() takes it, prepared again on each
+  // call: there is no statement cache yet). `params` are values bound in
+  // order to ?1, ?2, ... (as many as the statement has parameters, else
+  // InvalidArgument: a missing one is never a quiet NULL), or ONE described
+  // row, whose field `score` binds the parameter ":score" (or "@score", or
+  // "$score"). A field the SQL has no parameter for is left out, so that a
+  // row can fill a WHERE naming some of its fields; a parameter no field
+  // fills is InvalidArgument naming it. Values are read as read<T>() reads
+  // them (no conversion that loses anything; NULL only into an optional).
+  // Errors: "query sqlite "t.db": row Match, field score, column "score":
+  // NULL into a non-optional int64_t" and the others rows.h lists; SQLite's
+  // own errors keep their SqlError payload (is_unique_violation() works on
+  // what query() returns). The columns are checked against the fields
+  // before the statement runs (SQLite knows them from prepare()): a row that
+  // does not fit an "INSERT ... RETURNING" is refused with nothing inserted.
+  // A struct not described with UNCOPYABLE_ROW does
+  // not compile. (SQLiteCpp reads by position, or looks a name up per call
+  // with getColumn("name"), and has no row or one-row form; see rows.h.)
+  template <DescribedRow T, typename... Params>
+  [[nodiscard]] absl::StatusOr<std::vector<T>> query(absl::string_view sql,
+                                                     const Params&... params) {
+    absl::StatusOr<Statement> statement = prepare_bound("query", sql, params...);
+    if (!statement.ok()) return statement.status();
+    sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "query"); !shape.ok()) return shape;
+    return internal::query_rows<T>(rows, "query");
+  }
+  // Exactly one row: none is NotFound, more than one FailedPrecondition
+  // (libpqxx's query1 / exec1; SQLiteCpp has no such form).
+  template <DescribedRow T, typename... Params>
+  [[nodiscard]] absl::StatusOr<T> query_one(absl::string_view sql, const Params&... params) {
+    absl::StatusOr<Statement> statement = prepare_bound("query_one", sql, params...);
+    if (!statement.ok()) return statement.status();
+    sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "query_one"); !shape.ok()) return shape;
+    return internal::query_one_row<T>(rows, "query_one");
+  }
+  // The one column of exactly one row ("SELECT count(*) FROM t"): a row
+  // field type (int64_t, std::optional<std::string>, an enum, ...). Other
+  // than one column is InvalidArgument; no row NotFound, more
+  // FailedPrecondition. (SQLiteCpp: Database::execAndGet(), which takes the
+  // first column of the first row and ignores the rest.)
+  template <RowField T, typename... Params>
+  [[nodiscard]] absl::StatusOr<T> query_value(absl::string_view sql, const Params&... params) {
+    absl::StatusOr<Statement> statement = prepare_bound("query_value", sql, params...);
+    if (!statement.ok()) return statement.status();
+    sqlite_internal::StatementRows rows(*statement);
+    if (rows.column_count() != 1) {
+      return internal::value_shape_error("query_value", rows.resource(),
+                                         internal::column_names(rows));
+    }
+    return internal::query_one_value<T>(rows, "query_value");
+  }
+  // Each row in turn, stepped, never all held: fn(const T&) -> absl::Status,
+  // the last argument, after the parameters. The first non-OK Status fn
+  // returns stops the query and is returned as it is. The T passed is one
+  // object reused for every row: copy it to keep it. fn may use this
+  // connection (the query's statement stays open meanwhile).
+  template <DescribedRow T, typename... ParamsThenFn>
+  [[nodiscard]] absl::Status for_each(absl::string_view sql, ParamsThenFn&&... params_then_fn) {
+    static_assert(sizeof...(ParamsThenFn) >= 1, "for_each<T>(sql, params..., fn): fn is missing");
+    auto arguments = std::forward_as_tuple(std::forward<ParamsThenFn>(params_then_fn)...);
+    return for_each_of<T>(sql, arguments,
+                          std::make_index_sequence<sizeof...(ParamsThenFn) - 1>());
+  }
+  // execute() with parameters: ONE statement (as prepare() takes it) with
+  // its values bound, in order or from one described row by name (as for
+  // query()), run to the end. A statement returning rows is
+  // FailedPrecondition, as run() says; read them with query<T>().
+  template <typename First, typename... Rest>
+  [[nodiscard]] absl::Status execute(absl::string_view sql, const First& first,
+                                     const Rest&... rest) {
+    absl::StatusOr<Statement> statement = prepare_bound("execute", sql, first, rest...);
+    if (!statement.ok()) return statement.status();
+    return statement->run();
+  }
   // BEGIN (deferred); the Transaction rolls back unless committed. A
   // transaction already open on this connection, whether by another
   // Transaction or by "BEGIN" (or SAVEPOINT) run through execute(), is
@@ -672,6 +894,36 @@ class SqliteConnection {
   // that the message is the call's own, not another thread's.
   class Call;
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
+  // prepare(), its errors said as `verb`'s ("query sqlite ...").
+  absl::StatusOr<Statement> prepare_as(const char* verb, absl::string_view sql);
+  // prepare_as(), then the parameters bound (sqlite_internal::bind_params).
+  template <typename... Params>
+  absl::StatusOr<Statement> prepare_bound(const char* verb, absl::string_view sql,
+                                          const Params&... params) {
+    absl::StatusOr<Statement> statement = prepare_as(verb, sql);
+    if (!statement.ok()) return statement;
+    absl::Status bound = sqlite_internal::bind_params(verb, *statement, params...);
+    if (!bound.ok()) return bound;
+    return statement;
+  }
+  // SQLite knows a statement's columns before it runs: a row that does not
+  // fit them is refused before the first step, so that a mistyped
+  // "INSERT ... RETURNING" has changed nothing. (rows.h checks them again
+  // after the first step, where PostgreSQL first knows them.)
+  template <DescribedRow T>
+  static absl::Status shape_first(const sqlite_internal::StatementRows& rows, const char* verb) {
+    return internal::RowMapping<T>::of(rows, verb).status();
+  }
+  template <typename T, typename Arguments, size_t... I>
+  absl::Status for_each_of(absl::string_view sql, Arguments& arguments,
+                           std::index_sequence<I...>) {
+    auto& fn = std::get<sizeof...(I)>(arguments);
+    absl::StatusOr<Statement> statement = prepare_bound("for_each", sql, std::get<I>(arguments)...);
+    if (!statement.ok()) return statement.status();
+    sqlite_internal::StatementRows rows(*statement);
+    if (absl::Status shape = shape_first<T>(rows, "for_each"); !shape.ok()) return shape;
+    return internal::for_each_row<T>(rows, fn, "for_each");
+  }
   // The connection, or an abort naming `Who::kName`::`operation` if it is
   // closed, moved from, or the parent's in a forked child. `who` is this,
   // or the Statement or Transaction the call is on.
