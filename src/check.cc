@@ -13,7 +13,7 @@ namespace uncopyable {
 
 namespace {
 // Writes "uncopyable: <formatted>\n" to stderr with one write(2) and aborts.
-[[noreturn]] void report(const char* format, va_list args);
+[[noreturn]] void report(const char* format, va_list args) ABSL_PRINTF_ATTRIBUTE(1, 0);
 }  // namespace
 
 void misuse(const char* format, ...) {
