@@ -1,6 +1,8 @@
 """Compiler flags for uncopyable's own code (never for the system libraries),
 and the rule every library of the project is declared with."""
 
+load("@rules_cc//cc:cc_library.bzl", "cc_library")
+
 # Warnings are errors in the project's own builds (its .bazelrc sets
 # --define=uncopyable_werror=true), never in a consumer's build of
 # @uncopyable//...: a newer compiler's new warning must not break a user.
@@ -33,7 +35,7 @@ def uncopyable_library(name, visibility = ["//visibility:public"], umbrella = Fa
     """
     if umbrella:
         attrs["tags"] = attrs.get("tags", []) + [UMBRELLA_TAG]
-    native.cc_library(
+    cc_library(
         name = name,
         copts = UNCOPYABLE_COPTS,
         includes = ["include"],
@@ -47,6 +49,9 @@ def uncopyable_umbrella(name):
     It sees only the rules declared before it (native.existing_rules()), so
     it is called last in its BUILD file. The members must be public and not
     testonly: the umbrella is what a user depends on.
+
+    Args:
+      name: the umbrella library's name.
     """
     members = []
     for rule_name, rule in native.existing_rules().items():

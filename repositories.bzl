@@ -23,7 +23,12 @@ packages declare, and the repository checks that the library file is there.
 
 Bazel 4.2.3 would also download @rules_cc, @rules_java and
 @remote_coverage_tools for any C++ test; offline stand-ins from third_party/
-take their place.
+take their place. uncopyable's own BUILD files load cc_library, cc_binary,
+cc_test from @rules_cc//cc:<rule>.bzl and sh_test, sh_binary from
+@rules_shell//shell:<rule>.bzl (Bazel 9 has no native ones); the stand-ins
+of @rules_cc and @rules_shell provide those files too. A caller with real
+rules_cc (0.0.10 or later, which have the per-rule files) and rules_shell
+declared first keeps them.
 """
 
 # ---------------------------------------------------------------------------
@@ -46,8 +51,18 @@ _stand_in_repository = repository_rule(
 _STAND_INS = {
     "rules_cc": {
         "//third_party/rules_cc:BUILD.stub": "cc/BUILD",
+        "//third_party/rules_cc:cc_binary.bzl": "cc/cc_binary.bzl",
+        "//third_party/rules_cc:cc_library.bzl": "cc/cc_library.bzl",
+        "//third_party/rules_cc:cc_test.bzl": "cc/cc_test.bzl",
         "//third_party/rules_cc:defs.bzl": "cc/defs.bzl",
         "//third_party/rules_cc:root.BUILD": "BUILD",
+    },
+    "rules_shell": {
+        "//third_party/rules_shell:BUILD.stub": "shell/BUILD",
+        "//third_party/rules_shell:root.BUILD": "BUILD",
+        "//third_party/rules_shell:sh_binary.bzl": "shell/sh_binary.bzl",
+        "//third_party/rules_shell:sh_library.bzl": "shell/sh_library.bzl",
+        "//third_party/rules_shell:sh_test.bzl": "shell/sh_test.bzl",
     },
     "rules_java": {
         "//third_party/rules_java:BUILD.stub": "java/BUILD",
@@ -90,7 +105,7 @@ def _check_version(rctx):
         if len(words) == 3 and words[0] == "#define" and words[1] == macro:
             if int(words[2]) < int(minimum):
                 _fail(rctx, "%s is %s in %s; uncopyable needs at least %s" %
-                      (macro, words[2], header, minimum))
+                            (macro, words[2], header, minimum))
             return
     _fail(rctx, "%s does not define %s" % (header, macro))
 

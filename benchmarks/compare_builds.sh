@@ -117,6 +117,13 @@ sources="the working tree's benchmark programs built against each"
 if [[ "${own_benchmarks}" == false ]]; then
   rm -rf "${base_tree}/benchmarks"
   cp -R "${workspace}/benchmarks" "${base_tree}/benchmarks"
+  # A base older than the per-rule stand-ins (third_party/rules_shell) has
+  # no @rules_cc//cc:cc_binary.bzl or @rules_shell: there the rules are
+  # Bazel 4.2.3's native ones, so the working tree's loads of them go.
+  if [[ ! -f "${base_tree}/third_party/rules_shell/sh_test.bzl" ]]; then
+    sed -i -E '/^load\("@rules_(cc|shell)\/\/[a-z]+:[a-z_]+\.bzl", "[a-z_]+"\)$/d' \
+      "${base_tree}/benchmarks/BUILD.bazel"
+  fi
 else
   sources="each build's own benchmark programs"
 fi

@@ -1,11 +1,13 @@
 """Test rules for uncopyable: every test goes through these."""
 
+load("@rules_cc//cc:cc_test.bzl", "cc_test")
+load("@rules_shell//shell:sh_test.bzl", "sh_test")
 load("//:copts.bzl", "UNCOPYABLE_COPTS")
 
 def uncopyable_test(name, srcs, deps = [], **kwargs):
     """A GoogleTest cc_test with the project's warnings and the leak guard main."""
     kwargs.setdefault("size", "small")
-    native.cc_test(
+    cc_test(
         name = name,
         srcs = srcs,
         copts = UNCOPYABLE_COPTS,
@@ -40,6 +42,15 @@ def nocompile_test(name, src, cases = None, hdrs = ["//:public_headers"], compil
     The compiler is the configured C++ toolchain's unless `compiler` names
     another (clang++ for clang-only diagnostics such as -Wthread-safety);
     `flags` are added to every compilation.
+
+    Args:
+      name: the sh_test's name.
+      src: the C++ file with the cases.
+      cases: {CASE: regular expression}, or None to read them from `src`.
+      hdrs: the headers `src` may include.
+      compiler: the compiler to run, or None for the configured toolchain's.
+      flags: flags added to every compilation.
+      **kwargs: passed on to the sh_test (size, tags, ...).
     """
     args = [compiler or "$(CC)", "$(location %s)" % src, "'%s'" % " ".join(flags)]
     for case, pattern in (cases or {}).items():
@@ -47,7 +58,7 @@ def nocompile_test(name, src, cases = None, hdrs = ["//:public_headers"], compil
             fail("nocompile_test %s: write the pattern for %s without single quotes" % (name, case))
         args += [case, "'%s'" % pattern]  # args are split like a shell's
     kwargs.setdefault("size", "small")
-    native.sh_test(
+    sh_test(
         name = name,
         srcs = ["//tests:nocompile.sh"],
         args = args,
@@ -101,6 +112,9 @@ def automatic_tests(deps = AUTOMATIC_TEST_DEPS):
         file's own `// nocompile CASE: pattern` lines.
     A test that needs more (data, a size, tags, other deps, another
     compiler) keeps a rule of its own above the call.
+
+    Args:
+      deps: what each automatic uncopyable_test depends on.
     """
     rules = native.existing_rules()
     used = {}

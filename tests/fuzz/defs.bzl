@@ -1,5 +1,6 @@
 """Fuzz targets: a libFuzzer binary, and a test that replays its seed corpus."""
 
+load("@rules_cc//cc:cc_binary.bzl", "cc_binary")
 load("//:copts.bzl", "UNCOPYABLE_COPTS")
 load("//tests:defs.bzl", "uncopyable_test")
 
@@ -9,7 +10,7 @@ def uncopyable_fuzzer(name, srcs, corpus_dir, deps = []):
     The replay test runs every seed in `corpus_dir` through the target in
     every build, so the seeds keep passing under default, asan and ubsan.
     """
-    native.cc_binary(
+    cc_binary(
         name = name,
         srcs = srcs,
         copts = UNCOPYABLE_COPTS,
