@@ -68,3 +68,34 @@ def uncopyable_umbrella(name):
         name = name,
         deps = sorted(members),
     )
+
+def uncopyable_public_external_deps(name):
+    """A genquery: every target outside the project the public libraries use.
+
+    It lists the external rules that the project's own targets in the deps
+    of every public cc_library declared before it name directly (called last in its BUILD file, like the umbrella),
+    for //tools:module_bazel_test's check that MODULE.bazel provides each.
+
+    Args:
+      name: the genquery's name.
+    """
+    public = []
+    for rule_name, rule in native.existing_rules().items():
+        if rule["kind"] != "cc_library":
+            continue
+        if "//visibility:public" in [str(v) for v in rule.get("visibility", [])]:
+            public.append("//%s:%s" % (native.package_name(), rule_name))
+    if not public:
+        fail("%s: no public cc_library is declared before it" % name)
+    public = sorted(public)
+    native.genquery(
+        name = name,
+        testonly = True,
+        # The external rules that a target of the project in their closure
+        # names itself (not what those use in turn).
+        expression = ("let own = filter('^//', deps(set(%s))) in " % " ".join(public) +
+                      "kind(rule, filter('^@', deps($own, 1)))"),
+        opts = ["--noimplicit_deps"],
+        scope = public,
+        visibility = ["//tools:__pkg__"],
+    )
