@@ -77,7 +77,7 @@ absl::Status parse_duration(absl::string_view text, absl::Duration& out) {
   absl::Duration value;
   if (!absl::ParseDuration(text, &value)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        quote_for_message(text), " is not a duration (write it like \"1.5s\", \"250ms\" or \"2m\")"));
+        quote_for_message(text), R"( is not a duration (write it like "1.5s", "250ms" or "2m"))"));
   }
   out = value;
   return absl::OkStatus();

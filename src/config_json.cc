@@ -1,5 +1,6 @@
 #include "uncopyable/config_json.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -141,10 +142,9 @@ class RefusingDuplicates {
   // A key that can stand in a path as it is: a field name.
   static bool plain(absl::string_view key) {
     if (key.empty() || key.size() > 64) return false;
-    for (const char c : key) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
-    }
-    return true;
+    return std::ranges::all_of(key, [](const char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
   }
 
   boost::json::value_stack stack_;

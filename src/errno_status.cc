@@ -1,6 +1,6 @@
 #include "uncopyable/internal/errno_status.h"
 
-#include <string.h>
+#include <string.h>  // NOLINT(modernize-deprecated-headers): glibc's strerrordesc_np and strerrorname_np, C declarations outside std::
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
@@ -12,8 +12,8 @@ absl::Status errno_status(int error, absl::string_view what) {
   const char* name = ::strerrorname_np(error);
   return absl::Status(
       absl::ErrnoToStatusCode(error),
-      absl::StrCat(what, ": ", description ? description : "Unknown error",
-                   " [", name ? absl::string_view(name) : absl::StrCat("errno ", error),
+      absl::StrCat(what, ": ", description != nullptr ? description : "Unknown error",
+                   " [", name != nullptr ? absl::string_view(name) : absl::StrCat("errno ", error),
                    "]"));
 }
 

@@ -75,7 +75,7 @@ struct Plan {
   int floor;  // above every number the child ends up with
 };
 
-UNCOPYABLE_CHILD_CODE [[noreturn]] void child_failed(int report_fd, Step step, int error,
+[[noreturn]] UNCOPYABLE_CHILD_CODE void child_failed(int report_fd, Step step, int error,
                                                      int index) noexcept {
   const Report report = {static_cast<int32_t>(step), error, index};
   ::syscall(SYS_write, report_fd, &report, sizeof report);  // atomic: < PIPE_BUF

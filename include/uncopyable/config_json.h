@@ -114,7 +114,7 @@ absl::Status read_object(const boost::json::value& json, T& out, const std::stri
   for_each_field(out, [&](absl::string_view name, auto& field) {
     if (!status.ok()) return;
     const std::string field_path = absl::StrCat(path, ".", name);
-    const auto found = object->find(boost::json::string_view(name.data(), name.size()));
+    const auto* const found = object->find(boost::json::string_view(name.data(), name.size()));
     if (found == object->end()) {
       if (is_required<T>(name)) {
         status = absl::InvalidArgumentError(
