@@ -23,6 +23,9 @@
 //              with a server pool of 16, started by this program; each
 //              operation is a fresh libpq connection to pgbouncer, as a
 //              client that relies on an external pooler makes
+//   PgBouncerKept  (BM_Select1 only) the same pgbouncer, each thread keeping
+//              one connection to it: pgbouncer lends a server connection
+//              per transaction (here per SELECT 1)
 // Every contender also reports the counter cpu_ns: the CPU time of the
 // client process per operation (this program's for the C++ contenders, the
 // JVM's for HikariCP, this program's plus pgbouncer's for PgBouncer). The
@@ -47,6 +50,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -92,12 +96,20 @@ const bool described = [] {
   benchmark::AddCustomContext("contender HikariCP", "peer: HikariCP 2.7 (Java, JDBC 42.5)");
   benchmark::AddCustomContext("contender PgBouncer",
                               "peer: pgbouncer 1.18, transaction mode, a connection to it each time");
+  benchmark::AddCustomContext("contender PgBouncerKept",
+                              "peer: pgbouncer 1.18, transaction mode, a connection to it per thread");
   return true;
 }();
 
+void stop_server();
+
+// Says why, stops the server (pgbouncer has PR_SET_PDEATHSIG, the JVM ends
+// when its stdin closes) and aborts.
 [[noreturn]] void die(const std::string& why) {
   std::fprintf(stderr, "pool_benchmark: %s\n", why.c_str());
   std::fflush(stderr);
+  static std::atomic<bool> dying{false};
+  if (!dying.exchange(true)) stop_server();
   std::abort();
 }
 
@@ -112,6 +124,8 @@ const char* g_argv0 = "";
 // nothing) and stopped at the end of main().
 
 std::unique_ptr<uncopyable::testing::PostgresServer> g_server;
+
+void stop_server() { g_server.reset(); }
 
 const PostgresConfig& pg() {
   static const PostgresConfig config = [] {
@@ -451,6 +465,7 @@ class Jvm {
     ::close(to_);
     ::close(from_);
     reap(pid_, absl::Seconds(10));
+    run_to_end({"rm", "-rf", dir_}, "/dev/null", absl::Seconds(30));
   }
 
  private:
@@ -662,13 +677,38 @@ class Bouncer : public Live {
 Bouncer* g_bouncer = nullptr;
 
 void BM_Select1_PgBouncer(benchmark::State& state) {
-  if (state.thread_index() == 0) g_bouncer = activate<Bouncer>("PgBouncer");
-  CpuMeter meter(state, g_bouncer->pid());
+  // Only thread 0 may look at g_bouncer before the loop: the others are not
+  // past Google Benchmark's start barrier yet.
+  const bool first = state.thread_index() == 0;
+  if (first) g_bouncer = activate<Bouncer>("PgBouncer");
+  CpuMeter meter(state, first ? g_bouncer->pid() : 0);
   for (auto _ : state) {
     PGconn* c = connect_libpq(g_bouncer->conninfo());
     select1_libpq(c);
     PQfinish(c);
   }
+  meter.finish(state);
+}
+
+// The same pgbouncer, each thread keeping its own connection to it (as an
+// application pool in front of pgbouncer would): pgbouncer lends one of its
+// 16 server connections for each transaction, here each SELECT 1.
+void BM_Select1_PgBouncerKept(benchmark::State& state) {
+  // Only thread 0 may look at g_bouncer before the loop: the others are not
+  // past Google Benchmark's start barrier yet.
+  const bool first = state.thread_index() == 0;
+  if (first) g_bouncer = activate<Bouncer>("PgBouncer");
+  CpuMeter meter(state, first ? g_bouncer->pid() : 0);
+  PGconn* c = nullptr;
+  for (auto _ : state) {
+    if (c == nullptr) {  // the first time round, untimed
+      state.PauseTiming();
+      c = connect_libpq(g_bouncer->conninfo());
+      state.ResumeTiming();
+    }
+    select1_libpq(c);
+  }
+  if (c != nullptr) PQfinish(c);
   meter.finish(state);
 }
 
@@ -699,6 +739,7 @@ BENCHMARK(BM_Select1_Fresh)->Apply(threads)->UseRealTime()->Unit(benchmark::kMic
 BENCHMARK(BM_Select1_Soci)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_HikariCP)->Apply(threads)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_PgBouncer)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Select1_PgBouncerKept)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
