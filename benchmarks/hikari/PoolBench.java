@@ -191,7 +191,7 @@ public final class PoolBench {
   private void standalone(double seconds) throws Exception {
     open();
     try {
-      System.out.printf("%-48s %15s %15s %12s%n", "Benchmark", "Time", "CPU", "Iterations");
+      System.out.printf("%-52s %15s %15s %12s%n", "Benchmark", "Time", "CPU", "Iterations");
       for (String workload : WORKLOADS) {
         for (int threads : THREADS) {
           // Grow the count until a run lasts long enough, as Google Benchmark does.
@@ -204,7 +204,7 @@ public final class PoolBench {
             n = Math.max(n + 1, (long) (n * factor));
           }
           long operations = n * threads;
-          System.out.printf("%-48s %12.0f ns %12.0f ns %12d%n",
+          System.out.printf("%-52s %12.0f ns %12.0f ns %12d%n",
               "BM_" + workload + "_HikariCP/manual_time/threads:" + threads,
               (double) measured[0] / operations, (double) measured[1] / operations, operations);
         }
