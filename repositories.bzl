@@ -14,12 +14,13 @@ keeps its own and uncopyable uses it under the same labels:
     @com_github_google_benchmark//:benchmark, :benchmark_main
     @boost//:json, :url, :describe, :asio          (the rules_boost names)
     @org_sqlite//:sqlite3, @postgresql//:libpq, @sqlitecpp//:sqlitecpp,
-    @libpqxx//:pqxx
+    @libpqxx//:pqxx, @soci//:soci_core, :soci_postgresql
 
 What is declared here reads the Debian packages that ./bazelw installs. Link
 lines come from each package's pkg-config file; the few libraries that ship
-none (Boost, benchmark_main, SQLiteCpp) are named after the CMake targets their
-packages declare, and the repository checks that the library file is there.
+none (Boost, benchmark_main, SQLiteCpp, SOCI) are named after the CMake
+targets their packages (or, for SOCI, its upstream build) declare, and the
+repository checks that the library file is there.
 
 Bazel 4.2.3 would also download @rules_cc, @rules_java and
 @remote_coverage_tools for any C++ test; offline stand-ins from third_party/
@@ -293,6 +294,17 @@ _SYSTEM_LIBRARIES = {
         debian_package = "libsqlitecpp-dev",
         targets = {":sqlitecpp": "lib SQLiteCpp"},
         deps = {":sqlitecpp": ["@org_sqlite//:sqlite3"]},
+    ),
+    # SOCI 4.0: the core and the PostgreSQL backend, for the pool benchmark's
+    # soci::connection_pool. Debian ships no pkg-config file for SOCI; the
+    # backend's header includes libpq-fe.h.
+    "soci": dict(
+        debian_package = "libsoci-dev",
+        targets = {
+            ":soci_core": "lib soci_core",
+            ":soci_postgresql": "lib soci_postgresql",
+        },
+        deps = {":soci_postgresql": [":soci_core", "@postgresql//:libpq"]},
     ),
     "libpqxx": dict(
         debian_package = "libpqxx-dev",

@@ -8,7 +8,9 @@
 #                    (default 0.2)
 #   --only=A,B       only these programs (default: every program tagged
 #                    "report" in benchmarks/BUILD.bazel; the database one
-#                    starts a PostgreSQL server)
+#                    starts a PostgreSQL server, the pool one a server,
+#                    pgbouncer and a JVM for HikariCP, and compiles
+#                    benchmarks/hikari/PoolBench.java with javac)
 #   --filter=REGEX   only the operations (BM_OpenClose, ...) REGEX matches
 #   --out=PATH       the Markdown to update (default docs/benchmarks.md); the
 #                    chart is written beside it with the extension .svg
