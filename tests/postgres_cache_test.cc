@@ -175,7 +175,7 @@ TEST_F(PostgresCacheTest, AValueOfAnotherTypePreparesTheTextAgain) {
   absl::StatusOr<PostgresResult> text = db.query(echo, "five");
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(text->get_text(0, 0), "five");
-  absl::StatusOr<PostgresResult> null = db.query(echo, std::optional<std::string>());
+  absl::StatusOr<PostgresResult> null = db.query(echo, std::nullopt);
   ASSERT_TRUE(null.ok()) << null.status();
   EXPECT_TRUE(null->is_null(0, 0));
   // One statement for the text, the int8 one DEALLOCATEd.

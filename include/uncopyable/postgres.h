@@ -98,6 +98,34 @@ struct PostgresConfig {
   std::string application_name = "uncopyable";         // shown in pg_stat_activity
   int statement_cache_size = 32;                       // statements kept by SQL text; 0: none
 
+  // The statement cache: execute(sql, values...), query(sql, values...),
+  // the row forms (query<T>, query_one<T>, query_value<T>, execute(sql,
+  // row)) and for_each<T> run their SQL as a server-side statement that the
+  // connection PREPAREs on the text's first use (one more round trip) and
+  // keeps, up to statement_cache_size texts; later calls send only the
+  // values (no parse, no plan). The least recently used text goes first, its
+  // statement DEALLOCATEd before the next command (as PostgresStatement's
+  // are). A statement is kept for the parameter types it was prepared with
+  // (PostgresParameter's "type given"): a value of another type (an int
+  // where an int64_t was, text where a number was) prepares the text again
+  // and DEALLOCATEs the old one, so the cache never changes what a command
+  // means; NULL fits any type. A failed PREPARE is not kept. A statement the
+  // server no longer has (SQLSTATE 26000: a DEALLOCATE ALL or DISCARD ALL of
+  // your own, a pooler that moved the session) is prepared again, once,
+  // and the call goes on unseen; inside a transaction the server's refusal
+  // has already failed the transaction, so the error is returned as it is
+  // (the text is prepared again on its next use). A server restart ends the
+  // session and the cache with it: rebuild() a connection, which starts
+  // with an empty cache, and the same SQL text works again. 0 turns the
+  // cache off: each call sends its text unprepared (parsed and planned each
+  // time, in one round trip). execute(sql) and query(sql) without values
+  // (the simple protocol, several statements allowed) and prepare() never
+  // use it. libpqxx 6.4 has prepare(name, sql) and exec_prepared(name, ...)
+  // on the connection: named by the caller, kept until unprepare(), never
+  // evicted (a loop that prepares new texts grows the server without bound);
+  // its definitions outlive a connection it reactivates itself, where here
+  // the program's SQL text is what outlives the connection.
+
   static constexpr absl::string_view kRequired[] = {"dbname"};
 
   // Host, port 1 to 65535, database; a connect timeout of at least 2 s
@@ -848,12 +876,12 @@ class PostgresConnection {
   //   db->query("SELECT id FROM players WHERE name = $1", name);
   //   db->query(sql, absl::MakeConstSpan(parameters));  // a count known at run time
   // Unlike execute(sql) it runs ONE statement (the server's extended
-  // protocol: several separated by ';' is an error), unprepared, with the
-  // same rules for the SQL, the time and the errors otherwise. A text
-  // parameter holding a NUL byte is InvalidArgument naming it ($2) before
-  // anything is sent; a count the SQL does not take is InvalidArgument
-  // (the server's words). The SQL text is parsed again on every call: for
-  // a statement run often, prepare() it.
+  // protocol: several separated by ';' is an error), as the connection's
+  // cached statement for this text (see PostgresConfig's
+  // statement_cache_size), with the same rules for the SQL, the time and
+  // the errors otherwise. A text parameter holding a NUL byte is
+  // InvalidArgument naming it ($2) before anything is sent; a count the SQL
+  // does not take is InvalidArgument (the server's words).
   // (libpqxx: exec_params(sql, args...).)
   template <int&... kExplicitArgumentBarrier, typename... Values>
     requires(sizeof...(Values) > 0 &&

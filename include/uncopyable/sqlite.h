@@ -127,6 +127,23 @@ struct SqliteConfig {
   SqliteThreading threading = SqliteThreading::serialized;
   int statement_cache_size = 32;                  // statements kept by SQL text; 0: none
 
+  // The statement cache: query<T>, query_one<T>, query_value<T>,
+  // for_each<T> and execute(sql, params...) keep the statement they
+  // prepare, up to statement_cache_size SQL texts per connection, and the
+  // next call with the same text (byte for byte) reuses it: bound, stepped,
+  // then reset and its values unbound (a big or private value is not kept
+  // alive). The least recently used text goes first, finalized. A statement
+  // in use is lent out: a query of the same text from inside for_each()'s
+  // fn, or from another thread on a serialized connection, prepares one of
+  // its own (finalized after), never resetting the one in use. A failed
+  // prepare is not kept. SQLite prepares again by itself after a schema
+  // change (sqlite3_prepare_v2). The statements are finalized before the
+  // connection closes (SQLite would not close with statements left);
+  // rebuild() starts with none. 0 turns the cache off: each call prepares
+  // and finalizes its own. execute(sql) without parameters and prepare()
+  // never use it. SQLiteCpp 3.2 has no cache: a SQLite::Statement is
+  // prepared when made and finalized when destroyed.
+
   static constexpr absl::string_view kRequired[] = {"path"};
 
   // A path, no NUL in it; a busy timeout from 0 to 24 days; a statement
@@ -752,8 +769,9 @@ class SqliteConnection {
   //   absl::Status added = db->execute(
   //       "INSERT INTO matches VALUES (:winner, :loser, :score, :outcome, :note)", m);
   //
-  // `sql` is ONE statement (as prepare() takes it, prepared again on each
-  // call: there is no statement cache yet). `params` are values bound in
+  // `sql` is ONE statement (as prepare() takes it; kept in the connection's
+  // statement cache, see SqliteConfig's statement_cache_size). `params` are
+  // values bound in
   // order to ?1, ?2, ... (as many as the statement has parameters, else
   // InvalidArgument: a missing one is never a quiet NULL), or ONE described
   // row, whose field `score` binds the parameter ":score" (or "@score", or
