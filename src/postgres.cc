@@ -339,6 +339,8 @@ absl::Status PostgresConfig::validate() const {
              "connect_timeout", "must be whole seconds (libpq counts seconds)")
       .check(query_timeout > absl::ZeroDuration(), "query_timeout",
              "must be positive (InfiniteDuration() to wait forever)")
+      .in_range("statement_cache_size", statement_cache_size, 0,
+                internal::kMaxStatementCacheSize)
       .status();
 }
 
@@ -371,7 +373,9 @@ absl::Status postgres_internal::PreparedTraits::close(uint64_t number) const {
 
 PostgresConnection::PostgresConnection(UniqueHandle<postgres_internal::ConnectionTraits> connection,
                                        PostgresConfig config)
-    : config_(std::move(config)), connection_(std::move(connection)) {}
+    : config_(std::move(config)),
+      statements_(static_cast<size_t>(config_.statement_cache_size)),
+      connection_(std::move(connection)) {}
 
 absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
@@ -724,12 +728,105 @@ absl::StatusOr<PostgresResult> PostgresConnection::run_with(
     return internal::error_on(absl::StatusCode::kInvalidArgument, verb, resource(),
                               absl::StrCat(quoted(sql), ": ", wrong));
   }
-  return run(connection, verb, sql, [&](PGconn* c) {
+  return run_parameters(connection, verb, sql, arrays);
+}
+
+namespace {
+
+// Sends `sql` with `arrays`' values: as the prepared statement `number`, or
+// unprepared (number 0). For run() (a Sender) and for stream().
+int send_with(PGconn* connection, absl::string_view sql, uint64_t number,
+              const postgres_internal::ParameterArrays& arrays) {
+  const int count = static_cast<int>(arrays.values.size());
+  if (number != 0) {
+    // No types: the statement's were fixed when it was prepared.
+    return ::PQsendQueryPrepared(connection, StatementName(number).text, count,
+                                 arrays.values.data(), arrays.lengths.data(),
+                                 arrays.formats.data(), /*resultFormat=*/0);
+  }
+  const std::string text(sql);
+  return ::PQsendQueryParams(connection, text.c_str(), count, arrays.types.data(),
+                             arrays.values.data(), arrays.lengths.data(), arrays.formats.data(),
+                             /*resultFormat=*/0);
+}
+
+// Whether the server said that the prepared statement is not there
+// (SQLSTATE 26000, invalid_sql_statement_name): a DEALLOCATE ALL or DISCARD
+// ALL of the caller's own, or a pooler in front of the server that gave
+// this session's statements to another.
+bool statement_vanished(const absl::Status& status) {
+  const std::optional<SqlError> error = sql_error(status);
+  return error.has_value() && error->sqlstate == "26000";
+}
+
+}  // namespace
+
+absl::StatusOr<PostgresConnection::StatementCache::Entry*> PostgresConnection::cached_statement(
+    PGconn* connection, const char* verb, absl::string_view sql,
+    const postgres_internal::ParameterArrays& arrays, bool& fresh) {
+  fresh = false;
+  if (statements_.capacity() == 0) return nullptr;
+  std::vector<unsigned> types(arrays.types.begin(), arrays.types.end());
+  if (StatementCache::Entry* kept = statements_.find(sql); kept != nullptr) {
+    // A kept statement fits when each value would be given the type its
+    // parameter was prepared with (NULL fits any), so that the cache never
+    // changes what a command means: `SELECT $1` prepared for an int8 must
+    // not read text as one. Else it is made again, NULLs keeping the types
+    // they had.
+    const std::vector<unsigned>& had = kept->info.types;
+    if (had.size() == types.size()) {
+      bool fits = true;
+      for (size_t i = 0; i < types.size(); ++i) {
+        if (arrays.values[i] == nullptr) {
+          types[i] = had[i];
+        } else if (types[i] != had[i]) {
+          fits = false;
+        }
+      }
+      if (fits) return kept;
+    }
+    statements_.remove(kept, [this](StatementCache::Handle& evicted) {
+      unused_statements_.push_back(evicted.release());
+    });
+  }
+  const uint64_t number = ++statements_made_;
+  absl::StatusOr<PostgresResult> prepared = run(connection, verb, sql, [&](PGconn* c) {
     const std::string text(sql);
-    return ::PQsendQueryParams(c, text.c_str(), static_cast<int>(arrays.values.size()),
-                               arrays.types.data(), arrays.values.data(), arrays.lengths.data(),
-                               arrays.formats.data(), /*resultFormat=*/0);
+    return ::PQsendPrepare(c, StatementName(number).text, text.c_str(),
+                           static_cast<int>(types.size()), types.data());
   });
+  // Kept only once made on the server.
+  if (!prepared.ok()) return prepared.status();
+  fresh = true;
+  StatementCache::Entry* made = statements_.add(sql, StatementCache::Handle(number),
+                                                postgres_internal::PreparedTypes{std::move(types)});
+  statements_.trim([this](StatementCache::Handle& evicted) {
+    unused_statements_.push_back(evicted.release());
+  });
+  return made;
+}
+
+absl::StatusOr<PostgresResult> PostgresConnection::run_parameters(
+    PGconn* connection, const char* verb, absl::string_view sql,
+    const postgres_internal::ParameterArrays& arrays) {
+  bool fresh = false;
+  absl::StatusOr<StatementCache::Entry*> entry =
+      cached_statement(connection, verb, sql, arrays, fresh);
+  if (!entry.ok()) return entry.status();
+  const uint64_t number = *entry != nullptr ? (*entry)->statement.get() : 0;
+  const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;
+  absl::StatusOr<PostgresResult> result =
+      run(connection, verb, sql, [&](PGconn* c) { return send_with(c, sql, number, arrays); });
+  if (result.ok() || fresh || number == 0 || !statement_vanished(result.status())) return result;
+  // Gone from the server: forgotten (nothing to DEALLOCATE), then, outside
+  // a transaction, prepared again, once. Inside one, the error has failed
+  // the transaction, and is returned as it is.
+  statements_.remove(*entry, [](StatementCache::Handle& gone) { (void)gone.release(); });
+  if (!outside_transaction) return result;
+  entry = cached_statement(connection, verb, sql, arrays, fresh);
+  if (!entry.ok()) return entry.status();
+  const uint64_t again = (*entry)->statement.get();
+  return run(connection, verb, sql, [&](PGconn* c) { return send_with(c, sql, again, arrays); });
 }
 
 absl::Status PostgresConnection::execute(absl::string_view sql,
@@ -831,6 +928,7 @@ absl::Status PostgresConnection::close() {
   lender_.require_none("close()");
   // The session's statements end with it: nothing is left to release.
   unused_statements_.clear();
+  statements_.clear();
   return internal::status_on(connection_.close(), "close", resource());
 }
 
@@ -1357,10 +1455,31 @@ absl::Status PostgresConnection::stream(
   // Whether a command stopped early may be cancelled (not inside a
   // transaction, which the cancel would fail).
   const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;
-  const std::string text(sql);
-  if (::PQsendQueryParams(connection, text.c_str(), static_cast<int>(arrays.values.size()),
-                          arrays.types.data(), arrays.values.data(), arrays.lengths.data(),
-                          arrays.formats.data(), /*resultFormat=*/0) != 1) {
+  bool fresh = false;
+  absl::StatusOr<StatementCache::Entry*> entry =
+      cached_statement(connection, verb, sql, arrays, fresh);
+  if (!entry.ok()) return entry.status();
+  const uint64_t number = *entry != nullptr ? (*entry)->statement.get() : 0;
+  absl::Status status =
+      stream_with(connection, verb, sql, number, arrays, outside_transaction, deadline, consume);
+  if (status.ok() || fresh || number == 0 || !statement_vanished(status)) return status;
+  // Gone from the server (before any row: the server checks the statement
+  // first), as for run_parameters(): prepared again once, outside a
+  // transaction.
+  statements_.remove(*entry, [](StatementCache::Handle& gone) { (void)gone.release(); });
+  if (!outside_transaction) return status;
+  entry = cached_statement(connection, verb, sql, arrays, fresh);
+  if (!entry.ok()) return entry.status();
+  return stream_with(connection, verb, sql, (*entry)->statement.get(), arrays, outside_transaction,
+                     deadline, consume);
+}
+
+absl::Status PostgresConnection::stream_with(
+    PGconn* connection, const char* verb, absl::string_view sql, uint64_t number,
+    const postgres_internal::ParameterArrays& arrays, bool outside_transaction,
+    absl::Time deadline,
+    absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume) {
+  if (send_with(connection, sql, number, arrays) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost(connection, verb, sql);
     return internal::error_on(
         absl::StatusCode::kInternal, verb, resource(),

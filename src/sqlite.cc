@@ -269,6 +269,8 @@ absl::Status SqliteConfig::validate() const {
              "must not contain %00 (a NUL byte, at which SQLite would cut the URI short)")
       .non_negative("busy_timeout", busy_timeout)
       .check(busy_timeout <= absl::Hours(24 * 24), "busy_timeout", "must be at most 24 days")
+      .in_range("statement_cache_size", statement_cache_size, 0,
+                internal::kMaxStatementCacheSize)
       .status();
 }
 
@@ -321,7 +323,9 @@ class SqliteConnection::Call {
 };
 
 SqliteConnection::SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config)
-    : config_(std::move(config)), db_(std::move(db)) {}
+    : config_(std::move(config)),
+      statements_(static_cast<size_t>(config_.statement_cache_size)),
+      db_(std::move(db)) {}
 
 absl::StatusOr<SqliteConnection> SqliteConnection::open(const SqliteConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;
@@ -356,9 +360,15 @@ SqliteConnection::~SqliteConnection() {
   if (ABSL_PREDICT_FALSE(lender_.count() != 0)) {
     lender_.require_none(internal::operation_at<SqliteConnection>(internal::Moment::kDestruction).c_str());
   }
-  // A forked child's copy is let go of by the traits, never closed.
-  if (db_.is_valid() && process_.here() && config_.threading == SqliteThreading::multi_thread) {
-    internal::SingleUserScope in_use = user_.enter(kName, "~SqliteConnection()");
+  // A forked child's copy is let go of by the traits, never closed (its
+  // cached statements too).
+  if (db_.is_valid() && process_.here()) {
+    internal::SingleUserScope in_use = config_.threading == SqliteThreading::serialized
+                                           ? internal::SingleUserScope::unchecked()
+                                           : user_.enter(kName, "~SqliteConnection()");
+    // The cached statements first: SQLite does not close a database that
+    // has statements left.
+    statements_.clear();
     db_.reset();
   }
 }
@@ -444,6 +454,41 @@ absl::StatusOr<Statement> SqliteConnection::prepare_as(const char* verb, absl::s
                      " would never run; prepare() takes one statement (execute() runs several)"));
   }
   return statement;
+}
+
+absl::StatusOr<Statement> SqliteConnection::take_statement(const char* verb,
+                                                            absl::string_view sql,
+                                                            StatementCache::Entry*& entry) {
+  entry = nullptr;
+  if (statements_.capacity() == 0) return prepare_as(verb, sql);
+  {
+    checked("prepare()", *this);
+    Call call(*this, kName, "prepare()");  // SQLite's mutex guards the cache too
+    if (StatementCache::Entry* hit = statements_.find(sql); hit != nullptr) {
+      entry = hit;
+      // Lent to the Statement, its SQL text with it, until give_back().
+      return Statement(this, reinterpret_cast<sqlite3_stmt*>(hit->statement.release()),
+                       std::move(hit->sql));
+    }
+  }
+  absl::StatusOr<Statement> statement = prepare_as(verb, sql);
+  if (!statement.ok()) return statement;
+  Call call(*this, kName, "prepare()");
+  entry = statements_.add(sql, StatementCache::Handle());
+  return statement;
+}
+
+void SqliteConnection::give_back(Statement& statement, StatementCache::Entry* entry) {
+  if (entry == nullptr) return;
+  sqlite3_stmt* raw = statement.checked("reset()");
+  Call call(*this, Statement::kName, "reset()");  // SQLite's mutex guards the cache too
+  // Its step's error, if any, was reported already.
+  ::sqlite3_reset(raw);
+  ::sqlite3_clear_bindings(raw);
+  statement.columns_ = 0;
+  entry->statement.reset(statement.statement_.release());
+  entry->sql = std::move(statement.sql_);
+  statements_.trim([](StatementCache::Handle&) {});  // each evicted one is finalized
 }
 
 absl::Status SqliteTransactionOptions::validate() const {
@@ -585,6 +630,7 @@ absl::Status SqliteConnection::close() {
     internal::SingleUserScope in_use = config_.threading == SqliteThreading::serialized
                                            ? internal::SingleUserScope::unchecked()
                                            : user_.enter(kName, "close()");
+    statements_.clear();
     status = db_.close();
   }
   return internal::status_on(status, "close", resource());
@@ -611,6 +657,12 @@ absl::Status sqlite_internal::StatementTraits::close(uintptr_t statement) const 
   SqliteConnection::Call call(*connection, Statement::kName, "~Statement()",
                               SqliteConnection::Call::kOnlyOneUser);
   ::sqlite3_finalize(reinterpret_cast<sqlite3_stmt*>(statement));
+  return absl::OkStatus();
+}
+
+absl::Status sqlite_internal::CachedStatementTraits::close(uintptr_t statement) const {
+  // A forked child lets go of the parent's statement, as of its connection.
+  if (process.here()) ::sqlite3_finalize(reinterpret_cast<sqlite3_stmt*>(statement));
   return absl::OkStatus();
 }
 

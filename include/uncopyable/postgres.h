@@ -67,6 +67,7 @@
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
+#include "uncopyable/internal/statement_cache.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/secret.h"
@@ -84,7 +85,7 @@ UNCOPYABLE_ENUM(SslMode, disable, allow, prefer, require, verify_ca, verify_full
 
 struct PostgresConfig {
   UNCOPYABLE_CONFIG(PostgresConfig, host, port, dbname, user, password, sslmode,
-                    connect_timeout, query_timeout, application_name)
+                    connect_timeout, query_timeout, application_name, statement_cache_size)
 
   std::string host = "localhost";                      // a name, an address, or a socket directory
   uint16_t port = 5432;                                // TCP port (or socket file suffix)
@@ -95,13 +96,42 @@ struct PostgresConfig {
   absl::Duration connect_timeout = absl::Seconds(10);  // whole seconds, at least 2
   absl::Duration query_timeout = absl::Minutes(1);     // per command; InfiniteDuration(): none
   std::string application_name = "uncopyable";         // shown in pg_stat_activity
+  int statement_cache_size = 32;                       // statements kept by SQL text; 0: none
+
+  // The statement cache: execute(sql, values...), query(sql, values...),
+  // the row forms (query<T>, query_one<T>, query_value<T>, execute(sql,
+  // row)) and for_each<T> run their SQL as a server-side statement that the
+  // connection PREPAREs on the text's first use (one more round trip) and
+  // keeps, up to statement_cache_size texts; later calls send only the
+  // values (no parse, no plan). The least recently used text goes first, its
+  // statement DEALLOCATEd before the next command (as PostgresStatement's
+  // are). A statement is kept for the parameter types it was prepared with
+  // (PostgresParameter's "type given"): a value of another type (an int
+  // where an int64_t was, text where a number was) prepares the text again
+  // and DEALLOCATEs the old one, so the cache never changes what a command
+  // means; NULL fits any type. A failed PREPARE is not kept. A statement the
+  // server no longer has (SQLSTATE 26000: a DEALLOCATE ALL or DISCARD ALL of
+  // your own, a pooler that moved the session) is prepared again, once,
+  // and the call goes on unseen; inside a transaction the server's refusal
+  // has already failed the transaction, so the error is returned as it is
+  // (the text is prepared again on its next use). A server restart ends the
+  // session and the cache with it: rebuild() a connection, which starts
+  // with an empty cache, and the same SQL text works again. 0 turns the
+  // cache off: each call sends its text unprepared (parsed and planned each
+  // time, in one round trip). execute(sql) and query(sql) without values
+  // (the simple protocol, several statements allowed) and prepare() never
+  // use it. libpqxx 6.4 has prepare(name, sql) and exec_prepared(name, ...)
+  // on the connection: named by the caller, kept until unprepare(), never
+  // evicted (a loop that prepares new texts grows the server without bound);
+  // its definitions outlive a connection it reactivates itself, where here
+  // the program's SQL text is what outlives the connection.
 
   static constexpr absl::string_view kRequired[] = {"dbname"};
 
   // Host, port 1 to 65535, database; a connect timeout of at least 2 s
   // (libpq's minimum) in whole seconds; a positive query timeout (infinite
   // only when set so: a server that stops answering then hangs the caller);
-  // no NUL anywhere.
+  // no NUL anywhere; a statement cache of 0 to 10000 statements.
   absl::Status validate() const;
 };
 
@@ -180,6 +210,26 @@ struct PreparedTraits {
   explicit PreparedTraits(PostgresConnection* of = nullptr) noexcept : connection(of) {}
   PostgresConnection* connection;
   absl::Status close(uint64_t number) const;
+};
+
+// A server-side statement kept in its connection's statement cache, held
+// as its number (named as PreparedTraits says), owned by the cache's entry
+// (a member of the connection, so it moves with it and points at none).
+// Its close() does nothing: a statement the cache drops while the session
+// goes on is handed to the connection's DEALLOCATE list by the cache
+// itself (see PostgresConnection::statements_), and one the cache still
+// holds when the session ends ends with the session.
+struct CachedPreparedTraits {
+  using value_type = uint64_t;
+  static constexpr std::string_view kName = "PostgresConnection";
+  static constexpr uint64_t invalid() noexcept { return 0; }
+  static constexpr bool is_valid(uint64_t number) noexcept { return number != 0; }
+  static absl::Status close(uint64_t) { return absl::OkStatus(); }
+};
+// The parameter types (OIDs; 0: the server's choice) a cached statement was
+// prepared with.
+struct PreparedTypes {
+  std::vector<unsigned> types;
 };
 
 // Character types are not numbers here: a char parameter is refused at
@@ -826,12 +876,12 @@ class PostgresConnection {
   //   db->query("SELECT id FROM players WHERE name = $1", name);
   //   db->query(sql, absl::MakeConstSpan(parameters));  // a count known at run time
   // Unlike execute(sql) it runs ONE statement (the server's extended
-  // protocol: several separated by ';' is an error), unprepared, with the
-  // same rules for the SQL, the time and the errors otherwise. A text
-  // parameter holding a NUL byte is InvalidArgument naming it ($2) before
-  // anything is sent; a count the SQL does not take is InvalidArgument
-  // (the server's words). The SQL text is parsed again on every call: for
-  // a statement run often, prepare() it.
+  // protocol: several separated by ';' is an error), as the connection's
+  // cached statement for this text (see PostgresConfig's
+  // statement_cache_size), with the same rules for the SQL, the time and
+  // the errors otherwise. A text parameter holding a NUL byte is
+  // InvalidArgument naming it ($2) before anything is sent; a count the SQL
+  // does not take is InvalidArgument (the server's words).
   // (libpqxx: exec_params(sql, args...).)
   template <int&... kExplicitArgumentBarrier, typename... Values>
     requires(sizeof...(Values) > 0 &&
@@ -1033,7 +1083,9 @@ class PostgresConnection {
   // messages and checks.
   absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb,
                                      absl::string_view sql, Sender send);
-  // execute() and query() with parameters: checked, then sent unprepared.
+  // execute() and query() with parameters: checked, then sent as the
+  // cache's statement for `sql` (see statement_cache_size), or unprepared
+  // with the cache off.
   absl::StatusOr<PostgresResult> run_with(const char* operation, const char* verb,
                                           absl::string_view sql,
                                           absl::Span<const PostgresParameter> parameters);
@@ -1079,6 +1131,12 @@ class PostgresConnection {
   absl::Status stream(const char* operation, const char* verb, absl::string_view sql,
                       absl::Span<const PostgresParameter> parameters,
                       absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume);
+  // stream()'s command, sent as the prepared statement `number` (0:
+  // unprepared), its rows handed to `consume`.
+  absl::Status stream_with(::pg_conn* connection, const char* verb, absl::string_view sql,
+                           uint64_t number, const postgres_internal::ParameterArrays& arrays,
+                           bool outside_transaction, absl::Time deadline,
+                           absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume);
   // The streamed command's next result into `rows`: true with a row, false
   // at the end, or the error.
   absl::StatusOr<bool> stream_next(postgres_internal::ResultRows& rows);
@@ -1096,6 +1154,21 @@ class PostgresConnection {
   absl::Status timed_out(::pg_conn* connection, const char* verb, absl::string_view sql);
   absl::Status server_error(::pg_conn* connection, ::pg_result* result, const char* verb,
                             absl::string_view sql);
+  // The cache's statement for `sql` that takes `arrays`' parameter types,
+  // made (PREPARE, one more round trip) if there is none; nullptr with the
+  // cache off. A kept one whose types do not fit is DEALLOCATEd. `fresh`
+  // says whether it was made just now.
+  using StatementCache = internal::StatementCache<postgres_internal::CachedPreparedTraits,
+                                                  postgres_internal::PreparedTypes>;
+  absl::StatusOr<StatementCache::Entry*> cached_statement(
+      ::pg_conn* connection, const char* verb, absl::string_view sql,
+      const postgres_internal::ParameterArrays& arrays, bool& fresh);
+  // Runs the command of `sql` with `arrays`' values: the cached statement
+  // (prepared again once if the server lost it, see statement_cache_size),
+  // or, with the cache off, unprepared.
+  absl::StatusOr<PostgresResult> run_parameters(::pg_conn* connection, const char* verb,
+                                                absl::string_view sql,
+                                                const postgres_internal::ParameterArrays& arrays);
   // DEALLOCATEs the statements let go, when the transaction state allows.
   absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
   // Called by PreparedTraits: statement `number` is no longer used.
@@ -1122,6 +1195,10 @@ class PostgresConnection {
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
   internal::Kept<std::string> abandoned_;
+  // The statements of run_with() and stream(), by SQL text (config_'s
+  // statement_cache_size at most). One it evicts goes to
+  // unused_statements_, to be DEALLOCATEd; the rest end with the session.
+  StatementCache statements_;
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
 };
 

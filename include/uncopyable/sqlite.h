@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "absl/base/optimization.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -80,6 +81,7 @@
 #include "uncopyable/internal/borrow.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
+#include "uncopyable/internal/statement_cache.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
@@ -114,7 +116,7 @@ UNCOPYABLE_ENUM(SqliteThreading, serialized, multi_thread)
 
 struct SqliteConfig {
   UNCOPYABLE_CONFIG(SqliteConfig, path, mode, busy_timeout, journal_mode, synchronous,
-                    foreign_keys, threading)
+                    foreign_keys, threading, statement_cache_size)
 
   std::string path{};                             // required: a file, ":memory:", or "file:" URI
   SqliteMode mode = SqliteMode::rwc;              // ro, rw or rwc
@@ -123,10 +125,29 @@ struct SqliteConfig {
   Synchronous synchronous = Synchronous::normal;  // safe with WAL
   bool foreign_keys = true;                       // PRAGMA foreign_keys
   SqliteThreading threading = SqliteThreading::serialized;
+  int statement_cache_size = 32;                  // statements kept by SQL text; 0: none
+
+  // The statement cache: query<T>, query_one<T>, query_value<T>,
+  // for_each<T> and execute(sql, params...) keep the statement they
+  // prepare, up to statement_cache_size SQL texts per connection, and the
+  // next call with the same text (byte for byte) reuses it: bound, stepped,
+  // then reset and its values unbound (a big or private value is not kept
+  // alive). The least recently used text goes first, finalized. A statement
+  // in use is lent out: a query of the same text from inside for_each()'s
+  // fn, or from another thread on a serialized connection, prepares one of
+  // its own (finalized after), never resetting the one in use. A failed
+  // prepare is not kept. SQLite prepares again by itself after a schema
+  // change (sqlite3_prepare_v2). The statements are finalized before the
+  // connection closes (SQLite would not close with statements left);
+  // rebuild() starts with none. 0 turns the cache off: each call prepares
+  // and finalizes its own. execute(sql) without parameters and prepare()
+  // never use it. SQLiteCpp 3.2 has no cache: a SQLite::Statement is
+  // prepared when made and finalized when destroyed.
 
   static constexpr absl::string_view kRequired[] = {"path"};
 
-  // A path, no NUL in it; a busy timeout from 0 to 24 days.
+  // A path, no NUL in it; a busy timeout from 0 to 24 days; a statement
+  // cache of 0 to 10000 statements.
   absl::Status validate() const;
 };
 
@@ -200,6 +221,18 @@ struct StatementTraits : AddressTraits {
   static constexpr std::string_view kName = "Statement";
   explicit StatementTraits(const SqliteConnection* of = nullptr) noexcept : connection(of) {}
   const SqliteConnection* connection;
+  absl::Status close(uintptr_t statement) const;
+};
+
+// A sqlite3_stmt* kept in its connection's statement cache, owned by the
+// cache's entry (the connection's member, so it moves with the connection
+// and points at none). Finalized when evicted, or when the cache is
+// cleared before the connection closes, only in the process that prepared
+// it (a fork()ed child lets go of it). The connection orders the calls that
+// finalize it (its thread rule, or SQLite's connection mutex).
+struct CachedStatementTraits : AddressTraits {
+  static constexpr std::string_view kName = "SqliteConnection";
+  internal::ProcessBound process;
   absl::Status close(uintptr_t statement) const;
 };
 
@@ -736,8 +769,9 @@ class SqliteConnection {
   //   absl::Status added = db->execute(
   //       "INSERT INTO matches VALUES (:winner, :loser, :score, :outcome, :note)", m);
   //
-  // `sql` is ONE statement (as prepare() takes it, prepared again on each
-  // call: there is no statement cache yet). `params` are values bound in
+  // `sql` is ONE statement (as prepare() takes it; kept in the connection's
+  // statement cache, see SqliteConfig's statement_cache_size). `params` are
+  // values bound in
   // order to ?1, ?2, ... (as many as the statement has parameters, else
   // InvalidArgument: a missing one is never a quiet NULL), or ONE described
   // row, whose field `score` binds the parameter ":score" (or "@score", or
@@ -757,21 +791,27 @@ class SqliteConnection {
   template <DescribedRow T, typename... Params>
   [[nodiscard]] absl::StatusOr<std::vector<T>> query(absl::string_view sql,
                                                      const Params&... params) {
-    absl::StatusOr<Statement> statement = prepare_bound("query", sql, params...);
-    if (!statement.ok()) return statement.status();
-    sqlite_internal::StatementRows rows(*statement);
-    if (absl::Status shape = shape_first<T>(rows, "query"); !shape.ok()) return shape;
-    return internal::query_rows<T>(rows, "query");
+    return with_bound(
+        "query", sql,
+        [](Statement& statement) -> absl::StatusOr<std::vector<T>> {
+          sqlite_internal::StatementRows rows(statement);
+          if (absl::Status shape = shape_first<T>(rows, "query"); !shape.ok()) return shape;
+          return internal::query_rows<T>(rows, "query");
+        },
+        params...);
   }
   // Exactly one row: none is NotFound, more than one FailedPrecondition
   // (libpqxx's query1 / exec1; SQLiteCpp has no such form).
   template <DescribedRow T, typename... Params>
   [[nodiscard]] absl::StatusOr<T> query_one(absl::string_view sql, const Params&... params) {
-    absl::StatusOr<Statement> statement = prepare_bound("query_one", sql, params...);
-    if (!statement.ok()) return statement.status();
-    sqlite_internal::StatementRows rows(*statement);
-    if (absl::Status shape = shape_first<T>(rows, "query_one"); !shape.ok()) return shape;
-    return internal::query_one_row<T>(rows, "query_one");
+    return with_bound(
+        "query_one", sql,
+        [](Statement& statement) -> absl::StatusOr<T> {
+          sqlite_internal::StatementRows rows(statement);
+          if (absl::Status shape = shape_first<T>(rows, "query_one"); !shape.ok()) return shape;
+          return internal::query_one_row<T>(rows, "query_one");
+        },
+        params...);
   }
   // The one column of exactly one row ("SELECT count(*) FROM t"): a row
   // field type (int64_t, std::optional<std::string>, an enum, ...). Other
@@ -780,14 +820,17 @@ class SqliteConnection {
   // first column of the first row and ignores the rest.)
   template <RowField T, typename... Params>
   [[nodiscard]] absl::StatusOr<T> query_value(absl::string_view sql, const Params&... params) {
-    absl::StatusOr<Statement> statement = prepare_bound("query_value", sql, params...);
-    if (!statement.ok()) return statement.status();
-    sqlite_internal::StatementRows rows(*statement);
-    if (rows.column_count() != 1) {
-      return internal::value_shape_error("query_value", rows.resource(),
-                                         internal::column_names(rows));
-    }
-    return internal::query_one_value<T>(rows, "query_value");
+    return with_bound(
+        "query_value", sql,
+        [](Statement& statement) -> absl::StatusOr<T> {
+          sqlite_internal::StatementRows rows(statement);
+          if (rows.column_count() != 1) {
+            return internal::value_shape_error("query_value", rows.resource(),
+                                               internal::column_names(rows));
+          }
+          return internal::query_one_value<T>(rows, "query_value");
+        },
+        params...);
   }
   // Each row in turn, stepped, never all held: fn(const T&) -> absl::Status,
   // the last argument, after the parameters. The first non-OK Status fn
@@ -808,9 +851,8 @@ class SqliteConnection {
   template <typename First, typename... Rest>
   [[nodiscard]] absl::Status execute(absl::string_view sql, const First& first,
                                      const Rest&... rest) {
-    absl::StatusOr<Statement> statement = prepare_bound("execute", sql, first, rest...);
-    if (!statement.ok()) return statement.status();
-    return statement->run();
+    return with_bound(
+        "execute", sql, [](Statement& statement) { return statement.run(); }, first, rest...);
   }
   // BEGIN (deferred); the Transaction rolls back unless committed. A
   // transaction already open on this connection, whether by another
@@ -896,15 +938,32 @@ class SqliteConnection {
   SqliteConnection(UniqueHandle<sqlite_internal::Traits> db, SqliteConfig config);
   // prepare(), its errors said as `verb`'s ("query sqlite ...").
   absl::StatusOr<Statement> prepare_as(const char* verb, absl::string_view sql);
-  // prepare_as(), then the parameters bound (sqlite_internal::bind_params).
-  template <typename... Params>
-  absl::StatusOr<Statement> prepare_bound(const char* verb, absl::string_view sql,
-                                          const Params&... params) {
-    absl::StatusOr<Statement> statement = prepare_as(verb, sql);
-    if (!statement.ok()) return statement;
+  using StatementCache = internal::StatementCache<sqlite_internal::CachedStatementTraits>;
+  // The statement of a query form for `sql`: the cache's, lent out until
+  // give_back() (`entry` then says which), else freshly prepared, and kept
+  // by the cache from give_back() on when it has room (`entry` set too), or
+  // not (`entry` null: its Statement finalizes it). One lent out already (a
+  // query re-entering the same SQL from for_each()'s fn, or another thread
+  // on a serialized connection) is never lent twice: a fresh one is made.
+  // A failure to prepare is not kept.
+  absl::StatusOr<Statement> take_statement(const char* verb, absl::string_view sql,
+                                           StatementCache::Entry*& entry);
+  // Hands `statement` back to the cache's `entry` (nothing with none),
+  // reset and its values unbound (they may be big, or private), then evicts
+  // the least recently used statements past the cache's size.
+  void give_back(Statement& statement, StatementCache::Entry* entry);
+  // take_statement(), the parameters bound (sqlite_internal::bind_params),
+  // use(statement), then give_back(), however use() ends.
+  template <typename Use, typename... Params>
+  auto with_bound(const char* verb, absl::string_view sql, Use&& use, const Params&... params)
+      -> decltype(use(std::declval<Statement&>())) {
+    StatementCache::Entry* entry = nullptr;
+    absl::StatusOr<Statement> statement = take_statement(verb, sql, entry);
+    if (!statement.ok()) return statement.status();
+    absl::Cleanup back = [&] { give_back(*statement, entry); };
     absl::Status bound = sqlite_internal::bind_params(verb, *statement, params...);
     if (!bound.ok()) return bound;
-    return statement;
+    return use(*statement);
   }
   // SQLite knows a statement's columns before it runs: a row that does not
   // fit them is refused before the first step, so that a mistyped
@@ -918,11 +977,14 @@ class SqliteConnection {
   absl::Status for_each_of(absl::string_view sql, Arguments& arguments,
                            std::index_sequence<I...>) {
     auto& fn = std::get<sizeof...(I)>(arguments);
-    absl::StatusOr<Statement> statement = prepare_bound("for_each", sql, std::get<I>(arguments)...);
-    if (!statement.ok()) return statement.status();
-    sqlite_internal::StatementRows rows(*statement);
-    if (absl::Status shape = shape_first<T>(rows, "for_each"); !shape.ok()) return shape;
-    return internal::for_each_row<T>(rows, fn, "for_each");
+    return with_bound(
+        "for_each", sql,
+        [&fn](Statement& statement) -> absl::Status {
+          sqlite_internal::StatementRows rows(statement);
+          if (absl::Status shape = shape_first<T>(rows, "for_each"); !shape.ok()) return shape;
+          return internal::for_each_row<T>(rows, fn, "for_each");
+        },
+        std::get<I>(arguments)...);
   }
   // The connection, or an abort naming `Who::kName`::`operation` if it is
   // closed, moved from, or the parent's in a forked child. `who` is this,
@@ -966,6 +1028,11 @@ class SqliteConnection {
   // whether other SQL has ended the server's transaction under it.
   bool transaction_live_ = false;
   mutable bool transaction_lost_ = false;
+  // The statements of the query forms, by SQL text (config_'s
+  // statement_cache_size of them at most). Before db_: an assignment
+  // finalizes the old statements while their database is still open; the
+  // destructor and close() clear it before closing db_.
+  StatementCache statements_;
   UniqueHandle<sqlite_internal::Traits> db_;
 };
 

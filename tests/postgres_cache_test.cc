@@ -1,0 +1,313 @@
+// PostgresConnection's statement cache (issue 16), against a server this
+// test binary starts: the commands with parameters, the row forms and
+// for_each() keep their server-side statements by SQL text,
+// statement_cache_size of them, least recently used out first (and
+// DEALLOCATEd). What the session holds is read from the server itself
+// (pg_prepared_statements), with query(sql), which is never prepared.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/postgres_server.h"
+#include "uncopyable/config_json.h"
+#include "uncopyable/config_url.h"
+#include "uncopyable/postgres.h"
+#include "uncopyable/rows.h"
+#include "uncopyable/sql_error.h"
+
+namespace app {
+struct Number {
+  UNCOPYABLE_ROW(Number, v)
+  int64_t v = 0;
+};
+}  // namespace app
+
+namespace uncopyable {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+using testing::PostgresServer;
+
+constexpr char kPlusOne[] = "SELECT $1::int8 + 1";
+
+class PostgresCacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
+    if (started.ok()) {
+      server_ = started->release();
+    } else {
+      start_error_ = new std::string(started.status().ToString());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
+  }
+
+  static PostgresConnection connect(int cache_size = 32) {
+    PostgresConfig config = server_->config();
+    config.statement_cache_size = cache_size;
+    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config);
+    EXPECT_TRUE(db.ok()) << db.status();
+    return *std::move(db);
+  }
+
+  // The SQL of each statement prepared on this session now (the
+  // DEALLOCATEs pending are sent before this query).
+  static std::vector<std::string> prepared(PostgresConnection& db) {
+    absl::StatusOr<PostgresResult> rows =
+        db.query("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time");
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    std::vector<std::string> sql;
+    for (int row = 0; rows.ok() && row < rows->rows(); ++row) sql.push_back(rows->get_text(row, 0));
+    return sql;
+  }
+
+  // How many times the session's statement for `sql` has run, or -1.
+  static int64_t runs(PostgresConnection& db, const std::string& sql) {
+    absl::StatusOr<PostgresResult> rows = db.query(absl::StrCat(
+        "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement = '",
+        sql, "'"));
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() && rows->rows() == 1 ? rows->get_int64(0, 0) : -1;
+  }
+
+  static int64_t plus_one(PostgresConnection& db, int64_t value) {
+    absl::StatusOr<int64_t> sum = db.query_value<int64_t>(kPlusOne, value);
+    EXPECT_TRUE(sum.ok()) << sum.status();
+    return sum.value_or(-1);
+  }
+
+  static PostgresServer* server_;
+  static std::string* start_error_;
+};
+
+PostgresServer* PostgresCacheTest::server_ = nullptr;
+std::string* PostgresCacheTest::start_error_ = nullptr;
+
+TEST_F(PostgresCacheTest, TheSameSqlRunsOneStatementPreparedOnce) {
+  PostgresConnection db = connect();
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(plus_one(db, i), i + 1);
+  EXPECT_THAT(prepared(db), ElementsAre(kPlusOne));
+  EXPECT_EQ(runs(db, kPlusOne), 3);
+  // Every form with parameters shares it: execute, query, the row forms,
+  // for_each.
+  ASSERT_TRUE(db.execute("DROP TABLE IF EXISTS numbers; CREATE TABLE numbers (v int8)").ok());
+  const std::string insert = "INSERT INTO numbers VALUES ($1)";
+  ASSERT_TRUE(db.execute(insert, 1).ok());
+  ASSERT_TRUE(db.execute(insert, 2).ok());
+  ASSERT_TRUE(db.query(insert, 3).ok());
+  EXPECT_EQ(runs(db, insert), 3);
+  const std::string select = "SELECT v FROM numbers WHERE v >= $1 ORDER BY v";
+  ASSERT_TRUE(db.query<app::Number>(select, 1).ok());
+  int64_t sum = 0;
+  ASSERT_TRUE(db.for_each<app::Number>(select, 2, [&](const app::Number& n) {
+                  sum += n.v;
+                  return absl::OkStatus();
+                }).ok());
+  EXPECT_EQ(sum, 5);
+  EXPECT_EQ(runs(db, select), 2);
+  // A row form with no parameters too (the extended protocol either way).
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT count(*) FROM numbers").ok());
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT count(*) FROM numbers").ok());
+  EXPECT_EQ(runs(db, "SELECT count(*) FROM numbers"), 2);
+}
+
+TEST_F(PostgresCacheTest, TheLeastRecentlyUsedGoesFirstAndIsDeallocated) {
+  PostgresConnection db = connect(/*cache_size=*/2);
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 1", 1).ok());  // a
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 2", 1).ok());  // b
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 1", 1).ok());  // a: b is the oldest
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 3", 1).ok());  // c: b goes
+  EXPECT_THAT(prepared(db), UnorderedElementsAre("SELECT $1::int8 + 1", "SELECT $1::int8 + 3"));
+  EXPECT_EQ(runs(db, "SELECT $1::int8 + 1"), 2);
+  ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 2", 1).ok());  // b again: a goes
+  EXPECT_THAT(prepared(db), UnorderedElementsAre("SELECT $1::int8 + 3", "SELECT $1::int8 + 2"));
+  // Many texts through a small cache: the server never holds more.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(db.query_value<int64_t>(absl::StrCat("SELECT $1::int8 + ", i), i).ok());
+  }
+  EXPECT_EQ(prepared(db).size(), 2u);
+}
+
+TEST_F(PostgresCacheTest, SizeZeroPreparesNothing) {
+  PostgresConnection db = connect(/*cache_size=*/0);
+  EXPECT_EQ(plus_one(db, 1), 2);
+  EXPECT_EQ(plus_one(db, 2), 3);
+  EXPECT_THAT(prepared(db), IsEmpty());
+}
+
+TEST_F(PostgresCacheTest, AFailureToPrepareIsNotKept) {
+  PostgresConnection db = connect();
+  const absl::StatusOr<int64_t> wrong = db.query_value<int64_t>("SELEC $1::int8", 1);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(wrong.status().message(), HasSubstr("syntax error"));
+  EXPECT_THAT(wrong.status().message(), HasSubstr("[42601]"));
+  EXPECT_THAT(wrong.status().message(), HasSubstr("query_value postgresql"));
+  EXPECT_THAT(prepared(db), IsEmpty());
+  EXPECT_EQ(plus_one(db, 1), 2);
+}
+
+// The cache never changes what a command means: a statement prepared for
+// one parameter type is not given a value of another (the server would
+// read text as an int8); NULL fits any type.
+TEST_F(PostgresCacheTest, AValueOfAnotherTypePreparesTheTextAgain) {
+  PostgresConnection db = connect();
+  const std::string echo = "SELECT $1 AS v";
+  absl::StatusOr<PostgresResult> number = db.query(echo, int64_t{5});
+  ASSERT_TRUE(number.ok()) << number.status();
+  EXPECT_EQ(number->get_text(0, 0), "5");
+  absl::StatusOr<PostgresResult> text = db.query(echo, "five");
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->get_text(0, 0), "five");
+  absl::StatusOr<PostgresResult> null = db.query(echo, std::nullopt);
+  ASSERT_TRUE(null.ok()) << null.status();
+  EXPECT_TRUE(null->is_null(0, 0));
+  // One statement for the text, the int8 one DEALLOCATEd.
+  EXPECT_THAT(prepared(db), ElementsAre(echo));
+  EXPECT_EQ(runs(db, echo), 2);
+}
+
+// DEALLOCATE ALL run by the caller: the next use prepares the text again,
+// once, unseen.
+TEST_F(PostgresCacheTest, AStatementTheServerLostIsPreparedAgainOnce) {
+  PostgresConnection db = connect();
+  EXPECT_EQ(plus_one(db, 1), 2);
+  ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
+  EXPECT_THAT(prepared(db), IsEmpty());
+  EXPECT_EQ(plus_one(db, 2), 3);
+  EXPECT_THAT(prepared(db), ElementsAre(kPlusOne));
+  // for_each() too.
+  ASSERT_TRUE(db.execute("DISCARD ALL").ok());
+  int64_t seen = 0;
+  const absl::Status streamed = db.for_each<app::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+        seen += n.v;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(streamed.ok()) << streamed;
+  ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
+  const absl::Status again = db.for_each<app::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+        seen += n.v;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(again.ok()) << again;
+  EXPECT_EQ(seen, 12);
+}
+
+// Inside a transaction the server's refusal has failed the transaction: it
+// is returned as it is, and the text is prepared again on its next use.
+TEST_F(PostgresCacheTest, InsideATransactionALostStatementIsTheServersError) {
+  PostgresConnection db = connect();
+  EXPECT_EQ(plus_one(db, 1), 2);
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
+    EXPECT_THAT(prepared(db), IsEmpty());
+    const absl::StatusOr<int64_t> lost = db.query_value<int64_t>(kPlusOne, int64_t{2});
+    ASSERT_FALSE(lost.ok());
+    ASSERT_TRUE(sql_error(lost.status()).has_value()) << lost.status();
+    EXPECT_EQ(sql_error(lost.status())->sqlstate, "26000");
+    EXPECT_TRUE(tx->rollback().ok());
+  }
+  EXPECT_EQ(plus_one(db, 3), 4);
+  EXPECT_THAT(prepared(db), ElementsAre(kPlusOne));
+}
+
+// A statement prepared inside a transaction that is rolled back stays
+// (PostgreSQL's prepared statements are not transactional): still a hit.
+TEST_F(PostgresCacheTest, AStatementPreparedInARolledBackTransactionStays) {
+  PostgresConnection db = connect();
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    EXPECT_EQ(plus_one(db, 1), 2);
+    EXPECT_TRUE(tx->rollback().ok());
+  }
+  EXPECT_EQ(plus_one(db, 2), 3);
+  EXPECT_EQ(runs(db, kPlusOne), 2);
+}
+
+// Statements evicted inside a transaction that then fails wait for its
+// end, and are DEALLOCATEd after the ROLLBACK.
+TEST_F(PostgresCacheTest, EvictionsInAFailedTransactionWaitForItsEnd) {
+  PostgresConnection db = connect(/*cache_size=*/1);
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 1", 1).ok());
+    ASSERT_TRUE(db.query_value<int64_t>("SELECT $1::int8 + 2", 1).ok());  // evicts + 1
+    EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+    EXPECT_TRUE(tx->rollback().ok());
+  }
+  EXPECT_THAT(prepared(db), ElementsAre("SELECT $1::int8 + 2"));
+}
+
+// A program that holds only SQL text survives a server restart: rebuild()
+// starts with an empty cache and prepares each text again on first use.
+TEST_F(PostgresCacheTest, AServerRestartIsSurvivedWithSqlTextAlone) {
+  PostgresConnection db = connect();
+  EXPECT_EQ(plus_one(db, 1), 2);
+  ASSERT_TRUE(server_->stop_immediately().ok());
+  const absl::StatusOr<int64_t> down = db.query_value<int64_t>(kPlusOne, 2);
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  ASSERT_TRUE(server_->restart().ok());
+  absl::StatusOr<PostgresConnection> again = db.rebuild();
+  ASSERT_TRUE(again.ok()) << again.status();
+  db = *std::move(again);  // the old session's cache goes with it
+  EXPECT_THAT(prepared(db), IsEmpty());
+  EXPECT_EQ(plus_one(db, 3), 4);
+  EXPECT_EQ(plus_one(db, 4), 5);
+  EXPECT_THAT(prepared(db), ElementsAre(kPlusOne));
+  EXPECT_EQ(runs(db, kPlusOne), 2);
+}
+
+TEST_F(PostgresCacheTest, RebuildStartsEmptyAndMovesKeepTheCache) {
+  PostgresConnection db = connect();
+  EXPECT_EQ(plus_one(db, 1), 2);
+  absl::StatusOr<PostgresConnection> other = db.rebuild();
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_THAT(prepared(*other), IsEmpty());
+  PostgresConnection moved = std::move(db);
+  EXPECT_EQ(plus_one(moved, 2), 3);
+  EXPECT_EQ(runs(moved, kPlusOne), 2);
+  EXPECT_TRUE(moved.close().ok());
+}
+
+TEST(PostgresCacheConfigTest, SizeIsThirtyTwoByDefaultUpToTenThousandAndTravels) {
+  EXPECT_EQ(PostgresConfig{}.statement_cache_size, 32);
+  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 0}).validate().ok());
+  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 10000}).validate().ok());
+  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = -1}).validate().message(),
+            "PostgresConfig.statement_cache_size: -1 is out of range [0, 10000]");
+  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = 10001}).validate().message(),
+            "PostgresConfig.statement_cache_size: 10001 is out of range [0, 10000]");
+  const PostgresConfig small{.dbname = "shop", .statement_cache_size = 4};
+  const std::string url = to_url(small, Secrets::kReveal);
+  EXPECT_THAT(url, HasSubstr("statement_cache_size=4"));
+  EXPECT_EQ(*from_url<PostgresConfig>(url), small);
+  const std::string json = to_json(small, Secrets::kReveal);
+  EXPECT_THAT(json, HasSubstr("\"statement_cache_size\":4"));
+  EXPECT_EQ(*from_json<PostgresConfig>(json), small);
+  EXPECT_THAT(to_string(small), HasSubstr("statement_cache_size=4"));
+}
+
+}  // namespace
+}  // namespace uncopyable
