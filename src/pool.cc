@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -244,6 +245,12 @@ void StateBase::link_lease(Entry& entry, const std::source_location& where, absl
   entry.acquired = now;
   entry.leak_reported = false;
   entry.broken = false;
+  // The builder reports leaks: it must wake in time for this one.
+  if (settings_.leak_threshold > absl::ZeroDuration() &&
+      now + settings_.leak_threshold < builder_wakes_at_) {
+    builder_wakes_at_ = now + settings_.leak_threshold;
+    builder_wakeup_.notify_one();
+  }
   entry.previous = nullptr;
   entry.next = leases_;
   if (leases_ != nullptr) leases_->previous = &entry;
@@ -337,6 +344,11 @@ void StateBase::adopt_after_fork() {
   // With mu_ held, in the child, once: the parent's builder thread and
   // waiters are not in this process; its handles are let go.
   if (builder_.joinable()) builder_.detach();
+  // The condition variable may record the parent's waiting builder, which
+  // the child does not have: glibc's pthread_cond_signal() would wait for
+  // it to leave. A fresh one in its place (its destructor, which could wait
+  // too, is not run: it holds nothing but its own bytes).
+  new (&builder_wakeup_) std::condition_variable();
   generation_ = internal::current_fork_generation();
   for (std::unique_ptr<Entry>& entry : idle_) {
     ++counts_.dropped.fork;
@@ -472,6 +484,12 @@ void StateBase::release(Entry* raw) noexcept {
     return;
   }
   entry->returned = now;
+  // The builder drops idle handles: it must wake in time for this one.
+  if (settings_.idle_timeout != absl::InfiniteDuration() &&
+      now + settings_.idle_timeout < builder_wakes_at_) {
+    builder_wakes_at_ = now + settings_.idle_timeout;
+    builder_wakeup_.notify_one();
+  }
   give_back(std::move(entry));
 }
 
@@ -574,11 +592,13 @@ void StateBase::builder_main() {
         continue;
       }
     }
+    builder_wakes_at_ = wake;
     if (wake == absl::InfiniteFuture()) {
       builder_wakeup_.wait(lock);
     } else {
       builder_wakeup_.wait_until(lock, chrono_time(wake));
     }
+    builder_wakes_at_ = absl::InfinitePast();  // awake: it looks at everything
   }
 }
 

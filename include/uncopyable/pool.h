@@ -127,7 +127,8 @@ struct PoolConfig {
 
   static constexpr absl::string_view kRequired[] = {"handle"};
 
-  // Both valid; an error names the field ("PoolConfig.pool.max_size: ...").
+  // Both valid; an error names the field ("PoolConfig.pool:
+  // PoolSettings.max_size: 0 is out of range [1, 100000]").
   absl::Status validate() const {
     return ConfigRules(*this)
         .valid("handle", handle.validate())
@@ -311,6 +312,7 @@ class StateBase {
   int waiters_ = 0;
   int64_t pending_[kCauses] = {};  // drops not yet made up by a build
   absl::Time next_build_at_ = absl::InfinitePast();
+  absl::Time builder_wakes_at_ = absl::InfinitePast();  // when it sleeps, until when
   absl::Duration backoff_;
   absl::Status last_build_error_;
   uint64_t jitter_state_;
