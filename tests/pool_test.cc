@@ -31,6 +31,15 @@
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
 
+#if defined(THREAD_SANITIZER)
+// A pool used in a fork()ed child starts a builder thread of the child's
+// own (PoolForkTest), which TSan refuses after a multi-threaded fork unless
+// told otherwise; the child here takes no lock another thread of the parent
+// could have held (the pool's own are held across fork()).
+extern "C" const char* __tsan_default_options();
+extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+#endif
+
 namespace uncopyable {
 namespace {
 
