@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -36,7 +37,7 @@ TEST_F(PoolDeathTest, DestroyedWithALeaseAlive) {
   EXPECT_DEATH(
       {
         std::optional<PoolLease<File>> lease;
-        std::optional<Pool<File>> pool(open());
+        auto pool = std::make_unique<Pool<File>>(open());
         lease.emplace(*pool->acquire());
         pool.reset();
       },
@@ -47,7 +48,7 @@ TEST_F(PoolDeathTest, DestroyedWithALeaseAlive) {
 TEST_F(PoolDeathTest, DestroyedWhileAnAcquireWaits) {
   EXPECT_DEATH(
       {
-        std::optional<Pool<File>> pool(
+        auto pool = std::make_unique<Pool<File>>(
             *Pool<File>::open({.handle = {.path = path_, .create = true}, .pool = {.max_size = 1}}));
         auto held = pool->acquire();
         std::thread waiter([&] { (void)pool->acquire(); });
