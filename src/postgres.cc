@@ -922,6 +922,68 @@ bool PostgresConnection::transaction_open() const {
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
+absl::Status PostgresConnection::check_health(absl::Time deadline) {
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, "check_health", resource(), what);
+  };
+  if (!is_open()) {
+    return fail(absl::StatusCode::kFailedPrecondition,
+                absl::StrCat("on ", describe(connection_.state())));
+  }
+  if (!process_.here()) {
+    return fail(absl::StatusCode::kFailedPrecondition,
+                "opened by the parent of this fork()ed child");
+  }
+  PGconn* connection = conn_of(connection_.get_unchecked());
+  internal::SingleUserScope in_use = user_.enter(kName, "check_health()");
+  if (!abandoned_.empty()) return fail(absl::StatusCode::kUnavailable, abandoned_);
+  if (::PQstatus(connection) != CONNECTION_OK) {
+    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
+  }
+  if (transaction_live_ || ::PQtransactionStatus(connection) != PQTRANS_IDLE) {
+    return fail(absl::StatusCode::kFailedPrecondition, "a transaction is still open on it");
+  }
+  if (config_.query_timeout != absl::InfiniteDuration()) {
+    deadline = std::min(deadline, absl::Now() + config_.query_timeout);
+  }
+  const auto lost = [&] {
+    if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
+      abandoned_ = "the connection was abandoned when its health check failed halfway; "
+                   "rebuild() a new one";
+    }
+    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
+  };
+  const auto timed_out = [&] {
+    abandoned_ = "the connection was abandoned when its health check got no answer by its "
+                 "deadline; rebuild() a new one";
+    return fail(absl::StatusCode::kDeadlineExceeded,
+                "no answer from the server by the deadline; the connection is abandoned");
+  };
+  if (::PQsendQuery(connection, "") != 1) return lost();
+  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+    return sent == Progress::kTimedOut ? timed_out() : lost();
+  }
+  bool answered = false;
+  while (true) {
+    if (const Progress read = read_within(connection, deadline); read != Progress::kDone) {
+      return read == Progress::kTimedOut ? timed_out() : lost();
+    }
+    PGresult* raw = ::PQgetResult(connection);
+    if (raw == nullptr) break;
+    UniqueHandle<postgres_internal::ResultTraits> result(address_of(raw));
+    if (::PQresultStatus(raw) != PGRES_EMPTY_QUERY) {
+      return fail(absl::StatusCode::kUnavailable, message_of(::PQresultErrorMessage(raw)));
+    }
+    answered = true;
+  }
+  if (!answered || ::PQstatus(connection) != CONNECTION_OK) return lost();
+  return absl::OkStatus();
+}
+
+std::string PostgresConnection::resource_for(const PostgresConfig& config) {
+  return resource_of(config);
+}
+
 absl::Status PostgresConnection::close() {
   checked("close()", *this);
   internal::SingleUserScope in_use = user_.enter(kName, "close()");

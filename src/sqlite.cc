@@ -636,6 +636,23 @@ absl::Status SqliteConnection::close() {
   return internal::status_on(status, "close", resource());
 }
 
+absl::Status SqliteConnection::check_health(absl::Time) const {
+  const auto fail = [&](absl::string_view what) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "check_health", resource(),
+                              what);
+  };
+  if (!is_open()) return fail(absl::StrCat("on ", describe(db_.state())));
+  if (!process_.here()) return fail("opened by the parent of this fork()ed child");
+  if (::sqlite3_get_autocommit(sqlite_internal::db_of(db_.get_unchecked())) == 0) {
+    return fail("a transaction is still open on it");
+  }
+  return absl::OkStatus();
+}
+
+std::string SqliteConnection::resource_for(const SqliteConfig& config) {
+  return resource_of(config);
+}
+
 int64_t SqliteConnection::changes() const {
   sqlite3* db = checked("changes()", *this);
   Call call(*this, kName, "changes()", Call::kOnlyOneUser);

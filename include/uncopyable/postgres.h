@@ -1036,6 +1036,24 @@ class PostgresConnection {
   // misuse.
   [[nodiscard]] absl::Status close();
 
+  // For a Pool (pool.h): whether the session still answers, by `deadline`
+  // (or query_timeout, if that comes first). An empty query goes to the
+  // server and back: a lost connection is Unavailable with libpq's words; a
+  // server that accepts but never answers is DeadlineExceeded at the
+  // deadline, never later: unlike a command's timeout no cancel request is
+  // sent (that could wait 2 s more), and the connection is abandoned
+  // (every later call on it says so). A transaction left open on it is
+  // FailedPrecondition: the next user would run inside it. A closed,
+  // abandoned or moved-from connection, or one its parent opened (in a
+  // fork()ed child), is an error rather than misuse: a pool asks before it
+  // lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline);
+  // Whether it holds a session (false once closed or moved from; true for
+  // an abandoned one, which close() still ends).
+  [[nodiscard]] bool is_open() const { return connection_.is_valid(); }
+  // postgresql <user>@<host>:<port>/<db> for the database `config` describes.
+  [[nodiscard]] static std::string resource_for(const PostgresConfig& config);
+
   // postgresql <user>@<host>:<port>/<db>: how messages name the database
   // (never the password; the names escaped and cut short).
   std::string resource() const;

@@ -917,6 +917,19 @@ class SqliteConnection {
   // Closes it now and reports the error.
   [[nodiscard]] absl::Status close();
 
+  // For a Pool (pool.h): whether it can be lent as a fresh connection,
+  // without waiting (SQLite is in the process: `deadline` is not needed).
+  // A transaction left open on it (sqlite3_get_autocommit() is 0: a
+  // Transaction or an execute("BEGIN") whose end never came) is
+  // FailedPrecondition: the next user would run inside it. A closed or
+  // moved-from connection, or one its parent opened (in a fork()ed child),
+  // is FailedPrecondition rather than misuse: a pool asks before it lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline) const;
+  // Whether it holds a database handle (false once closed or moved from).
+  [[nodiscard]] bool is_open() const { return db_.is_valid(); }
+  // sqlite "<path>" for the database `config` describes.
+  [[nodiscard]] static std::string resource_for(const SqliteConfig& config);
+
   // sqlite "<path>": how messages name the database (the path quoted, cut
   // short past 200 bytes with its length said).
   std::string resource() const;
