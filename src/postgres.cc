@@ -1245,6 +1245,22 @@ absl::Status not_read(PGresult* result, int row, int column, absl::string_view t
   return absl::InvalidArgumentError(absl::StrCat(quoted(text), " ", what));
 }
 
+// The whole of `text` as a number by std::from_chars, which takes the
+// server's own output (no space, no '+') at about twice the speed of
+// SimpleAtoi / SimpleAtod, correctly rounded as they are; false leaves
+// `value` alone. The parsers try it first and give what it refuses to
+// SimpleAtoi / SimpleAtod, so what they accept, and its value, stay theirs
+// (space around, a '+', a double out of range as infinity).
+template <typename T>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool whole_number(absl::string_view text, T& value) {
+  const char* end = text.data() + text.size();
+  T number;  // from_chars writes what it read of a prefix
+  const auto [stop, error] = std::from_chars(text.data(), end, number);
+  if (ABSL_PREDICT_FALSE(error != std::errc() || stop != end || text.empty())) return false;
+  value = number;
+  return true;
+}
+
 }  // namespace
 
 absl::Status PostgresResult::parse(int row, int column, bool& value) const {
@@ -1260,7 +1276,7 @@ absl::Status PostgresResult::parse(int row, int column, bool& value) const {
 absl::Status PostgresResult::parse(int row, int column, int64_t& value) const {
   PGresult* result = result_of(result_.get());
   const absl::string_view text = text_at(result, row, column);
-  if (absl::SimpleAtoi(text, &value)) return absl::OkStatus();
+  if (whole_number(text, value) || absl::SimpleAtoi(text, &value)) return absl::OkStatus();
   return not_read(result, row, column, text, "is not an int64_t");
 }
 
@@ -1277,12 +1293,13 @@ absl::Status PostgresResult::parse(int row, int column, int& value) const {
 absl::Status PostgresResult::parse(int row, int column, double& value) const {
   PGresult* result = result_of(result_.get());
   const absl::string_view text = text_at(result, row, column);
-  if (absl::SimpleAtod(text, &value)) return absl::OkStatus();
+  if (whole_number(text, value) || absl::SimpleAtod(text, &value)) return absl::OkStatus();
   return not_read(result, row, column, text, "is not a double");
 }
 
 absl::Status PostgresResult::parse(int row, int column, std::string& value) const {
-  value = std::string(text_at(result_of(result_.get()), row, column));
+  const absl::string_view text = text_at(result_of(result_.get()), row, column);
+  value.assign(text.data(), text.size());
   return absl::OkStatus();
 }
 
@@ -1328,6 +1345,57 @@ absl::Status ResultRows::of_type(int column, const absl::Status& bare) const {
   if (bare.code() != absl::StatusCode::kInvalidArgument) return bare;
   return absl::InvalidArgumentError(absl::StrCat(
       bare.message(), " (a ", type_of(result_of(result_.result_.get()), column), " column)"));
+}
+
+// NULL, else the cell's text: a text or a number read here, anything else
+// (and every refusal) through parse(), into a local (parse() may write a
+// value it then refuses), then moved into `out`. libpq gives a NULL the
+// length 0, so only an empty cell is asked whether it is NULL: one call a
+// cell fewer, the same answers.
+template <typename T>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ResultRows::cell_as(int column, T& out,
+                                                                   bool* null) const {
+  PGresult* result = result_of(result_.result_.get());
+  const int size = ::PQgetlength(result, row_, column);
+  if (ABSL_PREDICT_FALSE(size == 0) && ::PQgetisnull(result, row_, column) != 0) {
+    if (null != nullptr) {
+      *null = true;
+      return absl::OkStatus();
+    }
+    return PostgresResult::null_value(PostgresResult::type_name(&out));
+  }
+  const absl::string_view text(::PQgetvalue(result, row_, column), static_cast<size_t>(size));
+  if constexpr (std::is_same_v<T, std::string>) {
+    out.assign(text.data(), text.size());
+    return absl::OkStatus();
+  } else {
+    if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
+      if (whole_number(text, out)) return absl::OkStatus();
+    }
+    T value{};
+    absl::Status parsed = result_.parse(row_, column, value);
+    if (ABSL_PREDICT_TRUE(parsed.ok())) out = std::move(value);
+    return parsed;
+  }
+}
+
+absl::Status ResultRows::cell_into(int column, bool& out, bool* null) const {
+  return cell_as(column, out, null);
+}
+absl::Status ResultRows::cell_into(int column, int& out, bool* null) const {
+  return cell_as(column, out, null);
+}
+absl::Status ResultRows::cell_into(int column, int64_t& out, bool* null) const {
+  return cell_as(column, out, null);
+}
+absl::Status ResultRows::cell_into(int column, double& out, bool* null) const {
+  return cell_as(column, out, null);
+}
+absl::Status ResultRows::cell_into(int column, std::string& out, bool* null) const {
+  return cell_as(column, out, null);
+}
+absl::Status ResultRows::cell_into(int column, std::vector<std::byte>& out, bool* null) const {
+  return cell_as(column, out, null);
 }
 
 absl::StatusOr<bool> ResultRows::next() {

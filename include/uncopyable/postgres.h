@@ -535,6 +535,27 @@ class ResultRows {
     if (ABSL_PREDICT_FALSE(!value.ok())) return of_type(column, value.status());
     return value;
   }
+  // read<T>() straight into `out` (rows.h's ReadsInPlace), left as it was
+  // when it fails. No cell check: rows.h asks only for the current row
+  // (next() made it so) and the result's columns.
+  template <typename T>
+  absl::Status read_into(int column, T& out) const {
+    absl::Status status;
+    if constexpr (IsOptional<T>::value) {
+      bool null = false;
+      const bool had_value = out.has_value();
+      status = cell_into(column, had_value ? *out : out.emplace(), &null);
+      if (null || (!status.ok() && !had_value)) out.reset();
+    } else {
+      status = cell_into(column, out, nullptr);
+    }
+    if (ABSL_PREDICT_FALSE(!status.ok())) return of_type(column, status);
+    return status;
+  }
+  // How many rows a whole result holds (rows.h's HintsRows); 0 streaming.
+  size_t rows_hint() const {
+    return streaming_ || !has_result_ ? 0 : static_cast<size_t>(result_.rows());
+  }
   std::string resource() const;
   absl::StatusOr<bool> next();
 
@@ -547,6 +568,17 @@ class ResultRows {
   ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
              absl::Time deadline);
   absl::Status of_type(int column, const absl::Status& bare) const;
+  // The current row's cell into `out` with read<T>'s conversions and bare
+  // messages, `out` untouched on failure; with `null` given, NULL sets
+  // *null and leaves `out` alone.
+  absl::Status cell_into(int column, bool& out, bool* null) const;
+  absl::Status cell_into(int column, int& out, bool* null) const;
+  absl::Status cell_into(int column, int64_t& out, bool* null) const;
+  absl::Status cell_into(int column, double& out, bool* null) const;
+  absl::Status cell_into(int column, std::string& out, bool* null) const;
+  absl::Status cell_into(int column, std::vector<std::byte>& out, bool* null) const;
+  template <typename T>
+  absl::Status cell_as(int column, T& out, bool* null) const;  // (postgres.cc)
 
   PostgresConnection* connection_;
   PostgresResult result_;

@@ -468,6 +468,9 @@ class Statement {
   absl::Status error(const char* verb, int code, const char* message = nullptr,
                      absl::string_view detail = "") const;
   absl::Status bind_error(Parameter parameter, int code) const;
+  // step()'s failure `result`: the statement reset, its error read under
+  // the connection's mutex (see step() in sqlite.cc).
+  ABSL_ATTRIBUTE_NOINLINE absl::Status step_error(int result);
 
   // Declared first: assigning to a Statement finalizes the old one while
   // its borrow of the old connection is still held.
@@ -516,18 +519,24 @@ class StatementRows {
 
   template <typename T>
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<T> read(int column) const {
+    T value{};
+    absl::Status status = read_into(column, value);
+    if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+    return value;
+  }
+  // read<T>() straight into `out` (rows.h's ReadsInPlace), which read_cell()
+  // leaves alone when it fails; an optional is engaged only for a value
+  // that was read.
+  template <typename T>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status read_into(int column, T& out) const {
     if constexpr (IsOptional<T>::value) {
-      typename T::value_type value{};
       bool null = false;
-      absl::Status status = read_cell(raw_, column, value, &null);
-      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
-      if (null) return T();
-      return T(std::move(value));
+      const bool had_value = out.has_value();
+      absl::Status status = read_cell(raw_, column, had_value ? *out : out.emplace(), &null);
+      if (ABSL_PREDICT_FALSE(null || (!status.ok() && !had_value))) out.reset();
+      return status;
     } else {
-      T value{};
-      absl::Status status = read_cell(raw_, column, value, nullptr);
-      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
-      return value;
+      return read_cell(raw_, column, out, nullptr);
     }
   }
 
