@@ -1349,54 +1349,71 @@ absl::Status ResultRows::of_type(int column, const absl::Status& bare) const {
 
 // NULL, else the cell's text: a text or a number read here, anything else
 // (and every refusal) through parse(), into a local (parse() may write a
-// value it then refuses), then moved into `out`. libpq gives a NULL the
-// length 0, so only an empty cell is asked whether it is NULL: one call a
-// cell fewer, the same answers.
+// value it then refuses), then moved into `out`; an optional's text is
+// made in place. libpq gives a NULL the length 0, so only an empty cell is
+// asked whether it is NULL: one call a cell fewer, the same answers.
 template <typename T>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ResultRows::cell_as(int column, T& out,
-                                                                   bool* null) const {
+absl::Status ResultRows::cell_into(int column, T& out) const {
   PGresult* result = result_of(result_.result_.get());
   const int size = ::PQgetlength(result, row_, column);
-  if (ABSL_PREDICT_FALSE(size == 0) && ::PQgetisnull(result, row_, column) != 0) {
-    if (null != nullptr) {
-      *null = true;
+  const bool null = ABSL_PREDICT_FALSE(size == 0) && ::PQgetisnull(result, row_, column) != 0;
+  const auto text = [&] {
+    return absl::string_view(::PQgetvalue(result, row_, column), static_cast<size_t>(size));
+  };
+  // A value that is not text, into `value`.
+  const auto parsed = [&](auto& value) -> absl::Status {
+    using Value = std::remove_reference_t<decltype(value)>;
+    if constexpr (std::is_same_v<Value, int64_t> || std::is_same_v<Value, double>) {
+      if (whole_number(text(), value)) return absl::OkStatus();
+    }
+    Value local{};
+    absl::Status status = result_.parse(row_, column, local);
+    if (ABSL_PREDICT_TRUE(status.ok())) value = std::move(local);
+    return status;
+  };
+  if constexpr (IsOptional<T>::value) {
+    if (null) {
+      out.reset();
       return absl::OkStatus();
     }
-    return PostgresResult::null_value(PostgresResult::type_name(&out));
-  }
-  const absl::string_view text(::PQgetvalue(result, row_, column), static_cast<size_t>(size));
-  if constexpr (std::is_same_v<T, std::string>) {
-    out.assign(text.data(), text.size());
-    return absl::OkStatus();
-  } else {
-    if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
-      if (whole_number(text, out)) return absl::OkStatus();
+    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      const absl::string_view value = text();
+      if (out.has_value()) {
+        out->assign(value.data(), value.size());
+      } else {
+        out.emplace(value.data(), value.size());
+      }
+      return absl::OkStatus();
+    } else {
+      typename T::value_type value{};
+      absl::Status status = parsed(value);
+      if (ABSL_PREDICT_TRUE(status.ok())) out = std::move(value);
+      return status;
     }
-    T value{};
-    absl::Status parsed = result_.parse(row_, column, value);
-    if (ABSL_PREDICT_TRUE(parsed.ok())) out = std::move(value);
-    return parsed;
+  } else {
+    if (null) return PostgresResult::null_value(PostgresResult::type_name(&out));
+    if constexpr (std::is_same_v<T, std::string>) {
+      const absl::string_view value = text();
+      out.assign(value.data(), value.size());
+      return absl::OkStatus();
+    } else {
+      return parsed(out);
+    }
   }
 }
 
-absl::Status ResultRows::cell_into(int column, bool& out, bool* null) const {
-  return cell_as(column, out, null);
-}
-absl::Status ResultRows::cell_into(int column, int& out, bool* null) const {
-  return cell_as(column, out, null);
-}
-absl::Status ResultRows::cell_into(int column, int64_t& out, bool* null) const {
-  return cell_as(column, out, null);
-}
-absl::Status ResultRows::cell_into(int column, double& out, bool* null) const {
-  return cell_as(column, out, null);
-}
-absl::Status ResultRows::cell_into(int column, std::string& out, bool* null) const {
-  return cell_as(column, out, null);
-}
-absl::Status ResultRows::cell_into(int column, std::vector<std::byte>& out, bool* null) const {
-  return cell_as(column, out, null);
-}
+template absl::Status ResultRows::cell_into(int, bool&) const;
+template absl::Status ResultRows::cell_into(int, int&) const;
+template absl::Status ResultRows::cell_into(int, int64_t&) const;
+template absl::Status ResultRows::cell_into(int, double&) const;
+template absl::Status ResultRows::cell_into(int, std::string&) const;
+template absl::Status ResultRows::cell_into(int, std::vector<std::byte>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<bool>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<int>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<int64_t>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<double>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<std::string>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<std::vector<std::byte>>&) const;
 
 absl::StatusOr<bool> ResultRows::next() {
   if (!streaming_) return ++row_ < result_.rows();

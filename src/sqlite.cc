@@ -1128,7 +1128,12 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* n
   return absl::OkStatus();
 }
 
-absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null) {
+namespace {
+
+// The TEXT at `column`, as a view into the statement valid until its next
+// step, or NULL (*null set, when given), or a refusal.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status text_cell(sqlite3_stmt* statement, int column,
+                                                          absl::string_view& out, bool* null) {
   int storage;
   sqlite3_value* value = cell(statement, column, storage);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
@@ -1145,8 +1150,32 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bo
   if (ABSL_PREDICT_FALSE(text == nullptr && size != 0)) {
     return absl::ResourceExhaustedError("out of memory");
   }
-  out.assign(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+  out = absl::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null) {
+  absl::string_view text;
+  absl::Status status = text_cell(statement, column, text, null);
+  if (ABSL_PREDICT_TRUE(status.ok())) out.assign(text.data(), text.size());
+  return status;
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::optional<std::string>& out) {
+  absl::string_view text;
+  bool null = false;
+  absl::Status status = text_cell(statement, column, text, &null);
+  if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+  if (null) {
+    out.reset();
+  } else if (out.has_value()) {
+    out->assign(text.data(), text.size());
+  } else {
+    out.emplace(text.data(), text.size());  // made at its size, not grown
+  }
+  return status;
 }
 
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,

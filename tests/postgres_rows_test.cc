@@ -314,6 +314,25 @@ TEST_F(PostgresRowsTest, EmptyIsNotNullAndNumbersReadAsReadDoes) {
               HasSubstr("field tiny, column \"tiny\": \"12abc\" is not a double"));
 }
 
+// for_each reuses one row; an optional text read in place follows each row:
+// a long text, NULL, an empty text (not NULL), a short one.
+TEST_F(PostgresRowsTest, AReusedRowsOptionalTextFollowsEachRow) {
+  ASSERT_TRUE(db_->execute("DELETE FROM matches").ok());
+  const std::string long_note(100, 'n');
+  ASSERT_TRUE(db_->execute("INSERT INTO matches VALUES ('a', 'b', 1, 'win', $1)", long_note).ok());
+  ASSERT_TRUE(db_->execute("INSERT INTO matches VALUES ('c', 'd', 2, 'win', NULL), "
+                           "('e', 'f', 3, 'win', ''), ('g', 'h', 4, 'win', 'x')")
+                  .ok());
+  std::vector<std::optional<std::string>> notes;
+  absl::Status status = db_->for_each<Match>("SELECT * FROM matches ORDER BY winner",
+                                             [&](const Match& row) {
+                                               notes.push_back(row.note);
+                                               return absl::OkStatus();
+                                             });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(notes, ElementsAre(long_note, std::nullopt, "", "x"));
+}
+
 TEST_F(PostgresRowsTest, TheServersErrorKeepsItsSqlErrorThroughQuery) {
   absl::StatusOr<std::vector<Match>> rows = db_->query<Match>("SELECT * FROM no_such_table");
   ASSERT_FALSE(rows.ok());

@@ -540,15 +540,7 @@ class ResultRows {
   // (next() made it so) and the result's columns.
   template <typename T>
   absl::Status read_into(int column, T& out) const {
-    absl::Status status;
-    if constexpr (IsOptional<T>::value) {
-      bool null = false;
-      const bool had_value = out.has_value();
-      status = cell_into(column, had_value ? *out : out.emplace(), &null);
-      if (null || (!status.ok() && !had_value)) out.reset();
-    } else {
-      status = cell_into(column, out, nullptr);
-    }
+    absl::Status status = cell_into(column, out);
     if (ABSL_PREDICT_FALSE(!status.ok())) return of_type(column, status);
     return status;
   }
@@ -568,17 +560,11 @@ class ResultRows {
   ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
              absl::Time deadline);
   absl::Status of_type(int column, const absl::Status& bare) const;
-  // The current row's cell into `out` with read<T>'s conversions and bare
-  // messages, `out` untouched on failure; with `null` given, NULL sets
-  // *null and leaves `out` alone.
-  absl::Status cell_into(int column, bool& out, bool* null) const;
-  absl::Status cell_into(int column, int& out, bool* null) const;
-  absl::Status cell_into(int column, int64_t& out, bool* null) const;
-  absl::Status cell_into(int column, double& out, bool* null) const;
-  absl::Status cell_into(int column, std::string& out, bool* null) const;
-  absl::Status cell_into(int column, std::vector<std::byte>& out, bool* null) const;
+  // The current row's cell into `out`, a type read<T>() reads (or an
+  // optional of one), with read<T>'s conversions and bare messages, `out`
+  // untouched on failure. Defined, for each of those types, in postgres.cc.
   template <typename T>
-  absl::Status cell_as(int column, T& out, bool* null) const;  // (postgres.cc)
+  absl::Status cell_into(int column, T& out) const;
 
   PostgresConnection* connection_;
   PostgresResult result_;

@@ -500,6 +500,8 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* n
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null);
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,
                        bool* null);
+// An optional text: NULL resets it, a text is made in place.
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::optional<std::string>& out);
 
 // A RowCursor (rows.h) over a Statement that has its parameters bound:
 // next() is step() (with its checks: moved from, forked, another thread on
@@ -529,7 +531,9 @@ class StatementRows {
   // that was read.
   template <typename T>
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status read_into(int column, T& out) const {
-    if constexpr (IsOptional<T>::value) {
+    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      return read_cell(raw_, column, out);
+    } else if constexpr (IsOptional<T>::value) {
       bool null = false;
       const bool had_value = out.has_value();
       absl::Status status = read_cell(raw_, column, had_value ? *out : out.emplace(), &null);
