@@ -7,8 +7,8 @@
 #   --min_time=S     at least S seconds per benchmark and repetition
 #                    (default 0.2)
 #   --only=A,B       only these programs (default: every program tagged
-#                    "report" in benchmarks/BUILD.bazel; the database one
-#                    starts a PostgreSQL server)
+#                    "report" in benchmarks/BUILD.bazel; the database and
+#                    rows ones start a PostgreSQL server)
 #   --filter=REGEX   only the operations (BM_OpenClose, ...) REGEX matches
 #   --out=PATH       the Markdown to update (default docs/benchmarks.md); the
 #                    chart is written beside it with the extension .svg

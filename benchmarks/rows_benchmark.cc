@@ -27,7 +27,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -41,9 +40,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/postgres_server.h"
 #include "libpq-fe.h"
 #include "pqxx/pqxx"
-#include "tests/testing/postgres_server.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sqlite.h"
@@ -236,31 +235,20 @@ ROWS_BENCHMARK(SqliteRows100kNoMutex, SQLiteCpp, rows_sqlitecpp, Threading::mult
 // ---------------------------------------------------------------------------
 // PostgreSQL, on a private server. The same rows, made by the server.
 
-uncopyable::testing::PostgresServer& server() {
-  static uncopyable::testing::PostgresServer* running = [] {
-    auto started = uncopyable::testing::PostgresServer::start();
-    if (!started.ok()) {
-      std::fprintf(stderr, "%s\n", started.status().ToString().c_str());
-      std::abort();
-    }
-    auto* s = started->release();
-    std::atexit([] { delete &server(); });
-    uncopyable::PostgresConnection db = *uncopyable::PostgresConnection::open(s->config());
+// The table, made once on the program's server.
+const std::string& pg_conninfo() {
+  static const std::string info = [] {
+    uncopyable::PostgresConnection db =
+        *uncopyable::PostgresConnection::open(bench::server().config());
     check(db.execute("CREATE TABLE players (id bigint PRIMARY KEY, name text NOT NULL, "
                      "score double precision NOT NULL, wins bigint NOT NULL, note text); "
                      "INSERT INTO players SELECT g, 'player ' || g, g * 0.5, g % 17, "
                      "CASE WHEN g % 3 = 0 THEN NULL ELSE 'a note on the match' END "
                      "FROM generate_series(0, 99999) g; ANALYZE players")
               .ok());
-    return s;
+    return bench::conninfo();
   }();
-  return *running;
-}
-
-std::string conninfo() {
-  const uncopyable::PostgresConfig c = server().config();
-  return absl::StrCat("host=", c.host, " port=", c.port, " dbname=", c.dbname, " user=", c.user,
-                      " password=", c.password.reveal(), " sslmode=disable");
+  return info;
 }
 
 template <typename T>
@@ -272,7 +260,7 @@ T parsed(const char* text, int size) {
 }
 
 void pg_rows_raw(benchmark::State& state) {
-  PGconn* c = PQconnectdb(conninfo().c_str());
+  PGconn* c = PQconnectdb(pg_conninfo().c_str());
   check(PQstatus(c) == CONNECTION_OK);
   for (auto _ : state) {
     PGresult* r = PQexec(c, kSelect);
@@ -296,7 +284,9 @@ void pg_rows_raw(benchmark::State& state) {
 }
 
 void pg_rows_uncopyable(benchmark::State& state) {
-  uncopyable::PostgresConnection db = *uncopyable::PostgresConnection::open(server().config());
+  pg_conninfo();
+  uncopyable::PostgresConnection db =
+      *uncopyable::PostgresConnection::open(bench::server().config());
   for (auto _ : state) {
     absl::StatusOr<std::vector<Player>> rows = db.query<Player>(kSelect);
     check(rows.ok());
@@ -306,7 +296,7 @@ void pg_rows_uncopyable(benchmark::State& state) {
 }
 
 void pg_rows_pqxx(benchmark::State& state) {
-  pqxx::connection c(conninfo());
+  pqxx::connection c(pg_conninfo());
   for (auto _ : state) {
     pqxx::nontransaction w(c);
     const pqxx::result r = w.exec(kSelect);

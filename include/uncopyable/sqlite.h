@@ -284,7 +284,11 @@ class Statement {
   }
 
   // Runs it to the next row: true if there is one to read (its columns can
-  // be read until the next step(), run() or reset()), false when done.
+  // be read until the next step(), run() or reset()), false when done. A
+  // failure resets the statement, and its message is the statement's own
+  // even on a serialized connection other threads use: the connection's
+  // mutex is taken only then, to read it (not around every step, which
+  // would cost a lock a row).
   [[nodiscard]] absl::StatusOr<bool> step();
   // Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE,
   // ...) to the end, then resets it for the next bind. A statement that
