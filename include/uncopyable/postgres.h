@@ -585,6 +585,19 @@ class ResultRows {
     if (ABSL_PREDICT_FALSE(!value.ok())) return of_type(column, value.status());
     return value;
   }
+  // read<T>() straight into `out` (rows.h's ReadsInPlace), left as it was
+  // when it fails. No cell check: rows.h asks only for the current row
+  // (next() made it so) and the result's columns.
+  template <typename T>
+  absl::Status read_into(int column, T& out) const {
+    absl::Status status = cell_into(column, out);
+    if (ABSL_PREDICT_FALSE(!status.ok())) return of_type(column, status);
+    return status;
+  }
+  // How many rows a whole result holds (rows.h's HintsRows); 0 streaming.
+  size_t rows_hint() const {
+    return streaming_ || !has_result_ ? 0 : static_cast<size_t>(result_.rows());
+  }
   std::string resource() const;
   absl::StatusOr<bool> next();
 
@@ -597,6 +610,11 @@ class ResultRows {
   ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
              absl::Time deadline);
   absl::Status of_type(int column, const absl::Status& bare) const;
+  // The current row's cell into `out`, a type read<T>() reads (or an
+  // optional of one), with read<T>'s conversions and bare messages, `out`
+  // untouched on failure. Defined, for each of those types, in postgres.cc.
+  template <typename T>
+  absl::Status cell_into(int column, T& out) const;
 
   PostgresConnection* connection_;
   PostgresResult result_;
