@@ -55,20 +55,19 @@ foreach(name IN LISTS libraries)
   endif()
 endforeach()
 string(STRIP "${pc_libs}" UNCOPYABLE_PC_LIBS)
-if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
-  set(UNCOPYABLE_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
-else()
-  set(UNCOPYABLE_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+# Relocatable: the prefix is found from where the .pc file is (pkg-config's
+# ${pcfiledir}), so `cmake --install build --prefix P` needs no reconfigure.
+set(pc_dir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  message(FATAL_ERROR "uncopyable.pc: CMAKE_INSTALL_LIBDIR and CMAKE_INSTALL_INCLUDEDIR "
+                      "must be relative to the prefix")
 endif()
-if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
-  set(UNCOPYABLE_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
-else()
-  set(UNCOPYABLE_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
-endif()
+file(RELATIVE_PATH UNCOPYABLE_PC_PREFIX /root/${pc_dir} /root)
+string(REGEX REPLACE "/$" "" UNCOPYABLE_PC_PREFIX "${UNCOPYABLE_PC_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/uncopyable.pc.in
                ${PROJECT_BINARY_DIR}/uncopyable.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/uncopyable.pc
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+        DESTINATION ${pc_dir})
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/uncopyable)
