@@ -88,6 +88,20 @@ def files_on_disk():
     return found
 
 
+def cmake_file_for(path):
+    """Where a file of `path`'s folder is declared in the CMake build."""
+    if path.startswith(("src/", "include/")):
+        return "the uncopyable_library() of its target in CMakeLists.txt"
+    folder = path.split("/")[0]
+    return "%s/CMakeLists.txt" % folder
+
+
+def bazel_file_for(path):
+    if path.startswith(("src/", "include/")):
+        return "the uncopyable_library() of its target in BUILD.bazel"
+    return "%s/BUILD.bazel" % os.path.dirname(path)
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         sys.exit("usage: tools/check_sources.py CMAKE_BUILD_DIR [BAZEL_QUERY_XML]")
@@ -100,11 +114,11 @@ def main(argv):
     bazel = bazel_sources(xml_text)
     problems = []
     for path in sorted(set(bazel) - cmake):
-        problems.append("%s: in the Bazel build (%s) but not in the CMake build; "
-                        "add it to the CMakeLists.txt of its folder" % (path, bazel[path]))
+        problems.append("%s: in the Bazel build (%s) but not in the CMake build; add it to %s"
+                        % (path, bazel[path], cmake_file_for(path)))
     for path in sorted(cmake - set(bazel)):
-        problems.append("%s: in the CMake build but not in the Bazel build; "
-                        "add it to the BUILD.bazel of its folder" % path)
+        problems.append("%s: in the CMake build but not in the Bazel build; add it to %s"
+                        % (path, bazel_file_for(path)))
     for path in sorted(files_on_disk() - cmake - set(bazel)):
         problems.append("%s: in neither build; add it to BUILD.bazel and "
                         "CMakeLists.txt (or remove it)" % path)
