@@ -20,8 +20,10 @@ readonly BUILD="${ROOT}/build/ci"
 
 passed=0
 failed=0
-pass() { echo "cmake: ok   $1"; passed=$((passed + 1)); }
-fail() { echo "cmake: FAIL $1" >&2; failed=$((failed + 1)); }
+step_start="${SECONDS}"
+took() { echo "($((SECONDS - step_start)) s)"; step_start="${SECONDS}"; }
+pass() { echo "cmake: ok   $1 $(took)"; passed=$((passed + 1)); }
+fail() { echo "cmake: FAIL $1 $(took)" >&2; failed=$((failed + 1)); }
 finish() {
   echo "cmake: ${passed} passed, ${failed} failed"
   ((failed == 0))
