@@ -14,7 +14,7 @@
 # Ends with the line "cmake: N passed, M failed"; exits 1 if M > 0.
 # build/ci/compile_commands.json stays for the clang-tidy stage.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 readonly ROOT="${PWD}"
 readonly BUILD="${ROOT}/build/ci"
 
@@ -123,7 +123,7 @@ else
 fi
 
 echo "cmake: pkg-config"
-# shellcheck disable=SC2046
+# shellcheck disable=SC2086  # the flags are words
 if [[ -f "${prefix}/lib/pkgconfig/uncopyable.pc" ]] &&
   flags="$(PKG_CONFIG_PATH="${prefix}/lib/pkgconfig" pkg-config --cflags --libs uncopyable)" &&
   c++ examples/cmake_consumer/checklist.cc ${flags} -o "${scratch}/checklist_pkg_config" &&
