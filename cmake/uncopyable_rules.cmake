@@ -53,7 +53,9 @@ function(uncopyable_library name)
     set_target_properties(${target} PROPERTIES
       VERSION ${PROJECT_VERSION}
       # 0.x: a minor version may break the ABI (see the ConfigVersion file).
-      SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+      SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+      # Shared (BUILD_SHARED_LIBS): each finds the others beside it in any prefix.
+      INSTALL_RPATH "$ORIGIN")
   endif()
   if(arg_HDRS)
     target_sources(${target} ${scope} FILE_SET HEADERS
