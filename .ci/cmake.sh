@@ -21,9 +21,13 @@ readonly BUILD="${ROOT}/build/ci"
 passed=0
 failed=0
 step_start="${SECONDS}"
-took() { echo "($((SECONDS - step_start)) s)"; step_start="${SECONDS}"; }
-pass() { echo "cmake: ok   $1 $(took)"; passed=$((passed + 1)); }
-fail() { echo "cmake: FAIL $1 $(took)" >&2; failed=$((failed + 1)); }
+# Prints "cmake: WHAT TEXT (N s)", N the seconds since the last such line.
+say() {
+  echo "cmake: $1 $2 ($((SECONDS - step_start)) s)"
+  step_start="${SECONDS}"
+}
+pass() { say "ok  " "$1"; passed=$((passed + 1)); }
+fail() { say "FAIL" "$1" >&2; failed=$((failed + 1)); }
 finish() {
   echo "cmake: ${passed} passed, ${failed} failed"
   ((failed == 0))
@@ -83,6 +87,7 @@ else
   bad="$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"${summary}")"
   passed=$((passed + total - bad))
   failed=$((failed + bad))
+  say "ctest" "$((total - bad)) of ${total} tests passed"
   ((total > 0)) || fail "ctest ran no test"
 fi
 
