@@ -18,8 +18,8 @@
 #include "SQLiteCpp/SQLiteCpp.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/postgres_server.h"
 #include "pqxx/pqxx"
-#include "tests/testing/postgres_server.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/sqlite.h"
 
@@ -353,25 +353,8 @@ BENCHMARK(BM_SqliteColumnsNoMutex_Uncopyable);
 // ---------------------------------------------------------------------------
 // PostgreSQL, on a private server.
 
-uncopyable::testing::PostgresServer& server() {
-  static uncopyable::testing::PostgresServer* running = [] {
-    auto started = uncopyable::testing::PostgresServer::start();
-    if (!started.ok()) {
-      std::fprintf(stderr, "%s\n", started.status().ToString().c_str());
-      std::abort();
-    }
-    auto* s = started->release();
-    std::atexit([] { delete &server(); });
-    return s;
-  }();
-  return *running;
-}
-
-std::string conninfo() {
-  const PostgresConfig c = server().config();
-  return absl::StrCat("host=", c.host, " port=", c.port, " dbname=", c.dbname, " user=", c.user,
-                      " password=", c.password.reveal(), " sslmode=disable");
-}
+using bench::conninfo;
+using bench::server;
 
 void BM_PgConnect_Raw(benchmark::State& state) {
   const std::string info = conninfo();

@@ -73,11 +73,14 @@
 #include "soci/postgresql/soci-postgresql.h"
 #include "soci/soci.h"
 #include "tests/testing/postgres_server.h"
+#include "uncopyable/pool.h"
 #include "uncopyable/postgres.h"
+#include "uncopyable/sqlite.h"
 
 namespace {
 
 using uncopyable::PostgresConfig;
+using uncopyable::PostgresConnection;
 
 constexpr int kPoolSize = 16;
 
@@ -87,6 +90,8 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_AcquireRelease",
                               "PostgreSQL pool of 16: acquire + release, no query");
   benchmark::AddCustomContext("BM_Select1", "PostgreSQL pool of 16: acquire + SELECT 1 + release");
+  benchmark::AddCustomContext("BM_SqliteAcquireRelease",
+                              "SQLite :memory: pool of 16: acquire + release, one thread");
   benchmark::AddCustomContext("contender Stack",
                               "baseline: floor, a mutex-guarded stack of 16 `PGconn*`");
   benchmark::AddCustomContext("contender Fresh",
@@ -385,6 +390,114 @@ void fresh_operation(benchmark::State& state) {
   meter.finish(state);
 }
 
+// ---------------------------------------------------------------------------
+// uncopyable::Pool<PostgresConnection>: 16 handles, all built ahead
+// (min_idle = 16, as HikariCP's fixed pool), the other settings at their
+// defaults (a handle given back within 500 ms is not health checked again,
+// as HikariCP's alive bypass).
+
+class UncopyablePool : public Live {
+ public:
+  UncopyablePool() : pool_(open_pool()) {
+    // The pool builds in the background: wait (at most 30 s) until all 16
+    // are idle, so that no run measures connection set-up.
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (pool_.metrics().idle < kPoolSize) {
+      if (absl::Now() > deadline) {
+        die(absl::StrCat("uncopyable::Pool did not fill within 30 s (",
+                         pool_.metrics().idle, " idle)"));
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+  uncopyable::Pool<PostgresConnection>& pool() { return pool_; }
+
+ private:
+  static uncopyable::Pool<PostgresConnection> open_pool() {
+    absl::StatusOr<uncopyable::Pool<PostgresConnection>> opened =
+        uncopyable::Pool<PostgresConnection>::open(
+            {.handle = pg(), .pool = {.max_size = kPoolSize, .min_idle = kPoolSize}});
+    if (!opened.ok()) die(opened.status().ToString());
+    return *std::move(opened);
+  }
+  uncopyable::Pool<PostgresConnection> pool_;
+};
+
+UncopyablePool* g_pool = nullptr;
+
+template <bool kSelect1>
+void pool_operation(benchmark::State& state) {
+  if (state.thread_index() == 0) g_pool = activate<UncopyablePool>("Pool");
+  CpuMeter meter(state);
+  for (auto _ : state) {
+    absl::StatusOr<uncopyable::PoolLease<PostgresConnection>> lease = g_pool->pool().acquire();
+    if (!lease.ok()) die(lease.status().ToString());
+    if constexpr (kSelect1) {
+      absl::StatusOr<uncopyable::PostgresResult> one = (*lease)->query("SELECT 1");
+      check(one.ok() && one->rows() == 1 && one->get_int64(0, 0) == 1,
+            "SELECT 1 through uncopyable::Pool failed");
+    }
+    benchmark::DoNotOptimize(&*lease);
+  }
+  meter.finish(state);
+}
+
+// ---------------------------------------------------------------------------
+// The pool's own cost, with no network: SQLite :memory: connections, one
+// thread, acquire + release against the floor (a mutex-guarded stack of 16
+// SqliteConnection).
+
+class SqliteStack {
+ public:
+  SqliteStack() {
+    for (int i = 0; i < kPoolSize; ++i) {
+      absl::StatusOr<uncopyable::SqliteConnection> c =
+          uncopyable::SqliteConnection::open({.path = ":memory:"});
+      if (!c.ok()) die(c.status().ToString());
+      idle_.push_back(*std::move(c));
+    }
+  }
+  uncopyable::SqliteConnection take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uncopyable::SqliteConnection c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+  void give(uncopyable::SqliteConnection c) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.push_back(std::move(c));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<uncopyable::SqliteConnection> idle_;
+};
+
+void BM_SqliteAcquireRelease_Stack(benchmark::State& state) {
+  SqliteStack stack;
+  for (auto _ : state) {
+    uncopyable::SqliteConnection c = stack.take();
+    benchmark::DoNotOptimize(&c);
+    stack.give(std::move(c));
+  }
+}
+
+void BM_SqliteAcquireRelease_Pool(benchmark::State& state) {
+  absl::StatusOr<uncopyable::Pool<uncopyable::SqliteConnection>> pool =
+      uncopyable::Pool<uncopyable::SqliteConnection>::open(
+          {.handle = {.path = ":memory:"}, .pool = {.max_size = kPoolSize, .min_idle = kPoolSize}});
+  if (!pool.ok()) die(pool.status().ToString());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (pool->metrics().idle < kPoolSize) {
+    if (absl::Now() > deadline) die("the SQLite pool did not fill within 30 s");
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  for (auto _ : state) {
+    absl::StatusOr<uncopyable::PoolLease<uncopyable::SqliteConnection>> lease = pool->acquire();
+    if (!lease.ok()) die(lease.status().ToString());
+    benchmark::DoNotOptimize(&*lease);
+  }
+}
 // ---------------------------------------------------------------------------
 // SOCI's connection_pool, each of its sessions opened with the PostgreSQL
 // backend; soci::session(pool) leases one and gives it back when destroyed.
@@ -721,22 +834,28 @@ void threads(benchmark::internal::Benchmark* b) {
 
 void BM_AcquireRelease_Stack(benchmark::State& state) { stack_operation<false>(state); }
 void BM_AcquireRelease_Fresh(benchmark::State& state) { fresh_operation<false>(state); }
+void BM_AcquireRelease_Pool(benchmark::State& state) { pool_operation<false>(state); }
 void BM_AcquireRelease_Soci(benchmark::State& state) { soci_operation<false>(state); }
 void BM_AcquireRelease_HikariCP(benchmark::State& state) {
   hikari_operation(state, "AcquireRelease");
 }
 void BM_Select1_Stack(benchmark::State& state) { stack_operation<true>(state); }
 void BM_Select1_Fresh(benchmark::State& state) { fresh_operation<true>(state); }
+void BM_Select1_Pool(benchmark::State& state) { pool_operation<true>(state); }
 void BM_Select1_Soci(benchmark::State& state) { soci_operation<true>(state); }
 void BM_Select1_HikariCP(benchmark::State& state) { hikari_operation(state, "Select1"); }
 
 BENCHMARK(BM_AcquireRelease_Stack)->Apply(threads)->UseRealTime();
 BENCHMARK(BM_AcquireRelease_Fresh)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AcquireRelease_Pool)->Apply(threads)->UseRealTime();
 BENCHMARK(BM_AcquireRelease_Soci)->Apply(threads)->UseRealTime();
 BENCHMARK(BM_AcquireRelease_HikariCP)->Apply(threads)->UseManualTime();
 BENCHMARK(BM_Select1_Stack)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_Fresh)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Select1_Pool)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_Soci)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SqliteAcquireRelease_Stack);
+BENCHMARK(BM_SqliteAcquireRelease_Pool);
 BENCHMARK(BM_Select1_HikariCP)->Apply(threads)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_PgBouncer)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Select1_PgBouncerKept)->Apply(threads)->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -7,8 +7,8 @@
 #   --min_time=S     at least S seconds per benchmark and repetition
 #                    (default 0.2)
 #   --only=A,B       only these programs (default: every program tagged
-#                    "report" in benchmarks/BUILD.bazel; the database one
-#                    starts a PostgreSQL server, the pool one a server,
+#                    "report" in benchmarks/BUILD.bazel; the database
+#                    and rows ones start a PostgreSQL server, the pool one a server,
 #                    pgbouncer and a JVM for HikariCP, and compiles
 #                    benchmarks/hikari/PoolBench.java with javac)
 #   --filter=REGEX   only the operations (BM_OpenClose, ...) REGEX matches

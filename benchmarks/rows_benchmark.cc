@@ -1,10 +1,21 @@
-// Reading 100 000 rows of 5 typed columns into structs, from SQLite: a
-// hand-written sqlite3 loop, SQLiteCpp's idiom (Statement, executeStep,
-// getColumn by index), and uncopyable's rows (a struct described with
-// UNCOPYABLE_ROW, columns mapped to fields by name once per query, then
-// read field by field), side by side:
+// Reading 100 000 rows of 5 typed columns (an integer key, a text, a real,
+// an integer, a text NULL in a third of the rows) into structs, side by
+// side, from SQLite: a hand-written sqlite3 loop, SQLiteCpp's idiom
+// (Statement, executeStep, getColumn by index), and uncopyable's rows (a
+// struct described with UNCOPYABLE_ROW, columns mapped to fields by name
+// once per query, then read field by field); and from PostgreSQL (a
+// private server this program starts, as the tests do, over a Unix
+// socket): a hand-written libpq loop (PQexec, text results parsed with
+// std::from_chars), libpqxx 6.4's idiom (exec, then field::as<T>() by
+// index, is_null() first for the NULLable one: Debian's 6.4 is built
+// without PQXX_HAVE_OPTIONAL, so field::get<T>() has no std::optional to
+// default to), and uncopyable's
+// PostgresConnection::query<Player>:
 //
 //   ./bazelw run -c opt //benchmarks:rows_benchmark -- --benchmark_repetitions=3
+//
+// (docs/benchmarks.md, "Rows into structs", has the figures and the exact
+// command they were taken with.)
 //
 // uncopyable reads with SqliteConnection::query<Player>(sql): prepared,
 // columns mapped to fields by name once, each column read with one
@@ -14,6 +25,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -28,6 +40,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/postgres_server.h"
+#include "libpq-fe.h"
+#include "pqxx/pqxx"
+#include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sqlite.h"
 
@@ -62,6 +78,9 @@ const bool described = [] {
   benchmark::AddCustomContext("contender Getters",
                               "uncopyable variant: uncopyable `Statement` getters by hand");
   benchmark::AddCustomContext("contender SQLiteCpp", "peer: SQLiteCpp");
+  benchmark::AddCustomContext("BM_PgRows100k",
+                              "PostgreSQL 100 000 rows of 5 typed columns into structs");
+  benchmark::AddCustomContext("contender Pqxx", "peer: libpqxx");
   return true;
 }();
 
@@ -212,5 +231,95 @@ ROWS_BENCHMARK(SqliteRows100kNoMutex, Raw, rows_raw, Threading::multi_thread);
 ROWS_BENCHMARK(SqliteRows100kNoMutex, Uncopyable, rows_uncopyable, Threading::multi_thread);
 ROWS_BENCHMARK(SqliteRows100kNoMutex, Getters, rows_getters, Threading::multi_thread);
 ROWS_BENCHMARK(SqliteRows100kNoMutex, SQLiteCpp, rows_sqlitecpp, Threading::multi_thread);
+
+// ---------------------------------------------------------------------------
+// PostgreSQL, on a private server. The same rows, made by the server.
+
+// The table, made once on the program's server.
+const std::string& pg_conninfo() {
+  static const std::string info = [] {
+    uncopyable::PostgresConnection db =
+        *uncopyable::PostgresConnection::open(bench::server().config());
+    check(db.execute("CREATE TABLE players (id bigint PRIMARY KEY, name text NOT NULL, "
+                     "score double precision NOT NULL, wins bigint NOT NULL, note text); "
+                     "INSERT INTO players SELECT g, 'player ' || g, g * 0.5, g % 17, "
+                     "CASE WHEN g % 3 = 0 THEN NULL ELSE 'a note on the match' END "
+                     "FROM generate_series(0, 99999) g; ANALYZE players")
+              .ok());
+    return bench::conninfo();
+  }();
+  return info;
+}
+
+template <typename T>
+T parsed(const char* text, int size) {
+  T value{};
+  const auto [end, error] = std::from_chars(text, text + size, value);
+  check(error == std::errc() && end == text + size);
+  return value;
+}
+
+void pg_rows_raw(benchmark::State& state) {
+  PGconn* c = PQconnectdb(pg_conninfo().c_str());
+  check(PQstatus(c) == CONNECTION_OK);
+  for (auto _ : state) {
+    PGresult* r = PQexec(c, kSelect);
+    check(PQresultStatus(r) == PGRES_TUPLES_OK && PQnfields(r) == 5);
+    const int count = PQntuples(r);
+    std::vector<Player> rows;
+    rows.reserve(count);
+    for (int i = 0; i < count; ++i) {
+      Player& row = rows.emplace_back();
+      row.id = parsed<int64_t>(PQgetvalue(r, i, 0), PQgetlength(r, i, 0));
+      row.name.assign(PQgetvalue(r, i, 1), PQgetlength(r, i, 1));
+      row.score = parsed<double>(PQgetvalue(r, i, 2), PQgetlength(r, i, 2));
+      row.wins = parsed<int64_t>(PQgetvalue(r, i, 3), PQgetlength(r, i, 3));
+      if (!PQgetisnull(r, i, 4)) row.note.emplace(PQgetvalue(r, i, 4), PQgetlength(r, i, 4));
+    }
+    PQclear(r);
+    expect_all(rows);
+    benchmark::DoNotOptimize(rows.data());
+  }
+  PQfinish(c);
+}
+
+void pg_rows_uncopyable(benchmark::State& state) {
+  pg_conninfo();
+  uncopyable::PostgresConnection db =
+      *uncopyable::PostgresConnection::open(bench::server().config());
+  for (auto _ : state) {
+    absl::StatusOr<std::vector<Player>> rows = db.query<Player>(kSelect);
+    check(rows.ok());
+    expect_all(*rows);
+    benchmark::DoNotOptimize(rows->data());
+  }
+}
+
+void pg_rows_pqxx(benchmark::State& state) {
+  pqxx::connection c(pg_conninfo());
+  for (auto _ : state) {
+    pqxx::nontransaction w(c);
+    const pqxx::result r = w.exec(kSelect);
+    std::vector<Player> rows;
+    rows.reserve(r.size());
+    for (const pqxx::row& field : r) {
+      Player& row = rows.emplace_back();
+      row.id = field[0].as<int64_t>();
+      row.name = field[1].as<std::string>();
+      row.score = field[2].as<double>();
+      row.wins = field[3].as<int64_t>();
+      if (!field[4].is_null()) row.note = field[4].as<std::string>();
+    }
+    expect_all(rows);
+    benchmark::DoNotOptimize(rows.data());
+  }
+}
+
+void BM_PgRows100k_Raw(benchmark::State& state) { pg_rows_raw(state); }
+void BM_PgRows100k_Uncopyable(benchmark::State& state) { pg_rows_uncopyable(state); }
+void BM_PgRows100k_Pqxx(benchmark::State& state) { pg_rows_pqxx(state); }
+BENCHMARK(BM_PgRows100k_Raw)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PgRows100k_Uncopyable)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PgRows100k_Pqxx)->Unit(benchmark::kMillisecond);
 
 }  // namespace

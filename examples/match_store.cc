@@ -13,7 +13,12 @@ std::string create_sql(Tables tables) {
                       " (round INTEGER NOT NULL, winner TEXT NOT NULL, loser TEXT NOT NULL,"
                       " winner_points INTEGER NOT NULL, loser_points INTEGER NOT NULL)");
 }
-std::string insert_sql() {
+// A Match's fields by name (SQLite) or in field order (PostgreSQL).
+std::string insert_sql(const uncopyable::SqliteConnection&) {
+  return absl::StrCat("INSERT INTO ", kTable,
+                      " VALUES (:round, :winner, :loser, :winner_points, :loser_points)");
+}
+std::string insert_sql(const uncopyable::PostgresConnection&) {
   return absl::StrCat("INSERT INTO ", kTable, " VALUES ($1, $2, $3, $4, $5)");
 }
 std::string select_sql() {
@@ -31,77 +36,44 @@ absl::Status create_table(uncopyable::PostgresConnection& db, Tables tables) {
   return db.execute(create_sql(tables));
 }
 
-absl::Status insert(uncopyable::SqliteConnection& db, const std::vector<Match>& matches) {
-  absl::StatusOr<uncopyable::Statement> statement = db.prepare(insert_sql());
-  if (!statement.ok()) return statement.status();
+// Each match is a row: its fields are the statement's parameters.
+template <typename Connection>
+absl::Status insert_rows(Connection& db, const std::vector<Match>& matches) {
+  const std::string sql = insert_sql(db);
   for (const Match& match : matches) {
-    absl::Status done = statement->bind_all(match.round, match.winner, match.loser,
-                                            match.winner_points, match.loser_points);
-    if (done.ok()) done = statement->run();
-    if (!done.ok()) return done;
+    if (absl::Status done = db.execute(sql, match); !done.ok()) return done;
   }
   return absl::OkStatus();
 }
 
+// Columns to fields by name: a column missing or too many, NULL, or a
+// value of another type is an error naming the field and the column.
+template <typename Connection>
+absl::StatusOr<std::vector<Match>> load_rows(Connection& db) {
+  return db.template query<Match>(select_sql());
+}
+
+template <typename Connection>
+absl::StatusOr<int64_t> count_rows(Connection& db) {
+  return db.template query_value<int64_t>(count_sql());
+}
+
+absl::Status insert(uncopyable::SqliteConnection& db, const std::vector<Match>& matches) {
+  return insert_rows(db, matches);
+}
 absl::Status insert(uncopyable::PostgresConnection& db, const std::vector<Match>& matches) {
-  absl::StatusOr<uncopyable::PostgresStatement> statement = db.prepare(insert_sql());
-  if (!statement.ok()) return statement.status();
-  for (const Match& match : matches) {
-    const std::string round = absl::StrCat(match.round);
-    const std::string winner_points = absl::StrCat(match.winner_points);
-    const std::string loser_points = absl::StrCat(match.loser_points);
-    absl::StatusOr<uncopyable::PostgresResult> done =
-        statement->execute({round, match.winner, match.loser, winner_points, loser_points});
-    if (!done.ok()) return done.status();
-  }
-  return absl::OkStatus();
+  return insert_rows(db, matches);
 }
 
 absl::StatusOr<std::vector<Match>> load(uncopyable::SqliteConnection& db) {
-  absl::StatusOr<uncopyable::Statement> select = db.prepare(select_sql());
-  if (!select.ok()) return select.status();
-  std::vector<Match> matches;
-  while (true) {
-    absl::StatusOr<bool> row = select->step();
-    if (!row.ok()) return row.status();
-    if (!*row) return matches;
-    matches.push_back({.round = select->get_int64(0),
-                       .winner = select->get_text(1),
-                       .loser = select->get_text(2),
-                       .winner_points = select->get_int64(3),
-                       .loser_points = select->get_int64(4)});
-  }
+  return load_rows(db);
 }
-
 absl::StatusOr<std::vector<Match>> load(uncopyable::PostgresConnection& db) {
-  absl::StatusOr<uncopyable::PostgresResult> rows = db.query(select_sql());
-  if (!rows.ok()) return rows.status();
-  std::vector<Match> matches;
-  for (int row = 0; row < rows->rows(); ++row) {
-    matches.push_back({.round = rows->get_int64(row, 0),
-                       .winner = rows->get_text(row, 1),
-                       .loser = rows->get_text(row, 2),
-                       .winner_points = rows->get_int64(row, 3),
-                       .loser_points = rows->get_int64(row, 4)});
-  }
-  return matches;
+  return load_rows(db);
 }
 
-absl::StatusOr<int64_t> count(uncopyable::SqliteConnection& db) {
-  absl::StatusOr<uncopyable::Statement> select = db.prepare(count_sql());
-  if (!select.ok()) return select.status();
-  absl::StatusOr<bool> row = select->step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::InternalError(absl::StrCat(count_sql(), ": no row"));
-  return select->get_int64(0);
-}
-
-absl::StatusOr<int64_t> count(uncopyable::PostgresConnection& db) {
-  absl::StatusOr<uncopyable::PostgresResult> rows = db.query(count_sql());
-  if (!rows.ok()) return rows.status();
-  if (rows->rows() != 1) return absl::InternalError(absl::StrCat(count_sql(), ": no row"));
-  return rows->get_int64(0, 0);
-}
+absl::StatusOr<int64_t> count(uncopyable::SqliteConnection& db) { return count_rows(db); }
+absl::StatusOr<int64_t> count(uncopyable::PostgresConnection& db) { return count_rows(db); }
 
 absl::Status back_up(uncopyable::SqliteConnection& db, const uncopyable::SqliteConfig& target) {
   return db.backup_to(target);

@@ -16,7 +16,9 @@
 
 namespace tournament {
 
-// The same SQL runs on both: SQLite reads "$1" as a parameter too.
+// The same SQL runs on both, but for the INSERT's parameters: a Match is
+// bound by field name on SQLite (":round") and in field order on
+// PostgreSQL ($1 is its first field, round), which has no named parameters.
 inline constexpr char kTable[] = "tournament_matches";
 
 // Whether to make the table, or use the one a kept earlier run left.

@@ -12,11 +12,17 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "uncopyable/mutex.h"
+#include "uncopyable/rows.h"
 
 namespace tournament {
 
-// One game: who won, who lost, and the points each scored.
+// One game: who won, who lost, and the points each scored. A row of the
+// matches table, described once (uncopyable/rows.h): the databases read it
+// with query<Match>() and write it with execute(sql, match), field by field
+// by name, and it compares, hashes and prints like a config.
 struct Match {
+  UNCOPYABLE_ROW(Match, round, winner, loser, winner_points, loser_points)
+
   int64_t round = 0;
   std::string winner;
   std::string loser;

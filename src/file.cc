@@ -375,6 +375,23 @@ absl::StatusOr<std::optional<FileLock>> File::try_lock(LockKind kind) {
   return set_lock(kind, /*wait=*/false);
 }
 
+absl::Status File::check_health(absl::Time) const {
+  if (!is_open()) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "check_health", resource(),
+                              absl::StrCat("on ", describe(fd_.fd().state())));
+  }
+  if (!process_.here()) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "check_health", resource(),
+                              "opened by the parent of this fork()ed child");
+  }
+  if (sys::fcntl(fd_.fd().get_unchecked(), F_GETFD) < 0) {
+    return internal::errno_error_on(errno, "check_health", resource(), "fcntl F_GETFD");
+  }
+  return absl::OkStatus();
+}
+
+std::string File::resource_for(const FileConfig& config) { return file_resource(config); }
+
 absl::Status File::close() {
   checked_fd("close()");
   lender_.require_none("close()");

@@ -922,6 +922,68 @@ bool PostgresConnection::transaction_open() const {
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
+absl::Status PostgresConnection::check_health(absl::Time deadline) {
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, "check_health", resource(), what);
+  };
+  if (!is_open()) {
+    return fail(absl::StatusCode::kFailedPrecondition,
+                absl::StrCat("on ", describe(connection_.state())));
+  }
+  if (!process_.here()) {
+    return fail(absl::StatusCode::kFailedPrecondition,
+                "opened by the parent of this fork()ed child");
+  }
+  PGconn* connection = conn_of(connection_.get_unchecked());
+  internal::SingleUserScope in_use = user_.enter(kName, "check_health()");
+  if (!abandoned_.empty()) return fail(absl::StatusCode::kUnavailable, abandoned_);
+  if (::PQstatus(connection) != CONNECTION_OK) {
+    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
+  }
+  if (transaction_live_ || ::PQtransactionStatus(connection) != PQTRANS_IDLE) {
+    return fail(absl::StatusCode::kFailedPrecondition, "a transaction is still open on it");
+  }
+  if (config_.query_timeout != absl::InfiniteDuration()) {
+    deadline = std::min(deadline, absl::Now() + config_.query_timeout);
+  }
+  const auto lost = [&] {
+    if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
+      abandoned_ = "the connection was abandoned when its health check failed halfway; "
+                   "rebuild() a new one";
+    }
+    return fail(absl::StatusCode::kUnavailable, message_of(::PQerrorMessage(connection)));
+  };
+  const auto timed_out = [&] {
+    abandoned_ = "the connection was abandoned when its health check got no answer by its "
+                 "deadline; rebuild() a new one";
+    return fail(absl::StatusCode::kDeadlineExceeded,
+                "no answer from the server by the deadline; the connection is abandoned");
+  };
+  if (::PQsendQuery(connection, "") != 1) return lost();
+  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+    return sent == Progress::kTimedOut ? timed_out() : lost();
+  }
+  bool answered = false;
+  while (true) {
+    if (const Progress read = read_within(connection, deadline); read != Progress::kDone) {
+      return read == Progress::kTimedOut ? timed_out() : lost();
+    }
+    PGresult* raw = ::PQgetResult(connection);
+    if (raw == nullptr) break;
+    UniqueHandle<postgres_internal::ResultTraits> result(address_of(raw));
+    if (::PQresultStatus(raw) != PGRES_EMPTY_QUERY) {
+      return fail(absl::StatusCode::kUnavailable, message_of(::PQresultErrorMessage(raw)));
+    }
+    answered = true;
+  }
+  if (!answered || ::PQstatus(connection) != CONNECTION_OK) return lost();
+  return absl::OkStatus();
+}
+
+std::string PostgresConnection::resource_for(const PostgresConfig& config) {
+  return resource_of(config);
+}
+
 absl::Status PostgresConnection::close() {
   checked("close()", *this);
   internal::SingleUserScope in_use = user_.enter(kName, "close()");
@@ -1343,6 +1405,22 @@ absl::Status not_read(PGresult* result, int row, int column, absl::string_view t
   return absl::InvalidArgumentError(absl::StrCat(quoted(text), " ", what));
 }
 
+// The whole of `text` as a number by std::from_chars, which takes the
+// server's own output (no space, no '+') at about twice the speed of
+// SimpleAtoi / SimpleAtod, correctly rounded as they are; false leaves
+// `value` alone. The parsers try it first and give what it refuses to
+// SimpleAtoi / SimpleAtod, so what they accept, and its value, stay theirs
+// (space around, a '+', a double out of range as infinity).
+template <typename T>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool whole_number(absl::string_view text, T& value) {
+  const char* end = text.data() + text.size();
+  T number;  // from_chars writes what it read of a prefix
+  const auto [stop, error] = std::from_chars(text.data(), end, number);
+  if (ABSL_PREDICT_FALSE(error != std::errc() || stop != end || text.empty())) return false;
+  value = number;
+  return true;
+}
+
 }  // namespace
 
 absl::Status PostgresResult::parse(int row, int column, bool& value) const {
@@ -1358,7 +1436,7 @@ absl::Status PostgresResult::parse(int row, int column, bool& value) const {
 absl::Status PostgresResult::parse(int row, int column, int64_t& value) const {
   PGresult* result = result_of(result_.get());
   const absl::string_view text = text_at(result, row, column);
-  if (absl::SimpleAtoi(text, &value)) return absl::OkStatus();
+  if (whole_number(text, value) || absl::SimpleAtoi(text, &value)) return absl::OkStatus();
   return not_read(result, row, column, text, "is not an int64_t");
 }
 
@@ -1375,12 +1453,13 @@ absl::Status PostgresResult::parse(int row, int column, int& value) const {
 absl::Status PostgresResult::parse(int row, int column, double& value) const {
   PGresult* result = result_of(result_.get());
   const absl::string_view text = text_at(result, row, column);
-  if (absl::SimpleAtod(text, &value)) return absl::OkStatus();
+  if (whole_number(text, value) || absl::SimpleAtod(text, &value)) return absl::OkStatus();
   return not_read(result, row, column, text, "is not a double");
 }
 
 absl::Status PostgresResult::parse(int row, int column, std::string& value) const {
-  value = std::string(text_at(result_of(result_.get()), row, column));
+  const absl::string_view text = text_at(result_of(result_.get()), row, column);
+  value.assign(text.data(), text.size());
   return absl::OkStatus();
 }
 
@@ -1427,6 +1506,74 @@ absl::Status ResultRows::of_type(int column, const absl::Status& bare) const {
   return absl::InvalidArgumentError(absl::StrCat(
       bare.message(), " (a ", type_of(result_of(result_.result_.get()), column), " column)"));
 }
+
+// NULL, else the cell's text: a text or a number read here, anything else
+// (and every refusal) through parse(), into a local (parse() may write a
+// value it then refuses), then moved into `out`; an optional's text is
+// made in place. libpq gives a NULL the length 0, so only an empty cell is
+// asked whether it is NULL: one call a cell fewer, the same answers.
+template <typename T>
+absl::Status ResultRows::cell_into(int column, T& out) const {
+  PGresult* result = result_of(result_.result_.get());
+  const int size = ::PQgetlength(result, row_, column);
+  const bool null = ABSL_PREDICT_FALSE(size == 0) && ::PQgetisnull(result, row_, column) != 0;
+  const auto text = [&] {
+    return absl::string_view(::PQgetvalue(result, row_, column), static_cast<size_t>(size));
+  };
+  // A value that is not text, into `value`.
+  const auto parsed = [&](auto& value) -> absl::Status {
+    using Value = std::remove_reference_t<decltype(value)>;
+    if constexpr (std::is_same_v<Value, int64_t> || std::is_same_v<Value, double>) {
+      if (whole_number(text(), value)) return absl::OkStatus();
+    }
+    Value local{};
+    absl::Status status = result_.parse(row_, column, local);
+    if (ABSL_PREDICT_TRUE(status.ok())) value = std::move(local);
+    return status;
+  };
+  if constexpr (IsOptional<T>::value) {
+    if (null) {
+      out.reset();
+      return absl::OkStatus();
+    }
+    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      const absl::string_view value = text();
+      if (out.has_value()) {
+        out->assign(value.data(), value.size());
+      } else {
+        out.emplace(value.data(), value.size());
+      }
+      return absl::OkStatus();
+    } else {
+      typename T::value_type value{};
+      absl::Status status = parsed(value);
+      if (ABSL_PREDICT_TRUE(status.ok())) out = std::move(value);
+      return status;
+    }
+  } else {
+    if (null) return PostgresResult::null_value(PostgresResult::type_name(&out));
+    if constexpr (std::is_same_v<T, std::string>) {
+      const absl::string_view value = text();
+      out.assign(value.data(), value.size());
+      return absl::OkStatus();
+    } else {
+      return parsed(out);
+    }
+  }
+}
+
+template absl::Status ResultRows::cell_into(int, bool&) const;
+template absl::Status ResultRows::cell_into(int, int&) const;
+template absl::Status ResultRows::cell_into(int, int64_t&) const;
+template absl::Status ResultRows::cell_into(int, double&) const;
+template absl::Status ResultRows::cell_into(int, std::string&) const;
+template absl::Status ResultRows::cell_into(int, std::vector<std::byte>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<bool>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<int>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<int64_t>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<double>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<std::string>&) const;
+template absl::Status ResultRows::cell_into(int, std::optional<std::vector<std::byte>>&) const;
 
 absl::StatusOr<bool> ResultRows::next() {
   if (!streaming_) return ++row_ < result_.rows();

@@ -434,6 +434,37 @@ absl::Status Stream<Self>::close() {
 }
 
 template <typename Self>
+absl::Status Stream<Self>::check_health(absl::Time) const {
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, "check_health", self().resource(), what);
+  };
+  if (!is_open()) {
+    return fail(absl::StatusCode::kFailedPrecondition,
+                absl::StrCat("on ", describe(fd_.fd().state())));
+  }
+  const int fd = fd_.fd().get_unchecked();
+  pollfd entry{fd, POLLIN | POLLRDHUP, 0};
+  int ready;
+  do {
+    ready = sys::poll(&entry, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return internal::errno_error_on(errno, "check_health", self().resource(), "poll");
+  if (ready == 0) return absl::OkStatus();
+  if ((entry.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLNVAL)) != 0) {
+    return fail(absl::StatusCode::kUnavailable, "the peer closed or reset the connection");
+  }
+  char byte;
+  const ssize_t peeked = sys::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (peeked == 0) return fail(absl::StatusCode::kUnavailable, "the peer closed the connection");
+  if (peeked < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return absl::OkStatus();
+    return io_error(errno, "check_health", self().resource());
+  }
+  return fail(absl::StatusCode::kFailedPrecondition,
+              "bytes arrived on it that nobody read (the answer to an abandoned request?)");
+}
+
+template <typename Self>
 Fd Stream<Self>::release() {
   checked_fd("release()");
   return Fd(fd_.fd().release());  // leaves fd_ released, not moved-from, for messages
@@ -448,6 +479,10 @@ template class Stream<Connection>;
 // Socket
 
 std::string Socket::resource() const { return socket_internal::socket_to(config_.endpoint); }
+
+std::string Socket::resource_for(const SocketConfig& config) {
+  return socket_internal::socket_to(config.endpoint);
+}
 
 absl::StatusOr<Socket> Socket::open(const SocketConfig& config) {
   if (absl::Status valid = config.validate(); !valid.ok()) return valid;

@@ -288,10 +288,12 @@ absl::Status sqlite_internal::Traits::close(uintptr_t db) const {
 
 // A call that reads SQLite's error message when it fails holds the mutex
 // (kReadsMessage); one whose message is SQLite's fixed text for the code
-// (a bind, a reset) need not, and saves the cost on the hot path.
+// (a bind, a reset) need not, and saves the cost on the hot path. A step
+// (kStep) holds it only when it failed, while it reads the message: see
+// Statement::step().
 class SqliteConnection::Call {
  public:
-  enum Kind { kReadsMessage, kOnlyOneUser };
+  enum Kind { kReadsMessage, kOnlyOneUser, kStep };
   Call(const SqliteConnection& connection, const char* type, const char* operation,
        Kind kind = kReadsMessage)
       : user_(connection.config_.threading == SqliteThreading::serialized
@@ -300,7 +302,7 @@ class SqliteConnection::Call {
         mutex_(connection.config_.threading == SqliteThreading::serialized && kind == kReadsMessage
                    ? ::sqlite3_db_mutex(sqlite_internal::db_of(connection.db_.get()))
                    : nullptr),
-        watched_(kind == kReadsMessage ? &connection : nullptr) {
+        watched_(kind != kOnlyOneUser ? &connection : nullptr) {
     if (mutex_ != nullptr) ::sqlite3_mutex_enter(mutex_);
   }
   Call(const Call&) = delete;
@@ -636,6 +638,23 @@ absl::Status SqliteConnection::close() {
   return internal::status_on(status, "close", resource());
 }
 
+absl::Status SqliteConnection::check_health(absl::Time) const {
+  const auto fail = [&](absl::string_view what) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "check_health", resource(),
+                              what);
+  };
+  if (!is_open()) return fail(absl::StrCat("on ", describe(db_.state())));
+  if (!process_.here()) return fail("opened by the parent of this fork()ed child");
+  if (::sqlite3_get_autocommit(sqlite_internal::db_of(db_.get_unchecked())) == 0) {
+    return fail("a transaction is still open on it");
+  }
+  return absl::OkStatus();
+}
+
+std::string SqliteConnection::resource_for(const SqliteConfig& config) {
+  return resource_of(config);
+}
+
 int64_t SqliteConnection::changes() const {
   sqlite3* db = checked("changes()", *this);
   Call call(*this, kName, "changes()", Call::kOnlyOneUser);
@@ -791,9 +810,22 @@ absl::Status Statement::bind_to(Parameter parameter, std::nullptr_t) {
   });
 }
 
+// A step that fails leaves its error in the statement (SQLite's
+// prepare_v2 statements keep it until reset): sqlite3_reset() makes it the
+// connection's error again, so the message read under the mutex right
+// after it is this statement's, whatever another thread did on a
+// serialized connection in between. A step holds the mutex only then, not
+// for every row: on a serialized connection that saves a lock and an
+// unlock of the connection's recursive mutex per row (sqlite3_step() takes
+// it itself), about 3 % of reading a row of five columns. What that gives
+// up: the transaction watch (Call's destructor) reads
+// sqlite3_get_autocommit() just after the step instead of under the same
+// lock, so on a serialized connection another thread's statement could
+// come between them, as it can between any two calls of this thread.
 absl::StatusOr<bool> Statement::step() {
   sqlite3_stmt* statement = checked("step()");
-  SqliteConnection::Call call(*connection_.get(), kName, "step()");
+  const SqliteConnection& connection = *connection_.get();
+  SqliteConnection::Call call(connection, kName, "step()", SqliteConnection::Call::kStep);
   const int result = ::sqlite3_step(statement);
   if (ABSL_PREDICT_TRUE(result == SQLITE_ROW)) {
     columns_ = ::sqlite3_data_count(statement);
@@ -801,8 +833,17 @@ absl::StatusOr<bool> Statement::step() {
   }
   columns_ = 0;
   if (result == SQLITE_DONE) return false;
-  absl::Status status = error("step", result);
+  return step_error(result);
+}
+
+absl::Status Statement::step_error(int result) {
+  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
+  sqlite3* db = sqlite_internal::db_of(connection_.get()->db_.get());
+  sqlite3_mutex* mutex = ::sqlite3_db_mutex(db);  // nullptr unless serialized
+  if (mutex != nullptr) ::sqlite3_mutex_enter(mutex);
   ::sqlite3_reset(statement);
+  absl::Status status = error("step", result);
+  if (mutex != nullptr) ::sqlite3_mutex_leave(mutex);
   return status;
 }
 
@@ -1156,7 +1197,12 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* n
   return absl::OkStatus();
 }
 
-absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null) {
+namespace {
+
+// The TEXT at `column`, as a view into the statement valid until its next
+// step, or NULL (*null set, when given), or a refusal.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status text_cell(sqlite3_stmt* statement, int column,
+                                                          absl::string_view& out, bool* null) {
   int storage;
   sqlite3_value* value = cell(statement, column, storage);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
@@ -1173,8 +1219,32 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bo
   if (ABSL_PREDICT_FALSE(text == nullptr && size != 0)) {
     return absl::ResourceExhaustedError("out of memory");
   }
-  out.assign(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+  out = absl::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null) {
+  absl::string_view text;
+  absl::Status status = text_cell(statement, column, text, null);
+  if (ABSL_PREDICT_TRUE(status.ok())) out.assign(text.data(), text.size());
+  return status;
+}
+
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::optional<std::string>& out) {
+  absl::string_view text;
+  bool null = false;
+  absl::Status status = text_cell(statement, column, text, &null);
+  if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+  if (null) {
+    out.reset();
+  } else if (out.has_value()) {
+    out->assign(text.data(), text.size());
+  } else {
+    out.emplace(text.data(), text.size());  // made at its size, not grown
+  }
+  return status;
 }
 
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "gtest/gtest.h"
+#include "uncopyable/file.h"
+#include "uncopyable/pool.h"
 
 namespace {
 
@@ -26,6 +28,13 @@ TEST(Victim, LeavesAChild) {
   const pid_t child = ::fork();
   if (child == 0) ::_exit(0);  // never reaped: a zombie until the parent exits
   ASSERT_GT(child, 0);
+}
+
+TEST(Victim, LeavesAPoolLease) {
+  // The pool and the lease are never destroyed (a pool outlives its leases).
+  static auto* pool = new uncopyable::Pool<uncopyable::File>(*uncopyable::Pool<uncopyable::File>::open(
+      {.handle = {.path = "/dev/null", .allow_special_files = true}}));
+  new uncopyable::PoolLease<uncopyable::File>(*pool->acquire());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // execute(sql, row), against a real server this test binary starts.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,21 @@ struct Counted {
   int64_t n = 0;
 };
 
+struct Texts {
+  UNCOPYABLE_ROW(Texts, empty, null, plain)
+  std::optional<std::string> empty;
+  std::optional<std::string> null;
+  std::string plain;
+};
+
+struct Numbers {
+  UNCOPYABLE_ROW(Numbers, spaced, plus, huge, tiny)
+  int64_t spaced = 0;
+  int64_t plus = 0;
+  double huge = 0;
+  std::optional<double> tiny;
+};
+
 }  // namespace pg_rows_test
 
 namespace uncopyable {
@@ -56,6 +72,8 @@ namespace {
 using ::pg_rows_test::Counted;
 using ::pg_rows_test::Everything;
 using ::pg_rows_test::Match;
+using ::pg_rows_test::Numbers;
+using ::pg_rows_test::Texts;
 using ::pg_rows_test::Outcome;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -252,6 +270,67 @@ TEST_F(PostgresRowsTest, AValueOfAnotherTypeNamesFieldColumnAndTypes) {
   EXPECT_EQ(result->read<int64_t>(0, 0).status(),
             absl::InvalidArgumentError(
                 R"(read row 0, column 0 "n" (text): "seven" is not an int64_t)"));
+}
+
+// The row reader asks libpq whether a cell is NULL only when it is empty,
+// and parses numbers with std::from_chars before SimpleAtoi / SimpleAtod:
+// an empty text is still not NULL, an empty text is no number, and what
+// read<T> accepts (space around, a '+', a double out of range) a row
+// accepts too, with the same value.
+TEST_F(PostgresRowsTest, EmptyIsNotNullAndNumbersReadAsReadDoes) {
+  absl::StatusOr<std::vector<Texts>> texts =
+      db_->query<Texts>("SELECT ''::text AS empty, NULL::text AS null, ''::text AS plain");
+  ASSERT_TRUE(texts.ok()) << texts.status();
+  EXPECT_THAT(*texts, ElementsAre(Texts{.empty = "", .null = std::nullopt, .plain = ""}));
+  texts = db_->query<Texts>("SELECT ''::text AS empty, NULL::text AS null, NULL::text AS plain");
+  EXPECT_EQ(texts.status().code(), absl::StatusCode::kFailedPrecondition) << texts.status();
+
+  absl::StatusOr<std::vector<Numbers>> numbers = db_->query<Numbers>(
+      "SELECT ' 42 '::text AS spaced, '+7'::text AS plus, '1e999'::text AS huge, "
+      "'-0.5'::text AS tiny");
+  ASSERT_TRUE(numbers.ok()) << numbers.status();
+  EXPECT_THAT(*numbers, ElementsAre(Numbers{.spaced = 42,
+                                            .plus = 7,
+                                            .huge = std::numeric_limits<double>::infinity(),
+                                            .tiny = -0.5}));
+  absl::StatusOr<PostgresResult> result = db_->query("SELECT ' 42 '::text, '1e999'::text");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->read<int64_t>(0, 0).value_or(0), 42);
+  EXPECT_EQ(result->read<double>(0, 1).value_or(0), std::numeric_limits<double>::infinity());
+
+  // An empty text, and a number followed by more, are no numbers.
+  numbers = db_->query<Numbers>(
+      "SELECT ''::text AS spaced, 1 AS plus, 1.0 AS huge, NULL::float8 AS tiny");
+  EXPECT_EQ(numbers.status().code(), absl::StatusCode::kInvalidArgument) << numbers.status();
+  EXPECT_THAT(numbers.status().message(),
+              HasSubstr("field spaced, column \"spaced\": \"\" is not an int64_t"));
+  numbers = db_->query<Numbers>(
+      "SELECT 1 AS spaced, 1 AS plus, '2.5x'::text AS huge, NULL::float8 AS tiny");
+  EXPECT_THAT(numbers.status().message(),
+              HasSubstr("field huge, column \"huge\": \"2.5x\" is not a double"));
+  numbers = db_->query<Numbers>(
+      "SELECT 1 AS spaced, 1 AS plus, 1.0 AS huge, '12abc'::text AS tiny");
+  EXPECT_THAT(numbers.status().message(),
+              HasSubstr("field tiny, column \"tiny\": \"12abc\" is not a double"));
+}
+
+// for_each reuses one row; an optional text read in place follows each row:
+// a long text, NULL, an empty text (not NULL), a short one.
+TEST_F(PostgresRowsTest, AReusedRowsOptionalTextFollowsEachRow) {
+  ASSERT_TRUE(db_->execute("DELETE FROM matches").ok());
+  const std::string long_note(100, 'n');
+  ASSERT_TRUE(db_->execute("INSERT INTO matches VALUES ('a', 'b', 1, 'win', $1)", long_note).ok());
+  ASSERT_TRUE(db_->execute("INSERT INTO matches VALUES ('c', 'd', 2, 'win', NULL), "
+                           "('e', 'f', 3, 'win', ''), ('g', 'h', 4, 'win', 'x')")
+                  .ok());
+  std::vector<std::optional<std::string>> notes;
+  absl::Status status = db_->for_each<Match>("SELECT * FROM matches ORDER BY winner",
+                                             [&](const Match& row) {
+                                               notes.push_back(row.note);
+                                               return absl::OkStatus();
+                                             });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(notes, ElementsAre(long_note, std::nullopt, "", "x"));
 }
 
 TEST_F(PostgresRowsTest, TheServersErrorKeepsItsSqlErrorThroughQuery) {

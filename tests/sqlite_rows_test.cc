@@ -280,6 +280,32 @@ TEST_F(SqliteRowsTest, ForEachVisitsEveryRow) {
   EXPECT_THAT(seen, ElementsAre(kAnn, kCid));
 }
 
+// for_each reuses one row; an optional text read in place follows each row:
+// a long text, NULL, an empty text (not NULL), a short one. A value of
+// another type into it is refused, naming field and column.
+TEST_F(SqliteRowsTest, AReusedRowsOptionalTextFollowsEachRow) {
+  ASSERT_TRUE(db().execute("DELETE FROM matches").ok());
+  const std::string long_note(100, 'n');
+  ASSERT_TRUE(db().execute("INSERT INTO matches VALUES ('a', 'b', 1, 'win', ?)", long_note).ok());
+  ASSERT_TRUE(db().execute("INSERT INTO matches VALUES ('c', 'd', 2, 'win', NULL), "
+                           "('e', 'f', 3, 'win', ''), ('g', 'h', 4, 'win', 'x')")
+                  .ok());
+  std::vector<std::optional<std::string>> notes;
+  absl::Status status = db().for_each<Match>("SELECT * FROM matches ORDER BY winner",
+                                             [&](const Match& row) {
+                                               notes.push_back(row.note);
+                                               return absl::OkStatus();
+                                             });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(notes, ElementsAre(long_note, std::nullopt, "", "x"));
+  absl::StatusOr<std::vector<Match>> rows =
+      db().query<Match>("SELECT winner, loser, score, outcome, 5 AS note FROM matches");
+  EXPECT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(rows.status().message(),
+              HasSubstr("row Match, field note, column \"note\": an INTEGER value, not a "
+                        "std::string"));
+}
+
 TEST_F(SqliteRowsTest, RowBoundAsParametersByName) {
   const Match eve{.winner = "eve", .loser = "fay", .score = 7, .outcome = app::Outcome::win,
                   .note = "late"};

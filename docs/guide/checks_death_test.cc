@@ -29,6 +29,7 @@
 #include "uncopyable/mapped_file.h"
 #include "uncopyable/mutex.h"
 #include "uncopyable/pipe.h"
+#include "uncopyable/pool.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
 #include "uncopyable/subprocess.h"
@@ -739,6 +740,59 @@ TEST_F(ChecksDeathTest, AFaultPlanThatCannotHappen) {
   uncopyable::testing::FaultInjector fault;
   EXPECT_DEATH(fault.fail_nth(0, EIO),
                printed(R"msg(uncopyable: FaultInjector::fail_nth(0, 5, times=1): needs n >= 1, errno > 0, times >= 1)msg"));
+}
+
+// --- Pool -------------------------------------------------------------------
+
+TEST_F(ChecksDeathTest, PoolDestroyedWithALeaseAlive) {
+  ::unlink("journal.log");
+  EXPECT_DEATH(
+      {
+        std::optional<uncopyable::PoolLease<File>> lease;
+        absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
+            {.handle = {.path = "journal.log", .create = true}});
+        lease.emplace(*pool->acquire());
+        pool = absl::InvalidArgumentError("gone");  // destroys the pool: aborts
+      },
+      printed(R"msg(uncopyable: Pool::~Pool() while 1 PoolLease(s) or acquire() call(s) on it is alive; they must end first (pool of file "journal.log"))msg"));
+}
+
+TEST_F(ChecksDeathTest, PoolAssignedOverWithALeaseAlive) {
+  ::unlink("journal.log");
+  EXPECT_DEATH(
+      {
+        absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
+            {.handle = {.path = "journal.log", .create = true}});
+        absl::StatusOr<uncopyable::Pool<File>> other = uncopyable::Pool<File>::open(
+            {.handle = {.path = "journal.log", .create = true}});
+        auto lease = pool->acquire();
+        *pool = *std::move(other);  // aborts
+      },
+      printed(R"msg(uncopyable: Pool::operator=(Pool&&) while 1 PoolLease(s) or acquire() call(s) on it is alive; they must end first (pool of file "journal.log"))msg"));
+}
+
+TEST_F(ChecksDeathTest, PoolLeaseAfterMove) {
+  ::unlink("journal.log");
+  absl::StatusOr<uncopyable::Pool<File>> pool =
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_DEATH(
+      {
+        absl::StatusOr<uncopyable::PoolLease<File>> lease = pool->acquire();
+        uncopyable::PoolLease<File> mine = *std::move(lease);
+        (void)lease->get();  // aborts
+      },
+      printed(R"msg(uncopyable: PoolLease::get() on a moved-from handle)msg"));
+}
+
+TEST_F(ChecksDeathTest, PoolAfterMove) {
+  ::unlink("journal.log");
+  absl::StatusOr<uncopyable::Pool<File>> pool =
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  uncopyable::Pool<File> mine = *std::move(pool);
+  EXPECT_DEATH((void)pool->acquire(),
+               printed(R"msg(uncopyable: Pool::acquire() on a moved-from handle)msg"));
 }
 
 }  // namespace

@@ -54,6 +54,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
@@ -323,6 +324,17 @@ class File {
   // Closes the descriptor now and reports what close(2) said. The File is
   // closed either way; any further use, closing again included, is misuse.
   [[nodiscard]] absl::Status close();
+
+  // For a Pool (pool.h): whether the descriptor is still open (fcntl
+  // F_GETFD: something may have closed it behind the File's back). Never
+  // waits, so `deadline` is not needed. A closed or moved-from File, or one
+  // its parent opened (in a fork()ed child), is FailedPrecondition rather
+  // than misuse: a pool asks before it lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline) const;
+  // Whether it holds a descriptor (false once closed or moved from).
+  [[nodiscard]] bool is_open() const { return fd_.fd().is_valid(); }
+  // How messages name the file `config` describes: file "<path>".
+  [[nodiscard]] static std::string resource_for(const FileConfig& config);
 
  private:
   friend struct internal::BorrowTraits<File>;

@@ -585,6 +585,19 @@ class ResultRows {
     if (ABSL_PREDICT_FALSE(!value.ok())) return of_type(column, value.status());
     return value;
   }
+  // read<T>() straight into `out` (rows.h's ReadsInPlace), left as it was
+  // when it fails. No cell check: rows.h asks only for the current row
+  // (next() made it so) and the result's columns.
+  template <typename T>
+  absl::Status read_into(int column, T& out) const {
+    absl::Status status = cell_into(column, out);
+    if (ABSL_PREDICT_FALSE(!status.ok())) return of_type(column, status);
+    return status;
+  }
+  // How many rows a whole result holds (rows.h's HintsRows); 0 streaming.
+  size_t rows_hint() const {
+    return streaming_ || !has_result_ ? 0 : static_cast<size_t>(result_.rows());
+  }
   std::string resource() const;
   absl::StatusOr<bool> next();
 
@@ -597,6 +610,11 @@ class ResultRows {
   ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
              absl::Time deadline);
   absl::Status of_type(int column, const absl::Status& bare) const;
+  // The current row's cell into `out`, a type read<T>() reads (or an
+  // optional of one), with read<T>'s conversions and bare messages, `out`
+  // untouched on failure. Defined, for each of those types, in postgres.cc.
+  template <typename T>
+  absl::Status cell_into(int column, T& out) const;
 
   PostgresConnection* connection_;
   PostgresResult result_;
@@ -1035,6 +1053,24 @@ class PostgresConnection {
   // statement prepared on it. A statement or transaction still alive is
   // misuse.
   [[nodiscard]] absl::Status close();
+
+  // For a Pool (pool.h): whether the session still answers, by `deadline`
+  // (or query_timeout, if that comes first). An empty query goes to the
+  // server and back: a lost connection is Unavailable with libpq's words; a
+  // server that accepts but never answers is DeadlineExceeded at the
+  // deadline, never later: unlike a command's timeout no cancel request is
+  // sent (that could wait 2 s more), and the connection is abandoned
+  // (every later call on it says so). A transaction left open on it is
+  // FailedPrecondition: the next user would run inside it. A closed,
+  // abandoned or moved-from connection, or one its parent opened (in a
+  // fork()ed child), is an error rather than misuse: a pool asks before it
+  // lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline);
+  // Whether it holds a session (false once closed or moved from; true for
+  // an abandoned one, which close() still ends).
+  [[nodiscard]] bool is_open() const { return connection_.is_valid(); }
+  // postgresql <user>@<host>:<port>/<db> for the database `config` describes.
+  [[nodiscard]] static std::string resource_for(const PostgresConfig& config);
 
   // postgresql <user>@<host>:<port>/<db>: how messages name the database
   // (never the password; the names escaped and cut short).

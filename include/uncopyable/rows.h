@@ -179,6 +179,28 @@ concept RowCursor = RowSource<C> && requires(C& cursor) {
   { cursor.next() } -> std::same_as<absl::StatusOr<bool>>;
 };
 
+// A RowSource may also read a column straight into a field:
+//   absl::Status read_into(int column, T& out) const;
+// for the same Ts as read<T>(), with the same conversions, refusals and
+// bare messages, leaving `out` as it was when it fails (an optional too).
+// The rows below then use it instead of read<T>(), which saves making a
+// StatusOr<T> and moving its value into the field (a string field keeps
+// its buffer). It is asked only for a column of the current row, among
+// column_count(): a source may leave out the checks read<T>() makes.
+template <typename S, typename T>
+concept ReadsInPlace = requires(const S& source, int column, T& out) {
+  { source.read_into(column, out) } -> std::same_as<absl::Status>;
+};
+
+// A RowCursor may say how many rows it holds, when it knows before reading
+// them (a whole PostgreSQL result):
+//   size_t rows_hint() const;   // valid after the first next()
+// query_rows() then reserves them at once.
+template <typename C>
+concept HintsRows = requires(const C& cursor) {
+  { cursor.rows_hint() } -> std::convertible_to<size_t>;
+};
+
 // How a parameter sink takes a row's fields: SQLite by name (field `score`
 // is bound as sink.bind(":score", value)), PostgreSQL by position (the
 // first field as sink.bind(1, value), which is $1).
@@ -327,10 +349,10 @@ std::vector<std::string> column_names(const S& source) {
 // ---------------------------------------------------------------------------
 // Values: a source's value into a field, a field's value into a sink.
 
-// Reads column `column` of `source` into `out`; on failure `status` is the
-// source's (or the enum's) bare message.
+// read_value() through read<T>(): an enum's text, or a source that does
+// not read in place.
 template <typename F, RowSource S>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status read_value(const S& source, int column, F& out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status read_through_status_or(const S& source, int column, F& out) {
   absl::StatusOr<SourceValueOf<F>> value = source.template read<SourceValueOf<F>>(column);
   if (ABSL_PREDICT_FALSE(!value.ok())) return std::move(value).status();
   if constexpr (DescribedEnum<F>) {
@@ -350,6 +372,17 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status read_value(const S& source, int
     out = *std::move(value);
   }
   return absl::OkStatus();
+}
+
+// Reads column `column` of `source` into `out`; on failure `status` is the
+// source's (or the enum's) bare message.
+template <typename F, RowSource S>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status read_value(const S& source, int column, F& out) {
+  if constexpr (!DescribedEnum<F> && !OptionalEnum<F> && ReadsInPlace<S, F>) {
+    return source.read_into(column, out);
+  } else {
+    return read_through_status_or(source, column, out);
+  }
 }
 
 // Binds one value as `key`, an optional's emptiness as nullptr.
@@ -541,6 +574,7 @@ template <DescribedRow T, RowCursor C>
   absl::StatusOr<RowMapping<T>> mapping = RowMapping<T>::of(cursor, operation);
   if (!mapping.ok()) return mapping.status();
   std::vector<T> rows;
+  if constexpr (HintsRows<C>) rows.reserve(cursor.rows_hint());
   while (*more) {
     absl::Status status = mapping->read_into(cursor, rows.emplace_back());
     if (ABSL_PREDICT_FALSE(!status.ok())) return status;

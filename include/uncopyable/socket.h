@@ -173,6 +173,17 @@ class Stream {
   // Closes it now and reports what close(2) said. Closing twice is misuse.
   [[nodiscard]] absl::Status close();
 
+  // For a Pool (pool.h): whether the connection still looks usable, without
+  // waiting (`deadline` is not needed): the peer closed it or reset it
+  // (poll POLLRDHUP, or a MSG_PEEK reading end of stream) is Unavailable;
+  // bytes that arrived and nobody read (a reply to a request that was
+  // abandoned) are FailedPrecondition, as the next reader would take them
+  // for its own. A closed, released or moved-from socket is
+  // FailedPrecondition rather than misuse: a pool asks before it lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline) const;
+  // Whether it holds a descriptor (false once closed, released or moved from).
+  [[nodiscard]] bool is_open() const { return fd_.fd().is_valid(); }
+
   // Gives up the descriptor (for handing it to another library): the caller
   // owns it now. Misuse if there is none. Any later use of this object is
   // misuse that says so: "Socket::send() on a released handle".
@@ -211,6 +222,8 @@ class Socket : public socket_internal::Stream<Socket> {
 
   // How messages name it: "socket to tcp://127.0.0.1:8080".
   [[nodiscard]] std::string resource() const;
+  // The same for a socket `config` describes.
+  [[nodiscard]] static std::string resource_for(const SocketConfig& config);
 
  private:
   Socket(Fd fd, SocketConfig config) : Stream(std::move(fd)), config_(std::move(config)) {}

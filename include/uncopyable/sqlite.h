@@ -317,7 +317,11 @@ class Statement {
   }
 
   // Runs it to the next row: true if there is one to read (its columns can
-  // be read until the next step(), run() or reset()), false when done.
+  // be read until the next step(), run() or reset()), false when done. A
+  // failure resets the statement, and its message is the statement's own
+  // even on a serialized connection other threads use: the connection's
+  // mutex is taken only then, to read it (not around every step, which
+  // would cost a lock a row).
   [[nodiscard]] absl::StatusOr<bool> step();
   // Runs a statement that returns no rows (INSERT, UPDATE, DELETE, CREATE,
   // ...) to the end, then resets it for the next bind. A statement that
@@ -501,6 +505,9 @@ class Statement {
   absl::Status error(const char* verb, int code, const char* message = nullptr,
                      absl::string_view detail = "") const;
   absl::Status bind_error(Parameter parameter, int code) const;
+  // step()'s failure `result`: the statement reset, its error read under
+  // the connection's mutex (see step() in sqlite.cc).
+  ABSL_ATTRIBUTE_NOINLINE absl::Status step_error(int result);
 
   // Declared first: assigning to a Statement finalizes the old one while
   // its borrow of the old connection is still held.
@@ -530,6 +537,8 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* n
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::string& out, bool* null);
 absl::Status read_cell(sqlite3_stmt* statement, int column, std::vector<std::byte>& out,
                        bool* null);
+// An optional text: NULL resets it, a text is made in place.
+absl::Status read_cell(sqlite3_stmt* statement, int column, std::optional<std::string>& out);
 
 // A RowCursor (rows.h) over a Statement that has its parameters bound:
 // next() is step() (with its checks: moved from, forked, another thread on
@@ -549,18 +558,26 @@ class StatementRows {
 
   template <typename T>
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::StatusOr<T> read(int column) const {
-    if constexpr (IsOptional<T>::value) {
-      typename T::value_type value{};
+    T value{};
+    absl::Status status = read_into(column, value);
+    if (ABSL_PREDICT_FALSE(!status.ok())) return status;
+    return value;
+  }
+  // read<T>() straight into `out` (rows.h's ReadsInPlace), which read_cell()
+  // leaves alone when it fails; an optional is engaged only for a value
+  // that was read.
+  template <typename T>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status read_into(int column, T& out) const {
+    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      return read_cell(raw_, column, out);
+    } else if constexpr (IsOptional<T>::value) {
       bool null = false;
-      absl::Status status = read_cell(raw_, column, value, &null);
-      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
-      if (null) return T();
-      return T(std::move(value));
+      const bool had_value = out.has_value();
+      absl::Status status = read_cell(raw_, column, had_value ? *out : out.emplace(), &null);
+      if (ABSL_PREDICT_FALSE(null || (!status.ok() && !had_value))) out.reset();
+      return status;
     } else {
-      T value{};
-      absl::Status status = read_cell(raw_, column, value, nullptr);
-      if (ABSL_PREDICT_FALSE(!status.ok())) return status;
-      return value;
+      return read_cell(raw_, column, out, nullptr);
     }
   }
 
@@ -916,6 +933,19 @@ class SqliteConnection {
 
   // Closes it now and reports the error.
   [[nodiscard]] absl::Status close();
+
+  // For a Pool (pool.h): whether it can be lent as a fresh connection,
+  // without waiting (SQLite is in the process: `deadline` is not needed).
+  // A transaction left open on it (sqlite3_get_autocommit() is 0: a
+  // Transaction or an execute("BEGIN") whose end never came) is
+  // FailedPrecondition: the next user would run inside it. A closed or
+  // moved-from connection, or one its parent opened (in a fork()ed child),
+  // is FailedPrecondition rather than misuse: a pool asks before it lends.
+  [[nodiscard]] absl::Status check_health(absl::Time deadline) const;
+  // Whether it holds a database handle (false once closed or moved from).
+  [[nodiscard]] bool is_open() const { return db_.is_valid(); }
+  // sqlite "<path>" for the database `config` describes.
+  [[nodiscard]] static std::string resource_for(const SqliteConfig& config);
 
   // sqlite "<path>": how messages name the database (the path quoted, cut
   // short past 200 bytes with its length said).

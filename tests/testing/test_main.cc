@@ -8,6 +8,12 @@
 //
 //   leak guard: the test left fd 7 open (/tmp/t.db)
 //   leak guard: the test left child process 4242 behind (sleep, state S)
+//   leak guard: the test left 1 pool lease alive (pool of sqlite "t.db",
+//   acquired at tests/app_test.cc:12)
+//
+// A lease of a Pool (uncopyable/pool.h) still alive at the end of a test is
+// a leak like a descriptor: the guard lists each one the test took and
+// left, with the line it was taken at.
 //
 // The target also links //:fd_ownership_checks, so in every test a close(),
 // dup2(), fclose(), ... of a descriptor that a handle owns, by anyone but the
@@ -19,14 +25,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_join.h"
 #include "tests/testing/fds.h"
+#include "uncopyable/pool.h"
 
 namespace {
 
@@ -82,7 +92,10 @@ std::vector<Child> children() {
 
 class LeakGuard : public ::testing::EmptyTestEventListener {
  public:
-  void OnTestStart(const ::testing::TestInfo&) override { before_ = open_fds(); }
+  void OnTestStart(const ::testing::TestInfo&) override {
+    before_ = open_fds();
+    leases_before_ = uncopyable::pool_internal::live_leases();
+  }
 
   // Listeners hear OnTestEnd in reverse order of registration, so this runs
   // before the result printer: a failure added here shows as the test's own.
@@ -93,6 +106,16 @@ class LeakGuard : public ::testing::EmptyTestEventListener {
                       << fd_target(fd) << ")";
       }
     }
+    std::vector<std::string> leases = uncopyable::pool_internal::live_leases();
+    for (const std::string& before : leases_before_) {
+      const auto same = std::find(leases.begin(), leases.end(), before);
+      if (same != leases.end()) leases.erase(same);
+    }
+    if (!leases.empty()) {
+      ADD_FAILURE() << "leak guard: the test left " << leases.size() << " pool lease"
+                    << (leases.size() == 1 ? "" : "s") << " alive ("
+                    << absl::StrJoin(leases, "; ") << ")";
+    }
     for (const Child& child : children()) {
       ADD_FAILURE() << "leak guard: the test left child process " << child.pid
                     << " behind (" << child.command << ", state "
@@ -102,6 +125,7 @@ class LeakGuard : public ::testing::EmptyTestEventListener {
 
  private:
   std::set<int> before_;
+  std::vector<std::string> leases_before_;
 };
 
 }  // namespace
