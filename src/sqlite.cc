@@ -837,7 +837,7 @@ absl::StatusOr<bool> Statement::step() {
 }
 
 absl::Status Statement::step_error(int result) {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
   sqlite3* db = sqlite_internal::db_of(connection_.get()->db_.get());
   sqlite3_mutex* mutex = ::sqlite3_db_mutex(db);  // nullptr unless serialized
   if (mutex != nullptr) ::sqlite3_mutex_enter(mutex);
