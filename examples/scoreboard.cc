@@ -7,8 +7,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
@@ -57,9 +59,11 @@ absl::StatusOr<std::string> read_line(Stream& stream, Wait wait) {
 
 }  // namespace
 
-ScoreBoardServer::ScoreBoardServer(uncopyable::Listener listener, const Standings& standings)
+ScoreBoardServer::ScoreBoardServer(uncopyable::Listener listener, Board& board,
+                                   absl::Duration answer_within)
     : listener_(std::move(listener)),
-      standings_(standings),
+      board_(board),
+      answer_within_(answer_within),
       thread_([this](std::stop_token stop) { serve(std::move(stop)); }) {}
 
 ScoreBoardServer::~ScoreBoardServer() {
@@ -112,10 +116,12 @@ absl::Status ScoreBoardServer::answer(uncopyable::Connection& connection,
     if (*request != kRequest) {
       return absl::InvalidArgumentError(absl::StrCat("unknown request \"", *request, "\""));
     }
-    const std::string table = standings_.table();
-    if (absl::Status sent = connection.send(absl::StrCat(table.size(), "\n", table)); !sent.ok()) {
-      return sent;
-    }
+    const absl::StatusOr<std::string> table = board_.read(absl::Now() + answer_within_);
+    const std::string answer =
+        table.ok() ? absl::StrCat(table->size(), "\n", *table)
+                   : absl::StrCat("error ", static_cast<int>(table.status().code()), " ",
+                                  table.status().message().size(), "\n", table.status().message());
+    if (absl::Status sent = connection.send(answer); !sent.ok()) return sent;
   }
   return absl::OkStatus();
 }
@@ -129,14 +135,29 @@ absl::StatusOr<std::string> read_scoreboard(uncopyable::Socket& client) {
   if (header->empty()) {
     return absl::UnavailableError(absl::StrCat("score-board at ", where, " closed the connection"));
   }
+  // "<size>\n", or "error <code> <size>\n".
+  absl::string_view line = absl::string_view(*header).substr(0, header->size() - 1);
+  const bool error = absl::ConsumePrefix(&line, "error ");
+  int code = 0;
+  if (error) {
+    const size_t space = line.find(' ');
+    if (space == absl::string_view::npos || !absl::SimpleAtoi(line.substr(0, space), &code) ||
+        code <= 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+      return absl::DataLossError(absl::StrCat("score-board at ", where, " sent a bad header"));
+    }
+    line.remove_prefix(space + 1);
+  }
   size_t size = 0;
-  if (!absl::SimpleAtoi(absl::string_view(*header).substr(0, header->size() - 1), &size) ||
-      size > (1 << 20)) {
+  if (!absl::SimpleAtoi(line, &size) || size > (1 << 20)) {
     return absl::DataLossError(absl::StrCat("score-board at ", where, " sent a bad header"));
   }
-  std::string table(size, '\0');
-  if (absl::Status got = client.receive_exactly(absl::MakeSpan(table)); !got.ok()) return got;
-  return table;
+  std::string text(size, '\0');
+  if (absl::Status got = client.receive_exactly(absl::MakeSpan(text)); !got.ok()) return got;
+  if (error) {
+    return absl::Status(static_cast<absl::StatusCode>(code),
+                        absl::StrCat("score-board at ", where, ": ", text));
+  }
+  return text;
 }
 
 }  // namespace tournament

@@ -2,13 +2,18 @@
 // the next one or from stopping.
 #include "examples/scoreboard.h"
 
+#include <atomic>
+
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "examples/standings.h"
 #include "gtest/gtest.h"
 #include "uncopyable/socket.h"
 
@@ -88,6 +93,47 @@ TEST_F(ScoreBoardTest, ASlowClientIsDisconnectedAndTheNextOneServed) {
   uncopyable::Socket next = connect();
   absl::StatusOr<std::string> board = read_scoreboard(next);
   EXPECT_TRUE(board.ok()) << board.status();
+}
+
+// A board that fails while `down`, and keeps how far off its deadline was.
+class FlakyBoard final : public Board {
+ public:
+  absl::StatusOr<std::string> read(absl::Time deadline) override {
+    left_ms.store(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (down.load()) return absl::UnavailableError("the database at \"db\" is down");
+    return std::string("# player\n1 ann\n");
+  }
+  std::atomic<bool> down{true};
+  std::atomic<int64_t> left_ms{-1};  // of the last deadline, when it was given
+};
+
+TEST(ScoreBoardErrorTest, TheBoardsErrorReachesTheClientWhoStaysConnected) {
+  FlakyBoard board;
+  absl::StatusOr<uncopyable::Listener> listener = uncopyable::rebuild(
+      uncopyable::ListenerConfig{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ScoreBoardServer server(*std::move(listener), board, absl::Milliseconds(700));
+  absl::StatusOr<uncopyable::Socket> client =
+      uncopyable::rebuild(uncopyable::SocketConfig{.endpoint = server.endpoint(),
+                                                   .connect_timeout = absl::Seconds(5),
+                                                   .send_timeout = absl::Seconds(5),
+                                                   .receive_timeout = absl::Seconds(5)});
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  absl::StatusOr<std::string> failed = read_scoreboard(*client);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_EQ(failed.status().message(),
+            absl::StrCat("score-board at ", server.endpoint().to_string(),
+                         ": the database at \"db\" is down"));
+  EXPECT_GT(board.left_ms.load(), 0);
+  EXPECT_LE(board.left_ms.load(), 700);
+
+  board.down = false;
+  absl::StatusOr<std::string> served = read_scoreboard(*client);  // the same connection
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(*served, "# player\n1 ann\n");
+  EXPECT_TRUE(client->close().ok());
+  EXPECT_TRUE(server.stop().ok());
 }
 
 }  // namespace

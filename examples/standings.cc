@@ -1,37 +1,29 @@
 #include "examples/standings.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace tournament {
+namespace {
 
-absl::StatusOr<Standings> Standings::open(const uncopyable::MutexConfig& config) {
-  absl::StatusOr<uncopyable::Mutex> mutex = uncopyable::rebuild(config);
-  if (!mutex.ok()) return mutex.status();
-  return Standings(*std::move(mutex));
-}
-
-void Standings::record(const Match& match) {
-  uncopyable::MutexLock hold(mutex_);
+void add(std::map<std::string, Standings::Row>& rows, const Match& match) {
   const int64_t margin = match.winner_points - match.loser_points;
-  Row& winner = rows_[match.winner];
+  Standings::Row& winner = rows[match.winner];
   ++winner.wins;
   winner.difference += margin;
-  Row& loser = rows_[match.loser];
+  Standings::Row& loser = rows[match.loser];
   ++loser.losses;
   loser.difference -= margin;
 }
 
-std::string Standings::table() const {
-  std::vector<std::pair<std::string, Row>> rows;
-  {
-    uncopyable::MutexLock hold(mutex_);
-    rows.assign(rows_.begin(), rows_.end());
-  }
+std::string format(std::vector<std::pair<std::string, Standings::Row>> rows) {
   // Most wins first, then the better point difference, then by name.
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::tuple(-a.second.wins, -a.second.difference, a.first) <
@@ -46,5 +38,35 @@ std::string Standings::table() const {
   }
   return text;
 }
+
+}  // namespace
+
+std::string table_of(const std::vector<Match>& matches) {
+  std::map<std::string, Standings::Row> rows;
+  for (const Match& match : matches) add(rows, match);
+  return format({rows.begin(), rows.end()});
+}
+
+absl::StatusOr<Standings> Standings::open(const uncopyable::MutexConfig& config) {
+  absl::StatusOr<uncopyable::Mutex> mutex = uncopyable::rebuild(config);
+  if (!mutex.ok()) return mutex.status();
+  return Standings(*std::move(mutex));
+}
+
+void Standings::record(const Match& match) {
+  uncopyable::MutexLock hold(mutex_);
+  add(rows_, match);
+}
+
+std::string Standings::table() const {
+  std::vector<std::pair<std::string, Row>> rows;
+  {
+    uncopyable::MutexLock hold(mutex_);
+    rows.assign(rows_.begin(), rows_.end());
+  }
+  return format(std::move(rows));
+}
+
+absl::StatusOr<std::string> Standings::read(absl::Time) { return table(); }
 
 }  // namespace tournament

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "examples/database_board.h"
 #include "examples/match_store.h"
 #include "examples/scoreboard.h"
 #include "examples/standings.h"
@@ -123,6 +125,10 @@ absl::Status record_round(Connection& db, int64_t round, Standings& standings) {
   return absl::OkStatus();
 }
 
+// How long the score-board may take over one answer (the client waits 5 s):
+// what the first request after the pool opened waits for its first connection.
+constexpr absl::Duration kAnswerWithin = absl::Seconds(3);
+
 // ---------------------------------------------------------------------------
 // Files: the config is saved with a File and read back with one.
 
@@ -198,8 +204,9 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   absl::StatusOr<Standings> standings = Standings::open(config.standings);
   if (!standings.ok()) return standings.status();
   for (const Match& match : *earlier) standings->record(match);
-  say("the score-board thread reads them while this thread records matches:");
-  say("every access takes the lock, and unlocking it from the wrong thread would abort");
+  say("this thread records each match in them as it commits it; the score-board computes");
+  say("its own table from the database, and the two must agree. Every access takes the");
+  say("lock, and unlocking it from the wrong thread would abort");
   int64_t round = earlier->empty() ? 1 : earlier->back().round + 1;
 
   step("Record two rounds, each in one transaction");
@@ -207,6 +214,15 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   RETURN_IF_ERROR(record_round(*db, round++, *standings));
 
   step("A score-board on a loopback Listener, read by a Socket client");
+  // The server reads the database through a pool, as a real server would:
+  // a connection per request, given back after it, a broken one replaced
+  // from the config (a PostgreSQL restart costs the requests made while the
+  // server is down an error each, and no more). The pool outlives every
+  // server thread that reads through it (it is declared before `server`).
+  using Connection = std::remove_cvref_t<decltype(*db)>;
+  absl::StatusOr<DatabaseBoard<Connection>> database_board =
+      DatabaseBoard<Connection>::open({.handle = db_config, .pool = config.board_pool});
+  if (!database_board.ok()) return database_board.status();
   absl::StatusOr<uncopyable::Listener> listener = uncopyable::rebuild(config.scoreboard);
   if (!listener.ok()) return listener.status();
   // Restarting must keep the port clients know: the same config, with the
@@ -216,7 +232,7 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   say(absl::StrCat("listening on ", listener->endpoint().to_string(), " (its config asked for ",
                    listener->config().endpoint.to_string(), ")"));
   std::optional<ScoreBoardServer> server;
-  server.emplace(*std::move(listener), *standings);  // the server thread owns it now
+  server.emplace(*std::move(listener), *database_board, kAnswerWithin);  // the server thread owns it now
   absl::StatusOr<uncopyable::Socket> client =
       uncopyable::rebuild(uncopyable::SocketConfig{.endpoint = server->endpoint(),
                                                    .connect_timeout = absl::Seconds(5),
@@ -226,6 +242,14 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   absl::StatusOr<std::string> board = read_scoreboard(*client);
   if (!board.ok()) return board.status();
   say(absl::StrCat("the client read the board:\n", *board));
+  say(absl::StrCat("the server read it from the database through ",
+                   database_board->pool().resource(), " (max_size ",
+                   config.board_pool.max_size, "), one connection lent per request"));
+  say(absl::StrCat("it agrees with the standings in memory: ",
+                   *board == standings->table() ? "true" : "false"));
+  if (*board != standings->table()) {
+    return absl::InternalError("the board read from the database is not the standings kept");
+  }
 
   step("A backup, the right way, while the original stays in use");
   say(absl::StrCat("the data is copied into a database built from a second config: ",
@@ -284,8 +308,9 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   say(absl::StrCat("the client's next read fails, as it should: ", lost.status().message()));
   listener = uncopyable::rebuild(pinned);
   if (!listener.ok()) return listener.status();
-  server.emplace(*std::move(listener), *standings);
+  server.emplace(*std::move(listener), *database_board, kAnswerWithin);
   say(absl::StrCat("listener rebuilt from the pinned config: ", server->endpoint().to_string()));
+  say("the new server reads through the same pool: its connections outlived the old one");
   absl::StatusOr<uncopyable::Socket> reconnected = client->rebuild();
   if (!reconnected.ok()) return reconnected.status();
   RETURN_IF_ERROR(client->close());
@@ -294,6 +319,9 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   board = read_scoreboard(*client);
   if (!board.ok()) return board.status();
   say(absl::StrCat("the board now reads:\n", *board));
+  if (*board != standings->table()) {
+    return absl::InternalError("the board read from the database is not the standings kept");
+  }
 
   step("Save the configs to a JSON file");
   RETURN_IF_ERROR(save_config(config, run.config_path));
@@ -313,6 +341,9 @@ absl::Status tell_story(const TournamentConfig& config, const DbConfig& db_confi
   say("client socket: closed, OK");
   RETURN_IF_ERROR(server->stop());
   say("score-board server: stopped, OK");
+  const uncopyable::PoolMetrics pooled = database_board->pool().metrics();
+  say(absl::StrCat("its pool lent ", pooled.acquires, " connection(s) and built ", pooled.builds,
+                   "; it closes them as it goes, after every thread that used it"));
   RETURN_IF_ERROR(db->close());
   say("database: closed, OK");
   return absl::OkStatus();
@@ -412,6 +443,7 @@ void print_configs(const TournamentConfig& config) {
   if (config.postgres.has_value()) std::cout << "   database     " << *config.postgres << "\n";
   std::cout << "   backup       " << config.backup << "\n"
             << "   score-board  " << config.scoreboard << "\n"
+            << "   its pool     " << config.board_pool << "\n"
             << "   standings    " << config.standings << "\n";
 }
 

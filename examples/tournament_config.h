@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "uncopyable/config.h"
 #include "uncopyable/mutex.h"
+#include "uncopyable/pool.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
@@ -18,13 +19,15 @@
 namespace tournament {
 
 struct TournamentConfig {
-  UNCOPYABLE_CONFIG(TournamentConfig, name, sqlite, postgres, backup, scoreboard, standings)
+  UNCOPYABLE_CONFIG(TournamentConfig, name, sqlite, postgres, backup, scoreboard, board_pool,
+                    standings)
 
   std::string name = "Autumn Open";                      // printed in the output
   std::optional<uncopyable::SqliteConfig> sqlite{};      // the database on SQLite, or
   std::optional<uncopyable::PostgresConfig> postgres{};  // on a PostgreSQL server
   uncopyable::SqliteConfig backup{};                     // where backups are written
   uncopyable::ListenerConfig scoreboard{};               // the score-board server
+  uncopyable::PoolSettings board_pool{.max_size = 2, .min_idle = 2};  // its database connections
   uncopyable::MutexConfig standings{};                   // the lock on the standings
 
   // Exactly one database; each part valid; a backup that is not the
@@ -40,6 +43,7 @@ struct TournamentConfig {
         .valid("postgres", valid(postgres))
         .valid("backup", backup.validate())
         .valid("scoreboard", scoreboard.validate())
+        .valid("board_pool", board_pool.validate())
         .valid("standings", standings.validate())
         .check(!sqlite.has_value() || std::filesystem::path(sqlite->path).lexically_normal() !=
                                           std::filesystem::path(backup.path).lexically_normal(),

@@ -109,8 +109,11 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::start(bool tcp) 
   }
   ::chmod((dir + "/password").c_str(), 0644);
   const std::string log = dir + "/setup.log";
+  // The C locale and SQL_ASCII whatever the caller's LANG: what `bazel test`
+  // (which passes no LANG) always gave, and what the tests expect (raw bytes
+  // reach the server; under a UTF-8 LANG, ctest's runs would get UTF8).
   if (run({bin + "/initdb", "-D", dir + "/data", "-U", "uncopyable", "--auth=scram-sha-256",
-           "--pwfile=" + dir + "/password", "-N"},
+           "--pwfile=" + dir + "/password", "-N", "--no-locale", "--encoding=SQL_ASCII"},
           log) != 0) {
     return absl::InternalError("initdb failed:\n" + read_file(log));
   }
