@@ -60,8 +60,8 @@ unsigned kind_number(const FdOwnerKind& kind) noexcept {
 }  // namespace
 
 std::atomic<Tag>* slot_in_chunks(int fd, bool create) noexcept {
-  const unsigned number = static_cast<unsigned>(fd);
-  const int k = std::bit_width(number) - kFirstChunkBits;  // 1.. for fd >= 1024
+  const auto number = static_cast<unsigned>(fd);
+  const int k = static_cast<int>(std::bit_width(number)) - kFirstChunkBits;  // 1.. for fd >= 1024
   const size_t base = chunk_base(k);
   std::atomic<Tag>* chunk = chunks[k].load(std::memory_order_acquire);
   if (chunk == nullptr) {
@@ -127,7 +127,7 @@ int first_owned(unsigned first, unsigned last) noexcept {
 
 OwnerText describe(Tag tag) {
   const FdOwnerKind* kind =
-      kinds[(tag >> kKindShift) & 0xffu].load(std::memory_order_acquire);
+      kinds[(tag >> kKindShift) & 0xffU].load(std::memory_order_acquire);
   if (kind == nullptr) return {"a handle", ""};
   OwnerText text{std::string(kind->name), ""};
   const void* owner = reinterpret_cast<const void*>(static_cast<uintptr_t>(tag & kAddressMask));

@@ -10,7 +10,7 @@
 // program image, and the next definitions are looked up on first use.
 #include <dirent.h>
 #include <dlfcn.h>
-#include <stdio.h>
+#include <stdio.h>  // NOLINT(modernize-deprecated-headers): POSIX fileno()
 #include <unistd.h>
 
 #include <atomic>
@@ -103,6 +103,11 @@ void require_none_owned(const char* call, unsigned first, unsigned last) {
 
 extern "C" {
 
+// The C library declares these with reserved parameter names (__fd,
+// __fd2, __dirp), which a definition outside it should not use: the plain
+// names here are right, though clang-tidy reports them as inconsistent.
+// NOLINTBEGIN(readability-inconsistent-declaration-parameter-name)
+
 int close(int fd) {
   if (ABSL_PREDICT_FALSE(owner_of(fd) != 0)) {
     char call[32];
@@ -144,7 +149,7 @@ int close_range(unsigned first, unsigned last, int flags) noexcept {
 void closefrom(int lowest) noexcept {
   char call[32];
   snprintf(call, sizeof call, "closefrom(%d)", lowest);
-  require_none_owned(call, lowest < 0 ? 0u : static_cast<unsigned>(lowest), UINT_MAX);
+  require_none_owned(call, lowest < 0 ? 0U : static_cast<unsigned>(lowest), UINT_MAX);
   next(next_closefrom, "closefrom")(lowest);
 }
 
@@ -159,5 +164,7 @@ int closedir(DIR* dir) {
   require_unowned_by_stream("closedir()", ::dirfd(dir));
   return next(next_closedir, "closedir")(dir);
 }
+
+// NOLINTEND(readability-inconsistent-declaration-parameter-name)
 
 }  // extern "C"

@@ -403,7 +403,7 @@ absl::Status File::close() {
 
 namespace file_internal {
 
-absl::Status LockTraits::close(uintptr_t file) {
+absl::Status LockTraits::close(uintptr_t file) const {
   File* const locked = reinterpret_cast<File*>(file);
   absl::Status status;
   // In a fork()ed child the lock is the parent's (one open file description,

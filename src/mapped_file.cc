@@ -54,7 +54,7 @@ absl::Status MappedFileConfig::validate() const {
 
 namespace mapped_file_internal {
 
-absl::Status MappingTraits::close(uintptr_t address) {
+absl::Status MappingTraits::close(uintptr_t address) const {
   if (address == kNothingMapped) return absl::OkStatus();
   if (sys::munmap(reinterpret_cast<void*>(address), length) != 0) {
     return internal::errno_status(errno, "munmap");
@@ -86,7 +86,7 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
         absl::StrCat("bytes [", config.offset, ", ", end, ") reach past the end of the file (",
                      *file_size, " bytes)"));
   }
-  const size_t size = static_cast<size_t>(end - config.offset);
+  const auto size = static_cast<size_t>(end - config.offset);
   mapped_file_internal::MappingTraits traits;
   mapped_file_internal::Mapping mapping;
   size_t skip = 0;
@@ -94,7 +94,7 @@ absl::StatusOr<MappedFile> MappedFile::open(const MappedFileConfig& config) {
     mapping = mapped_file_internal::Mapping(mapped_file_internal::MappingTraits::kNothingMapped,
                                             traits);
   } else {
-    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     const uint64_t start = config.offset / page * page;
     skip = static_cast<size_t>(config.offset - start);
     traits.length = skip + size;

@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill()
 #include <sys/stat.h>
-#include <time.h>
+#include <time.h>  // NOLINT(modernize-deprecated-headers): POSIX clock_gettime()
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,7 +54,7 @@ std::string resource_of(absl::string_view name) { return absl::StrCat("mutex ", 
 class OrderGraph {
  public:
   static OrderGraph& get() {
-    static OrderGraph* graph = new OrderGraph;  // never destroyed: used at exit
+    static auto* graph = new OrderGraph;  // never destroyed: used at exit
     return *graph;
   }
 
@@ -207,7 +207,7 @@ namespace mutex_internal {
 // A probe of /proc and kill(2): anything it cannot read (a fault the seam
 // injected included) means "unknown", never "exited".
 Liveness liveness(uint64_t holder) {
-  const pid_t tid = static_cast<pid_t>(holder & ((uint64_t{1} << mutex_internal::kHolderTidBits) - 1));
+  const auto tid = static_cast<pid_t>(holder & ((uint64_t{1} << mutex_internal::kHolderTidBits) - 1));
   const uint64_t since = holder >> mutex_internal::kHolderTidBits;
   if (tid <= 0) return Liveness::unknown;
   // kill(tid, 0) looks up any thread id, of this process or another, and
@@ -435,7 +435,7 @@ namespace mutex_internal {
 ABSL_CONST_INIT thread_local uint64_t cached_holder_id ABSL_ATTRIBUTE_INITIAL_EXEC = 0;
 
 uint64_t holder_id_slow() {
-  const uint64_t tid = static_cast<uint64_t>(this_thread());
+  const auto tid = static_cast<uint64_t>(this_thread());
   if (tid >= (uint64_t{1} << kHolderTidBits)) return 1 << kHolderTidBits;  // no such ids on Linux
   timespec now;
   ::clock_gettime(CLOCK_BOOTTIME, &now);
@@ -451,7 +451,7 @@ OrderGraphCounts order_graph_counts() { return OrderGraph::get().counts(); }
 // The one place a lock's storage is freed. What failed is returned only to
 // close(), which no Mutex calls (it has no close()): a failure here is of
 // memory the library itself made, and is lost as any destructor's would be.
-absl::Status StorageTraits::close(uintptr_t address) {
+absl::Status StorageTraits::close(uintptr_t address) const {
   auto* state = reinterpret_cast<State*>(address);
   if (in_order_graph) OrderGraph::get().remove(state);
   int result = 0;
@@ -518,7 +518,7 @@ absl::StatusOr<Mutex> Mutex::open(const MutexConfig& config) {
 // by a thread of the parent before a fork, is not this handle's to judge.
 void Mutex::check_move(const Mutex& mutex, internal::Moment moment) {
   if (!mutex.storage_.is_valid()) return;
-  const State* s = reinterpret_cast<const State*>(mutex.storage_.get());
+  const auto* s = reinterpret_cast<const State*>(mutex.storage_.get());
   const pid_t owner = mutex_internal::owner_of(s);
   if (ABSL_PREDICT_TRUE(owner == 0)) return;
   const bool ours = mutex.config_.process_shared
@@ -579,7 +579,7 @@ void check_before_lock(const State* state, pid_t self, const MutexConfig& config
               "rebuild the lock");
   }
   misuse_on(Mutex::kName, operation, resource, "failed: %s",
-            ::strerrorname_np(error) ? ::strerrorname_np(error) : "unknown error");
+            ::strerrorname_np(error) != nullptr ? ::strerrorname_np(error) : "unknown error");
 }
 
 }  // namespace

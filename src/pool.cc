@@ -69,7 +69,7 @@ namespace {
 class Registry {
  public:
   static Registry& get() {
-    static Registry* registry = new Registry;  // never destroyed: used at exit
+    static auto* registry = new Registry;  // never destroyed: used at exit
     return *registry;
   }
   void add(StateBase* state) {
@@ -171,7 +171,8 @@ StateBase::StateBase(const PoolSettings& settings, std::string resource, std::st
   idle_.reserve(static_cast<size_t>(settings.max_size));
   leak_handler_ = [](const PoolLeak& leak) {
     const std::string line = describe(leak) + "\n";
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    // Best effort: a report stderr cannot take is dropped.
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
   };
 }
 
@@ -382,10 +383,13 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
     absl::Time now = absl::Now();
     std::unique_ptr<Entry> entry;
     while (!idle_.empty()) {
-      entry = std::move(idle_.back());
+      std::unique_ptr<Entry> candidate = std::move(idle_.back());
       idle_.pop_back();
-      if (now < entry->expires) break;
-      drop(std::move(entry), Cause::kMaxLifetime, closer);
+      if (now < candidate->expires) {
+        entry = std::move(candidate);
+        break;
+      }
+      drop(std::move(candidate), Cause::kMaxLifetime, closer);
     }
     if (entry == nullptr) {
       if (now >= deadline) {

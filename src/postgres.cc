@@ -538,7 +538,7 @@ absl::Status PostgresConnection::timed_out(PGconn* connection, const char* verb,
 }
 
 absl::Status PostgresConnection::server_error(PGconn* connection, PGresult* result,
-                                              const char* verb, absl::string_view sql) {
+                                              const char* verb, absl::string_view sql) const {
   const char* state = ::PQresultErrorField(result, PG_DIAG_SQLSTATE);
   // A lost server sends no SQLSTATE: libpq reports the broken connection
   // itself. That is Unavailable: rebuild() when the server is back.

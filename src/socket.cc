@@ -295,7 +295,7 @@ namespace socket_internal {
 
 std::string socket_to(const Endpoint& endpoint) { return "socket to " + text_of(endpoint); }
 
-absl::Status SocketFileTraits::close(uint64_t inode) {
+absl::Status SocketFileTraits::close(uint64_t inode) const {
   // Only the process that made the file removes it; not an error elsewhere.
   if (!process.here_surely()) return absl::OkStatus();
   const auto failed = [&](const char* call) {

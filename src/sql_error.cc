@@ -1,5 +1,6 @@
 #include "uncopyable/sql_error.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -56,10 +57,7 @@ bool has(const absl::Status& status, absl::string_view sqlstate,
   const std::optional<SqlError> error = sql_error(status);
   if (!error.has_value()) return false;
   if (!error->sqlstate.empty()) return error->sqlstate == sqlstate;
-  for (int code : sqlite_codes) {
-    if (error->sqlite_code == code) return true;
-  }
-  return false;
+  return std::ranges::any_of(sqlite_codes, [&](int code) { return error->sqlite_code == code; });
 }
 }  // namespace
 

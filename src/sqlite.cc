@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <string.h>
+#include <string.h>  // NOLINT(modernize-deprecated-headers): GNU strerrorname_np()
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -532,7 +532,7 @@ absl::Status SqliteConnection::end_transaction(const char* type, const char* ope
     return internal::ended_elsewhere(resource(), verb,
                                      absl::StrCat(sql, " would end nothing of this one"));
   }
-  const absl::Status failed = exec(sql, verb);
+  absl::Status failed = exec(sql, verb);  // not const: returned, so moved
   // A COMMIT refused (SQLITE_BUSY) leaves the transaction open; it must not
   // outlive its Transaction, or later statements would join it silently and
   // be lost at close. Ended anyway (SQLite rolls back by itself after some
@@ -837,7 +837,7 @@ absl::StatusOr<bool> Statement::step() {
 }
 
 absl::Status Statement::step_error(int result) {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get_unchecked());
   sqlite3* db = sqlite_internal::db_of(connection_.get()->db_.get());
   sqlite3_mutex* mutex = ::sqlite3_db_mutex(db);  // nullptr unless serialized
   if (mutex != nullptr) ::sqlite3_mutex_enter(mutex);
@@ -962,7 +962,7 @@ absl::Status Statement::storage_error(int column, int storage, const char* type)
 }
 
 absl::Status Statement::integer_at(int column, const char* type, int64_t& out) const {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_TRUE(storage == SQLITE_INTEGER)) {
     out = ::sqlite3_column_int64(statement, column);
@@ -1012,7 +1012,7 @@ absl::Status Statement::read_into(int column, bool& out) const {
 }
 
 absl::Status Statement::read_into(int column, double& out) const {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_TRUE(storage == SQLITE_FLOAT)) {
     out = ::sqlite3_column_double(statement, column);
@@ -1021,7 +1021,7 @@ absl::Status Statement::read_into(int column, double& out) const {
   if (storage != SQLITE_INTEGER) return storage_error(column, storage, "double");
   // An INTEGER a double holds exactly.
   const int64_t integer = ::sqlite3_column_int64(statement, column);
-  const double real = static_cast<double>(integer);
+  const auto real = static_cast<double>(integer);
   constexpr double kTwoTo63 = 9223372036854775808.0;
   if (real >= kTwoTo63 || static_cast<int64_t>(real) != integer) {
     return column_error(absl::StatusCode::kInvalidArgument, column,
@@ -1033,7 +1033,7 @@ absl::Status Statement::read_into(int column, double& out) const {
 }
 
 absl::Status Statement::read_into(int column, std::string& out) const {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_TEXT)) {
     return storage_error(column, storage, "std::string");
@@ -1049,7 +1049,7 @@ absl::Status Statement::read_into(int column, std::string& out) const {
 }
 
 absl::Status Statement::read_into(int column, std::vector<std::byte>& out) const {
-  sqlite3_stmt* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
+  auto* statement = reinterpret_cast<sqlite3_stmt*>(statement_.get());
   const int storage = ::sqlite3_column_type(statement, column);
   if (ABSL_PREDICT_FALSE(storage != SQLITE_BLOB)) {
     return storage_error(column, storage, "std::vector<std::byte>");
@@ -1187,7 +1187,7 @@ absl::Status read_cell(sqlite3_stmt* statement, int column, double& out, bool* n
   }
   if (storage != SQLITE_INTEGER) return cell_error(storage, "double");
   const int64_t integer = ::sqlite3_value_int64(value);
-  const double real = static_cast<double>(integer);
+  const auto real = static_cast<double>(integer);
   constexpr double kTwoTo63 = 9223372036854775808.0;
   if (real >= kTwoTo63 || static_cast<int64_t>(real) != integer) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <string.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask()
+#include <string.h>  // NOLINT(modernize-deprecated-headers): GNU sigabbrev_np()
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,7 +120,7 @@ UNCOPYABLE_CHILD_CODE void run_child(void* argument) noexcept {
   }
   // Every descriptor from 3 up closes at exec, also those the parent opened
   // without O_CLOEXEC; then the ones the child keeps are placed, without it.
-  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     child_failed(report, Step::kCloseOthers, errno, -1);
   }
   for (size_t i = 0; i < plan.passed_count; ++i) {
@@ -344,7 +344,7 @@ std::string ExitStatus::to_string() const {
 
 namespace subprocess_internal {
 
-absl::Status ChildTraits::close(const Child& child) {
+absl::Status ChildTraits::close(const Child& child) const {
   absl::Status status;
   if (!child.reaped && spawned_in.here_surely()) {
     status = kill_and_reap(child.pidfd);
@@ -358,7 +358,7 @@ absl::Status ChildTraits::close(const Child& child) {
   return closed;
 }
 
-void ChildTraits::close_quietly(const Child& child) noexcept {
+void ChildTraits::close_quietly(const Child& child) const noexcept {
   if (!child.reaped && spawned_in.here_surely()) {
     kill_and_reap(child.pidfd).IgnoreError();
   }
@@ -385,6 +385,7 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   const std::vector<std::string> environment = child_environment(config);
   const std::vector<std::string> programs = candidates(config.argv[0], environment);
   std::vector<const char*> program_paths;
+  program_paths.reserve(programs.size());
   for (const std::string& program : programs) program_paths.push_back(program.c_str());
   const std::vector<char*> argv = pointers(config.argv);
   const std::vector<char*> envp = pointers(environment);

@@ -1,7 +1,7 @@
 #include "uncopyable/internal/syscall.h"
 
 #include <sched.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigtimedwait()
 #include <sys/syscall.h>
 
 #include <cstdint>

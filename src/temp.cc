@@ -2,7 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdlib.h>
+#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): GNU secure_getenv()
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,10 +236,10 @@ class Remover {
         if (std::strcmp(entry_name, ".") == 0 || std::strcmp(entry_name, "..") == 0) continue;
         const size_t before = path_.size();
         absl::StrAppend(&path_, "/", entry_name);
-        if (entry.d_type == DT_DIR) {
-          remove_folder(fd, entry_name, depth + 1);
-        } else if (!unlink_entry(fd, entry_name) && errno == EISDIR) {
-          // A file system that does not say each entry's type (DT_UNKNOWN).
+        // A folder is said by the entry's type or, on a file system that
+        // does not say types (DT_UNKNOWN), by unlink's EISDIR; any other
+        // entry is removed by that unlink_entry() itself.
+        if (entry.d_type == DT_DIR || (!unlink_entry(fd, entry_name) && errno == EISDIR)) {
           remove_folder(fd, entry_name, depth + 1);
         }
         path_.resize(before);
@@ -321,7 +321,7 @@ EntryTraits EntryTraits::make(std::string path, bool directory, bool keep) {
   return traits;
 }
 
-absl::Status EntryTraits::close(int parent_fd) {
+absl::Status EntryTraits::close(int parent_fd) const {
   absl::Status status;
   if (!keep && made_in.here_surely()) {
     if (directory) {
@@ -340,7 +340,7 @@ absl::Status EntryTraits::close(int parent_fd) {
   return status;
 }
 
-void EntryTraits::close_quietly(int parent_fd) noexcept { close(parent_fd).IgnoreError(); }
+void EntryTraits::close_quietly(int parent_fd) const noexcept { close(parent_fd).IgnoreError(); }
 
 }  // namespace temp_internal
 

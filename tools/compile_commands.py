@@ -14,7 +14,9 @@ the like and the dependency-file flags. Each
 source is named by its path in WORKSPACE (not the execution root's link to
 it), where clang-tidy finds the project's .clang-tidy. The
 project's own include roots, which Bazel passes as -isystem for `includes =
-["include"]`, become -I, so that clang-tidy looks into its headers.
+["include"]`, become -I, so that clang-tidy looks into its headers. Each entry also includes
+tools/clang14_source_location.h first: clang 14's clang-tidy has no
+std::source_location with GCC 12's libstdc++ (see that file).
 """
 
 import json
@@ -56,6 +58,8 @@ def entry(arguments, directory, workspace):
     if not source.startswith(("/", "external/", "bazel-out/")):
         source = "%s/%s" % (workspace.rstrip("/"), source)
         out[out.index("-c") + 1] = source
+    out[out.index("-c"):out.index("-c")] = [
+        "-include", "%s/tools/clang14_source_location.h" % workspace.rstrip("/")]
     return {"directory": directory, "file": source, "arguments": out}
 
 

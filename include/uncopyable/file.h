@@ -130,8 +130,8 @@ namespace file_internal {
 // or assignments can give the File back before the lock is released.
 struct LockTraits : AddressTraits {
   static constexpr std::string_view kName = "FileLock";
-  absl::Status close(uintptr_t file);
-  void close_quietly(uintptr_t file) noexcept { close(file).IgnoreError(); }
+  absl::Status close(uintptr_t file) const;
+  void close_quietly(uintptr_t file) const noexcept { close(file).IgnoreError(); }
 
   internal::ProcessBound taken_in;  // only this process releases it
 };

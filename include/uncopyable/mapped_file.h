@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -93,7 +94,7 @@ namespace mapped_file_internal {
 struct MappingTraits : AddressTraits {
   static constexpr std::string_view kName = "MappedFile";
   static constexpr uintptr_t kNothingMapped = 4;  // below any page: never an address
-  absl::Status close(uintptr_t address);
+  absl::Status close(uintptr_t address) const;
   size_t length = 0;
 };
 
@@ -140,9 +141,9 @@ class MappedFile {
     friend class MappedFile;
     Key() = default;
   };
-  MappedFile(Key, const MappedFileConfig& config, mapped_file_internal::Mapping mapping,
-             size_t skip, size_t size)
-      : mapping_(std::move(mapping)), config_(config), skip_(skip), size_(size) {}
+  MappedFile(Key, MappedFileConfig config, mapped_file_internal::Mapping mapping, size_t skip,
+             size_t size)
+      : mapping_(std::move(mapping)), config_(std::move(config)), skip_(skip), size_(size) {}
 
   // What it was made from. Available until the MappedFile is moved from.
   [[nodiscard]] const MappedFileConfig& config() const { return config_; }

@@ -41,7 +41,7 @@
 #include <pthread.h>
 #include <sys/single_threaded.h>
 #include <sys/types.h>
-#include <time.h>
+#include <time.h>  // NOLINT(modernize-deprecated-headers): POSIX CLOCK_BOOTTIME
 
 #include <atomic>
 #include <cerrno>
@@ -182,7 +182,7 @@ struct StorageTraits : AddressTraits {
     traits.mapped = mapped;
     return traits;
   }
-  absl::Status close(uintptr_t address);
+  absl::Status close(uintptr_t address) const;
 
   bool mapped = false;          // munmap rather than delete
   bool destroy_lock = false;    // pthread_mutex_destroy it (its creator only)
@@ -262,7 +262,7 @@ class ABSL_LOCKABLE Mutex {
     if (ABSL_PREDICT_TRUE(!slow_ &&
                           mutex_internal::fork_generation.load(std::memory_order_relaxed) == 0)) {
       int result;
-      if (__libc_single_threaded) {
+      if (__libc_single_threaded != 0) {
         // No other thread exists, nor ever did (glibc never sets it back):
         // a free lock cannot make lock() wait, and glibc's lock, unlike its
         // try, takes it without an atomic instruction here.

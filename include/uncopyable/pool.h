@@ -247,7 +247,7 @@ class StateBase {
   // An entry, checked, counted as leased; or DeadlineExceeded saying why.
   absl::StatusOr<Entry*> acquire(absl::Time deadline, const std::source_location& where);
   // A lease ended.
-  void release(Entry* entry) noexcept;
+  void release(Entry* raw) noexcept;
 
   PoolMetrics metrics() const;
   void set_leak_handler(std::function<void(const PoolLeak&)> handler);

@@ -1189,7 +1189,7 @@ class PostgresConnection {
   absl::Status lost(::pg_conn* connection, const char* verb, absl::string_view sql);
   absl::Status timed_out(::pg_conn* connection, const char* verb, absl::string_view sql);
   absl::Status server_error(::pg_conn* connection, ::pg_result* result, const char* verb,
-                            absl::string_view sql);
+                            absl::string_view sql) const;
   // The cache's statement for `sql` that takes `arrays`' parameter types,
   // made (PREPARE, one more round trip) if there is none; nullptr with the
   // cache off. A kept one whose types do not fit is DEALLOCATEd. `fresh`

@@ -129,8 +129,8 @@ struct SocketFileTraits {
   static constexpr uint64_t invalid() noexcept { return 0; }
   static constexpr bool is_valid(uint64_t inode) noexcept { return inode != 0; }
   // Errors: `unlink socket file "/run/app.sock": Permission denied [EACCES]`.
-  absl::Status close(uint64_t inode);
-  void close_quietly(uint64_t inode) noexcept { close(inode).IgnoreError(); }
+  absl::Status close(uint64_t inode) const;
+  void close_quietly(uint64_t inode) const noexcept { close(inode).IgnoreError(); }
 
   std::string path;                // where it was made
   internal::ProcessBound process;  // who made it: only it removes the file

@@ -601,7 +601,7 @@ class StatementParams {
   std::string resource() const { return statement_->resource(); }
   int parameter_count() const;
 
-  absl::Status bind(absl::string_view name, bool value) { return bind(name, int64_t{value}); }
+  absl::Status bind(absl::string_view name, bool value) { return bind(name, int64_t{value ? 1 : 0}); }
   absl::Status bind(absl::string_view name, int value) { return bind(name, int64_t{value}); }
   absl::Status bind(absl::string_view name, int64_t value);
   absl::Status bind(absl::string_view name, double value);

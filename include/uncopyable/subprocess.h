@@ -207,8 +207,8 @@ struct ChildTraits {
   // Kills and reaps (see above), then closes the pidfd. A kill that fails
   // leaves a child that runs on unreaped (it is never waited for, which
   // could hang): reported, and the only way one is left behind.
-  absl::Status close(const Child& child);
-  void close_quietly(const Child& child) noexcept;
+  absl::Status close(const Child& child) const;
+  void close_quietly(const Child& child) const noexcept;
 
   internal::ProcessBound spawned_in;  // only this process kills and reaps
 };

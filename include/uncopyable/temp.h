@@ -110,8 +110,8 @@ struct EntryTraits : FdTraits {
   static constexpr std::string_view kName = "TempEntry";
   static EntryTraits make(std::string path, bool directory, bool keep);
 
-  absl::Status close(int parent_fd);
-  void close_quietly(int parent_fd) noexcept;
+  absl::Status close(int parent_fd) const;
+  void close_quietly(int parent_fd) const noexcept;
 
   std::string path;        // the entry's whole path, for messages
   bool directory = false;  // remove recursively, as a folder
@@ -154,8 +154,8 @@ class TempDir {
     friend class TempDir;
     Key() = default;
   };
-  TempDir(Key, const TempDirConfig& config, std::string path, temp_internal::Entry entry)
-      : entry_(std::move(entry)), config_(config), path_(std::move(path)) {}
+  TempDir(Key, TempDirConfig config, std::string path, temp_internal::Entry entry)
+      : entry_(std::move(entry)), config_(std::move(config)), path_(std::move(path)) {}
 
   // What it was made from. Available until the TempDir is moved from.
   [[nodiscard]] const TempDirConfig& config() const { return config_; }
@@ -236,8 +236,8 @@ class TempFile {
     friend class TempFile;
     Key() = default;
   };
-  TempFile(Key, const TempFileConfig& config, File file, temp_internal::Entry entry)
-      : file_(std::move(file)), entry_(std::move(entry)), config_(config) {}
+  TempFile(Key, TempFileConfig config, File file, temp_internal::Entry entry)
+      : file_(std::move(file)), entry_(std::move(entry)), config_(std::move(config)) {}
 
   // What it was made from. Available until the TempFile is moved from.
   [[nodiscard]] const TempFileConfig& config() const { return config_; }

@@ -53,12 +53,12 @@ inline std::atomic<Tag>* slot(int fd, bool create) noexcept {
 }
 
 inline Tag this_generation() noexcept {
-  return Tag{current_fork_generation() & 0xffu} << kGenerationShift;
+  return Tag{current_fork_generation() & 0xffU} << kGenerationShift;
 }
 
 // Whether `tag` says a handle of this process owns the descriptor.
 inline bool owned_here(Tag tag) noexcept {
-  return ((tag >> kKindShift) & 0xffu) != 0 &&
+  return ((tag >> kKindShift) & 0xffU) != 0 &&
          (tag & (Tag{0xff} << kGenerationShift)) == this_generation();
 }
 
