@@ -664,27 +664,46 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
   // of the caller's own, DEALLOCATE ALL, got there first), the caller's
   // transaction is left as it was.
   const bool in_transaction = state == PQTRANS_INTRANS;
-  std::string sql = in_transaction ? "SAVEPOINT uncopyable_deallocate; " : "";
-  for (const uint64_t number : unused_statements_) {
-    absl::StrAppend(&sql, "DEALLOCATE ", StatementName(number).text, "; ");
-  }
-  if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
   const auto simple = [](const std::string& text) {
     return [&text](PGconn* c) { return ::PQsendQuery(c, text.c_str()); };
   };
-  absl::StatusOr<PostgresResult> released =
-      exchange(connection, "deallocate", sql, simple(sql), deadline);
+  // One exchange that DEALLOCATEs `numbers`. OK when released, and when the
+  // server refused (`refused` set; inside a transaction the refusal undone);
+  // else the error that stops the command (a timeout, a lost connection).
+  const auto deallocate = [&](absl::Span<const uint64_t> numbers, bool& refused) -> absl::Status {
+    refused = false;
+    std::string sql = in_transaction ? "SAVEPOINT uncopyable_deallocate; " : "";
+    for (const uint64_t number : numbers) {
+      absl::StrAppend(&sql, "DEALLOCATE ", StatementName(number).text, "; ");
+    }
+    if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
+    absl::StatusOr<PostgresResult> released =
+        exchange(connection, "deallocate", sql, simple(sql), deadline);
+    if (released.ok()) return absl::OkStatus();
+    const absl::StatusCode code = released.status().code();
+    if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
+      return released.status();
+    }
+    refused = true;
+    if (in_transaction) {
+      const std::string undo =
+          "ROLLBACK TO SAVEPOINT uncopyable_deallocate; RELEASE SAVEPOINT uncopyable_deallocate";
+      return exchange(connection, "deallocate", undo, simple(undo), deadline).status();
+    }
+    return absl::OkStatus();
+  };
   // Released, or not there to release: they are never tried again.
+  const std::vector<uint64_t> numbers(unused_statements_.begin(), unused_statements_.end());
   unused_statements_.clear();
-  if (released.ok()) return absl::OkStatus();
-  const absl::StatusCode code = released.status().code();
-  if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
-    return released.status();
-  }
-  if (in_transaction) {
-    const std::string undo =
-        "ROLLBACK TO SAVEPOINT uncopyable_deallocate; RELEASE SAVEPOINT uncopyable_deallocate";
-    return exchange(connection, "deallocate", undo, simple(undo), deadline).status();
+  bool refused = false;
+  if (absl::Status all = deallocate(numbers, refused); !all.ok() || !refused) return all;
+  // The server stops a batch at its first error (a statement already gone):
+  // those before it are released (DEALLOCATE is not undone by a rollback),
+  // the rest never ran. Each is tried again alone, so that one refusal does
+  // not leave the others on the server for the rest of the session.
+  if (numbers.size() == 1) return absl::OkStatus();
+  for (const uint64_t number : numbers) {
+    if (absl::Status one = deallocate({number}, refused); !one.ok()) return one;
   }
   return absl::OkStatus();
 }
@@ -759,6 +778,24 @@ bool statement_vanished(const absl::Status& status) {
   return error.has_value() && error->sqlstate == "26000";
 }
 
+// Whether the server refused a kept statement because what it reads changed
+// under it (SQLSTATE 0A000, feature_not_supported: "cached plan must not
+// change result type", after an ALTER TABLE or a view replaced): the
+// statement is still there, and the server would refuse each later run of
+// it the same way. The code alone, not the text, which the server's
+// lc_messages may translate: another 0A000 from a kept statement costs one
+// more PREPARE and run, which fails the same way and is returned.
+bool plan_changed(const absl::Status& status) {
+  const std::optional<SqlError> error = sql_error(status);
+  return error.has_value() && error->sqlstate == "0A000";
+}
+
+// Whether a kept statement that failed with `status` is to be dropped from
+// the cache and the text prepared again.
+bool stale(const absl::Status& status) {
+  return statement_vanished(status) || plan_changed(status);
+}
+
 }  // namespace
 
 absl::StatusOr<PostgresConnection::StatementCache::Entry*> PostgresConnection::cached_statement(
@@ -806,6 +843,16 @@ absl::StatusOr<PostgresConnection::StatementCache::Entry*> PostgresConnection::c
   return made;
 }
 
+void PostgresConnection::forget_stale(StatementCache::Entry* entry, const absl::Status& status) {
+  if (statement_vanished(status)) {
+    statements_.remove(entry, [](StatementCache::Handle& gone) { (void)gone.release(); });
+  } else {
+    statements_.remove(entry, [this](StatementCache::Handle& evicted) {
+      unused_statements_.push_back(evicted.release());
+    });
+  }
+}
+
 absl::StatusOr<PostgresResult> PostgresConnection::run_parameters(
     PGconn* connection, const char* verb, absl::string_view sql,
     const postgres_internal::ParameterArrays& arrays) {
@@ -817,11 +864,13 @@ absl::StatusOr<PostgresResult> PostgresConnection::run_parameters(
   const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;
   absl::StatusOr<PostgresResult> result =
       run(connection, verb, sql, [&](PGconn* c) { return send_with(c, sql, number, arrays); });
-  if (result.ok() || fresh || number == 0 || !statement_vanished(result.status())) return result;
-  // Gone from the server: forgotten (nothing to DEALLOCATE), then, outside
-  // a transaction, prepared again, once. Inside one, the error has failed
-  // the transaction, and is returned as it is.
-  statements_.remove(*entry, [](StatementCache::Handle& gone) { (void)gone.release(); });
+  if (result.ok() || fresh || number == 0 || !stale(result.status())) return result;
+  // Gone from the server, or refused for a changed plan: forgotten (gone:
+  // nothing to DEALLOCATE; refused: DEALLOCATEd before the next command, or
+  // after the ROLLBACK of a failed transaction), then, outside a
+  // transaction, prepared again, once. Inside one, the error has failed the
+  // transaction, and is returned as it is.
+  forget_stale(*entry, result.status());
   if (!outside_transaction) return result;
   entry = cached_statement(connection, verb, sql, arrays, fresh);
   if (!entry.ok()) return entry.status();
@@ -1609,11 +1658,11 @@ absl::Status PostgresConnection::stream(
   const uint64_t number = *entry != nullptr ? (*entry)->statement.get() : 0;
   absl::Status status =
       stream_with(connection, verb, sql, number, arrays, outside_transaction, deadline, consume);
-  if (status.ok() || fresh || number == 0 || !statement_vanished(status)) return status;
-  // Gone from the server (before any row: the server checks the statement
-  // first), as for run_parameters(): prepared again once, outside a
-  // transaction.
-  statements_.remove(*entry, [](StatementCache::Handle& gone) { (void)gone.release(); });
+  if (status.ok() || fresh || number == 0 || !stale(status)) return status;
+  // Gone from the server, or refused for a changed plan (before any row:
+  // the server checks the statement and its plan first), as for
+  // run_parameters(): prepared again once, outside a transaction.
+  forget_stale(*entry, status);
   if (!outside_transaction) return status;
   entry = cached_statement(connection, verb, sql, arrays, fresh);
   if (!entry.ok()) return entry.status();

@@ -231,6 +231,107 @@ TEST_F(PostgresCacheTest, InsideATransactionALostStatementIsTheServersError) {
   EXPECT_THAT(prepared(db), ElementsAre(kPlusOne));
 }
 
+// An ALTER TABLE that changes what a kept SELECT returns: the server
+// refuses the statement (0A000, "cached plan must not change result type")
+// and would refuse every later run; it is DEALLOCATEd and the text prepared
+// again, once, unseen, for query() and for_each() alike.
+TEST_F(PostgresCacheTest, AStatementWhosePlanChangedIsPreparedAgainOnce) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("DROP TABLE IF EXISTS altered; CREATE TABLE altered (v int8); "
+                         "INSERT INTO altered VALUES (1), (2)")
+                  .ok());
+  const std::string select = "SELECT v FROM altered WHERE v >= $1 ORDER BY v";
+  ASSERT_TRUE(db.query(select, int64_t{1}).ok());
+  ASSERT_TRUE(db.execute("ALTER TABLE altered ALTER COLUMN v TYPE int4").ok());
+  absl::StatusOr<PostgresResult> rows = db.query(select, int64_t{1});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->rows(), 2);
+  // The refused statement DEALLOCATEd: one for the text, run once.
+  EXPECT_THAT(prepared(db), ElementsAre(select));
+  EXPECT_EQ(runs(db, select), 1);
+
+  // for_each() (the streaming path) too.
+  int64_t seen = 0;
+  const auto add = [&](const app::Number& n) {
+    seen += n.v;
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(db.execute("ALTER TABLE altered ALTER COLUMN v TYPE int8").ok());
+  const absl::Status streamed = db.for_each<app::Number>(select, int64_t{1}, add);
+  ASSERT_TRUE(streamed.ok()) << streamed;
+  EXPECT_EQ(seen, 3);
+  EXPECT_THAT(prepared(db), ElementsAre(select));
+  EXPECT_EQ(runs(db, select), 1);
+}
+
+// Inside a transaction the refusal has failed the transaction: returned as
+// it is; the statement is DEALLOCATEd after the ROLLBACK and the text
+// prepared again on its next use.
+TEST_F(PostgresCacheTest, InsideATransactionAChangedPlanIsTheServersError) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("DROP TABLE IF EXISTS altered_tx; CREATE TABLE altered_tx (v int8); "
+                         "INSERT INTO altered_tx VALUES (5)")
+                  .ok());
+  const std::string select = "SELECT v FROM altered_tx WHERE v >= $1";
+  ASSERT_TRUE(db.query(select, int64_t{1}).ok());
+  ASSERT_TRUE(db.execute("ALTER TABLE altered_tx ALTER COLUMN v TYPE int4").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    const absl::StatusOr<PostgresResult> refused = db.query(select, int64_t{1});
+    ASSERT_FALSE(refused.ok());
+    ASSERT_TRUE(sql_error(refused.status()).has_value()) << refused.status();
+    EXPECT_EQ(sql_error(refused.status())->sqlstate, "0A000");
+    EXPECT_TRUE(tx->rollback().ok());
+  }
+  EXPECT_THAT(prepared(db), IsEmpty());
+  absl::StatusOr<PostgresResult> rows = db.query(select, int64_t{1});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->rows(), 1);
+  EXPECT_THAT(prepared(db), ElementsAre(select));
+}
+
+// The session's name of the statement prepared for `sql`.
+std::string name_of(PostgresConnection& db, const std::string& sql) {
+  absl::StatusOr<PostgresResult> rows = db.query(
+      absl::StrCat("SELECT name FROM pg_prepared_statements WHERE statement = '", sql, "'"));
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() && rows->rows() == 1 ? rows->get_text(0, 0) : "";
+}
+
+// Three statements let go at once, the middle one already DEALLOCATEd by
+// the caller: the server stops the batch at it, and the one after it is
+// DEALLOCATEd all the same, outside a transaction and inside one (which
+// goes on).
+TEST_F(PostgresCacheTest, OneFailedDeallocateDoesNotLoseTheRest) {
+  for (const bool in_transaction : {false, true}) {
+    SCOPED_TRACE(in_transaction ? "inside a transaction" : "outside a transaction");
+    PostgresConnection db = connect();
+    std::optional<PostgresStatement> first(*db.prepare("SELECT 1"));
+    std::optional<PostgresStatement> middle(*db.prepare("SELECT 2"));
+    std::optional<PostgresStatement> last(*db.prepare("SELECT 3"));
+    ASSERT_THAT(prepared(db), UnorderedElementsAre("SELECT 1", "SELECT 2", "SELECT 3"));
+    const std::string name = name_of(db, "SELECT 2");
+    ASSERT_FALSE(name.empty());
+    std::optional<PostgresTransaction> tx;
+    if (in_transaction) {
+      absl::StatusOr<PostgresTransaction> begun = db.begin();
+      ASSERT_TRUE(begun.ok()) << begun.status();
+      tx.emplace(*std::move(begun));
+    }
+    ASSERT_TRUE(db.execute(absl::StrCat("DEALLOCATE ", name)).ok());
+    first.reset();
+    middle.reset();
+    last.reset();
+    EXPECT_THAT(prepared(db), IsEmpty());
+    if (tx.has_value()) {
+      ASSERT_TRUE(db.execute("CREATE TEMP TABLE still_usable (v int8)").ok());
+      EXPECT_TRUE(tx->commit().ok());
+      tx.reset();
+    }
+  }
+}
+
 // A statement prepared inside a transaction that is rolled back stays
 // (PostgreSQL's prepared statements are not transactional): still a hit.
 TEST_F(PostgresCacheTest, AStatementPreparedInARolledBackTransactionStays) {

@@ -114,7 +114,16 @@ struct PostgresConfig {
   // your own, a pooler that moved the session) is prepared again, once,
   // and the call goes on unseen; inside a transaction the server's refusal
   // has already failed the transaction, so the error is returned as it is
-  // (the text is prepared again on its next use). A server restart ends the
+  // (the text is prepared again on its next use). The same for a statement
+  // the server refuses because what it reads changed under it (SQLSTATE
+  // 0A000, "cached plan must not change result type": an ALTER TABLE that
+  // adds, drops or retypes a column of a SELECT *, a view replaced), except
+  // that the old statement is DEALLOCATEd (inside a failed transaction,
+  // after its ROLLBACK); any 0A000 from a kept statement is taken so, since
+  // the server may translate its text, and one that is not costs a PREPARE
+  // and a second run that fails the same way. (libpqxx's exec_prepared()
+  // keeps returning that error until the statement is unprepared by hand.)
+  // A server restart ends the
   // session and the cache with it: rebuild() a connection, which starts
   // with an empty cache, and the same SQL text works again. 0 turns the
   // cache off: each call sends its text unprepared (parsed and planned each
@@ -673,7 +682,9 @@ concept RowParams = kOneRow<Params...> ||
 // on the server before its next command, in one extra round trip for all
 // the statements let go since (inside a transaction under a savepoint, so
 // that a statement already gone, say by a DEALLOCATE ALL of your own, costs
-// the transaction nothing). The destructor itself never talks to the
+// the transaction nothing; should one of them fail, the server stops the
+// batch there, and the rest are DEALLOCATEd again one per round trip, so
+// none is left behind). The destructor itself never talks to the
 // server, so it cannot fail or wait on a frozen one. A failed transaction
 // refuses everything but its ROLLBACK, so the statements wait until it has
 // ended. A session that ends (close(), the connection destroyed or assigned
@@ -1202,6 +1213,10 @@ class PostgresConnection {
   // Runs the command of `sql` with `arrays`' values: the cached statement
   // (prepared again once if the server lost it, see statement_cache_size),
   // or, with the cache off, unprepared.
+  // Drops `entry`, whose statement failed with `status`: the server no
+  // longer has it (26000: forgotten), or refused it for a changed plan
+  // (0A000: DEALLOCATEd with the statements let go).
+  void forget_stale(StatementCache::Entry* entry, const absl::Status& status);
   absl::StatusOr<PostgresResult> run_parameters(::pg_conn* connection, const char* verb,
                                                 absl::string_view sql,
                                                 const postgres_internal::ParameterArrays& arrays);
