@@ -249,17 +249,25 @@ TEST_F(PostgresCacheTest, AStatementWhosePlanChangedIsPreparedAgainOnce) {
   // The refused statement DEALLOCATEd: one for the text, run once.
   EXPECT_THAT(prepared(db), ElementsAre(select));
   EXPECT_EQ(runs(db, select), 1);
+}
 
-  // for_each() (the streaming path) too.
+// for_each() (the streaming path) too.
+TEST_F(PostgresCacheTest, AStatementWhosePlanChangedIsPreparedAgainOnceForEach) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("DROP TABLE IF EXISTS altered_each; CREATE TABLE altered_each (v int4); "
+                         "INSERT INTO altered_each VALUES (1), (2)")
+                  .ok());
+  const std::string select = "SELECT v FROM altered_each WHERE v >= $1 ORDER BY v";
   int64_t seen = 0;
   const auto add = [&](const app::Number& n) {
     seen += n.v;
     return absl::OkStatus();
   };
-  ASSERT_TRUE(db.execute("ALTER TABLE altered ALTER COLUMN v TYPE int8").ok());
+  ASSERT_TRUE(db.for_each<app::Number>(select, int64_t{1}, add).ok());
+  ASSERT_TRUE(db.execute("ALTER TABLE altered_each ALTER COLUMN v TYPE int8").ok());
   const absl::Status streamed = db.for_each<app::Number>(select, int64_t{1}, add);
   ASSERT_TRUE(streamed.ok()) << streamed;
-  EXPECT_EQ(seen, 3);
+  EXPECT_EQ(seen, 6);
   EXPECT_THAT(prepared(db), ElementsAre(select));
   EXPECT_EQ(runs(db, select), 1);
 }
