@@ -112,6 +112,12 @@ std::chrono::system_clock::time_point chrono_time(absl::Time time) {
 
 std::vector<std::string> live_leases() { return Registry::get().live_leases(); }
 
+namespace {
+std::atomic<int64_t> rounds_of_builders{0};
+}  // namespace
+
+int64_t builder_rounds() { return rounds_of_builders.load(std::memory_order_relaxed); }
+
 void users_alive(const char* operation, int users, const std::string& resource) {
   misuse_on("Pool", operation, resource,
             "while %d PoolLease(s) or acquire() call(s) on it %s alive; they must end first",
@@ -189,15 +195,17 @@ void StateBase::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  builder_wakeup_.notify_all();
-  if (builder_.joinable()) {
-    // In a fork()ed child that never used the pool, the thread is the
-    // parent's: there is nothing to join.
-    if (generation_ == internal::current_fork_generation()) {
-      builder_.join();
-    } else {
-      builder_.detach();
-    }
+  if (generation_ == internal::current_fork_generation()) {
+    builder_wakeup_.notify_all();
+    if (builder_.joinable()) builder_.join();
+  } else {
+    // A fork()ed child that never used the pool: the thread and the
+    // condition variable's waiter are the parent's. Neither is touched:
+    // detach() or join() would act on whatever thread of the child now has
+    // the same pthread_t (glibc reuses them), and a notify could wait for
+    // the parent's waiter. Both are abandoned in place (no destructor).
+    new (&builder_) std::thread();
+    new (&builder_wakeup_) std::condition_variable();
   }
   Registry::get().remove(this);
   Closer closer(this);
@@ -214,6 +222,9 @@ void StateBase::unlock_after_fork() { mu_.unlock(); }
 
 int StateBase::users() const {
   std::lock_guard<std::mutex> lock(mu_);
+  // In a fork()ed child that never used the pool, the leases and waiters
+  // counted are the parent's: none is the child's.
+  if (generation_ != internal::current_fork_generation()) return 0;
   return leased_ + waiters_;
 }
 
@@ -343,8 +354,11 @@ std::string StateBase::timeout_message(absl::Duration waited, const absl::Status
 
 void StateBase::adopt_after_fork() {
   // With mu_ held, in the child, once: the parent's builder thread and
-  // waiters are not in this process; its handles are let go.
-  if (builder_.joinable()) builder_.detach();
+  // waiters are not in this process; its handles are let go. The
+  // parent's std::thread is abandoned in place, never detached or joined:
+  // its pthread_t may by now name one of the child's own threads (glibc
+  // reuses them), and detach() would detach that one.
+  new (&builder_) std::thread();
   // The condition variable may record the parent's waiting builder, which
   // the child does not have: glibc's pthread_cond_signal() would wait for
   // it to leave. A fresh one in its place (its destructor, which could wait
@@ -358,8 +372,12 @@ void StateBase::adopt_after_fork() {
   }
   total_ -= static_cast<int>(idle_.size());
   idle_.clear();
-  // Leases of the parent's stay counted until they end (release() lets
-  // their handles go); their entries are no longer the pool's.
+  // Leases of the parent's: whether their threads came along or not, they
+  // no longer count against the child's capacity or its users(); their
+  // entries leave the list (release() of one then only lets its handle go).
+  total_ -= leased_;
+  leased_ = 0;
+  leases_ = nullptr;
   total_ -= building_;
   building_ = 0;
   first_waiter_ = last_waiter_ = nullptr;
@@ -450,6 +468,16 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       ++counts_.acquires;
       return entry.release();
     }
+    if (now >= deadline) {
+      // No time left to check it: a check cut off at once would cost a
+      // healthy handle (a PostgreSQL connection is abandoned). It stays the
+      // pool's, unchecked; the caller is told the deadline passed.
+      unlink_lease(*entry);
+      give_back(std::move(entry));
+      ++counts_.timeouts;
+      return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
+                                timeout_message(deadline - start, health));
+    }
     lock.unlock();
     closer.close_all();
     health = check(*entry, std::min(deadline, now + settings_.health_check_timeout));
@@ -461,6 +489,12 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
     ++counts_.failed_health_checks;
     unlink_lease(*entry);
     drop(std::move(entry), Cause::kFailedHealthCheck, closer);
+    // Closed now, not when acquire() returns: the caller may wait on for
+    // another, and the failed one must not stay open (max_size + 1 handles,
+    // its locks held) meanwhile.
+    lock.unlock();
+    closer.close_all();
+    lock.lock();
     first_in_line = true;
   }
 }
@@ -470,16 +504,25 @@ void StateBase::release(Entry* raw) noexcept {
   Closer closer(this);
   std::lock_guard<std::mutex> lock(mu_);
   ++counts_.releases;
-  unlink_lease(*entry);
-  if (ABSL_PREDICT_FALSE(entry->generation != internal::current_fork_generation())) {
+  const uint32_t here = internal::current_fork_generation();
+  if (ABSL_PREDICT_FALSE(entry->generation != here)) {
     // The parent's lease, ended in a fork()ed child: its handle is let go
-    // (the handle's own rules make that harmless), never given back.
-    --total_;
+    // (the handle's own rules make that harmless), never given back. Once
+    // the child adopted the pool (adopt_after_fork()), the entry is no
+    // longer linked or counted.
+    if (generation_ != here) {
+      unlink_lease(*entry);
+      --total_;
+    }
     entry.reset();
     return;
   }
+  unlink_lease(*entry);
   const absl::Time now = absl::Now();
-  if (entry->broken || !is_open(*entry)) {
+  // Given back inside a transaction, or otherwise unfit to lend as a fresh
+  // handle (reusable(): a local look, no system call): dropped, never lent
+  // again, whatever health_check_skip_within says.
+  if (entry->broken || !reusable(*entry)) {
     drop(std::move(entry), Cause::kBroken, closer);
     return;
   }
@@ -502,6 +545,7 @@ void StateBase::builder_main() {
   std::vector<PoolLeak> leaks;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    rounds_of_builders.fetch_add(1, std::memory_order_relaxed);
     const absl::Time now = absl::Now();
     absl::Time wake = absl::InfiniteFuture();
     // Idle handles past their lifetime, or idle too long (oldest first,
@@ -520,7 +564,11 @@ void StateBase::builder_main() {
         continue;
       }
       wake = std::min(wake, entry.expires);
-      if (settings_.idle_timeout != absl::InfiniteDuration()) {
+      // Only a handle that idle_timeout can drop (more idle than min_idle)
+      // has a time to wake for: one kept for min_idle has none, and its
+      // passed time would wake the thread at once, forever.
+      if (settings_.idle_timeout != absl::InfiniteDuration() &&
+          static_cast<int>(idle_.size()) > settings_.min_idle) {
         wake = std::min(wake, entry.returned + settings_.idle_timeout);
       }
       ++i;

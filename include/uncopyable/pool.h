@@ -270,8 +270,13 @@ class StateBase {
   // Closes the handle (its close(), if its kind has one, with its error).
   virtual absl::Status close(std::unique_ptr<Entry> entry) = 0;
   // Whether the handle is still open (its user may have closed it, or
-  // moved it away): one that is not is dropped when given back.
+  // moved it away).
   virtual bool is_open(const Entry& entry) const = 0;
+  // Whether a handle given back can be lent again as it is: its reusable()
+  // where its kind has one (no transaction left open, not abandoned: a
+  // look at the handle's own state, no system call), else is_open(). One
+  // that is not is dropped when given back.
+  virtual bool reusable(const Entry& entry) const = 0;
 
  private:
   struct Waiter;
@@ -369,6 +374,15 @@ class State final : public StateBase {
     entry.reset();
     return absl::OkStatus();
   }
+  bool reusable(const Entry& entry) const override {
+    if constexpr (requires(const H& h) {
+                    { h.reusable() } -> std::same_as<bool>;
+                  }) {
+      return static_cast<const EntryOf<H>&>(entry).handle.reusable();
+    } else {
+      return is_open(entry);
+    }
+  }
   bool is_open(const Entry& entry) const override {
     if constexpr (kKnowsOpen) {
       return static_cast<const EntryOf<H>&>(entry).handle.is_open();
@@ -400,6 +414,10 @@ std::string resource_of(const typename H::config_type& config) {
 // Every pool's leases alive now, for the tests' leak guard: one text each,
 // "pool of sqlite "a.db", acquired at x.cc:12".
 std::vector<std::string> live_leases();
+
+// Rounds of every pool's builder thread so far (each time it wakes and
+// looks): for the tests that it sleeps when there is nothing to do.
+int64_t builder_rounds();
 
 }  // namespace pool_internal
 
