@@ -36,7 +36,16 @@
 // deadline. The check is skipped for a handle given back within
 // health_check_skip_within (HikariCP's 500 ms bypass window): such a handle
 // may have died since, and the lease's user then sees the handle's own
-// error (mark_broken() it).
+// error (mark_broken() it). A handle that fails its check is closed at
+// once, before acquire() waits on for another.
+//
+// A handle given back inside a transaction (a BEGIN whose COMMIT never
+// came: the handle's reusable() is false, a look at its own state with no
+// system call) is dropped as broken, never lent again, whatever
+// health_check_skip_within says: closing it makes the database roll the
+// transaction back, and the next user gets another handle. HikariCP
+// instead rolls back and reuses the connection; this pool never talks to
+// the server on the way back. Commit (or roll back) before the lease ends.
 //
 // Misuse aborts with one line, as every handle's: destroying a Pool, or
 // assigning over one, while a lease of it is alive or an acquire() waits on
@@ -53,7 +62,11 @@
 // child harmless: PostgreSQL and SQLite let go, a File or Socket closes the
 // child's copy of the descriptor) and builds its own with a builder thread
 // of its own; a lease the child inherited from its parent lets go of its
-// handle the same way when it ends.
+// handle the same way when it ends. Leases that the parent's threads held
+// at fork() count neither against the child's max_size nor as the child's
+// users (destroying the pool in the child does not abort for them); a
+// lease the fork()ing thread itself held must still end before the pool
+// does, unchecked in the child.
 #ifndef UNCOPYABLE_POOL_H_
 #define UNCOPYABLE_POOL_H_
 
@@ -517,7 +530,10 @@ class Pool {
   // A handle by `deadline`: the most recently given back idle one, health
   // checked (unless given back within health_check_skip_within; the check
   // itself is cut off at the deadline or health_check_timeout, whichever is
-  // first); with none idle, the caller queues behind earlier callers and is
+  // first; with the deadline already passed, the idle handle is not
+  // checked but left idle, and the result is DeadlineExceeded: a check cut
+  // off at once would cost a healthy PostgreSQL connection. A deadline
+  // shorter than a round trip to the server can still cost one); with none idle, the caller queues behind earlier callers and is
   // handed the next handle given back or built. Never builds one itself:
   // the pool's thread does, so this returns by `deadline` whatever the
   // server does. At the deadline it is DeadlineExceeded, saying why:
