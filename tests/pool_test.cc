@@ -684,6 +684,18 @@ TEST(PoolHealthTest, AFileOrSocketClosedOrMovedFromIsUnhealthyNotMisuse) {
               StartsWith(absl::StrCat("check_health ", socket->resource(), ": the peer closed")));
 }
 
+// Review finding 7: a handle config with no connect timeout could make the
+// pool's destruction wait forever for a connect in progress.
+TEST(PoolBuildTest, AnInfiniteConnectTimeoutIsRefused) {
+  absl::StatusOr<Pool<Socket>> pool = Pool<Socket>::open(
+      {.handle = {.endpoint = Endpoint::tcp("127.0.0.1", 9),
+                  .connect_timeout = absl::InfiniteDuration()}});
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.status().message(),
+            "PoolConfig.handle: connect_timeout must be finite in a pool (its destruction waits "
+            "out a connect in progress)");
+}
+
 TEST(PoolBuildTest, AcquireSaysWhatTheBuildsFailedWith) {
   // A port nobody listens on: every build is refused.
   Endpoint nowhere;

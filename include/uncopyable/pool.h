@@ -141,10 +141,23 @@ struct PoolConfig {
   static constexpr absl::string_view kRequired[] = {"handle"};
 
   // Both valid; an error names the field ("PoolConfig.pool:
-  // PoolSettings.max_size: 0 is out of range [1, 100000]").
+  // PoolSettings.max_size: 0 is out of range [1, 100000]"). A handle kind
+  // with a connect_timeout (PostgreSQL, Socket) must have a finite one: the
+  // pool's destruction waits out a build in progress, and an infinite
+  // connect_timeout (libpq's "0") could make it wait forever. The bound is
+  // then the handle's own: libpq applies connect_timeout to each host and
+  // address it tries, and a Socket to each address; neither covers the
+  // name lookup (DNS) before it.
   absl::Status validate() const {
+    bool bounded = true;
+    if constexpr (requires { handle.connect_timeout == absl::InfiniteDuration(); }) {
+      bounded = handle.connect_timeout != absl::InfiniteDuration();
+    }
     return ConfigRules(*this)
         .valid("handle", handle.validate())
+        .check(bounded, "handle",
+               "connect_timeout must be finite in a pool (its destruction waits out a connect "
+               "in progress)")
         .valid("pool", pool.validate())
         .status();
   }
