@@ -196,6 +196,9 @@ void StateBase::stop() {
     stopping_ = true;
   }
   if (generation_ == internal::current_fork_generation()) {
+    if (ABSL_PREDICT_FALSE(builder_.get_id() == std::this_thread::get_id())) {
+      misuse_on("Pool", "~Pool()", resource_, "from its own thread, in its leak handler");
+    }
     builder_wakeup_.notify_all();
     if (builder_.joinable()) builder_.join();
   } else {

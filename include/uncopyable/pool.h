@@ -480,7 +480,12 @@ class PoolLease {
   void mark_broken() { entry("mark_broken()").broken = true; }
 
   // Gives the handle back now (the destructor would); the lease is closed.
-  void release() { (void)lease_.close(); }
+  // On a lease already released or moved from, misuse ("uncopyable:
+  // PoolLease::release() on a closed handle (a lease)").
+  void release() {
+    (void)entry("release()");
+    (void)lease_.close();
+  }
 
  private:
   friend class Pool<H>;
@@ -572,16 +577,17 @@ class Pool {
 
   // Called (on the pool's thread, with no lock held) for each lease held
   // longer than leak_threshold, once per lease. The default writes
-  // describe(leak) to stderr. A handler must not destroy the pool.
+  // describe(leak) to stderr. A handler must not destroy the pool: that is
+  // misuse ("uncopyable: Pool::~Pool() from its own thread, in its leak
+  // handler (pool of ...)").
   void set_leak_handler(std::function<void(const PoolLeak&)> handler) {
     state("set_leak_handler()").set_leak_handler(std::move(handler));
   }
 
   // How messages name it: pool of <the handle's resource>, as in
   // `pool of postgresql app@127.0.0.1:5432/scores`.
-  [[nodiscard]] std::string resource() const {
-    return state_ != nullptr ? state_->resource() : std::string();
-  }
+  // On a moved-from pool, misuse, like every other use.
+  [[nodiscard]] std::string resource() const { return state("resource()").resource(); }
 
  private:
   // Assigning over a Pool with users aborts: checked before the state
