@@ -286,7 +286,10 @@ void StateBase::unlink_lease(Entry& entry) {
 
 void StateBase::drop(std::unique_ptr<Entry> entry, Cause cause, Closer& closer) {
   --total_;
-  ++pending_[static_cast<int>(cause)];
+  // A drop the pool means to make up, for the next build's cause. One for
+  // idle_timeout is the pool shrinking: no build makes it up, and a build
+  // much later (for demand) is not its.
+  if (cause != Cause::kIdleTimeout) ++pending_[static_cast<int>(cause)];
   PoolCauses& dropped = counts_.dropped;
   switch (cause) {
     case Cause::kBroken: ++dropped.broken; break;
@@ -623,6 +626,7 @@ void StateBase::builder_main() {
           entry.generation = generation_;
           ++counts_.builds;
           backoff_ = settings_.rebuild_backoff_initial;
+          last_build_error_ = absl::OkStatus();  // timeouts say only a current failure
           PoolCauses& cause = counts_.built;
           int64_t* counters[kCauses] = {&cause.broken, &cause.failed_health_check,
                                         &cause.max_lifetime, &cause.idle_timeout, &cause.fork};

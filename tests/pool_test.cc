@@ -45,6 +45,7 @@ namespace {
 
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Waits (at most 10 s) until `done()`; says whether it came.
@@ -544,6 +545,7 @@ struct ProbeWorld {
   int closed = 0;
   bool healthy = true;
   bool gate_open = true;
+  bool refuse = false;  // open() fails
 };
 ProbeWorld& probe_world() {
   static auto* world = new ProbeWorld;
@@ -559,6 +561,7 @@ class Probe {
     ++world.opened;
     world.changed.notify_all();
     world.changed.wait_for(lock, std::chrono::seconds(10), [&] { return world.gate_open; });
+    if (world.refuse) return absl::UnavailableError("probe: refused");
     return Probe(config);
   }
   Probe(Probe&& other) noexcept
@@ -607,6 +610,7 @@ TEST(PoolHealthTest, AHandleThatFailedItsCheckIsClosedBeforeTheCallerWaitsOn) {
     std::lock_guard<std::mutex> lock(world.mu);
     world.opened = world.closed = 0;
     world.healthy = world.gate_open = true;
+    world.refuse = false;
   }
   absl::StatusOr<Pool<Probe>> pool = Pool<Probe>::open(
       {.handle = {}, .pool = {.max_size = 1, .health_check_skip_within = absl::ZeroDuration()}});
@@ -638,6 +642,54 @@ TEST(PoolHealthTest, AHandleThatFailedItsCheckIsClosedBeforeTheCallerWaitsOn) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(pool->metrics().failed_health_checks, 1);
   second->release();
+}
+
+// Review finding 11: a rebuild error was quoted in every later timeout,
+// even after builds succeeded again.
+TEST(PoolBuildTest, ATimeoutQuotesOnlyARebuildErrorNotYetMadeGood) {
+  ProbeWorld& world = probe_world();
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.opened = world.closed = 0;
+    world.healthy = world.gate_open = true;
+    world.refuse = true;
+  }
+  absl::StatusOr<Pool<Probe>> pool =
+      Pool<Probe>::open({.handle = {},
+                         .pool = {.max_size = 1,
+                                  .rebuild_backoff_initial = absl::Milliseconds(5),
+                                  .rebuild_backoff_max = absl::Milliseconds(10)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto refused = pool->acquire(absl::Now() + absl::Milliseconds(100));
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("last rebuild error: probe: refused"));
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.refuse = false;
+  }
+  auto held = pool->acquire(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(held.ok()) << held.status();
+  auto busy = pool->acquire(absl::Now() + absl::Milliseconds(20));
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(busy.status().message()), Not(HasSubstr("rebuild error")));
+  held->release();
+}
+
+// Review finding 11: a handle dropped for idle_timeout is the pool
+// shrinking; a build much later, for demand, was counted as making it up.
+TEST(PoolBuildTest, ABuildForDemandIsNotCountedAsMakingUpAnIdleTimeout) {
+  Scratch path("shrunk");
+  absl::StatusOr<Pool<File>> pool = Pool<File>::open(
+      {.handle = {.path = path.path(), .create = true},
+       .pool = {.max_size = 2, .idle_timeout = absl::Milliseconds(10)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  { auto lease = pool->acquire(); ASSERT_TRUE(lease.ok()); }
+  ASSERT_TRUE(eventually([&] { return pool->metrics().dropped.idle_timeout == 1; }));
+  { auto lease = pool->acquire(); ASSERT_TRUE(lease.ok()); }
+  const PoolMetrics metrics = pool->metrics();
+  EXPECT_EQ(metrics.builds, 2);
+  EXPECT_EQ(metrics.built.initial, 2);
+  EXPECT_EQ(metrics.built.idle_timeout, 0);
 }
 
 // Review finding 3: with min_idle > 0, a handle kept idle for min_idle past
