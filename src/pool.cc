@@ -88,7 +88,7 @@ class Registry {
   }
 
  private:
-  Registry() { ::pthread_atfork(&prepare, &after, &after); }
+  Registry() { ::pthread_atfork(&prepare, &after, &after_in_child); }
   static void prepare() {
     Registry& self = get();
     self.mu_.lock();
@@ -97,6 +97,14 @@ class Registry {
   static void after() {
     Registry& self = get();
     for (StateBase* state : self.states_) state->unlock_after_fork();
+    self.mu_.unlock();
+  }
+  static void after_in_child() {
+    Registry& self = get();
+    for (StateBase* state : self.states_) {
+      state->forget_parents_thread();
+      state->unlock_after_fork();
+    }
     self.mu_.unlock();
   }
 
@@ -218,6 +226,20 @@ void StateBase::stop() {
   }
   idle_.clear();
   // (closer closes them after the lock: declared before it.)
+}
+
+void StateBase::forget_parents_thread() {
+  // In the child, from its fork handler: no thread of the child's exists
+  // yet, so the parent's builder's pthread_t names only that thread's
+  // leftover (its stack, kept by glibc for reuse). Detached now, before a
+  // thread of the child can take that stack and the same pthread_t (later
+  // it could detach one of the child's own), so that the thread library
+  // and ThreadSanitizer both count it gone; then the std::thread is
+  // abandoned in place.
+  if (builder_.joinable()) {
+    [[maybe_unused]] const int detached = ::pthread_detach(builder_.native_handle());
+    new (&builder_) std::thread();
+  }
 }
 
 void StateBase::lock_for_fork() { mu_.lock(); }

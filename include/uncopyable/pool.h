@@ -286,6 +286,9 @@ class StateBase {
 
   // For the fork handlers: every pool's mutex, held across fork().
   void lock_for_fork();
+  // In the fork()ed child's handler, with mu_ held: lets go of the
+  // parent's builder thread, before the child can start a thread.
+  void forget_parents_thread();
   void unlock_after_fork();
 
  protected:
