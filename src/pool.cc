@@ -88,7 +88,7 @@ class Registry {
   }
 
  private:
-  Registry() { ::pthread_atfork(&prepare, &after, &after); }
+  Registry() { ::pthread_atfork(&prepare, &after, &after_in_child); }
   static void prepare() {
     Registry& self = get();
     self.mu_.lock();
@@ -97,6 +97,14 @@ class Registry {
   static void after() {
     Registry& self = get();
     for (StateBase* state : self.states_) state->unlock_after_fork();
+    self.mu_.unlock();
+  }
+  static void after_in_child() {
+    Registry& self = get();
+    for (StateBase* state : self.states_) {
+      state->forget_parents_thread();
+      state->unlock_after_fork();
+    }
     self.mu_.unlock();
   }
 
@@ -111,6 +119,12 @@ std::chrono::system_clock::time_point chrono_time(absl::Time time) {
 }  // namespace
 
 std::vector<std::string> live_leases() { return Registry::get().live_leases(); }
+
+namespace {
+std::atomic<int64_t> rounds_of_builders{0};
+}  // namespace
+
+int64_t builder_rounds() { return rounds_of_builders.load(std::memory_order_relaxed); }
 
 void users_alive(const char* operation, int users, const std::string& resource) {
   misuse_on("Pool", operation, resource,
@@ -189,15 +203,20 @@ void StateBase::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  builder_wakeup_.notify_all();
-  if (builder_.joinable()) {
-    // In a fork()ed child that never used the pool, the thread is the
-    // parent's: there is nothing to join.
-    if (generation_ == internal::current_fork_generation()) {
-      builder_.join();
-    } else {
-      builder_.detach();
+  if (generation_ == internal::current_fork_generation()) {
+    if (ABSL_PREDICT_FALSE(builder_.get_id() == std::this_thread::get_id())) {
+      misuse_on("Pool", "~Pool()", resource_, "from its own thread, in its leak handler");
     }
+    builder_wakeup_.notify_all();
+    if (builder_.joinable()) builder_.join();
+  } else {
+    // A fork()ed child that never used the pool: the thread and the
+    // condition variable's waiter are the parent's. Neither is touched:
+    // detach() or join() would act on whatever thread of the child now has
+    // the same pthread_t (glibc reuses them), and a notify could wait for
+    // the parent's waiter. Both are abandoned in place (no destructor).
+    new (&builder_) std::thread();
+    new (&builder_wakeup_) std::condition_variable();
   }
   Registry::get().remove(this);
   Closer closer(this);
@@ -209,11 +228,28 @@ void StateBase::stop() {
   // (closer closes them after the lock: declared before it.)
 }
 
+void StateBase::forget_parents_thread() {
+  // In the child, from its fork handler: no thread of the child's exists
+  // yet, so the parent's builder's pthread_t names only that thread's
+  // leftover (its stack, kept by glibc for reuse). Detached now, before a
+  // thread of the child can take that stack and the same pthread_t (later
+  // it could detach one of the child's own), so that the thread library
+  // and ThreadSanitizer both count it gone; then the std::thread is
+  // abandoned in place.
+  if (builder_.joinable()) {
+    [[maybe_unused]] const int detached = ::pthread_detach(builder_.native_handle());
+    new (&builder_) std::thread();
+  }
+}
+
 void StateBase::lock_for_fork() { mu_.lock(); }
 void StateBase::unlock_after_fork() { mu_.unlock(); }
 
 int StateBase::users() const {
   std::lock_guard<std::mutex> lock(mu_);
+  // In a fork()ed child that never used the pool, the leases and waiters
+  // counted are the parent's: none is the child's.
+  if (generation_ != internal::current_fork_generation()) return 0;
   return leased_ + waiters_;
 }
 
@@ -272,7 +308,10 @@ void StateBase::unlink_lease(Entry& entry) {
 
 void StateBase::drop(std::unique_ptr<Entry> entry, Cause cause, Closer& closer) {
   --total_;
-  ++pending_[static_cast<int>(cause)];
+  // A drop the pool means to make up, for the next build's cause. One for
+  // idle_timeout is the pool shrinking: no build makes it up, and a build
+  // much later (for demand) is not its.
+  if (cause != Cause::kIdleTimeout) ++pending_[static_cast<int>(cause)];
   PoolCauses& dropped = counts_.dropped;
   switch (cause) {
     case Cause::kBroken: ++dropped.broken; break;
@@ -343,8 +382,11 @@ std::string StateBase::timeout_message(absl::Duration waited, const absl::Status
 
 void StateBase::adopt_after_fork() {
   // With mu_ held, in the child, once: the parent's builder thread and
-  // waiters are not in this process; its handles are let go.
-  if (builder_.joinable()) builder_.detach();
+  // waiters are not in this process; its handles are let go. The
+  // parent's std::thread is abandoned in place, never detached or joined:
+  // its pthread_t may by now name one of the child's own threads (glibc
+  // reuses them), and detach() would detach that one.
+  new (&builder_) std::thread();
   // The condition variable may record the parent's waiting builder, which
   // the child does not have: glibc's pthread_cond_signal() would wait for
   // it to leave. A fresh one in its place (its destructor, which could wait
@@ -358,8 +400,12 @@ void StateBase::adopt_after_fork() {
   }
   total_ -= static_cast<int>(idle_.size());
   idle_.clear();
-  // Leases of the parent's stay counted until they end (release() lets
-  // their handles go); their entries are no longer the pool's.
+  // Leases of the parent's: whether their threads came along or not, they
+  // no longer count against the child's capacity or its users(); their
+  // entries leave the list (release() of one then only lets its handle go).
+  total_ -= leased_;
+  leased_ = 0;
+  leases_ = nullptr;
   total_ -= building_;
   building_ = 0;
   first_waiter_ = last_waiter_ = nullptr;
@@ -450,6 +496,16 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       ++counts_.acquires;
       return entry.release();
     }
+    if (now >= deadline) {
+      // No time left to check it: a check cut off at once would cost a
+      // healthy handle (a PostgreSQL connection is abandoned). It stays the
+      // pool's, unchecked; the caller is told the deadline passed.
+      unlink_lease(*entry);
+      give_back(std::move(entry));
+      ++counts_.timeouts;
+      return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
+                                timeout_message(deadline - start, health));
+    }
     lock.unlock();
     closer.close_all();
     health = check(*entry, std::min(deadline, now + settings_.health_check_timeout));
@@ -461,6 +517,12 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
     ++counts_.failed_health_checks;
     unlink_lease(*entry);
     drop(std::move(entry), Cause::kFailedHealthCheck, closer);
+    // Closed now, not when acquire() returns: the caller may wait on for
+    // another, and the failed one must not stay open (max_size + 1 handles,
+    // its locks held) meanwhile.
+    lock.unlock();
+    closer.close_all();
+    lock.lock();
     first_in_line = true;
   }
 }
@@ -470,16 +532,25 @@ void StateBase::release(Entry* raw) noexcept {
   Closer closer(this);
   std::lock_guard<std::mutex> lock(mu_);
   ++counts_.releases;
-  unlink_lease(*entry);
-  if (ABSL_PREDICT_FALSE(entry->generation != internal::current_fork_generation())) {
+  const uint32_t here = internal::current_fork_generation();
+  if (ABSL_PREDICT_FALSE(entry->generation != here)) {
     // The parent's lease, ended in a fork()ed child: its handle is let go
-    // (the handle's own rules make that harmless), never given back.
-    --total_;
+    // (the handle's own rules make that harmless), never given back. Once
+    // the child adopted the pool (adopt_after_fork()), the entry is no
+    // longer linked or counted.
+    if (generation_ != here) {
+      unlink_lease(*entry);
+      --total_;
+    }
     entry.reset();
     return;
   }
+  unlink_lease(*entry);
   const absl::Time now = absl::Now();
-  if (entry->broken || !is_open(*entry)) {
+  // Given back inside a transaction, or otherwise unfit to lend as a fresh
+  // handle (reusable(): a local look, no system call): dropped, never lent
+  // again, whatever health_check_skip_within says.
+  if (entry->broken || !reusable(*entry)) {
     drop(std::move(entry), Cause::kBroken, closer);
     return;
   }
@@ -502,6 +573,7 @@ void StateBase::builder_main() {
   std::vector<PoolLeak> leaks;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    rounds_of_builders.fetch_add(1, std::memory_order_relaxed);
     const absl::Time now = absl::Now();
     absl::Time wake = absl::InfiniteFuture();
     // Idle handles past their lifetime, or idle too long (oldest first,
@@ -520,7 +592,11 @@ void StateBase::builder_main() {
         continue;
       }
       wake = std::min(wake, entry.expires);
-      if (settings_.idle_timeout != absl::InfiniteDuration()) {
+      // Only a handle that idle_timeout can drop (more idle than min_idle)
+      // has a time to wake for: one kept for min_idle has none, and its
+      // passed time would wake the thread at once, forever.
+      if (settings_.idle_timeout != absl::InfiniteDuration() &&
+          static_cast<int>(idle_.size()) > settings_.min_idle) {
         wake = std::min(wake, entry.returned + settings_.idle_timeout);
       }
       ++i;
@@ -572,6 +648,7 @@ void StateBase::builder_main() {
           entry.generation = generation_;
           ++counts_.builds;
           backoff_ = settings_.rebuild_backoff_initial;
+          last_build_error_ = absl::OkStatus();  // timeouts say only a current failure
           PoolCauses& cause = counts_.built;
           int64_t* counters[kCauses] = {&cause.broken, &cause.failed_health_check,
                                         &cause.max_lifetime, &cause.idle_timeout, &cause.fork};

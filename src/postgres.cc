@@ -1029,6 +1029,13 @@ absl::Status PostgresConnection::check_health(absl::Time deadline) {
   return absl::OkStatus();
 }
 
+bool PostgresConnection::reusable() const {
+  if (!is_open() || !abandoned_.empty() || transaction_live_) return false;
+  PGconn* connection = conn_of(connection_.get_unchecked());
+  return ::PQstatus(connection) == CONNECTION_OK &&
+         ::PQtransactionStatus(connection) == PQTRANS_IDLE;
+}
+
 std::string PostgresConnection::resource_for(const PostgresConfig& config) {
   return resource_of(config);
 }

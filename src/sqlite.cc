@@ -651,6 +651,11 @@ absl::Status SqliteConnection::check_health(absl::Time) const {
   return absl::OkStatus();
 }
 
+bool SqliteConnection::reusable() const {
+  return is_open() && !transaction_live_ &&
+         ::sqlite3_get_autocommit(sqlite_internal::db_of(db_.get_unchecked())) != 0;
+}
+
 std::string SqliteConnection::resource_for(const SqliteConfig& config) {
   return resource_of(config);
 }

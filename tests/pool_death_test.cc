@@ -98,9 +98,43 @@ TEST_F(PoolDeathTest, LeaseAfterMove) {
       "^uncopyable: PoolLease::mark_broken\\(\\) on a moved-from handle\n$");
 }
 
+TEST_F(PoolDeathTest, LeaseReleasedTwice) {
+  Pool<File> pool = open();
+  EXPECT_DEATH(
+      {
+        auto lease = pool.acquire();
+        lease->release();
+        lease->release();
+      },
+      "^uncopyable: PoolLease::release\\(\\) on a closed handle \\(a lease\\)\n$");
+}
+
+TEST_F(PoolDeathTest, DestroyedInItsOwnLeakHandler) {
+  EXPECT_DEATH(
+      {
+        auto* pool = new std::optional<Pool<File>>(*Pool<File>::open(
+            {.handle = {.path = path_, .create = true},
+             .pool = {.leak_threshold = absl::Milliseconds(1)}}));
+        (*pool)->set_leak_handler([pool](const PoolLeak&) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the lease ends first
+          pool->reset();
+        });
+        // Reported after 1ms; by the time the handler destroys the pool,
+        // the lease has ended (no users: it gets as far as stop()).
+        auto lease = (*pool)->acquire();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        lease->release();
+        std::this_thread::sleep_for(std::chrono::seconds(10));  // the abort comes first
+      },
+      "^uncopyable: Pool::~Pool\\(\\) from its own thread, in its leak handler \\(pool of "
+      "file .*\\)\n$");
+}
+
 TEST_F(PoolDeathTest, PoolAfterMove) {
   Pool<File> pool = open();
   Pool<File> mine = std::move(pool);
+  EXPECT_DEATH((void)pool.resource(),
+               "^uncopyable: Pool::resource\\(\\) on a moved-from handle\n$");
   EXPECT_DEATH((void)pool.acquire(), "^uncopyable: Pool::acquire\\(\\) on a moved-from handle\n$");
   EXPECT_DEATH((void)pool.metrics(), "^uncopyable: Pool::metrics\\(\\) on a moved-from handle\n$");
 }

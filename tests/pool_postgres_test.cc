@@ -156,6 +156,65 @@ TEST_F(PoolPostgresTest, ServerStoppedWithLeasesOutAndWaitersQueuedThenRestarted
   EXPECT_EQ(metrics.builds, metrics.built.initial + metrics.built.broken);
 }
 
+// Review finding 1: with the default health_check_skip_within, a
+// connection given back inside a transaction was lent again unchecked: the
+// next user's INSERT joined the transaction and was lost with it.
+TEST_F(PoolPostgresTest, AConnectionGivenBackInATransactionIsDroppedAtOnce) {
+  absl::StatusOr<PgPool> pool = PgPool::open(config({.max_size = 1}));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("CREATE TABLE given_back (x integer)").ok());
+  }
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("BEGIN").ok());
+    ASSERT_TRUE((*lease)->execute("INSERT INTO given_back VALUES (1)").ok());
+    EXPECT_FALSE((*lease)->reusable());
+  }
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    EXPECT_TRUE((*lease)->reusable());
+    ASSERT_TRUE((*lease)->execute("INSERT INTO given_back VALUES (2)").ok());
+  }
+  EXPECT_EQ(pool->metrics().dropped.broken, 1);
+  pool = absl::CancelledError("closed");
+  absl::StatusOr<PostgresConnection> direct = PostgresConnection::open(config({}).handle);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  absl::StatusOr<std::string> rows =
+      direct->query_value<std::string>("SELECT string_agg(x::text, ',') FROM given_back");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, "2");
+}
+
+// Review finding 5: acquire() with its deadline already passed checked an
+// idle connection with no time left; the check timed out and the healthy
+// connection was abandoned and rebuilt (churn under short deadlines).
+TEST_F(PoolPostgresTest, APassedDeadlineCostsNoHealthyConnection) {
+  absl::StatusOr<PgPool> pool =
+      PgPool::open(config({.max_size = 1, .health_check_skip_within = absl::ZeroDuration()}));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  const PostgresConnection* first = nullptr;
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    first = &lease->get();
+  }
+  auto late = pool->acquire(absl::Now());
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+  PoolMetrics metrics = pool->metrics();
+  EXPECT_EQ(metrics.failed_health_checks, 0);
+  EXPECT_EQ(metrics.idle, 1);
+  auto lease = pool->acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(&lease->get(), first);
+  EXPECT_TRUE((*lease)->execute("SELECT 1").ok());
+  EXPECT_EQ(pool->metrics().builds, 1);
+}
+
 TEST_F(PoolPostgresTest, IdleConnectionsDeadAfterARestartAreNeverLent) {
   absl::StatusOr<PgPool> pool = PgPool::open(
       config({.max_size = 3,

@@ -45,6 +45,7 @@ namespace {
 
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Waits (at most 10 s) until `done()`; says whether it came.
@@ -475,7 +476,9 @@ TEST(PoolHealthTest, ASqliteConnectionLeftInATransactionIsNeverLent) {
   auto lease = pool->acquire();
   ASSERT_TRUE(lease.ok()) << lease.status();
   EXPECT_NE(&lease->get(), first);
-  EXPECT_EQ(pool->metrics().failed_health_checks, 1);
+  // Dropped when given back (reusable() is false), before any check.
+  EXPECT_EQ(pool->metrics().dropped.broken, 1);
+  EXPECT_EQ(pool->metrics().failed_health_checks, 0);
   absl::StatusOr<SqliteConnection> direct = SqliteConnection::open({.path = path.path()});
   ASSERT_TRUE(direct.ok());
   ASSERT_TRUE(direct->execute("BEGIN").ok());
@@ -486,6 +489,228 @@ TEST(PoolHealthTest, ASqliteConnectionLeftInATransactionIsNeverLent) {
   ASSERT_TRUE(direct->execute("ROLLBACK").ok());
   EXPECT_TRUE(direct->check_health(absl::Now()).ok());
   lease->release();
+}
+
+// Review finding 1: with the default health_check_skip_within, a
+// connection given back inside a transaction was lent again unchecked; the
+// next user's writes joined the transaction and were lost with it.
+TEST(PoolHealthTest, ASqliteConnectionGivenBackInATransactionIsDroppedAtOnce) {
+  Scratch path("given_back.db");
+  absl::StatusOr<Pool<SqliteConnection>> pool =
+      Pool<SqliteConnection>::open({.handle = {.path = path.path()}, .pool = {.max_size = 1}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("CREATE TABLE t (x INTEGER)").ok());
+  }
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("BEGIN").ok());
+    ASSERT_TRUE((*lease)->execute("INSERT INTO t VALUES (1)").ok());
+    // Ends without COMMIT (an early return).
+  }
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("INSERT INTO t VALUES (2)").ok());
+  }
+  const PoolMetrics metrics = pool->metrics();
+  EXPECT_EQ(metrics.dropped.broken, 1);
+  EXPECT_EQ(metrics.failed_health_checks, 0);
+  pool = absl::CancelledError("closed");
+  absl::StatusOr<SqliteConnection> direct = SqliteConnection::open({.path = path.path()});
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  // The second user's row, committed; the first's rolled back.
+  absl::StatusOr<std::string> rows =
+      direct->query_value<std::string>("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, "2");
+}
+
+// A handle for the tests of the pool's own behaviour: it says when it is
+// opened and closed, fails its health check on demand, and its open() can
+// be held at a gate.
+struct ProbeConfig {
+  UNCOPYABLE_CONFIG(ProbeConfig, name)
+  std::string name = "probe";
+  absl::Status validate() const { return absl::OkStatus(); }
+};
+
+struct ProbeWorld {
+  std::mutex mu;
+  std::condition_variable changed;
+  int opened = 0;
+  int closed = 0;
+  bool healthy = true;
+  bool gate_open = true;
+  bool refuse = false;  // open() fails
+};
+ProbeWorld& probe_world() {
+  static auto* world = new ProbeWorld;
+  return *world;
+}
+
+class Probe {
+ public:
+  using config_type = ProbeConfig;
+  static absl::StatusOr<Probe> open(const ProbeConfig& config) {
+    ProbeWorld& world = probe_world();
+    std::unique_lock<std::mutex> lock(world.mu);
+    ++world.opened;
+    world.changed.notify_all();
+    world.changed.wait_for(lock, std::chrono::seconds(10), [&] { return world.gate_open; });
+    if (world.refuse) return absl::UnavailableError("probe: refused");
+    return Probe(config);
+  }
+  Probe(Probe&& other) noexcept
+      : config_(std::move(other.config_)), open_(std::exchange(other.open_, false)) {}
+  Probe& operator=(Probe&& other) noexcept {
+    if (this != &other) {
+      (void)close();
+      config_ = std::move(other.config_);
+      open_ = std::exchange(other.open_, false);
+    }
+    return *this;
+  }
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+  ~Probe() { (void)close(); }
+  const ProbeConfig& config() const { return config_; }
+  absl::StatusOr<Probe> rebuild() const { return open(config_); }
+  absl::Status check_health(absl::Time) {
+    std::lock_guard<std::mutex> lock(probe_world().mu);
+    return probe_world().healthy ? absl::OkStatus() : absl::UnavailableError("probe: unhealthy");
+  }
+  absl::Status close() {
+    if (!open_) return absl::OkStatus();
+    open_ = false;
+    ProbeWorld& world = probe_world();
+    std::lock_guard<std::mutex> lock(world.mu);
+    ++world.closed;
+    world.changed.notify_all();
+    return absl::OkStatus();
+  }
+  bool is_open() const { return open_; }
+
+ private:
+  explicit Probe(ProbeConfig config) : config_(std::move(config)) {}
+  ProbeConfig config_;
+  bool open_ = true;
+};
+static_assert(Rebuildable<Probe>);
+
+// Review finding 9: a handle that failed its health check stayed open
+// until acquire() returned, while the caller waited for the next one to be
+// built: max_size + 1 handles open, the dead one's locks held.
+TEST(PoolHealthTest, AHandleThatFailedItsCheckIsClosedBeforeTheCallerWaitsOn) {
+  ProbeWorld& world = probe_world();
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.opened = world.closed = 0;
+    world.healthy = world.gate_open = true;
+    world.refuse = false;
+  }
+  absl::StatusOr<Pool<Probe>> pool = Pool<Probe>::open(
+      {.handle = {}, .pool = {.max_size = 1, .health_check_skip_within = absl::ZeroDuration()}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+  }
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.healthy = false;
+    world.gate_open = false;  // the next build waits here
+  }
+  absl::StatusOr<PoolLease<Probe>> second = absl::UnknownError("not yet");
+  std::thread caller([&] { second = pool->acquire(absl::Now() + absl::Seconds(20)); });
+  bool closed_while_waiting = false;
+  {
+    std::unique_lock<std::mutex> lock(world.mu);
+    // The second build has begun: the caller is waiting for it.
+    world.changed.wait_for(lock, std::chrono::seconds(10), [&] { return world.opened == 2; });
+    closed_while_waiting = world.changed.wait_for(lock, std::chrono::seconds(5),
+                                                  [&] { return world.closed == 1; });
+    world.healthy = true;
+    world.gate_open = true;
+    world.changed.notify_all();
+  }
+  caller.join();
+  EXPECT_TRUE(closed_while_waiting);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(pool->metrics().failed_health_checks, 1);
+  second->release();
+}
+
+// Review finding 11: a rebuild error was quoted in every later timeout,
+// even after builds succeeded again.
+TEST(PoolBuildTest, ATimeoutQuotesOnlyARebuildErrorNotYetMadeGood) {
+  ProbeWorld& world = probe_world();
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.opened = world.closed = 0;
+    world.healthy = world.gate_open = true;
+    world.refuse = true;
+  }
+  absl::StatusOr<Pool<Probe>> pool =
+      Pool<Probe>::open({.handle = {},
+                         .pool = {.max_size = 1,
+                                  .rebuild_backoff_initial = absl::Milliseconds(5),
+                                  .rebuild_backoff_max = absl::Milliseconds(10)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto refused = pool->acquire(absl::Now() + absl::Milliseconds(100));
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("last rebuild error: probe: refused"));
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.refuse = false;
+  }
+  auto held = pool->acquire(absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(held.ok()) << held.status();
+  auto busy = pool->acquire(absl::Now() + absl::Milliseconds(20));
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(busy.status().message()), Not(HasSubstr("rebuild error")));
+  held->release();
+}
+
+// Review finding 11: a handle dropped for idle_timeout is the pool
+// shrinking; a build much later, for demand, was counted as making it up.
+TEST(PoolBuildTest, ABuildForDemandIsNotCountedAsMakingUpAnIdleTimeout) {
+  Scratch path("shrunk");
+  absl::StatusOr<Pool<File>> pool = Pool<File>::open(
+      {.handle = {.path = path.path(), .create = true},
+       .pool = {.max_size = 2, .idle_timeout = absl::Milliseconds(10)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  { auto lease = pool->acquire(); ASSERT_TRUE(lease.ok()); }
+  ASSERT_TRUE(eventually([&] { return pool->metrics().dropped.idle_timeout == 1; }));
+  { auto lease = pool->acquire(); ASSERT_TRUE(lease.ok()); }
+  const PoolMetrics metrics = pool->metrics();
+  EXPECT_EQ(metrics.builds, 2);
+  EXPECT_EQ(metrics.built.initial, 2);
+  EXPECT_EQ(metrics.built.idle_timeout, 0);
+}
+
+// Review finding 3: with min_idle > 0, a handle kept idle for min_idle past
+// its idle_timeout made the builder thread wake at once, forever (100% of
+// a core). It must sleep: a few rounds at most while nothing happens.
+TEST(PoolBuildTest, TheBuilderSleepsWhileAHandleIsKeptForMinIdle) {
+  Scratch path("kept");
+  absl::StatusOr<Pool<File>> pool =
+      Pool<File>::open({.handle = {.path = path.path(), .create = true},
+                        .pool = {.max_size = 2,
+                                 .min_idle = 1,
+                                 .idle_timeout = absl::Milliseconds(20)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(eventually([&] { return pool->metrics().idle == 1; }));
+  absl::SleepFor(absl::Milliseconds(50));  // past its idle_timeout: kept for min_idle
+  const int64_t before = pool_internal::builder_rounds();
+  absl::SleepFor(absl::Milliseconds(200));
+  const int64_t rounds = pool_internal::builder_rounds() - before;
+  EXPECT_LE(rounds, 5);
+  EXPECT_EQ(pool->metrics().idle, 1);
+  EXPECT_EQ(pool->metrics().dropped.idle_timeout, 0);
 }
 
 TEST(PoolHealthTest, AFileOrSocketClosedOrMovedFromIsUnhealthyNotMisuse) {
@@ -509,6 +734,18 @@ TEST(PoolHealthTest, AFileOrSocketClosedOrMovedFromIsUnhealthyNotMisuse) {
   EXPECT_EQ(gone.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(gone.message()),
               StartsWith(absl::StrCat("check_health ", socket->resource(), ": the peer closed")));
+}
+
+// Review finding 7: a handle config with no connect timeout could make the
+// pool's destruction wait forever for a connect in progress.
+TEST(PoolBuildTest, AnInfiniteConnectTimeoutIsRefused) {
+  absl::StatusOr<Pool<Socket>> pool = Pool<Socket>::open(
+      {.handle = {.endpoint = Endpoint::tcp("127.0.0.1", 9),
+                  .connect_timeout = absl::InfiniteDuration()}});
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool.status().message(),
+            "PoolConfig.handle: connect_timeout must be finite in a pool (its destruction waits "
+            "out a connect in progress)");
 }
 
 TEST(PoolBuildTest, AcquireSaysWhatTheBuildsFailedWith) {
@@ -575,6 +812,97 @@ TEST(PoolForkTest, AChildLetsGoOfItsParentsHandlesAndBuildsItsOwn) {
   EXPECT_EQ(*rows, 2);
   held->release();
   EXPECT_EQ(pool->metrics().dropped.fork, 0);
+}
+
+// Runs `child` in a fork()ed child; says whether it exited with 0.
+template <typename Child>
+::testing::AssertionResult in_child(Child child) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(child() ? 0 : 1);
+  if (pid < 0) return ::testing::AssertionFailure() << "fork failed";
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return ::testing::AssertionFailure() << "waitpid";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "child status " << status << (WIFSIGNALED(status) ? " (killed by a signal)" : "");
+}
+
+// Review finding 2: a child's first use of a pool detached the parent's
+// builder std::thread, whose pthread_t could by then be one of the child's
+// own threads (another pool's builder): destroying that pool then failed
+// to join it (std::terminate).
+TEST(PoolForkTest, AChildUsingTwoPoolsDestroysBoth) {
+  Scratch path("two");
+  const PoolConfig<FileConfig> config{.handle = {.path = path.path(), .create = true},
+                                      .pool = {.max_size = 2}};
+  std::optional<Pool<File>> a(*Pool<File>::open(config));
+  std::optional<Pool<File>> b(*Pool<File>::open(config));
+  {
+    auto x = a->acquire();
+    auto y = b->acquire();
+    ASSERT_TRUE(x.ok() && y.ok());
+  }
+  EXPECT_TRUE(in_child([&] {
+    bool ok = true;
+    for (Pool<File>* pool : {&*a, &*b, &*a}) {
+      auto lease = pool->acquire(absl::Now() + absl::Seconds(10));
+      ok = ok && lease.ok();
+    }
+    b.reset();
+    a.reset();
+    return ok;
+  }));
+}
+
+// Review finding 4: leases held by the parent's other threads at fork()
+// used up the child's capacity for good (acquire() timed out forever), and
+// destroying the pool in the child aborted for them.
+TEST(PoolForkTest, LeasesOfTheParentsOtherThreadsDoNotCountInTheChild) {
+  Scratch path("held");
+  std::optional<Pool<File>> pool(*Pool<File>::open(
+      {.handle = {.path = path.path(), .create = true}, .pool = {.max_size = 1}}));
+  std::mutex mu;
+  std::condition_variable changed;
+  bool held = false;
+  bool done = false;
+  std::thread holder([&] {
+    auto lease = pool->acquire();
+    std::unique_lock<std::mutex> lock(mu);
+    held = lease.ok();
+    changed.notify_all();
+    changed.wait_for(lock, std::chrono::seconds(30), [&] { return done; });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return held; }));
+  }
+  // A child that uses the pool: its own capacity is whole.
+  EXPECT_TRUE(in_child([&] {
+    // The holder thread is not in the child; its stack is glibc's to reuse
+    // for the pool's new thread, with the same pthread_t. Detached first,
+    // as the pool detaches its own parent's thread, so that
+    // ThreadSanitizer too counts it gone.
+    ::pthread_detach(holder.native_handle());
+    bool ok = false;
+    {
+      auto lease = pool->acquire(absl::Now() + absl::Seconds(10));
+      ok = lease.ok() && pool->metrics().in_use == 1;
+    }
+    pool.reset();  // no lease of the child's is alive
+    return ok;
+  }));
+  // A child that never used it may destroy it too.
+  EXPECT_TRUE(in_child([&] {
+    pool.reset();
+    return true;
+  }));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    changed.notify_all();
+  }
+  holder.join();
+  EXPECT_EQ(pool->metrics().in_use, 0);
 }
 
 TEST(PoolLeakGuardTest, LiveLeasesAreListedForTheLeakGuard) {

@@ -795,5 +795,39 @@ TEST_F(ChecksDeathTest, PoolAfterMove) {
                printed(R"msg(uncopyable: Pool::acquire() on a moved-from handle)msg"));
 }
 
+TEST_F(ChecksDeathTest, PoolLeaseReleasedTwice) {
+  ::unlink("journal.log");
+  absl::StatusOr<uncopyable::Pool<File>> pool =
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_DEATH(
+      {
+        absl::StatusOr<uncopyable::PoolLease<File>> lease = pool->acquire();
+        lease->release();
+        lease->release();  // aborts
+      },
+      printed(R"msg(uncopyable: PoolLease::release() on a closed handle (a lease))msg"));
+}
+
+TEST_F(ChecksDeathTest, PoolDestroyedInItsOwnLeakHandler) {
+  ::unlink("journal.log");
+  EXPECT_DEATH(
+      {
+        auto* pool = new std::optional<uncopyable::Pool<File>>(*uncopyable::Pool<File>::open(
+            {.handle = {.path = "journal.log", .create = true},
+             .pool = {.leak_threshold = absl::Milliseconds(1)}}));
+        (*pool)->set_leak_handler([pool](const uncopyable::PoolLeak&) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the lease ended
+          pool->reset();  // aborts
+        });
+        {
+          absl::StatusOr<uncopyable::PoolLease<File>> lease = (*pool)->acquire();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(10));
+      },
+      printed(R"msg(uncopyable: Pool::~Pool() from its own thread, in its leak handler (pool of file "journal.log"))msg"));
+}
+
 }  // namespace
 }  // namespace guide

@@ -36,7 +36,16 @@
 // deadline. The check is skipped for a handle given back within
 // health_check_skip_within (HikariCP's 500 ms bypass window): such a handle
 // may have died since, and the lease's user then sees the handle's own
-// error (mark_broken() it).
+// error (mark_broken() it). A handle that fails its check is closed at
+// once, before acquire() waits on for another.
+//
+// A handle given back inside a transaction (a BEGIN whose COMMIT never
+// came: the handle's reusable() is false, a look at its own state with no
+// system call) is dropped as broken, never lent again, whatever
+// health_check_skip_within says: closing it makes the database roll the
+// transaction back, and the next user gets another handle. HikariCP
+// instead rolls back and reuses the connection; this pool never talks to
+// the server on the way back. Commit (or roll back) before the lease ends.
 //
 // Misuse aborts with one line, as every handle's: destroying a Pool, or
 // assigning over one, while a lease of it is alive or an acquire() waits on
@@ -53,7 +62,11 @@
 // child harmless: PostgreSQL and SQLite let go, a File or Socket closes the
 // child's copy of the descriptor) and builds its own with a builder thread
 // of its own; a lease the child inherited from its parent lets go of its
-// handle the same way when it ends.
+// handle the same way when it ends. Leases that the parent's threads held
+// at fork() count neither against the child's max_size nor as the child's
+// users (destroying the pool in the child does not abort for them); a
+// lease the fork()ing thread itself held must still end before the pool
+// does, unchecked in the child.
 #ifndef UNCOPYABLE_POOL_H_
 #define UNCOPYABLE_POOL_H_
 
@@ -128,10 +141,23 @@ struct PoolConfig {
   static constexpr absl::string_view kRequired[] = {"handle"};
 
   // Both valid; an error names the field ("PoolConfig.pool:
-  // PoolSettings.max_size: 0 is out of range [1, 100000]").
+  // PoolSettings.max_size: 0 is out of range [1, 100000]"). A handle kind
+  // with a connect_timeout (PostgreSQL, Socket) must have a finite one: the
+  // pool's destruction waits out a build in progress, and an infinite
+  // connect_timeout (libpq's "0") could make it wait forever. The bound is
+  // then the handle's own: libpq applies connect_timeout to each host and
+  // address it tries, and a Socket to each address; neither covers the
+  // name lookup (DNS) before it.
   absl::Status validate() const {
+    bool bounded = true;
+    if constexpr (requires { handle.connect_timeout == absl::InfiniteDuration(); }) {
+      bounded = handle.connect_timeout != absl::InfiniteDuration();
+    }
     return ConfigRules(*this)
         .valid("handle", handle.validate())
+        .check(bounded, "handle",
+               "connect_timeout must be finite in a pool (its destruction waits out a connect "
+               "in progress)")
         .valid("pool", pool.validate())
         .status();
   }
@@ -260,6 +286,9 @@ class StateBase {
 
   // For the fork handlers: every pool's mutex, held across fork().
   void lock_for_fork();
+  // In the fork()ed child's handler, with mu_ held: lets go of the
+  // parent's builder thread, before the child can start a thread.
+  void forget_parents_thread();
   void unlock_after_fork();
 
  protected:
@@ -270,8 +299,13 @@ class StateBase {
   // Closes the handle (its close(), if its kind has one, with its error).
   virtual absl::Status close(std::unique_ptr<Entry> entry) = 0;
   // Whether the handle is still open (its user may have closed it, or
-  // moved it away): one that is not is dropped when given back.
+  // moved it away).
   virtual bool is_open(const Entry& entry) const = 0;
+  // Whether a handle given back can be lent again as it is: its reusable()
+  // where its kind has one (no transaction left open, not abandoned: a
+  // look at the handle's own state, no system call), else is_open(). One
+  // that is not is dropped when given back.
+  virtual bool reusable(const Entry& entry) const = 0;
 
  private:
   struct Waiter;
@@ -369,6 +403,15 @@ class State final : public StateBase {
     entry.reset();
     return absl::OkStatus();
   }
+  bool reusable(const Entry& entry) const override {
+    if constexpr (requires(const H& h) {
+                    { h.reusable() } -> std::same_as<bool>;
+                  }) {
+      return static_cast<const EntryOf<H>&>(entry).handle.reusable();
+    } else {
+      return is_open(entry);
+    }
+  }
   bool is_open(const Entry& entry) const override {
     if constexpr (kKnowsOpen) {
       return static_cast<const EntryOf<H>&>(entry).handle.is_open();
@@ -400,6 +443,10 @@ std::string resource_of(const typename H::config_type& config) {
 // Every pool's leases alive now, for the tests' leak guard: one text each,
 // "pool of sqlite "a.db", acquired at x.cc:12".
 std::vector<std::string> live_leases();
+
+// Rounds of every pool's builder thread so far (each time it wakes and
+// looks): for the tests that it sleeps when there is nothing to do.
+int64_t builder_rounds();
 
 }  // namespace pool_internal
 
@@ -436,7 +483,12 @@ class PoolLease {
   void mark_broken() { entry("mark_broken()").broken = true; }
 
   // Gives the handle back now (the destructor would); the lease is closed.
-  void release() { (void)lease_.close(); }
+  // On a lease already released or moved from, misuse ("uncopyable:
+  // PoolLease::release() on a closed handle (a lease)").
+  void release() {
+    (void)entry("release()");
+    (void)lease_.close();
+  }
 
  private:
   friend class Pool<H>;
@@ -499,7 +551,10 @@ class Pool {
   // A handle by `deadline`: the most recently given back idle one, health
   // checked (unless given back within health_check_skip_within; the check
   // itself is cut off at the deadline or health_check_timeout, whichever is
-  // first); with none idle, the caller queues behind earlier callers and is
+  // first; with the deadline already passed, the idle handle is not
+  // checked but left idle, and the result is DeadlineExceeded: a check cut
+  // off at once would cost a healthy PostgreSQL connection. A deadline
+  // shorter than a round trip to the server can still cost one); with none idle, the caller queues behind earlier callers and is
   // handed the next handle given back or built. Never builds one itself:
   // the pool's thread does, so this returns by `deadline` whatever the
   // server does. At the deadline it is DeadlineExceeded, saying why:
@@ -525,16 +580,17 @@ class Pool {
 
   // Called (on the pool's thread, with no lock held) for each lease held
   // longer than leak_threshold, once per lease. The default writes
-  // describe(leak) to stderr. A handler must not destroy the pool.
+  // describe(leak) to stderr. A handler must not destroy the pool: that is
+  // misuse ("uncopyable: Pool::~Pool() from its own thread, in its leak
+  // handler (pool of ...)").
   void set_leak_handler(std::function<void(const PoolLeak&)> handler) {
     state("set_leak_handler()").set_leak_handler(std::move(handler));
   }
 
   // How messages name it: pool of <the handle's resource>, as in
   // `pool of postgresql app@127.0.0.1:5432/scores`.
-  [[nodiscard]] std::string resource() const {
-    return state_ != nullptr ? state_->resource() : std::string();
-  }
+  // On a moved-from pool, misuse, like every other use.
+  [[nodiscard]] std::string resource() const { return state("resource()").resource(); }
 
  private:
   // Assigning over a Pool with users aborts: checked before the state

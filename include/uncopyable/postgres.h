@@ -1077,6 +1077,14 @@ class PostgresConnection {
   // fork()ed child), is an error rather than misuse: a pool asks before it
   // lends.
   [[nodiscard]] absl::Status check_health(absl::Time deadline);
+  // For a Pool (pool.h), when a lease gives it back: whether it can be
+  // lent again as it is, from what libpq already knows (no system call, no
+  // round trip): open, not abandoned, the session CONNECTION_OK, and no
+  // transaction left open on it (no Transaction alive, and
+  // PQtransactionStatus() is PQTRANS_IDLE: not in a transaction, a failed
+  // one, or a command still running). A pool drops one that is not:
+  // closing the session makes the server roll the transaction back.
+  [[nodiscard]] bool reusable() const;
   // Whether it holds a session (false once closed or moved from; true for
   // an abandoned one, which close() still ends).
   [[nodiscard]] bool is_open() const { return connection_.is_valid(); }

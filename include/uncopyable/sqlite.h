@@ -942,6 +942,12 @@ class SqliteConnection {
   // moved-from connection, or one its parent opened (in a fork()ed child),
   // is FailedPrecondition rather than misuse: a pool asks before it lends.
   [[nodiscard]] absl::Status check_health(absl::Time deadline) const;
+  // For a Pool (pool.h), when a lease gives it back: whether it can be
+  // lent again as it is, with a look at its own state only (no system
+  // call, no lock but SQLite's own flag): open, and no transaction left
+  // open on it (no Transaction alive, sqlite3_get_autocommit() not 0). A
+  // pool drops one that is not, which rolls the transaction back.
+  [[nodiscard]] bool reusable() const;
   // Whether it holds a database handle (false once closed or moved from).
   [[nodiscard]] bool is_open() const { return db_.is_valid(); }
   // sqlite "<path>" for the database `config` describes.
