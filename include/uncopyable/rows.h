@@ -236,14 +236,14 @@ template <DescribedRow T>
 inline constexpr size_t kRowFields = boost::mp11::mp_size<RowMembers<T>>::value;
 
 template <typename Pointer>
-struct MemberOf;
+struct FieldTypeOf;
 template <typename Class, typename Field>
-struct MemberOf<Field Class::*> {
+struct FieldTypeOf<Field Class::*> {
   using type = Field;
 };
 // The type of the field a member descriptor names.
 template <typename Member>
-using FieldOf = typename MemberOf<std::remove_cv_t<decltype(Member::pointer)>>::type;
+using FieldOf = typename FieldTypeOf<std::remove_cv_t<decltype(Member::pointer)>>::type;
 
 // Whether every field of T is a RowField.
 template <DescribedRow T>
