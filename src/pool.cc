@@ -112,10 +112,6 @@ class Registry {
   std::vector<StateBase*> states_;
 };
 
-std::chrono::system_clock::time_point chrono_time(absl::Time time) {
-  return absl::ToChronoTime(std::min(time, absl::Now() + absl::Hours(24 * 365)));
-}
-
 }  // namespace
 
 std::vector<std::string> live_leases() { return Registry::get().live_leases(); }
@@ -373,7 +369,7 @@ std::string StateBase::timeout_message(absl::Duration waited, const absl::Status
   }
   if (longest != nullptr) {
     absl::StrAppend(&what, ", longest lease held ",
-                    absl::FormatDuration(absl::Trunc(absl::Now() - longest->acquired,
+                    absl::FormatDuration(absl::Trunc(internal::monotonic_now() - longest->acquired,
                                                      absl::Milliseconds(1))),
                     " by thread ", longest->thread, " (acquired at ", place(longest->where), ")");
   }
@@ -414,19 +410,21 @@ void StateBase::adopt_after_fork() {
   builder_ = std::thread([this] { builder_main(); });
 }
 
-absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
+// Every time here is on the monotonic clock (internal::monotonic_now()):
+// `deadline` was read against the wall clock once, by Pool::acquire().
+absl::StatusOr<Entry*> StateBase::acquire(internal::Deadline deadline,
                                           const std::source_location& where) {
   Closer closer(this);  // closes after the lock below is let go
   std::unique_lock<std::mutex> lock(mu_);
   if (ABSL_PREDICT_FALSE(generation_ != internal::current_fork_generation())) {
     adopt_after_fork();
   }
-  const absl::Time start = absl::Now();
+  const absl::Duration given = deadline.left();  // for the timeout message
   bool waited = false;
   bool first_in_line = false;
   absl::Status health;
   while (true) {
-    absl::Time now = absl::Now();
+    absl::Time now = internal::monotonic_now();
     std::unique_ptr<Entry> entry;
     while (!idle_.empty()) {
       std::unique_ptr<Entry> candidate = std::move(idle_.back());
@@ -438,10 +436,10 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       drop(std::move(candidate), Cause::kMaxLifetime, closer);
     }
     if (entry == nullptr) {
-      if (now >= deadline) {
+      if (deadline.passed()) {
         ++counts_.timeouts;
         return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
-                                  timeout_message(deadline - start, health));
+                                  timeout_message(given, health));
       }
       Waiter waiter;
       waiter.queued = true;
@@ -460,11 +458,11 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       waited = true;
       builder_wakeup_.notify_one();
       const absl::Time queued_at = now;
-      const auto until = chrono_time(deadline);
-      while (waiter.entry == nullptr && absl::Now() < deadline) {
+      const auto until = deadline.steady();
+      while (waiter.entry == nullptr && !deadline.passed()) {
         waiter.ready.wait_until(lock, until);
       }
-      now = absl::Now();
+      now = internal::monotonic_now();
       counts_.wait_time += now - queued_at;
       if (waiter.queued) {
         if (waiter.previous != nullptr) {
@@ -482,7 +480,7 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       if (waiter.entry == nullptr) {
         ++counts_.timeouts;
         return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
-                                  timeout_message(deadline - start, health));
+                                  timeout_message(given, health));
       }
       entry = std::move(waiter.entry);
       if (now >= entry->expires) {
@@ -496,7 +494,7 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       ++counts_.acquires;
       return entry.release();
     }
-    if (now >= deadline) {
+    if (deadline.passed()) {
       // No time left to check it: a check cut off at once would cost a
       // healthy handle (a PostgreSQL connection is abandoned). It stays the
       // pool's, unchecked; the caller is told the deadline passed.
@@ -504,11 +502,13 @@ absl::StatusOr<Entry*> StateBase::acquire(absl::Time deadline,
       give_back(std::move(entry));
       ++counts_.timeouts;
       return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
-                                timeout_message(deadline - start, health));
+                                timeout_message(given, health));
     }
     lock.unlock();
     closer.close_all();
-    health = check(*entry, std::min(deadline, now + settings_.health_check_timeout));
+    health = check(*entry,
+                   std::min(deadline, internal::Deadline::after(settings_.health_check_timeout))
+                       .wall());
     lock.lock();
     if (health.ok()) {
       ++counts_.acquires;
@@ -546,7 +546,7 @@ void StateBase::release(Entry* raw) noexcept {
     return;
   }
   unlink_lease(*entry);
-  const absl::Time now = absl::Now();
+  const absl::Time now = internal::monotonic_now();
   // Given back inside a transaction, or otherwise unfit to lend as a fresh
   // handle (reusable(): a local look, no system call): dropped, never lent
   // again, whatever health_check_skip_within says.
@@ -574,7 +574,7 @@ void StateBase::builder_main() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     rounds_of_builders.fetch_add(1, std::memory_order_relaxed);
-    const absl::Time now = absl::Now();
+    const absl::Time now = internal::monotonic_now();
     absl::Time wake = absl::InfiniteFuture();
     // Idle handles past their lifetime, or idle too long (oldest first,
     // keeping min_idle).
@@ -637,7 +637,7 @@ void StateBase::builder_main() {
         ++total_;
         lock.unlock();
         absl::StatusOr<std::unique_ptr<Entry>> built = build();
-        const absl::Time done = absl::Now();
+        const absl::Time done = internal::monotonic_now();
         lock.lock();
         --building_;
         if (built.ok()) {
@@ -677,7 +677,7 @@ void StateBase::builder_main() {
     if (wake == absl::InfiniteFuture()) {
       builder_wakeup_.wait(lock);
     } else {
-      builder_wakeup_.wait_until(lock, chrono_time(wake));
+      builder_wakeup_.wait_until(lock, internal::Deadline::after(wake - internal::monotonic_now()).steady());
     }
     builder_wakes_at_ = absl::InfinitePast();  // awake: it looks at everything
   }

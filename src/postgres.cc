@@ -129,23 +129,15 @@ bool ends_a_transaction_for_good(const std::string& keyword) {
 // the server and waits for its answer with no timeout of its own.
 constexpr absl::Duration kCancelWait = absl::Seconds(2);
 
-// Milliseconds for poll(2), which takes -1 for "forever" and 0 for "now".
-int poll_milliseconds(absl::Time deadline) {
-  if (deadline == absl::InfiniteFuture()) return -1;
-  const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
-  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
-}
-
 // Waits until the connection's socket is ready for `events` or the
 // deadline passes (a socket ready at the deadline still counts). The ready
 // events, 0 when the time ran out, -1 when there is no socket to wait on.
-int wait_for(PGconn* connection, short events, absl::Time deadline) {
+int wait_for(PGconn* connection, short events, internal::Deadline deadline) {
   const int socket = ::PQsocket(connection);
   if (socket < 0) return -1;
   while (true) {
     pollfd entry{socket, events, 0};
-    const int ready = internal::sys::poll(&entry, 1, poll_milliseconds(deadline));
+    const int ready = internal::sys::poll(&entry, 1, deadline.poll_milliseconds());
     if (ready > 0) return entry.revents;
     if (ready == 0) return 0;
     if (errno != EINTR) return -1;
@@ -157,7 +149,7 @@ enum class Progress { kDone, kTimedOut, kFailed };
 // Pushes to the server what libpq has buffered (the connection is
 // non-blocking, so a send never waits inside libpq), reading meanwhile so a
 // server that answers before it has read everything is not deadlocked.
-Progress flush_within(PGconn* connection, absl::Time deadline) {
+Progress flush_within(PGconn* connection, internal::Deadline deadline) {
   while (true) {
     const int left = ::PQflush(connection);
     if (left == 0) return Progress::kDone;
@@ -172,7 +164,7 @@ Progress flush_within(PGconn* connection, absl::Time deadline) {
 // Until libpq holds a whole result, or found the connection lost (which
 // PQgetResult then reports without waiting). kFailed: neither, and libpq
 // cannot read on; PQgetResult would wait forever.
-Progress read_within(PGconn* connection, absl::Time deadline) {
+Progress read_within(PGconn* connection, internal::Deadline deadline) {
   while (::PQisBusy(connection) != 0) {
     const int ready = wait_for(connection, POLLIN, deadline);
     if (ready == 0) return Progress::kTimedOut;
@@ -453,7 +445,7 @@ PostgresConnection::~PostgresConnection() {
 std::string PostgresConnection::resource() const { return resource_of(config_); }
 
 absl::Status PostgresConnection::before_command(PGconn* connection, const char* verb,
-                                                absl::string_view sql, absl::Time& deadline) {
+                                                absl::string_view sql, internal::Deadline& deadline) {
   // The message is made only when there is an error to report:
   // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>".
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
@@ -482,9 +474,7 @@ absl::Status PostgresConnection::before_command(PGconn* connection, const char* 
     }
   }
   // One deadline for the whole command, statements released first included.
-  deadline = config_.query_timeout == absl::InfiniteDuration()
-                 ? absl::InfiniteFuture()
-                 : absl::Now() + config_.query_timeout;
+  deadline = internal::Deadline::after(config_.query_timeout);
   if (!unused_statements_.empty()) {
     if (absl::Status released = release_unused_statements(connection, deadline); !released.ok()) {
       return released;
@@ -495,7 +485,7 @@ absl::Status PostgresConnection::before_command(PGconn* connection, const char* 
 
 absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
                                                        absl::string_view sql, Sender send) {
-  absl::Time deadline;
+  internal::Deadline deadline = internal::Deadline::never();
   if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
     return ready;
   }
@@ -558,7 +548,7 @@ absl::Status PostgresConnection::server_error(PGconn* connection, PGresult* resu
 
 absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
                                                             absl::string_view sql, Sender send,
-                                                            absl::Time deadline) {
+                                                            internal::Deadline deadline) {
   // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
@@ -655,7 +645,7 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
 }
 
 absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
-                                                          absl::Time deadline) {
+                                                          internal::Deadline deadline) {
   // A failed transaction refuses everything but its ROLLBACK: the
   // statements wait until it has ended.
   const PGTransactionStatusType state = ::PQtransactionStatus(connection);
@@ -971,7 +961,10 @@ bool PostgresConnection::transaction_open() const {
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
-absl::Status PostgresConnection::check_health(absl::Time deadline) {
+absl::Status PostgresConnection::check_health(absl::Time when) {
+  // Read against the wall clock once; waited for on the monotonic clock.
+  const internal::Deadline deadline =
+      std::min(internal::Deadline::at(when), internal::Deadline::after(config_.query_timeout));
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, "check_health", resource(), what);
   };
@@ -991,9 +984,6 @@ absl::Status PostgresConnection::check_health(absl::Time deadline) {
   }
   if (transaction_live_ || ::PQtransactionStatus(connection) != PQTRANS_IDLE) {
     return fail(absl::StatusCode::kFailedPrecondition, "a transaction is still open on it");
-  }
-  if (config_.query_timeout != absl::InfiniteDuration()) {
-    deadline = std::min(deadline, absl::Now() + config_.query_timeout);
   }
   const auto lost = [&] {
     if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
@@ -1543,7 +1533,7 @@ int64_t PostgresResult::affected() const {
 namespace postgres_internal {
 
 ResultRows::ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
-                       absl::Time deadline)
+                       internal::Deadline deadline)
     : connection_(connection),
       result_(UniqueHandle<ResultTraits>()),
       streaming_(true),
@@ -1651,7 +1641,7 @@ absl::Status PostgresConnection::stream(
     return internal::error_on(absl::StatusCode::kInvalidArgument, verb, resource(),
                               absl::StrCat(quoted(sql), ": ", wrong));
   }
-  absl::Time deadline;
+  internal::Deadline deadline = internal::Deadline::never();
   if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
     return ready;
   }
@@ -1680,7 +1670,7 @@ absl::Status PostgresConnection::stream(
 absl::Status PostgresConnection::stream_with(
     PGconn* connection, const char* verb, absl::string_view sql, uint64_t number,
     const postgres_internal::ParameterArrays& arrays, bool outside_transaction,
-    absl::Time deadline,
+    internal::Deadline deadline,
     absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume) {
   if (send_with(connection, sql, number, arrays) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost(connection, verb, sql);

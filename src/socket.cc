@@ -217,9 +217,7 @@ absl::StatusOr<Fd> connect_one(const SocketConfig& config, const Address& addres
       !s.ok()) {
     return s;
   }
-  const absl::Time deadline = config.connect_timeout == absl::InfiniteDuration()
-                                  ? absl::InfiniteFuture()
-                                  : absl::Now() + config.connect_timeout;
+  const internal::Deadline deadline = internal::Deadline::after(config.connect_timeout);
   while (sys::connect(raw, address.get(), address.length) != 0) {
     int error = errno;
     if (error == EISCONN) break;    // an interrupted attempt finished
@@ -604,8 +602,7 @@ FdView Listener::fd() const { return FdView(checked_fd("fd()")); }
 
 absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const int fd = checked_fd("accept()");
-  const absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  const internal::Deadline deadline = internal::Deadline::after(timeout);
   while (true) {
     if (const int error = internal::wait_for(fd, POLLIN, deadline); error != 0) {
       if (error == ETIMEDOUT) {

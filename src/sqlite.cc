@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "uncopyable/check.h"
+#include "uncopyable/internal/deadline.h"
 #include "uncopyable/internal/errno_status.h"
 #include "uncopyable/internal/message.h"
 #include "uncopyable/internal/quote.h"
@@ -595,18 +596,18 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   absl::Duration waited = absl::ZeroDuration();
   int result;
   while (true) {
-    const absl::Time start = absl::Now();
+    const absl::Time start = internal::monotonic_now();
     errno = 0;
     result = ::sqlite3_backup_step(backup, 256);
     if (result == SQLITE_OK) continue;
     if (result != SQLITE_BUSY && result != SQLITE_LOCKED) break;
-    if (waited + (absl::Now() - start) >= patience) {
-      waited += absl::Now() - start;
+    if (waited + (internal::monotonic_now() - start) >= patience) {
+      waited += internal::monotonic_now() - start;
       break;
     }
     ::sqlite3_sleep(
         static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(patience - waited), 1, 5)));
-    waited += absl::Now() - start;
+    waited += internal::monotonic_now() - start;
   }
   const int finished = ::sqlite3_backup_finish(backup);
   if (result == SQLITE_BUSY || result == SQLITE_LOCKED) {

@@ -525,8 +525,7 @@ absl::StatusOr<ExitStatus> Subprocess::wait() {
 absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
   const Child child = checked_owner("wait()");
   if (child.reaped) return child.exit;
-  const absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  const internal::Deadline deadline = internal::Deadline::after(timeout);
   while (true) {
     siginfo_t info = {};
     if (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info,

@@ -26,24 +26,11 @@ absl::Status transfer_status(int error, absl::string_view what, absl::string_vie
       error, absl::StrCat(what, ": ", verb, " ", done, " of ", size, " bytes, then"));
 }
 
-namespace {
-
-// Milliseconds for poll(2), which takes -1 for "forever".
-int poll_milliseconds(absl::Duration timeout) {
-  if (timeout == absl::InfiniteDuration()) return -1;
-  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
-  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
-}
-
-}  // namespace
-
-int wait_for(int fd, short events, absl::Time deadline) {
+int wait_for(int fd, short events, Deadline deadline) {
   while (true) {
     pollfd entry{fd, events, 0};
-    const absl::Duration left =
-        deadline == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return ETIMEDOUT;
-    const int ready = sys::poll(&entry, 1, poll_milliseconds(left));
+    if (deadline.passed()) return ETIMEDOUT;
+    const int ready = sys::poll(&entry, 1, deadline.poll_milliseconds());
     if (ready > 0) return 0;
     if (ready == 0) return ETIMEDOUT;
     if (errno != EINTR) return errno;

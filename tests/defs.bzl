@@ -68,14 +68,16 @@ def nocompile_test(name, src, cases = None, hdrs = ["//:public_headers"], compil
     )
 
 # What an automatic test (automatic_tests below) may include: everything
-# public (//:uncopyable), the fault injector, the internals a handle's tests
+# public (//:uncopyable), the fault injector and the wall clock's step, the internals a handle's tests
 # use, the test helpers of tests/testing, and GoogleTest (added by
 # uncopyable_test).
 AUTOMATIC_TEST_DEPS = [
     "//:uncopyable",
+    "//:deadline",
     "//:errors",
     "//:fault_injection",
     "//:syscall",
+    "//:wall_clock",
     "//tests/testing:config_generator",
     "//tests/testing:example_configs",
     "//tests/testing:fds",

@@ -30,6 +30,7 @@
 #include "uncopyable/internal/process.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
+#include "uncopyable/testing/wall_clock.h"
 
 #if defined(THREAD_SANITIZER)
 // A pool used in a fork()ed child starts a builder thread of the child's
@@ -673,6 +674,72 @@ TEST(PoolBuildTest, ATimeoutQuotesOnlyARebuildErrorNotYetMadeGood) {
   EXPECT_EQ(busy.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(std::string(busy.status().message()), Not(HasSubstr("rebuild error")));
   held->release();
+}
+
+// Review finding 8: every wait and age was on the wall clock, so a step of
+// it back (NTP, `date -s`) made a waiting acquire() wait for the step (an
+// hour-long hang), and a step forward aged every handle at once.
+TEST(PoolClockTest, AWallClockStepBackDuringAWaitDoesNotStretchIt) {
+  ProbeWorld& world = probe_world();
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.opened = world.closed = 0;
+    world.healthy = world.gate_open = true;
+    world.refuse = false;
+  }
+  absl::StatusOr<Pool<Probe>> pool = Pool<Probe>::open({.handle = {}, .pool = {.max_size = 1}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto held = pool->acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::atomic<bool> returned{false};
+  // Steps the clock back an hour 50 ms into the wait; undoes it once the
+  // acquire returned, or after 3 s at the most (so that, were the wait
+  // stretched, the test fails on its time rather than hanging).
+  std::thread stepper([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    testing::WallClockStep back(-absl::Hours(1));
+    for (int i = 0; i < 300 && !returned.load(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto late = pool->acquire(absl::Now() + absl::Milliseconds(300));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  returned.store(true);
+  stepper.join();
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(2000));
+  held->release();
+}
+
+TEST(PoolClockTest, AWallClockStepForwardDoesNotAgeTheHandles) {
+  ProbeWorld& world = probe_world();
+  {
+    std::lock_guard<std::mutex> lock(world.mu);
+    world.opened = world.closed = 0;
+    world.healthy = world.gate_open = true;
+    world.refuse = false;
+  }
+  absl::StatusOr<Pool<Probe>> pool =
+      Pool<Probe>::open({.handle = {},
+                         .pool = {.max_size = 2,
+                                  .idle_timeout = absl::Minutes(10),
+                                  .max_lifetime = absl::Minutes(30)}});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    auto first = pool->acquire();
+    ASSERT_TRUE(first.ok()) << first.status();
+  }
+  testing::WallClockStep ahead(absl::Hours(2));
+  auto again = pool->acquire();
+  ASSERT_TRUE(again.ok()) << again.status();
+  again->release();
+  absl::SleepFor(absl::Milliseconds(50));  // time for the builder thread to look
+  const PoolMetrics metrics = pool->metrics();
+  EXPECT_EQ(metrics.dropped.max_lifetime, 0);
+  EXPECT_EQ(metrics.dropped.idle_timeout, 0);
+  EXPECT_EQ(metrics.builds, 1);
+  std::lock_guard<std::mutex> lock(world.mu);
+  EXPECT_EQ(world.opened, 1);
 }
 
 // Review finding 11: a handle dropped for idle_timeout is the pool

@@ -91,6 +91,7 @@
 #include "absl/time/time.h"
 #include "uncopyable/check.h"
 #include "uncopyable/config.h"
+#include "uncopyable/internal/deadline.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/unique_handle.h"
@@ -221,6 +222,8 @@ namespace pool_internal {
 class StateBase;
 
 // A built handle as the pool keeps it, with what the pool knows of it.
+// Its times are on the monotonic clock (internal::monotonic_now()), so
+// that no step of the wall clock makes a handle look older or younger.
 struct Entry {
   virtual ~Entry() = default;
   absl::Time created;
@@ -271,7 +274,7 @@ class StateBase {
   void stop();
 
   // An entry, checked, counted as leased; or DeadlineExceeded saying why.
-  absl::StatusOr<Entry*> acquire(absl::Time deadline, const std::source_location& where);
+  absl::StatusOr<Entry*> acquire(internal::Deadline deadline, const std::source_location& where);
   // A lease ended.
   void release(Entry* raw) noexcept;
 
@@ -345,6 +348,7 @@ class StateBase {
   Waiter* last_waiter_ = nullptr;
   int waiters_ = 0;
   int64_t pending_[kCauses] = {};  // drops not yet made up by a build
+  // On the monotonic clock, as the entries' times:
   absl::Time next_build_at_ = absl::InfinitePast();
   absl::Time builder_wakes_at_ = absl::InfinitePast();  // when it sleeps, until when
   absl::Duration backoff_;
@@ -545,7 +549,8 @@ class Pool {
   // A handle within acquire_timeout: acquire(absl::Now() + acquire_timeout).
   [[nodiscard]] absl::StatusOr<PoolLease<H>> acquire(
       std::source_location where = std::source_location::current()) {
-    return acquire(absl::Now() + state("acquire()").settings().acquire_timeout, where);
+    pool_internal::State<H>& s = state("acquire()");
+    return lease(s, s.acquire(internal::Deadline::after(s.settings().acquire_timeout), where));
   }
 
   // A handle by `deadline`: the most recently given back idle one, health
@@ -563,13 +568,13 @@ class Pool {
   //   rebuild error: <its message>, longest lease held 3.2s by thread 4242
   //   (acquired at app.cc:123)
   // `where` (the caller, by default) is kept for that message and for leak
-  // reports.
+  // reports. `deadline` is read against the wall clock once, on the way
+  // in; the wait itself is on the monotonic clock, so a step of the wall
+  // clock meanwhile (NTP, `date -s`) neither stretches nor cuts it.
   [[nodiscard]] absl::StatusOr<PoolLease<H>> acquire(
       absl::Time deadline, std::source_location where = std::source_location::current()) {
     pool_internal::State<H>& s = state("acquire()");
-    absl::StatusOr<pool_internal::Entry*> entry = s.acquire(deadline, where);
-    if (!entry.ok()) return entry.status();
-    return PoolLease<H>(&s, *entry);
+    return lease(s, s.acquire(internal::Deadline::at(deadline), where));
   }
 
   // Counts so far, and what the pool holds now.
@@ -611,6 +616,11 @@ class Pool {
   pool_internal::State<H>& state(const char* operation) const {
     if (ABSL_PREDICT_FALSE(state_ == nullptr)) pool_internal::moved_from(kName, operation);
     return *state_;
+  }
+  static absl::StatusOr<PoolLease<H>> lease(pool_internal::State<H>& s,
+                                            absl::StatusOr<pool_internal::Entry*> entry) {
+    if (!entry.ok()) return entry.status();
+    return PoolLease<H>(&s, *entry);
   }
   void require_no_users(internal::Moment moment) const {
     const int users = state_->users();

@@ -65,6 +65,7 @@
 #include "absl/types/span.h"
 #include "uncopyable/config.h"
 #include "uncopyable/internal/borrow.h"
+#include "uncopyable/internal/deadline.h"
 #include "uncopyable/internal/rules.h"
 #include "uncopyable/internal/single_user.h"
 #include "uncopyable/internal/statement_cache.h"
@@ -617,7 +618,7 @@ class ResultRows {
       : connection_(connection), result_(std::move(result)), has_result_(true) {}
   // Streaming: the command is sent, in single-row mode.
   ResultRows(PostgresConnection* connection, const char* verb, absl::string_view sql,
-             absl::Time deadline);
+             internal::Deadline deadline);
   absl::Status of_type(int column, const absl::Status& bare) const;
   // The current row's cell into `out`, a type read<T>() reads (or an
   // optional of one), with read<T>'s conversions and bare messages, `out`
@@ -635,7 +636,7 @@ class ResultRows {
   bool outside_transaction_ = false;  // sent outside a transaction: may be cancelled
   const char* verb_ = "";
   absl::string_view sql_;
-  absl::Time deadline_;
+  internal::Deadline deadline_ = internal::Deadline::never();
 };
 
 // Where bind_row() puts a row's fields: PostgresParameters, $1 the first
@@ -1146,7 +1147,8 @@ class PostgresConnection {
                                           absl::Span<const PostgresParameter> parameters);
   // The exchange itself: send, flush, wait, read every result, by `deadline`.
   absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
-                                          absl::string_view sql, Sender send, absl::Time deadline);
+                                          absl::string_view sql, Sender send,
+                                          internal::Deadline deadline);
   // The command of query<T>() and the like, with values or one row.
   template <typename... Params>
   absl::StatusOr<PostgresResult> run_params(const char* operation, const char* verb,
@@ -1190,7 +1192,7 @@ class PostgresConnection {
   // unprepared), its rows handed to `consume`.
   absl::Status stream_with(::pg_conn* connection, const char* verb, absl::string_view sql,
                            uint64_t number, const postgres_internal::ParameterArrays& arrays,
-                           bool outside_transaction, absl::Time deadline,
+                           bool outside_transaction, internal::Deadline deadline,
                            absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume);
   // The streamed command's next result into `rows`: true with a row, false
   // at the end, or the error.
@@ -1202,7 +1204,7 @@ class PostgresConnection {
   // nested BEGIN), the connection not abandoned, the statements let go
   // released. Sets `deadline`.
   absl::Status before_command(::pg_conn* connection, const char* verb, absl::string_view sql,
-                              absl::Time& deadline);
+                              internal::Deadline& deadline);
   // The errors of exchange(): a lost connection, a timeout (cancelled,
   // abandoned), a failed result from the server (with its SqlError).
   absl::Status lost(::pg_conn* connection, const char* verb, absl::string_view sql);
@@ -1229,7 +1231,8 @@ class PostgresConnection {
                                                 absl::string_view sql,
                                                 const postgres_internal::ParameterArrays& arrays);
   // DEALLOCATEs the statements let go, when the transaction state allows.
-  absl::Status release_unused_statements(::pg_conn* connection, absl::Time deadline);
+  absl::Status release_unused_statements(::pg_conn* connection,
+                                         internal::Deadline deadline);
   // Called by PreparedTraits: statement `number` is no longer used.
   void let_go(uint64_t number);
 

@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "uncopyable/internal/deadline.h"
 
 namespace uncopyable::internal {
 
@@ -126,7 +127,7 @@ absl::StatusOr<std::string> read_to_end(size_t max_bytes, ReadAll read_all, TooL
 // retrying EINTR. Returns 0 if ready, ETIMEDOUT if the time ran out first (a
 // deadline already past polls nothing), or the errno of a failed poll. For
 // a connect in progress, a listener, a pidfd.
-int wait_for(int fd, short events, absl::Time deadline);
+int wait_for(int fd, short events, Deadline deadline);
 
 }  // namespace uncopyable::internal
 
