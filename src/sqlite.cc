@@ -569,20 +569,70 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   // "backup sqlite "<source>": to sqlite "<target>": <what>"
   const std::string source_resource = resource();
   const std::string to = absl::StrCat("to ", resource_of(target));
-  // The copy would wait for this very connection's write transaction to
-  // end, which it cannot while the caller waits: say so at once.
-  if (::sqlite3_txn_state(source, "main") == SQLITE_TXN_WRITE) {
+  // A private in-memory or temporary database ends with the connection
+  // this would open for it: the copy would be thrown away unseen.
+  const bool shared = target.path.find("cache=shared") != std::string::npos;
+  if (target.path.empty() || (in_memory(target) && !shared)) {
     return internal::error_on(
-        absl::StatusCode::kFailedPrecondition, "backup", source_resource,
-        absl::StrCat(to, ": this connection has a write transaction open; commit or roll it "
-                         "back first"));
+        absl::StatusCode::kInvalidArgument, "backup", source_resource,
+        absl::StrCat(to, ": ", target.path.empty() ? "a temporary" : "an in-memory",
+                     " database is gone when backup_to() returns, and the copy with it; back "
+                     "up to a file, or into an open connection (backup_to(SqliteConnection&))"));
   }
+  if (absl::Status busy = refuse_own_write_transaction(source, to); !busy.ok()) return busy;
   absl::StatusOr<SqliteConnection> destination = open(target);
   if (!destination.ok()) {
     // "backup sqlite "<source>": open sqlite "<target>": ..."
     return internal::status_on(destination.status(), "backup", source_resource);
   }
-  sqlite3* copy = destination->get();
+  if (absl::Status copied = copy_into(source, destination->get(), to); !copied.ok()) {
+    return copied;
+  }
+  return destination->close();
+}
+
+absl::Status SqliteConnection::backup_to(SqliteConnection& target) {
+  sqlite3* source = checked("backup_to()", *this);
+  sqlite3* copy = target.checked("backup_to()", target);
+  const std::string to = absl::StrCat("to ", target.resource());
+  if (copy == source) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "backup", resource(),
+                              absl::StrCat(to, ": a connection cannot be copied into itself"));
+  }
+  internal::SingleUserScope in_use = config_.threading == SqliteThreading::serialized
+                                         ? internal::SingleUserScope::unchecked()
+                                         : user_.enter(kName, "backup_to()");
+  internal::SingleUserScope target_in_use =
+      target.config_.threading == SqliteThreading::serialized
+          ? internal::SingleUserScope::unchecked()
+          : target.user_.enter(kName, "backup_to()");
+  if (absl::Status busy = refuse_own_write_transaction(source, to); !busy.ok()) return busy;
+  // SQLite refuses a destination with a read or write transaction open
+  // ("destination database is in use"), which a statement mid-step holds.
+  if (::sqlite3_get_autocommit(copy) == 0 || ::sqlite3_txn_state(copy, "main") != SQLITE_TXN_NONE) {
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "backup", resource(),
+        absl::StrCat(to, ": the target has a transaction open (or a statement mid-step); end "
+                         "it first"));
+  }
+  return copy_into(source, copy, to);
+}
+
+absl::Status SqliteConnection::refuse_own_write_transaction(sqlite3* source,
+                                                            absl::string_view to) const {
+  // The copy would wait for this very connection's write transaction to
+  // end, which it cannot while the caller waits: say so at once.
+  if (::sqlite3_txn_state(source, "main") == SQLITE_TXN_WRITE) {
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "backup", resource(),
+        absl::StrCat(to, ": this connection has a write transaction open; commit or roll it "
+                         "back first"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteConnection::copy_into(sqlite3* source, sqlite3* copy, absl::string_view to) {
+  const std::string source_resource = resource();
   sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
   if (backup == nullptr) {
     return failure(copy, ::sqlite3_extended_errcode(copy), "backup", source_resource, to);
@@ -622,7 +672,7 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
     // source failed to read.
     return failure(copy, finished != SQLITE_OK ? finished : result, "backup", source_resource, to);
   }
-  return destination->close();
+  return absl::OkStatus();
 }
 
 absl::Status SqliteConnection::close() {
@@ -774,7 +824,33 @@ absl::Status Statement::bind_with(const Parameter& parameter, Bind bind) {
   SqliteConnection::Call call(*connection_.get(), kName, "bind()",
                               SqliteConnection::Call::kOnlyOneUser);
   const int result = bind(statement);
-  return ABSL_PREDICT_TRUE(result == SQLITE_OK) ? absl::OkStatus() : bind_error(parameter, result);
+  if (ABSL_PREDICT_TRUE(result == SQLITE_OK)) return absl::OkStatus();
+  if (result == SQLITE_MISUSE && (finished_ || ::sqlite3_stmt_busy(statement) != 0)) {
+    // SQLite's own word for it is "bad parameter or other API misuse".
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "bind", resource(),
+        absl::StrCat(internal::quoted(sql_),
+                     ": the statement has run since it was prepared or reset; reset() it "
+                     "before binding new values"));
+  }
+  return bind_error(parameter, result);
+}
+
+absl::Status Statement::too_large(const Parameter& parameter, uint64_t value) const {
+  checked("bind()");
+  return internal::error_on(
+      absl::StatusCode::kOutOfRange, "bind", resource(),
+      absl::StrCat(parameter.name.empty() ? absl::StrCat("?", parameter.index)
+                                          : internal::quoted(parameter.name),
+                   " of ", internal::quoted(sql_), ": ", value,
+                   " is above the largest INTEGER SQLite stores (", INT64_MAX, ")"));
+}
+
+void Statement::clear_bindings() {
+  sqlite3_stmt* statement = checked("clear_bindings()");
+  SqliteConnection::Call call(*connection_.get(), kName, "clear_bindings()",
+                              SqliteConnection::Call::kOnlyOneUser);
+  ::sqlite3_clear_bindings(statement);
 }
 
 absl::Status Statement::bind_to(Parameter parameter, int64_t value) {
@@ -830,6 +906,13 @@ absl::Status Statement::bind_to(Parameter parameter, std::nullptr_t) {
 // come between them, as it can between any two calls of this thread.
 absl::StatusOr<bool> Statement::step() {
   sqlite3_stmt* statement = checked("step()");
+  if (ABSL_PREDICT_FALSE(finished_)) {
+    return internal::error_on(
+        absl::StatusCode::kFailedPrecondition, "step", resource(),
+        absl::StrCat(internal::quoted(sql_),
+                     ": the statement already ran to its end (step() said false); reset() it "
+                     "to run it again"));
+  }
   const SqliteConnection& connection = *connection_.get();
   SqliteConnection::Call call(connection, kName, "step()", SqliteConnection::Call::kStep);
   const int result = ::sqlite3_step(statement);
@@ -838,7 +921,10 @@ absl::StatusOr<bool> Statement::step() {
     return true;
   }
   columns_ = 0;
-  if (result == SQLITE_DONE) return false;
+  if (result == SQLITE_DONE) {
+    finished_ = true;
+    return false;
+  }
   return step_error(result);
 }
 
@@ -864,6 +950,7 @@ absl::Status Statement::run() {
                      columns == 1 ? " column" : " columns",
                      "), which run() would throw away; nothing was run: step() through them"));
   }
+  finished_ = false;  // run() starts it over, whatever step() did
   int result;
   while ((result = ::sqlite3_step(statement)) == SQLITE_ROW) {
   }
@@ -883,6 +970,7 @@ absl::Status Statement::reset() {
   SqliteConnection::Call call(*connection_.get(), kName, "reset()",
                               SqliteConnection::Call::kOnlyOneUser);
   columns_ = 0;
+  finished_ = false;
   // An error here is the last step()'s again; step() reported it (and reset).
   const int result = ::sqlite3_reset(statement);
   return result == SQLITE_OK ? absl::OkStatus() : error("reset", result, ::sqlite3_errstr(result));

@@ -236,6 +236,15 @@ struct CachedStatementTraits : AddressTraits {
   absl::Status close(uintptr_t statement) const;
 };
 
+// An integer type Statement::bind() takes besides int and int64_t (which
+// have overloads of their own): long long, unsigned, size_t, uint64_t,
+// int8_t, bool... Not a plain char, nor a wide or UTF character type.
+template <typename T>
+concept OtherInteger =
+    std::is_integral_v<T> && !std::is_same_v<T, int> && !std::is_same_v<T, int64_t> &&
+    !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> &&
+    !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
+
 }  // namespace sqlite_internal
 
 // A prepared statement. Bind values by position (1-based), step through the
@@ -274,8 +283,18 @@ class Statement {
   // would take an empty vector's null data() for NULL). Text and bytes are
   // copied (SQLITE_TRANSIENT): the value may end as soon as bind() returns.
   // A bool binds as the INTEGER 1 or 0, as SQLite's TRUE and FALSE are.
+  // Any other integer type (long long, unsigned, size_t, uint64_t,
+  // int8_t, ...) binds as an INTEGER too; an unsigned value above INT64_MAX,
+  // the largest SQLite stores, is OutOfRange naming the parameter, never
+  // wrapped to a negative number. (A plain char or a wide/UTF character
+  // type is neither text nor a number here: it does not compile.)
   [[nodiscard]] absl::Status bind(int index, int64_t value) { return bind_to({index}, value); }
   [[nodiscard]] absl::Status bind(int index, int value) { return bind_to({index}, int64_t{value}); }
+  template <typename T>
+    requires sqlite_internal::OtherInteger<T>
+  [[nodiscard]] absl::Status bind(int index, T value) {
+    return bind_to({index}, value);
+  }
   [[nodiscard]] absl::Status bind(int index, double value) { return bind_to({index}, value); }
   [[nodiscard]] absl::Status bind(int index, absl::string_view value) {
     return bind_to({index}, value);
@@ -317,8 +336,12 @@ class Statement {
   }
 
   // Runs it to the next row: true if there is one to read (its columns can
-  // be read until the next step(), run() or reset()), false when done. A
-  // failure resets the statement, and its message is the statement's own
+  // be read until the next step(), run() or reset()), false when done. Once
+  // it said false, step() again is FailedPrecondition until reset() (or
+  // run()): SQLite would start the statement over by itself and run an
+  // INSERT twice (SQLiteCpp's executeStep() throws there too). A
+  // failure resets the statement (so step() again retries it, as after
+  // SQLITE_BUSY), and its message is the statement's own
   // even on a serialized connection other threads use: the connection's
   // mutex is taken only then, to read it (not around every step, which
   // would cost a lock a row).
@@ -332,6 +355,9 @@ class Statement {
   [[nodiscard]] absl::Status run();
   // Back to the start, bindings kept. No row is current afterwards.
   [[nodiscard]] absl::Status reset();
+  // Every parameter back to NULL (sqlite3_clear_bindings()), as prepared.
+  // Whether the statement has run or not; nothing can fail.
+  void clear_bindings();
 
   // How many columns the statement's rows have (0 for one that returns
   // none); known from prepare() on, with or without a current row.
@@ -456,6 +482,17 @@ class Statement {
   absl::Status bind_to(Parameter parameter, std::nullptr_t);
   absl::Status bind_to(Parameter parameter, absl::Span<const std::byte> value);
   absl::Status bind_to(Parameter parameter, int value) { return bind_to(parameter, int64_t{value}); }
+  template <typename T>
+    requires sqlite_internal::OtherInteger<T>
+  absl::Status bind_to(Parameter parameter, T value) {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t)) {
+      if (ABSL_PREDICT_FALSE(value > static_cast<T>(INT64_MAX))) {
+        return too_large(parameter, static_cast<uint64_t>(value));
+      }
+    }
+    return bind_to(parameter, static_cast<int64_t>(value));
+  }
+  absl::Status too_large(const Parameter& parameter, uint64_t value) const;
   absl::Status bind_to(Parameter parameter, const char* value) {
     return value == nullptr ? bind_to(parameter, nullptr)
                             : bind_to(parameter, absl::string_view(value));
@@ -515,6 +552,9 @@ class Statement {
   internal::Borrowed<SqliteConnection> connection_;
   // The current row's columns; 0 when no row is current.
   int columns_ = 0;
+  // step() said SQLITE_DONE and nothing reset it since: stepping again
+  // would run the statement again (SQLite resets it by itself).
+  bool finished_ = false;
   std::string sql_;
 };
 
@@ -890,7 +930,11 @@ class SqliteConnection {
 
   // Copies the whole database, with SQLite's online backup, into a fresh
   // database built from `target` (created or overwritten), while this one
-  // stays in use. While the source or target is locked (another connection
+  // stays in use. A target that would be gone when this returns (":memory:",
+  // a "mode=memory" URI without "cache=shared", the empty path of a
+  // temporary database) is InvalidArgument before anything is copied,
+  // where SQLite would copy into it and throw the copy away: copy into an
+  // open connection instead, with the overload below. While the source or target is locked (another connection
   // in BEGIN EXCLUSIVE, or writing), it waits, at most this connection's
   // busy_timeout in all, then gives up with Unavailable naming both
   // databases; the target is then incomplete. A target that cannot be
@@ -899,6 +943,14 @@ class SqliteConnection {
   // connection's own write transaction could only wait for itself: it is
   // FailedPrecondition at once.
   [[nodiscard]] absl::Status backup_to(const SqliteConfig& target);
+  // The same into a connection the caller keeps open (an in-memory one,
+  // say: `file_db.backup_to(memory_db)` loads a file into memory, and
+  // `memory_db.backup_to({.path = "saved.db"})` saves it), whose database
+  // is overwritten. The target must be another connection, with no
+  // transaction open and no statement mid-step on it (FailedPrecondition
+  // otherwise: SQLite would refuse it as "destination database is in
+  // use"); its statements stay usable (SQLite prepares them again).
+  [[nodiscard]] absl::Status backup_to(SqliteConnection& target);
 
   // How many rows the last INSERT, UPDATE or DELETE that finished on this
   // connection inserted, changed or deleted (sqlite3_changes64()): read it
@@ -1034,6 +1086,11 @@ class SqliteConnection {
   // SQLite's error `result` of the last call, as a Status: "<verb> sqlite
   // "<path>": <detail>: <SQLite's message>".
   absl::Status error(const char* verb, absl::string_view detail, int result) const;
+  // backup_to()'s parts: FailedPrecondition while this connection has a
+  // write transaction open (the copy would wait for itself); the copy
+  // itself, batch by batch, waiting for locks up to busy_timeout.
+  absl::Status refuse_own_write_transaction(sqlite3* source, absl::string_view to) const;
+  absl::Status copy_into(sqlite3* source, sqlite3* copy, absl::string_view to);
   // Ends the live Transaction with `sql` (COMMIT or ROLLBACK) for
   // BasicTransaction: refused if other SQL ended it already; a COMMIT that
   // failed but left it open (SQLITE_BUSY) is rolled back, and the Status
