@@ -552,6 +552,16 @@ ProbeWorld& probe_world() {
   static auto* world = new ProbeWorld;
   return *world;
 }
+// The world as a test starts it: nothing opened or closed yet, every
+// probe healthy, opens let through (failing if `refuse`).
+ProbeWorld& fresh_probe_world(bool refuse = false) {
+  ProbeWorld& world = probe_world();
+  std::lock_guard<std::mutex> lock(world.mu);
+  world.opened = world.closed = 0;
+  world.healthy = world.gate_open = true;
+  world.refuse = refuse;
+  return world;
+}
 
 class Probe {
  public:
@@ -606,13 +616,7 @@ static_assert(Rebuildable<Probe>);
 // until acquire() returned, while the caller waited for the next one to be
 // built: max_size + 1 handles open, the dead one's locks held.
 TEST(PoolHealthTest, AHandleThatFailedItsCheckIsClosedBeforeTheCallerWaitsOn) {
-  ProbeWorld& world = probe_world();
-  {
-    std::lock_guard<std::mutex> lock(world.mu);
-    world.opened = world.closed = 0;
-    world.healthy = world.gate_open = true;
-    world.refuse = false;
-  }
+  ProbeWorld& world = fresh_probe_world();
   absl::StatusOr<Pool<Probe>> pool = Pool<Probe>::open(
       {.handle = {}, .pool = {.max_size = 1, .health_check_skip_within = absl::ZeroDuration()}});
   ASSERT_TRUE(pool.ok()) << pool.status();
@@ -648,13 +652,7 @@ TEST(PoolHealthTest, AHandleThatFailedItsCheckIsClosedBeforeTheCallerWaitsOn) {
 // Review finding 11: a rebuild error was quoted in every later timeout,
 // even after builds succeeded again.
 TEST(PoolBuildTest, ATimeoutQuotesOnlyARebuildErrorNotYetMadeGood) {
-  ProbeWorld& world = probe_world();
-  {
-    std::lock_guard<std::mutex> lock(world.mu);
-    world.opened = world.closed = 0;
-    world.healthy = world.gate_open = true;
-    world.refuse = true;
-  }
+  ProbeWorld& world = fresh_probe_world(/*refuse=*/true);
   absl::StatusOr<Pool<Probe>> pool =
       Pool<Probe>::open({.handle = {},
                          .pool = {.max_size = 1,
@@ -680,13 +678,7 @@ TEST(PoolBuildTest, ATimeoutQuotesOnlyARebuildErrorNotYetMadeGood) {
 // it back (NTP, `date -s`) made a waiting acquire() wait for the step (an
 // hour-long hang), and a step forward aged every handle at once.
 TEST(PoolClockTest, AWallClockStepBackDuringAWaitDoesNotStretchIt) {
-  ProbeWorld& world = probe_world();
-  {
-    std::lock_guard<std::mutex> lock(world.mu);
-    world.opened = world.closed = 0;
-    world.healthy = world.gate_open = true;
-    world.refuse = false;
-  }
+  fresh_probe_world();
   absl::StatusOr<Pool<Probe>> pool = Pool<Probe>::open({.handle = {}, .pool = {.max_size = 1}});
   ASSERT_TRUE(pool.ok()) << pool.status();
   auto held = pool->acquire();
@@ -712,13 +704,7 @@ TEST(PoolClockTest, AWallClockStepBackDuringAWaitDoesNotStretchIt) {
 }
 
 TEST(PoolClockTest, AWallClockStepForwardDoesNotAgeTheHandles) {
-  ProbeWorld& world = probe_world();
-  {
-    std::lock_guard<std::mutex> lock(world.mu);
-    world.opened = world.closed = 0;
-    world.healthy = world.gate_open = true;
-    world.refuse = false;
-  }
+  ProbeWorld& world = fresh_probe_world();
   absl::StatusOr<Pool<Probe>> pool =
       Pool<Probe>::open({.handle = {},
                          .pool = {.max_size = 2,
