@@ -419,12 +419,15 @@ absl::StatusOr<Entry*> StateBase::acquire(internal::Deadline deadline,
   if (ABSL_PREDICT_FALSE(generation_ != internal::current_fork_generation())) {
     adopt_after_fork();
   }
-  const absl::Duration given = deadline.left();  // for the timeout message
+  absl::Time now = internal::monotonic_now();
+  const absl::Duration given = deadline.left_at(now);  // for the timeout message
   bool waited = false;
   bool first_in_line = false;
   absl::Status health;
   while (true) {
-    absl::Time now = internal::monotonic_now();
+    // Back here (first in line) after a handle that expired or failed its
+    // check: time went by.
+    if (first_in_line) now = internal::monotonic_now();
     std::unique_ptr<Entry> entry;
     while (!idle_.empty()) {
       std::unique_ptr<Entry> candidate = std::move(idle_.back());
@@ -436,7 +439,7 @@ absl::StatusOr<Entry*> StateBase::acquire(internal::Deadline deadline,
       drop(std::move(candidate), Cause::kMaxLifetime, closer);
     }
     if (entry == nullptr) {
-      if (deadline.passed()) {
+      if (deadline.passed_at(now)) {
         ++counts_.timeouts;
         return internal::error_on(absl::StatusCode::kDeadlineExceeded, "acquire", resource_,
                                   timeout_message(given, health));
@@ -494,7 +497,7 @@ absl::StatusOr<Entry*> StateBase::acquire(internal::Deadline deadline,
       ++counts_.acquires;
       return entry.release();
     }
-    if (deadline.passed()) {
+    if (deadline.passed_at(now)) {
       // No time left to check it: a check cut off at once would cost a
       // healthy handle (a PostgreSQL connection is abandoned). It stays the
       // pool's, unchecked; the caller is told the deadline passed.

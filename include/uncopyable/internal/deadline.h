@@ -62,11 +62,15 @@ class Deadline {
   }
 
   bool is_never() const { return at_ == absl::InfiniteFuture(); }
-  bool passed() const { return !is_never() && monotonic_now() >= at_; }
+  bool passed() const { return passed_at(monotonic_now()); }
   // What is left of it: never negative; InfiniteDuration() for never().
-  absl::Duration left() const {
+  absl::Duration left() const { return left_at(monotonic_now()); }
+  // The same at `now`, a monotonic_now() the caller read already (one
+  // clock read for several questions).
+  bool passed_at(absl::Time now) const { return !is_never() && now >= at_; }
+  absl::Duration left_at(absl::Time now) const {
     if (is_never()) return absl::InfiniteDuration();
-    const absl::Duration left = at_ - monotonic_now();
+    const absl::Duration left = at_ - now;
     return left > absl::ZeroDuration() ? left : absl::ZeroDuration();
   }
   // For poll(2): milliseconds left, rounded up (a deadline 0.3 ms away is
