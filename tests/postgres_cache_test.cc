@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/postgres.h"
@@ -37,34 +37,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-using testing::PostgresServer;
 
 constexpr char kPlusOne[] = "SELECT $1::int8 + 1";
 
-class PostgresCacheTest : public ::testing::Test {
+class PostgresCacheTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
-  }
-
   static PostgresConnection connect(int cache_size = 32) {
-    PostgresConfig config = server_->config();
+    PostgresConfig config = PostgresSuite::config();
     config.statement_cache_size = cache_size;
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config);
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
+    return PostgresSuite::connect(config);
   }
 
   // The SQL of each statement prepared on this session now (the
@@ -92,13 +73,7 @@ class PostgresCacheTest : public ::testing::Test {
     EXPECT_TRUE(sum.ok()) << sum.status();
     return sum.value_or(-1);
   }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
 };
-
-PostgresServer* PostgresCacheTest::server_ = nullptr;
-std::string* PostgresCacheTest::start_error_ = nullptr;
 
 TEST_F(PostgresCacheTest, TheSameSqlRunsOneStatementPreparedOnce) {
   PostgresConnection db = connect();
@@ -374,10 +349,10 @@ TEST_F(PostgresCacheTest, EvictionsInAFailedTransactionWaitForItsEnd) {
 TEST_F(PostgresCacheTest, AServerRestartIsSurvivedWithSqlTextAlone) {
   PostgresConnection db = connect();
   EXPECT_EQ(plus_one(db, 1), 2);
-  ASSERT_TRUE(server_->stop_immediately().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
   const absl::StatusOr<int64_t> down = db.query_value<int64_t>(kPlusOne, 2);
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().restart().ok());
   absl::StatusOr<PostgresConnection> again = db.rebuild();
   ASSERT_TRUE(again.ok()) << again.status();
   db = *std::move(again);  // the old session's cache goes with it

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 
 namespace postgres_death_test {
@@ -27,31 +27,8 @@ namespace uncopyable {
 namespace {
 
 using ::postgres_death_test::Number;
-using testing::PostgresServer;
 
-class PostgresDeathTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
-    GTEST_FLAG_SET(death_test_style, "fast");
-  }
-  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-  static PostgresConnection connect() { return *PostgresConnection::open(server_->config()); }
-  static void wait_until_the_server_runs(const std::string& sql) {
-    PostgresServer::wait_until_running(server_->config(), sql);
-  }
-  static PostgresServer* server_;
-};
-
-PostgresServer* PostgresDeathTest::server_ = nullptr;
+class PostgresDeathTest : public testing::PostgresDeathSuite {};
 
 TEST_F(PostgresDeathTest, UsingAMovedFromOrClosedConnection) {
   EXPECT_DEATH(
