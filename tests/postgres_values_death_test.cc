@@ -13,10 +13,7 @@ namespace {
 
 class PostgresValuesDeathTest : public testing::PostgresDeathSuite {
  protected:
-  static PostgresResult two_columns() {
-    PostgresConnection db = connect();
-    return *db.query("SELECT 1 AS a, NULL::int AS b");
-  }
+  static PostgresResult two_columns() { return result_of("SELECT 1 AS a, NULL::int AS b"); }
 };
 
 TEST_F(PostgresValuesDeathTest, ReadingOutsideTheResult) {

@@ -75,6 +75,13 @@ PostgresConnection PostgresSuite::connect(const PostgresConfig& config) {
   return *std::move(db);
 }
 
+PostgresResult PostgresSuite::result_of(const std::string& sql) {
+  PostgresConnection db = connect();
+  absl::StatusOr<PostgresResult> result = db.query(sql);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return *std::move(result);
+}
+
 std::string PostgresSuite::where() {
   const PostgresConfig c = config();
   return absl::StrCat("postgresql ", c.user, "@", c.host, ":", c.port, "/", c.dbname);

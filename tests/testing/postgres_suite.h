@@ -51,6 +51,10 @@ class PostgresSuite : public ::testing::Test {
   // it fails the test.
   static PostgresConnection connect();
   static PostgresConnection connect(const PostgresConfig& config);
+  // What `sql` returns, run on a connection of its own (a PostgresResult
+  // outlives its connection); a failure fails the test. In a death test the
+  // whole of it runs in the child.
+  static PostgresResult result_of(const std::string& sql);
   // How the connection's messages name the database:
   // "postgresql user@host:port/db".
   static std::string where();
