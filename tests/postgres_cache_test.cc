@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cache_size_checks.h"
 #include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
@@ -376,21 +377,8 @@ TEST_F(PostgresCacheTest, RebuildStartsEmptyAndMovesKeepTheCache) {
 }
 
 TEST(PostgresCacheConfigTest, SizeIsThirtyTwoByDefaultUpToTenThousandAndTravels) {
-  EXPECT_EQ(PostgresConfig{}.statement_cache_size, 32);
-  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 0}).validate().ok());
-  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 10000}).validate().ok());
-  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = -1}).validate().message(),
-            "PostgresConfig.statement_cache_size: -1 is out of range [0, 10000]");
-  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = 10001}).validate().message(),
-            "PostgresConfig.statement_cache_size: 10001 is out of range [0, 10000]");
-  const PostgresConfig small{.dbname = "shop", .statement_cache_size = 4};
-  const std::string url = to_url(small, Secrets::kReveal);
-  EXPECT_THAT(url, HasSubstr("statement_cache_size=4"));
-  EXPECT_EQ(*from_url<PostgresConfig>(url), small);
-  const std::string json = to_json(small, Secrets::kReveal);
-  EXPECT_THAT(json, HasSubstr("\"statement_cache_size\":4"));
-  EXPECT_EQ(*from_json<PostgresConfig>(json), small);
-  EXPECT_THAT(to_string(small), HasSubstr("statement_cache_size=4"));
+  testing::expect_statement_cache_size_checked_and_carried(PostgresConfig{.dbname = "shop"},
+                                                           "PostgresConfig");
 }
 
 }  // namespace

@@ -14,24 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/example_rows.h"
 #include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
 
 namespace pg_rows_test {
-
-enum class Outcome { win, draw };
-UNCOPYABLE_ENUM(Outcome, win, draw)
-
-struct Match {
-  UNCOPYABLE_ROW(Match, winner, loser, score, outcome, note)
-  std::string winner;
-  std::string loser;
-  int64_t score = 0;
-  Outcome outcome = Outcome::win;
-  std::optional<std::string> note;
-};
 
 struct Everything {
   UNCOPYABLE_ROW(Everything, flag, small, big, ratio, text, data, maybe)
@@ -69,12 +58,12 @@ struct Numbers {
 namespace uncopyable {
 namespace {
 
+using ::example_rows::Match;
+using ::example_rows::Outcome;
 using ::pg_rows_test::Counted;
 using ::pg_rows_test::Everything;
-using ::pg_rows_test::Match;
 using ::pg_rows_test::Numbers;
 using ::pg_rows_test::Texts;
-using ::pg_rows_test::Outcome;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cache_size_checks.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
@@ -250,26 +251,14 @@ TEST(SqliteCacheTest, AMultiThreadConnectionKeepsItsCacheAcrossThreads) {
 }
 
 TEST(SqliteCacheConfigTest, SizeIsThirtyTwoByDefaultUpToTenThousandAndTravels) {
-  EXPECT_EQ(SqliteConfig{}.statement_cache_size, 32);
-  const SqliteConfig none{.path = "/t.db", .statement_cache_size = 0};
-  EXPECT_TRUE(none.validate().ok());
-  const SqliteConfig most{.path = "/t.db", .statement_cache_size = 10000};
-  EXPECT_TRUE(most.validate().ok());
-  EXPECT_EQ((SqliteConfig{.path = "/t.db", .statement_cache_size = -1}).validate().message(),
-            "SqliteConfig.statement_cache_size: -1 is out of range [0, 10000]");
-  EXPECT_EQ((SqliteConfig{.path = "/t.db", .statement_cache_size = 10001}).validate().message(),
-            "SqliteConfig.statement_cache_size: 10001 is out of range [0, 10000]");
+  testing::expect_statement_cache_size_checked_and_carried(
+      SqliteConfig{.path = "/var/lib/app/t.db"}, "SqliteConfig");
   EXPECT_EQ(SqliteConnection::open({.path = ":memory:", .statement_cache_size = -1})
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  const SqliteConfig small{.path = "/var/lib/app/t.db", .statement_cache_size = 4};
-  const std::string url = to_url(small);
-  EXPECT_EQ(url, "sqlite:///var/lib/app/t.db?statement_cache_size=4");
-  EXPECT_EQ(*from_url<SqliteConfig>(url), small);
-  EXPECT_THAT(to_json(small), HasSubstr("\"statement_cache_size\":4"));
-  EXPECT_EQ(*from_json<SqliteConfig>(to_json(small)), small);
-  EXPECT_THAT(to_string(small), HasSubstr("statement_cache_size=4"));
+  EXPECT_EQ(to_url(SqliteConfig{.path = "/var/lib/app/t.db", .statement_cache_size = 4}),
+            "sqlite:///var/lib/app/t.db?statement_cache_size=4");
   EXPECT_EQ(from_url<SqliteConfig>("sqlite:///t.db?statement_cache_size=lots").status().code(),
             absl::StatusCode::kInvalidArgument);
 }
