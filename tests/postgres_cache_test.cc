@@ -17,19 +17,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cache_size_checks.h"
+#include "tests/testing/example_rows.h"
 #include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
-
-namespace app {
-struct Number {
-  UNCOPYABLE_ROW(Number, v)
-  int64_t v = 0;
-};
-}  // namespace app
 
 namespace uncopyable {
 namespace {
@@ -90,9 +84,9 @@ TEST_F(PostgresCacheTest, TheSameSqlRunsOneStatementPreparedOnce) {
   ASSERT_TRUE(db.query(insert, 3).ok());
   EXPECT_EQ(runs(db, insert), 3);
   const std::string select = "SELECT v FROM numbers WHERE v >= $1 ORDER BY v";
-  ASSERT_TRUE(db.query<app::Number>(select, 1).ok());
+  ASSERT_TRUE(db.query<example_rows::Number>(select, 1).ok());
   int64_t sum = 0;
-  ASSERT_TRUE(db.for_each<app::Number>(select, 2, [&](const app::Number& n) {
+  ASSERT_TRUE(db.for_each<example_rows::Number>(select, 2, [&](const example_rows::Number& n) {
                   sum += n.v;
                   return absl::OkStatus();
                 }).ok());
@@ -171,15 +165,15 @@ TEST_F(PostgresCacheTest, AStatementTheServerLostIsPreparedAgainOnce) {
   // for_each() too.
   ASSERT_TRUE(db.execute("DISCARD ALL").ok());
   int64_t seen = 0;
-  const absl::Status streamed = db.for_each<app::Number>(
-      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+  const absl::Status streamed = db.for_each<example_rows::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const example_rows::Number& n) {
         seen += n.v;
         return absl::OkStatus();
       });
   ASSERT_TRUE(streamed.ok()) << streamed;
   ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
-  const absl::Status again = db.for_each<app::Number>(
-      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+  const absl::Status again = db.for_each<example_rows::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const example_rows::Number& n) {
         seen += n.v;
         return absl::OkStatus();
       });
@@ -235,13 +229,13 @@ TEST_F(PostgresCacheTest, AStatementWhosePlanChangedIsPreparedAgainOnceForEach) 
                   .ok());
   const std::string select = "SELECT v FROM altered_each WHERE v >= $1 ORDER BY v";
   int64_t seen = 0;
-  const auto add = [&](const app::Number& n) {
+  const auto add = [&](const example_rows::Number& n) {
     seen += n.v;
     return absl::OkStatus();
   };
-  ASSERT_TRUE(db.for_each<app::Number>(select, int64_t{1}, add).ok());
+  ASSERT_TRUE(db.for_each<example_rows::Number>(select, int64_t{1}, add).ok());
   ASSERT_TRUE(db.execute("ALTER TABLE altered_each ALTER COLUMN v TYPE int8").ok());
-  const absl::Status streamed = db.for_each<app::Number>(select, int64_t{1}, add);
+  const absl::Status streamed = db.for_each<example_rows::Number>(select, int64_t{1}, add);
   ASSERT_TRUE(streamed.ok()) << streamed;
   EXPECT_EQ(seen, 6);
   EXPECT_THAT(prepared(db), ElementsAre(select));

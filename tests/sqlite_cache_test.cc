@@ -16,18 +16,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cache_size_checks.h"
+#include "tests/testing/example_rows.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sqlite.h"
-
-namespace app {
-struct Number {
-  UNCOPYABLE_ROW(Number, v)
-  int64_t v = 0;
-};
-}  // namespace app
 
 namespace uncopyable {
 namespace {
@@ -88,9 +82,9 @@ TEST(SqliteCacheTest, TheSameSqlReusesOneStatement) {
   ASSERT_TRUE(db.execute("CREATE TABLE t (v INTEGER)").ok());
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (?)", 5).ok());
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (?)", 6).ok());
-  absl::StatusOr<std::vector<app::Number>> all = db.query<app::Number>("SELECT v FROM t");
+  absl::StatusOr<std::vector<example_rows::Number>> all = db.query<example_rows::Number>("SELECT v FROM t");
   ASSERT_TRUE(all.ok()) << all.status();
-  all = db.query<app::Number>("SELECT v FROM t");
+  all = db.query<example_rows::Number>("SELECT v FROM t");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(runs_of(statement_for(db, "INSERT INTO t VALUES (?)")), 2);
   EXPECT_EQ(runs_of(statement_for(db, "SELECT v FROM t")), 2);
@@ -143,7 +137,7 @@ TEST(SqliteCacheTest, AStatementGivenBackIsResetAndHoldsNoValues) {
                   .ok());
   const std::string sql = "SELECT v FROM t WHERE secret <> ?";
   int seen = 0;
-  const absl::Status stopped = db.for_each<app::Number>(sql, "hunter2", [&](const app::Number&) {
+  const absl::Status stopped = db.for_each<example_rows::Number>(sql, "hunter2", [&](const example_rows::Number&) {
     ++seen;
     return absl::CancelledError("enough");  // stops after the first row
   });
@@ -170,13 +164,13 @@ TEST(SqliteCacheTest, ANestedQueryOfTheSameSqlDoesNotResetTheOuterOne) {
   const std::string sql = "SELECT v FROM t WHERE v >= ? ORDER BY v";
   std::vector<int64_t> outer;
   std::vector<size_t> inner;
-  const absl::Status done = db.for_each<app::Number>(sql, 1, [&](const app::Number& row) {
+  const absl::Status done = db.for_each<example_rows::Number>(sql, 1, [&](const example_rows::Number& row) {
     outer.push_back(row.v);
-    absl::StatusOr<std::vector<app::Number>> rest = db.query<app::Number>(sql, row.v);
+    absl::StatusOr<std::vector<example_rows::Number>> rest = db.query<example_rows::Number>(sql, row.v);
     if (!rest.ok()) return rest.status();
     inner.push_back(rest->size());
     // And a nested for_each() of the same SQL too.
-    return db.for_each<app::Number>(sql, row.v, [](const app::Number&) { return absl::OkStatus(); });
+    return db.for_each<example_rows::Number>(sql, row.v, [](const example_rows::Number&) { return absl::OkStatus(); });
   });
   ASSERT_TRUE(done.ok()) << done;
   EXPECT_THAT(outer, ElementsAre(1, 2, 3));

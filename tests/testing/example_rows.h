@@ -1,6 +1,7 @@
-// The row both databases' row tests read and write (sqlite_rows_test,
-// postgres_rows_test): a match of the tournament, with every common kind of
-// field (text, integer, an enum stored as its name, an optional text).
+// Rows both databases' tests read and write: Match (sqlite_rows_test,
+// postgres_rows_test), a match of the tournament with every common kind of
+// field (text, integer, an enum stored as its name, an optional text), and
+// Number (the statement cache tests), one integer.
 #ifndef UNCOPYABLE_TESTS_TESTING_EXAMPLE_ROWS_H_
 #define UNCOPYABLE_TESTS_TESTING_EXAMPLE_ROWS_H_
 
@@ -23,6 +24,11 @@ struct Match {
   int64_t score = 0;
   Outcome outcome = Outcome::win;
   std::optional<std::string> note;
+};
+
+struct Number {
+  UNCOPYABLE_ROW(Number, v)
+  int64_t v = 0;
 };
 
 }  // namespace example_rows
