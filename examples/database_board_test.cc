@@ -23,7 +23,7 @@
 #include "examples/standings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/socket.h"
 #include "uncopyable/sqlite.h"
@@ -35,7 +35,6 @@ using ::testing::AnyOf;
 using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using uncopyable::testing::PostgresServer;
 
 const std::vector<Match> kMatches = {
     {.round = 1, .winner = "ann", .loser = "bob", .winner_points = 21, .loser_points = 15},
@@ -107,13 +106,13 @@ TEST(DatabaseBoardSqliteTest, ServesTheStandingsOfTheCommittedMatches) {
   ASSERT_TRUE(db->close().ok());
 }
 
-class DatabaseBoardPostgresTest : public ::testing::Test {
+// A server of each test's own, the matches in it: they stop and restart it.
+class DatabaseBoardPostgresTest : public uncopyable::testing::PostgresPerTestSuite {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-    absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server_->config());
+    PostgresPerTestSuite::SetUp();
+    if (HasFatalFailure()) return;
+    absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server().config());
     ASSERT_TRUE(db.ok()) << db.status();
     ASSERT_TRUE(create_table(*db, Tables::kCreate).ok());
     ASSERT_TRUE(insert(*db, kMatches).ok());
@@ -121,8 +120,8 @@ class DatabaseBoardPostgresTest : public ::testing::Test {
   }
 
   // The board's pool: quick to notice the server is back (a short backoff).
-  DatabaseBoard<uncopyable::PostgresConnection>::Config config(int size) const {
-    uncopyable::PostgresConfig handle = server_->config();
+  static DatabaseBoard<uncopyable::PostgresConnection>::Config config(int size) {
+    uncopyable::PostgresConfig handle = PostgresPerTestSuite::config();
     handle.connect_timeout = absl::Seconds(2);
     handle.query_timeout = absl::Seconds(5);
     return {.handle = handle,
@@ -131,8 +130,6 @@ class DatabaseBoardPostgresTest : public ::testing::Test {
                      .rebuild_backoff_initial = absl::Milliseconds(20),
                      .rebuild_backoff_max = absl::Milliseconds(100)}};
   }
-
-  std::unique_ptr<PostgresServer> server_;
 };
 
 TEST_F(DatabaseBoardPostgresTest, KeepsServingAcrossAServerRestart) {
@@ -145,7 +142,7 @@ TEST_F(DatabaseBoardPostgresTest, KeepsServingAcrossAServerRestart) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, table_of(kMatches));
 
-  ASSERT_TRUE(server_->stop_immediately().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
   // While it is down: an error each, saying why, within the answer's
   // deadline (and the client keeps its connection to the score-board).
   const std::string prefix = absl::StrCat("score-board at ", scoreboard.endpoint().to_string(), ": ");
@@ -173,7 +170,7 @@ TEST_F(DatabaseBoardPostgresTest, KeepsServingAcrossAServerRestart) {
                                      ": no handle within ")));
   EXPECT_THAT(std::string(down.status().message()), HasSubstr("last rebuild error: connect "));
 
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().restart().ok());
   // Back: the very next request succeeds, on the same client connection.
   read = read_within(client, absl::Seconds(10));
   ASSERT_TRUE(read.ok()) << read.status();
@@ -203,8 +200,8 @@ TEST_F(DatabaseBoardPostgresTest, AConnectionLostInARestartIsReplacedUnseen) {
   absl::StatusOr<std::string> read = read_within(client, absl::Seconds(10));
   ASSERT_TRUE(read.ok()) << read.status();
 
-  ASSERT_TRUE(server_->stop_immediately().ok());
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
+  ASSERT_TRUE(server().restart().ok());
   read = read_within(client, absl::Seconds(10));
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, table_of(kMatches));

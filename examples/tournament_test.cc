@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/postgres.h"
 
@@ -247,22 +248,11 @@ TEST(TournamentTest, FailuresNameWhatWasWrongAndLeaveNothingBehind) {
 }
 
 // The same story on a PostgreSQL server the test starts for itself.
-class TournamentPostgresTest : public ::testing::Test {
+class TournamentPostgresTest : public uncopyable::testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<uncopyable::testing::PostgresServer>> started =
-        uncopyable::testing::PostgresServer::start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   // Whether the matches table exists on the server.
   static bool table_exists() {
-    absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server_->config());
+    absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server().config());
     EXPECT_TRUE(db.ok()) << db.status();
     if (!db.ok()) return false;
     absl::StatusOr<uncopyable::PostgresResult> found =
@@ -270,14 +260,11 @@ class TournamentPostgresTest : public ::testing::Test {
     EXPECT_TRUE(found.ok()) << found.status();
     return found.ok() && found->get_text(0, 0) == "t";
   }
-
-  static uncopyable::testing::PostgresServer* server_;
 };
-uncopyable::testing::PostgresServer* TournamentPostgresTest::server_ = nullptr;
 
 TEST_F(TournamentPostgresTest, TellsTheWholeStoryAndDropsItsTable) {
   const std::string tmpdir = fresh_dir("postgres");
-  const std::string url = uncopyable::to_url(server_->config(), uncopyable::Secrets::kReveal);
+  const std::string url = uncopyable::to_url(server().config(), uncopyable::Secrets::kReveal);
   const Outcome outcome = run_tournament({"--db=" + url}, tmpdir);
   expect_whole_story(outcome);
   EXPECT_THAT(outcome.output, AllOf(HasSubstr("connected to postgresql://uncopyable:***@"),
@@ -289,12 +276,12 @@ TEST_F(TournamentPostgresTest, TellsTheWholeStoryAndDropsItsTable) {
 }
 
 TEST_F(TournamentPostgresTest, NeverDropsATableItDidNotMake) {
-  absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server_->config());
+  absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server().config());
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE(db->execute("CREATE TABLE tournament_matches (someone_elses TEXT)").ok());
 
   const std::string tmpdir = fresh_dir("postgres_taken");
-  const std::string url = uncopyable::to_url(server_->config(), uncopyable::Secrets::kReveal);
+  const std::string url = uncopyable::to_url(server().config(), uncopyable::Secrets::kReveal);
   const Outcome outcome = run_tournament({"--db=" + url}, tmpdir);
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
   EXPECT_THAT(outcome.output, AllOf(HasSubstr("already exists"),
@@ -309,7 +296,7 @@ TEST_F(TournamentPostgresTest, NeverDropsATableItDidNotMake) {
 TEST_F(TournamentPostgresTest, SavedConfigsLeaveThePasswordOutAndRebuildWithPgpassword) {
   const std::string tmpdir = fresh_dir("postgres_from");
   // The way the README shows: no password in the URL, the password in PGPASSWORD.
-  uncopyable::PostgresConfig without = server_->config();
+  uncopyable::PostgresConfig without = server().config();
   without.password = {};
   const std::string url = uncopyable::to_url(without, uncopyable::Secrets::kReveal);
   const std::string pgpassword =
@@ -334,7 +321,7 @@ TEST_F(TournamentPostgresTest, SavedConfigsLeaveThePasswordOutAndRebuildWithPgpa
   expect_whole_story(second);
   EXPECT_THAT(second.output, HasSubstr("found 8 matches recorded by an earlier run"));
 
-  absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server_->config());
+  absl::StatusOr<uncopyable::PostgresConnection> db = uncopyable::rebuild(server().config());
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE(db->execute("DROP TABLE tournament_matches").ok());
   ASSERT_TRUE(db->close().ok());

@@ -68,9 +68,9 @@ def nocompile_test(name, src, cases = None, hdrs = ["//:public_headers"], compil
     )
 
 # What an automatic test (automatic_tests below) may include: everything
-# public (//:uncopyable), the fault injector and the wall clock's step, the internals a handle's tests
-# use, the test helpers of tests/testing, and GoogleTest (added by
-# uncopyable_test).
+# public (//:uncopyable), the fault injector and the wall clock's step, the
+# internals a handle's tests use, the test helpers of tests/testing, and
+# GoogleTest (added by uncopyable_test).
 AUTOMATIC_TEST_DEPS = [
     "//:uncopyable",
     "//:deadline",
@@ -78,12 +78,16 @@ AUTOMATIC_TEST_DEPS = [
     "//:fault_injection",
     "//:syscall",
     "//:wall_clock",
+    "//tests/testing:cache_size_checks",
     "//tests/testing:config_generator",
     "//tests/testing:example_configs",
+    "//tests/testing:example_rows",
     "//tests/testing:fds",
+    "//tests/testing:finishes_in_time",
     "//tests/testing:forked_child",
     "//tests/testing:literally",
     "//tests/testing:postgres_server",
+    "//tests/testing:postgres_suite",
     "//tests/testing:recording_traits",
     "//tests/testing:temp_path",
     "@com_google_absl//absl/status",

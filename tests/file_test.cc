@@ -16,6 +16,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/finishes_in_time.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
@@ -28,6 +29,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+using testing::finishes_in_time;
+using testing::is;
 using testing::TempPath;
 
 static_assert(Rebuildable<File>);
@@ -43,26 +46,6 @@ File open_or_die(const FileConfig& config) {
   absl::StatusOr<File> file = File::open(config);
   EXPECT_TRUE(file.ok()) << file.status();
   return *std::move(file);
-}
-
-// Runs `check` in a death-test child that SIGALRM ends after 10 s, and
-// asserts that it returned true: a call that would hang fails the test (the
-// child dies of the alarm) instead of stalling it. Wrap in
-// ASSERT_NO_FATAL_FAILURE, so that the test stops before it makes the same
-// call itself.
-void finishes_in_time(const std::function<bool()>& check) {
-  ASSERT_EXIT(
-      {
-        ::alarm(10);
-        ::_exit(check() ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
-}
-
-// Prints `status` to the death-test child's stderr (shown if it fails).
-bool is(const absl::Status& status, absl::StatusCode code) {
-  if (status.code() != code) std::fprintf(stderr, "got %s\n", status.ToString().c_str());
-  return status.code() == code;
 }
 
 std::string slurp(const std::string& path) {

@@ -23,7 +23,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/pool.h"
 #include "uncopyable/postgres.h"
@@ -35,7 +35,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using testing::PostgresServer;
 
 using PgPool = Pool<PostgresConnection>;
 
@@ -61,22 +60,15 @@ auto bounded(F call, absl::Duration limit) -> decltype(call()) {
   return result.get();
 }
 
-class PoolPostgresTest : public ::testing::Test {
+// A server of each test's own: they stop and restart it.
+class PoolPostgresTest : public testing::PostgresPerTestSuite {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-  }
-
-  PoolConfig<PostgresConfig> config(PoolSettings settings) const {
-    PostgresConfig handle = server_->config();
+  static PoolConfig<PostgresConfig> config(PoolSettings settings) {
+    PostgresConfig handle = PostgresPerTestSuite::config();
     handle.connect_timeout = absl::Seconds(2);
     handle.query_timeout = absl::Seconds(5);
     return {.handle = handle, .pool = settings};
   }
-
-  std::unique_ptr<PostgresServer> server_;
 };
 
 TEST_F(PoolPostgresTest, ServerStoppedWithLeasesOutAndWaitersQueuedThenRestarted) {
@@ -116,7 +108,7 @@ TEST_F(PoolPostgresTest, ServerStoppedWithLeasesOutAndWaitersQueuedThenRestarted
     });
     ASSERT_TRUE(eventually([&] { return pool->metrics().waiters == i + 1; }));
   }
-  ASSERT_TRUE(server_->stop_immediately().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
   // The leases' users find out, and say so.
   for (PoolLease<PostgresConnection>& lease : leases) {
     absl::Status lost = lease->execute("SELECT 1");
@@ -139,7 +131,7 @@ TEST_F(PoolPostgresTest, ServerStoppedWithLeasesOutAndWaitersQueuedThenRestarted
                                      ": ")));
 
   const absl::Time restarted = absl::Now();
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().restart().ok());
   for (std::thread& waiter : waiters) waiter.join();
   ASSERT_EQ(served.size(), 3u);
   for (const absl::Status& status : served) EXPECT_TRUE(status.ok()) << status;
@@ -224,8 +216,8 @@ TEST_F(PoolPostgresTest, IdleConnectionsDeadAfterARestartAreNeverLent) {
               .rebuild_backoff_max = absl::Milliseconds(100)}));
   ASSERT_TRUE(pool.ok()) << pool.status();
   ASSERT_TRUE(eventually([&] { return pool->metrics().idle == 3; }));
-  ASSERT_TRUE(server_->stop_immediately().ok());
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
+  ASSERT_TRUE(server().restart().ok());
   for (int i = 0; i < 3; ++i) {
     auto lease = pool->acquire(absl::Now() + absl::Seconds(20));
     ASSERT_TRUE(lease.ok()) << lease.status();

@@ -16,19 +16,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cache_size_checks.h"
+#include "tests/testing/example_rows.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
-
-namespace app {
-struct Number {
-  UNCOPYABLE_ROW(Number, v)
-  int64_t v = 0;
-};
-}  // namespace app
 
 namespace uncopyable {
 namespace {
@@ -37,34 +32,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-using testing::PostgresServer;
 
 constexpr char kPlusOne[] = "SELECT $1::int8 + 1";
 
-class PostgresCacheTest : public ::testing::Test {
+class PostgresCacheTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
-  }
-
   static PostgresConnection connect(int cache_size = 32) {
-    PostgresConfig config = server_->config();
+    PostgresConfig config = PostgresSuite::config();
     config.statement_cache_size = cache_size;
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config);
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
+    return PostgresSuite::connect(config);
   }
 
   // The SQL of each statement prepared on this session now (the
@@ -92,13 +68,7 @@ class PostgresCacheTest : public ::testing::Test {
     EXPECT_TRUE(sum.ok()) << sum.status();
     return sum.value_or(-1);
   }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
 };
-
-PostgresServer* PostgresCacheTest::server_ = nullptr;
-std::string* PostgresCacheTest::start_error_ = nullptr;
 
 TEST_F(PostgresCacheTest, TheSameSqlRunsOneStatementPreparedOnce) {
   PostgresConnection db = connect();
@@ -114,9 +84,9 @@ TEST_F(PostgresCacheTest, TheSameSqlRunsOneStatementPreparedOnce) {
   ASSERT_TRUE(db.query(insert, 3).ok());
   EXPECT_EQ(runs(db, insert), 3);
   const std::string select = "SELECT v FROM numbers WHERE v >= $1 ORDER BY v";
-  ASSERT_TRUE(db.query<app::Number>(select, 1).ok());
+  ASSERT_TRUE(db.query<example_rows::Number>(select, 1).ok());
   int64_t sum = 0;
-  ASSERT_TRUE(db.for_each<app::Number>(select, 2, [&](const app::Number& n) {
+  ASSERT_TRUE(db.for_each<example_rows::Number>(select, 2, [&](const example_rows::Number& n) {
                   sum += n.v;
                   return absl::OkStatus();
                 }).ok());
@@ -195,15 +165,15 @@ TEST_F(PostgresCacheTest, AStatementTheServerLostIsPreparedAgainOnce) {
   // for_each() too.
   ASSERT_TRUE(db.execute("DISCARD ALL").ok());
   int64_t seen = 0;
-  const absl::Status streamed = db.for_each<app::Number>(
-      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+  const absl::Status streamed = db.for_each<example_rows::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const example_rows::Number& n) {
         seen += n.v;
         return absl::OkStatus();
       });
   ASSERT_TRUE(streamed.ok()) << streamed;
   ASSERT_TRUE(db.execute("DEALLOCATE ALL").ok());
-  const absl::Status again = db.for_each<app::Number>(
-      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const app::Number& n) {
+  const absl::Status again = db.for_each<example_rows::Number>(
+      "SELECT g AS v FROM generate_series(1, $1::int8) g", 3, [&](const example_rows::Number& n) {
         seen += n.v;
         return absl::OkStatus();
       });
@@ -259,13 +229,13 @@ TEST_F(PostgresCacheTest, AStatementWhosePlanChangedIsPreparedAgainOnceForEach) 
                   .ok());
   const std::string select = "SELECT v FROM altered_each WHERE v >= $1 ORDER BY v";
   int64_t seen = 0;
-  const auto add = [&](const app::Number& n) {
+  const auto add = [&](const example_rows::Number& n) {
     seen += n.v;
     return absl::OkStatus();
   };
-  ASSERT_TRUE(db.for_each<app::Number>(select, int64_t{1}, add).ok());
+  ASSERT_TRUE(db.for_each<example_rows::Number>(select, int64_t{1}, add).ok());
   ASSERT_TRUE(db.execute("ALTER TABLE altered_each ALTER COLUMN v TYPE int8").ok());
-  const absl::Status streamed = db.for_each<app::Number>(select, int64_t{1}, add);
+  const absl::Status streamed = db.for_each<example_rows::Number>(select, int64_t{1}, add);
   ASSERT_TRUE(streamed.ok()) << streamed;
   EXPECT_EQ(seen, 6);
   EXPECT_THAT(prepared(db), ElementsAre(select));
@@ -374,10 +344,10 @@ TEST_F(PostgresCacheTest, EvictionsInAFailedTransactionWaitForItsEnd) {
 TEST_F(PostgresCacheTest, AServerRestartIsSurvivedWithSqlTextAlone) {
   PostgresConnection db = connect();
   EXPECT_EQ(plus_one(db, 1), 2);
-  ASSERT_TRUE(server_->stop_immediately().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
   const absl::StatusOr<int64_t> down = db.query_value<int64_t>(kPlusOne, 2);
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
-  ASSERT_TRUE(server_->restart().ok());
+  ASSERT_TRUE(server().restart().ok());
   absl::StatusOr<PostgresConnection> again = db.rebuild();
   ASSERT_TRUE(again.ok()) << again.status();
   db = *std::move(again);  // the old session's cache goes with it
@@ -401,21 +371,8 @@ TEST_F(PostgresCacheTest, RebuildStartsEmptyAndMovesKeepTheCache) {
 }
 
 TEST(PostgresCacheConfigTest, SizeIsThirtyTwoByDefaultUpToTenThousandAndTravels) {
-  EXPECT_EQ(PostgresConfig{}.statement_cache_size, 32);
-  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 0}).validate().ok());
-  EXPECT_TRUE((PostgresConfig{.dbname = "x", .statement_cache_size = 10000}).validate().ok());
-  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = -1}).validate().message(),
-            "PostgresConfig.statement_cache_size: -1 is out of range [0, 10000]");
-  EXPECT_EQ((PostgresConfig{.dbname = "x", .statement_cache_size = 10001}).validate().message(),
-            "PostgresConfig.statement_cache_size: 10001 is out of range [0, 10000]");
-  const PostgresConfig small{.dbname = "shop", .statement_cache_size = 4};
-  const std::string url = to_url(small, Secrets::kReveal);
-  EXPECT_THAT(url, HasSubstr("statement_cache_size=4"));
-  EXPECT_EQ(*from_url<PostgresConfig>(url), small);
-  const std::string json = to_json(small, Secrets::kReveal);
-  EXPECT_THAT(json, HasSubstr("\"statement_cache_size\":4"));
-  EXPECT_EQ(*from_json<PostgresConfig>(json), small);
-  EXPECT_THAT(to_string(small), HasSubstr("statement_cache_size=4"));
+  testing::expect_statement_cache_size_checked_and_carried(PostgresConfig{.dbname = "shop"},
+                                                           "PostgresConfig");
 }
 
 }  // namespace

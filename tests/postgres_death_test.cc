@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 
 namespace postgres_death_test {
@@ -27,31 +27,8 @@ namespace uncopyable {
 namespace {
 
 using ::postgres_death_test::Number;
-using testing::PostgresServer;
 
-class PostgresDeathTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
-    GTEST_FLAG_SET(death_test_style, "fast");
-  }
-  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-  static PostgresConnection connect() { return *PostgresConnection::open(server_->config()); }
-  static void wait_until_the_server_runs(const std::string& sql) {
-    PostgresServer::wait_until_running(server_->config(), sql);
-  }
-  static PostgresServer* server_;
-};
-
-PostgresServer* PostgresDeathTest::server_ = nullptr;
+class PostgresDeathTest : public testing::PostgresDeathSuite {};
 
 TEST_F(PostgresDeathTest, UsingAMovedFromOrClosedConnection) {
   EXPECT_DEATH(
@@ -132,53 +109,29 @@ TEST_F(PostgresDeathTest, AMovedFromStatement) {
 }
 
 TEST_F(PostgresDeathTest, ReadingAResultWrongly) {
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 'seven'");
-        (void)rows.get_int64(0, 0);
-      },
-      "^uncopyable: PostgresResult::get_int64\\(0, 0\\) on \"seven\", which is not an integer\n");
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 1");
-        (void)rows.get_text(1, 0);
-      },
-      "^uncopyable: PostgresResult::get_text\\(1, 0\\) outside the result's 1 rows x 1 columns\n");
+  EXPECT_DEATH((void)result_of("SELECT 'seven'").get_int64(0, 0),
+               "^uncopyable: PostgresResult::get_int64\\(0, 0\\) on \"seven\", which is not an "
+               "integer\n");
+  EXPECT_DEATH((void)result_of("SELECT 1").get_text(1, 0),
+               "^uncopyable: PostgresResult::get_text\\(1, 0\\) outside the result's 1 rows x 1 "
+               "columns\n");
 }
 
 // Every accessor checks the cell the same way (libpq's PQgetisnull answers
 // "NULL" for a cell that is not there).
 TEST_F(PostgresDeathTest, ReadingOutsideAResultWithAnyAccessor) {
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 1");
-        (void)rows.is_null(1, 0);
-      },
-      "^uncopyable: PostgresResult::is_null\\(1, 0\\) outside the result's 1 rows x 1 columns\n");
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 1");
-        (void)rows.is_null(0, -1);
-      },
-      "^uncopyable: PostgresResult::is_null\\(0, -1\\) outside the result's 1 rows x 1 columns\n");
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 1, 2");
-        (void)rows.get_int64(0, 2);
-      },
-      "^uncopyable: PostgresResult::get_int64\\(0, 2\\) outside the result's 1 rows x 2 columns\n");
-  EXPECT_DEATH(
-      {
-        PostgresConnection db = connect();
-        PostgresResult rows = *db.query("SELECT 1.5 WHERE false");
-        (void)rows.get_double(0, 0);
-      },
-      "^uncopyable: PostgresResult::get_double\\(0, 0\\) outside the result's 0 rows x 1 columns\n");
+  EXPECT_DEATH((void)result_of("SELECT 1").is_null(1, 0),
+               "^uncopyable: PostgresResult::is_null\\(1, 0\\) outside the result's 1 rows x 1 "
+               "columns\n");
+  EXPECT_DEATH((void)result_of("SELECT 1").is_null(0, -1),
+               "^uncopyable: PostgresResult::is_null\\(0, -1\\) outside the result's 1 rows x 1 "
+               "columns\n");
+  EXPECT_DEATH((void)result_of("SELECT 1, 2").get_int64(0, 2),
+               "^uncopyable: PostgresResult::get_int64\\(0, 2\\) outside the result's 1 rows x 2 "
+               "columns\n");
+  EXPECT_DEATH((void)result_of("SELECT 1.5 WHERE false").get_double(0, 0),
+               "^uncopyable: PostgresResult::get_double\\(0, 0\\) outside the result's 0 rows x 1 "
+               "columns\n");
 }
 
 // Thread A is in a call (the server runs its pg_sleep) when thread B makes

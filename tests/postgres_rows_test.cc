@@ -14,24 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/example_rows.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
 
 namespace pg_rows_test {
-
-enum class Outcome { win, draw };
-UNCOPYABLE_ENUM(Outcome, win, draw)
-
-struct Match {
-  UNCOPYABLE_ROW(Match, winner, loser, score, outcome, note)
-  std::string winner;
-  std::string loser;
-  int64_t score = 0;
-  Outcome outcome = Outcome::win;
-  std::optional<std::string> note;
-};
 
 struct Everything {
   UNCOPYABLE_ROW(Everything, flag, small, big, ratio, text, data, maybe)
@@ -69,32 +58,20 @@ struct Numbers {
 namespace uncopyable {
 namespace {
 
+using ::example_rows::Match;
+using ::example_rows::Outcome;
 using ::pg_rows_test::Counted;
 using ::pg_rows_test::Everything;
-using ::pg_rows_test::Match;
 using ::pg_rows_test::Numbers;
 using ::pg_rows_test::Texts;
-using ::pg_rows_test::Outcome;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::PostgresServer;
 
-class PostgresRowsTest : public ::testing::Test {
+class PostgresRowsTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
+    PostgresSuite::SetUp();
+    if (HasFatalFailure()) return;
     db_ = std::make_unique<PostgresConnection>(connect());
     ASSERT_TRUE(db_->execute("DROP TABLE IF EXISTS matches; "
                              "CREATE TABLE matches (winner text, loser text, score int8, "
@@ -106,26 +83,8 @@ class PostgresRowsTest : public ::testing::Test {
   }
   void TearDown() override { db_.reset(); }
 
-  static PostgresConnection connect() {
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
-
-  // "postgresql user@host:port/db", how the connection's messages name it.
-  static std::string where() {
-    const PostgresConfig config = server_->config();
-    return absl::StrCat("postgresql ", config.user, "@", config.host, ":", config.port, "/",
-                        config.dbname);
-  }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
   std::unique_ptr<PostgresConnection> db_;
 };
-
-PostgresServer* PostgresRowsTest::server_ = nullptr;
-std::string* PostgresRowsTest::start_error_ = nullptr;
 
 const Match kAnn{.winner = "ann", .loser = "bob", .score = 3, .outcome = Outcome::win, .note = std::nullopt};
 const Match kCat{
@@ -484,7 +443,7 @@ TEST_F(PostgresRowsTest, ForEachWithARowAsParametersAndErrors) {
 }
 
 TEST_F(PostgresRowsTest, ForEachIsBoundedByQueryTimeout) {
-  PostgresConfig config = server_->config();
+  PostgresConfig config = server().config();
   config.query_timeout = absl::Milliseconds(300);
   absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config);
   ASSERT_TRUE(db.ok()) << db.status();

@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/fds.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 
@@ -28,55 +28,18 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using testing::PostgresServer;
 
 static_assert(Rebuildable<PostgresConnection>);
 static_assert(Config<PostgresConfig>);
 
-class PostgresTest : public ::testing::Test {
+class PostgresTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    // A missing server fails every test that needs it, with the reason.
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
-  }
-
-  PostgresConnection connect() {
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
-
-  // What the connection's messages start with: "postgresql user@host:port/db".
-  static std::string where() {
-    const PostgresConfig config = server_->config();
-    return absl::StrCat("postgresql ", config.user, "@", config.host, ":", config.port, "/",
-                        config.dbname);
-  }
-
   static int64_t count(PostgresConnection& db, absl::string_view sql) {
     absl::StatusOr<PostgresResult> rows = db.query(sql);
     EXPECT_TRUE(rows.ok()) << rows.status();
     return rows.ok() ? rows->get_int64(0, 0) : -1;
   }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
 };
-
-PostgresServer* PostgresTest::server_ = nullptr;
-std::string* PostgresTest::start_error_ = nullptr;
 
 TEST_F(PostgresTest, PreparedStatementsAndTypedRows) {
   PostgresConnection db = connect();
@@ -132,7 +95,7 @@ TEST_F(PostgresTest, RebuildIsASecondIndependentSession) {
 }
 
 TEST_F(PostgresTest, WrongPasswordIsUnavailableAndNeverQuoted) {
-  PostgresConfig config = server_->config();
+  PostgresConfig config = server().config();
   config.password = Secret<std::string>("wrong-hunter2");
   absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config);
   ASSERT_FALSE(db.ok());
@@ -169,11 +132,11 @@ TEST_F(PostgresTest, ServerCrashIsUnavailableAndRebuildRecoversTheCommittedData)
   ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS durable (v int)").ok());
   ASSERT_TRUE(db.execute("TRUNCATE durable").ok());
   ASSERT_TRUE(db.execute("INSERT INTO durable VALUES (42)").ok());  // committed
-  ASSERT_TRUE(server_->stop_immediately().ok());
+  ASSERT_TRUE(server().stop_immediately().ok());
   const absl::Status lost = db.execute("SELECT 1");
   EXPECT_EQ(lost.code(), absl::StatusCode::kUnavailable) << lost;
-  EXPECT_THAT(lost.message(), HasSubstr(server_->config().host));
-  ASSERT_TRUE(server_->restart().ok());
+  EXPECT_THAT(lost.message(), HasSubstr(server().config().host));
+  ASSERT_TRUE(server().restart().ok());
   absl::StatusOr<PostgresConnection> again = db.rebuild();
   ASSERT_TRUE(again.ok()) << again.status();
   absl::StatusOr<PostgresResult> rows = again->query("SELECT v FROM durable");
@@ -336,7 +299,7 @@ TEST_F(PostgresTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
 // --- The password is no oracle -------------------------------------------------------
 
 TEST_F(PostgresTest, AWrongPasswordsMessageIsTheSameWhateverThePassword) {
-  PostgresConfig config = server_->config();
+  PostgresConfig config = server().config();
   config.password = Secret<std::string>("reference-wrong-password-4f9k2");
   const absl::Status reference = PostgresConnection::open(config).status();
   ASSERT_EQ(reference.code(), absl::StatusCode::kUnavailable) << reference;
@@ -377,14 +340,14 @@ TEST_F(PostgresTest, NoDescriptorLeftIsResourceExhaustedNotUnavailable) {
     }
     filler.push_back(fd);
   }
-  const absl::Status status = PostgresConnection::open(server_->config()).status();
+  const absl::Status status = PostgresConnection::open(server().config()).status();
   for (int fd : filler) ::close(fd);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
   ASSERT_EQ(error, EMFILE);  // the table was full
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_THAT(std::string(status.message()), StartsWith("connect " + where() + ": "));
   EXPECT_THAT(status.message(), HasSubstr("[EMFILE]"));
-  EXPECT_TRUE(PostgresConnection::open(server_->config()).ok());  // room again
+  EXPECT_TRUE(PostgresConnection::open(server().config()).ok());  // room again
 }
 
 // --- Server-side statements are released ------------------------------------------------

@@ -18,14 +18,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fds.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 
 namespace uncopyable {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::PostgresServer;
 
 // How long a test waits for a call before it calls it hung.
 constexpr std::chrono::seconds kHung(20);
@@ -62,43 +61,20 @@ auto bounded(F call, std::initializer_list<Frozen*> frozen) -> decltype(call()) 
   return result.get();
 }
 
-class PostgresTimeoutTest : public ::testing::Test {
+class PostgresTimeoutTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
-  }
-
+  // The server's, every command bounded by kTimeout.
   static PostgresConfig config() {
-    PostgresConfig config = server_->config();
+    PostgresConfig config = PostgresSuite::config();
     config.query_timeout = kTimeout;
     return config;
   }
-  static PostgresConnection connect() {
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
+  static PostgresConnection connect() { return PostgresSuite::connect(config()); }
   // The server process behind `db`.
   static int backend_of(PostgresConnection& db) {
     absl::StatusOr<PostgresResult> pid = db.query("SELECT pg_backend_pid()");
     EXPECT_TRUE(pid.ok()) << pid.status();
     return pid.ok() ? static_cast<int>(pid->get_int64(0, 0)) : -1;
-  }
-  static std::string where() {
-    const PostgresConfig c = config();
-    return absl::StrCat("postgresql ", c.user, "@", c.host, ":", c.port, "/", c.dbname);
   }
   // DeadlineExceeded, naming the database and the SQL: "query \"SELECT 1\""
   // is said "query <where>: \"SELECT 1\": ...".
@@ -111,13 +87,7 @@ class PostgresTimeoutTest : public ::testing::Test {
     EXPECT_THAT(status.message(), HasSubstr("within query_timeout 300ms"));
     EXPECT_THAT(status.message(), HasSubstr("rebuild()"));
   }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
 };
-
-PostgresServer* PostgresTimeoutTest::server_ = nullptr;
-std::string* PostgresTimeoutTest::start_error_ = nullptr;
 
 TEST_F(PostgresTimeoutTest, AQueryOnAFrozenBackendTimesOutAndAbandonsTheConnection) {
   PostgresConnection db = connect();
@@ -207,7 +177,7 @@ TEST_F(PostgresTimeoutTest, AFrozenServerCannotHoldUpTheCancelEither) {
   {
     PostgresConnection db = connect();
     Frozen backend(backend_of(db));
-    const int postmaster = server_->postmaster_pid();
+    const int postmaster = server().postmaster_pid();
     ASSERT_GT(postmaster, 0);
     Frozen whole_server(postmaster);
     // The cancel request's own connection waits for a server that does not

@@ -4,37 +4,17 @@
 #include <memory>
 
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 
 namespace uncopyable {
 namespace {
 
-using testing::PostgresServer;
 
-class PostgresValuesDeathTest : public ::testing::Test {
+class PostgresValuesDeathTest : public testing::PostgresDeathSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
-    GTEST_FLAG_SET(death_test_style, "fast");
-  }
-  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-  static PostgresResult two_columns() {
-    PostgresConnection db = *PostgresConnection::open(server_->config());
-    return *db.query("SELECT 1 AS a, NULL::int AS b");
-  }
-  static PostgresServer* server_;
+  static PostgresResult two_columns() { return result_of("SELECT 1 AS a, NULL::int AS b"); }
 };
-
-PostgresServer* PostgresValuesDeathTest::server_ = nullptr;
 
 TEST_F(PostgresValuesDeathTest, ReadingOutsideTheResult) {
   EXPECT_DEATH((void)two_columns().read<int>(1, 0),

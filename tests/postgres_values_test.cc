@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/sql_error.h"
 
@@ -39,37 +40,8 @@ Bytes bytes_of(std::string_view text) {
   return bytes;
 }
 
-class PostgresValuesTest : public ::testing::Test {
+class PostgresValuesTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = new std::string(started.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << *start_error_;
-  }
-
-  static PostgresConnection connect() {
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
-
-  // "postgresql user@host:port/db", how the connection's messages name it.
-  static std::string where() {
-    const PostgresConfig config = server_->config();
-    return absl::StrCat("postgresql ", config.user, "@", config.host, ":", config.port, "/",
-                        config.dbname);
-  }
-
   // A message must never hold the password.
   static void expect_no_password(const absl::Status& status) {
     EXPECT_THAT(status.message(), Not(HasSubstr(PostgresServer::kPassword))) << status;
@@ -79,13 +51,7 @@ class PostgresValuesTest : public ::testing::Test {
     EXPECT_TRUE(result.ok()) << result.status();
     return *std::move(result);
   }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
 };
-
-PostgresServer* PostgresValuesTest::server_ = nullptr;
-std::string* PostgresValuesTest::start_error_ = nullptr;
 
 // --- Binary data --------------------------------------------------------------------
 
@@ -577,7 +543,7 @@ TEST_F(PostgresValuesTest, ASerializationFailureCarriesItsSqlstate) {
 }
 
 TEST_F(PostgresValuesTest, ADeadlockCarriesItsSqlstate) {
-  PostgresConfig config = server_->config();
+  PostgresConfig config = server().config();
   config.query_timeout = absl::Seconds(30);  // a bound, should the server not break it
   PostgresConnection first = *PostgresConnection::open(config);
   PostgresConnection second = *PostgresConnection::open(config);

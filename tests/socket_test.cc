@@ -19,6 +19,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/finishes_in_time.h"
 #include "tests/testing/forked_child.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
@@ -27,6 +28,8 @@ namespace uncopyable {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::finishes_in_time;
+using testing::is;
 using testing::TempPath;
 
 static_assert(Rebuildable<Socket>);
@@ -55,26 +58,6 @@ Socket dial(const Endpoint& endpoint) {
   absl::StatusOr<Socket> socket = Socket::open({.endpoint = endpoint, .connect_timeout = kWait});
   EXPECT_TRUE(socket.ok()) << socket.status();
   return *std::move(socket);
-}
-
-// Runs `check` in a death-test child that SIGALRM ends after 10 s, and
-// asserts that it returned true: a call that would hang fails the test (the
-// child dies of the alarm) instead of stalling it. Wrap in
-// ASSERT_NO_FATAL_FAILURE, so that the test stops before it makes the same
-// call itself.
-void finishes_in_time(const std::function<bool()>& check) {
-  ASSERT_EXIT(
-      {
-        ::alarm(10);
-        ::_exit(check() ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
-}
-
-// Prints `status` to the death-test child's stderr (shown if it fails).
-bool is(const absl::Status& status, absl::StatusCode code) {
-  if (status.code() != code) std::fprintf(stderr, "got %s\n", status.ToString().c_str());
-  return status.code() == code;
 }
 
 // A round trip both ways over a fresh pair.

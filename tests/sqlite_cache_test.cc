@@ -15,18 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cache_size_checks.h"
+#include "tests/testing/example_rows.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/config_url.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sqlite.h"
-
-namespace app {
-struct Number {
-  UNCOPYABLE_ROW(Number, v)
-  int64_t v = 0;
-};
-}  // namespace app
 
 namespace uncopyable {
 namespace {
@@ -87,9 +82,9 @@ TEST(SqliteCacheTest, TheSameSqlReusesOneStatement) {
   ASSERT_TRUE(db.execute("CREATE TABLE t (v INTEGER)").ok());
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (?)", 5).ok());
   ASSERT_TRUE(db.execute("INSERT INTO t VALUES (?)", 6).ok());
-  absl::StatusOr<std::vector<app::Number>> all = db.query<app::Number>("SELECT v FROM t");
+  absl::StatusOr<std::vector<example_rows::Number>> all = db.query<example_rows::Number>("SELECT v FROM t");
   ASSERT_TRUE(all.ok()) << all.status();
-  all = db.query<app::Number>("SELECT v FROM t");
+  all = db.query<example_rows::Number>("SELECT v FROM t");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(runs_of(statement_for(db, "INSERT INTO t VALUES (?)")), 2);
   EXPECT_EQ(runs_of(statement_for(db, "SELECT v FROM t")), 2);
@@ -142,7 +137,7 @@ TEST(SqliteCacheTest, AStatementGivenBackIsResetAndHoldsNoValues) {
                   .ok());
   const std::string sql = "SELECT v FROM t WHERE secret <> ?";
   int seen = 0;
-  const absl::Status stopped = db.for_each<app::Number>(sql, "hunter2", [&](const app::Number&) {
+  const absl::Status stopped = db.for_each<example_rows::Number>(sql, "hunter2", [&](const example_rows::Number&) {
     ++seen;
     return absl::CancelledError("enough");  // stops after the first row
   });
@@ -169,13 +164,13 @@ TEST(SqliteCacheTest, ANestedQueryOfTheSameSqlDoesNotResetTheOuterOne) {
   const std::string sql = "SELECT v FROM t WHERE v >= ? ORDER BY v";
   std::vector<int64_t> outer;
   std::vector<size_t> inner;
-  const absl::Status done = db.for_each<app::Number>(sql, 1, [&](const app::Number& row) {
+  const absl::Status done = db.for_each<example_rows::Number>(sql, 1, [&](const example_rows::Number& row) {
     outer.push_back(row.v);
-    absl::StatusOr<std::vector<app::Number>> rest = db.query<app::Number>(sql, row.v);
+    absl::StatusOr<std::vector<example_rows::Number>> rest = db.query<example_rows::Number>(sql, row.v);
     if (!rest.ok()) return rest.status();
     inner.push_back(rest->size());
     // And a nested for_each() of the same SQL too.
-    return db.for_each<app::Number>(sql, row.v, [](const app::Number&) { return absl::OkStatus(); });
+    return db.for_each<example_rows::Number>(sql, row.v, [](const example_rows::Number&) { return absl::OkStatus(); });
   });
   ASSERT_TRUE(done.ok()) << done;
   EXPECT_THAT(outer, ElementsAre(1, 2, 3));
@@ -250,26 +245,14 @@ TEST(SqliteCacheTest, AMultiThreadConnectionKeepsItsCacheAcrossThreads) {
 }
 
 TEST(SqliteCacheConfigTest, SizeIsThirtyTwoByDefaultUpToTenThousandAndTravels) {
-  EXPECT_EQ(SqliteConfig{}.statement_cache_size, 32);
-  const SqliteConfig none{.path = "/t.db", .statement_cache_size = 0};
-  EXPECT_TRUE(none.validate().ok());
-  const SqliteConfig most{.path = "/t.db", .statement_cache_size = 10000};
-  EXPECT_TRUE(most.validate().ok());
-  EXPECT_EQ((SqliteConfig{.path = "/t.db", .statement_cache_size = -1}).validate().message(),
-            "SqliteConfig.statement_cache_size: -1 is out of range [0, 10000]");
-  EXPECT_EQ((SqliteConfig{.path = "/t.db", .statement_cache_size = 10001}).validate().message(),
-            "SqliteConfig.statement_cache_size: 10001 is out of range [0, 10000]");
+  testing::expect_statement_cache_size_checked_and_carried(
+      SqliteConfig{.path = "/var/lib/app/t.db"}, "SqliteConfig");
   EXPECT_EQ(SqliteConnection::open({.path = ":memory:", .statement_cache_size = -1})
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  const SqliteConfig small{.path = "/var/lib/app/t.db", .statement_cache_size = 4};
-  const std::string url = to_url(small);
-  EXPECT_EQ(url, "sqlite:///var/lib/app/t.db?statement_cache_size=4");
-  EXPECT_EQ(*from_url<SqliteConfig>(url), small);
-  EXPECT_THAT(to_json(small), HasSubstr("\"statement_cache_size\":4"));
-  EXPECT_EQ(*from_json<SqliteConfig>(to_json(small)), small);
-  EXPECT_THAT(to_string(small), HasSubstr("statement_cache_size=4"));
+  EXPECT_EQ(to_url(SqliteConfig{.path = "/var/lib/app/t.db", .statement_cache_size = 4}),
+            "sqlite:///var/lib/app/t.db?statement_cache_size=4");
   EXPECT_EQ(from_url<SqliteConfig>("sqlite:///t.db?statement_cache_size=lots").status().code(),
             absl::StatusCode::kInvalidArgument);
 }

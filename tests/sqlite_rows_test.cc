@@ -12,24 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/example_rows.h"
 #include "uncopyable/rows.h"
 #include "uncopyable/sql_error.h"
 #include "uncopyable/sqlite.h"
 
 namespace app {
-
-enum class Outcome { win, draw };
-UNCOPYABLE_ENUM(Outcome, win, draw)
-
-struct Match {
-  UNCOPYABLE_ROW(Match, winner, loser, score, outcome, note)
-
-  std::string winner;
-  std::string loser;
-  int64_t score = 0;
-  Outcome outcome = Outcome::win;
-  std::optional<std::string> note;
-};
 
 struct Blob {
   UNCOPYABLE_ROW(Blob, id, data)
@@ -55,7 +43,8 @@ struct Id {
 namespace uncopyable {
 namespace {
 
-using app::Match;
+using ::example_rows::Match;
+using ::example_rows::Outcome;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -76,9 +65,9 @@ class SqliteRowsTest : public ::testing::Test {
   std::optional<SqliteConnection> db_;
 };
 
-const Match kAnn{.winner = "ann", .loser = "bob", .score = 3, .outcome = app::Outcome::win,
+const Match kAnn{.winner = "ann", .loser = "bob", .score = 3, .outcome = Outcome::win,
                  .note = std::nullopt};
-const Match kCid{.winner = "cid", .loser = "dan", .score = 0, .outcome = app::Outcome::draw,
+const Match kCid{.winner = "cid", .loser = "dan", .score = 0, .outcome = Outcome::draw,
                  .note = "rain"};
 
 TEST_F(SqliteRowsTest, QueryReadsColumnsByNameInAnyOrder) {
@@ -237,10 +226,10 @@ TEST_F(SqliteRowsTest, QueryValue) {
       "SELECT note FROM matches WHERE winner = ?", "ann");
   ASSERT_TRUE(note.ok()) << note.status();
   EXPECT_EQ(*note, std::nullopt);
-  absl::StatusOr<app::Outcome> outcome =
-      db().query_value<app::Outcome>("SELECT outcome FROM matches WHERE winner = 'cid'");
+  absl::StatusOr<Outcome> outcome =
+      db().query_value<Outcome>("SELECT outcome FROM matches WHERE winner = 'cid'");
   ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ(*outcome, app::Outcome::draw);
+  EXPECT_EQ(*outcome, Outcome::draw);
   absl::StatusOr<int64_t> two = db().query_value<int64_t>("SELECT 1, 2");
   EXPECT_EQ(two.status().code(), absl::StatusCode::kInvalidArgument);
   absl::StatusOr<int64_t> none = db().query_value<int64_t>("SELECT 1 WHERE 0");
@@ -307,7 +296,7 @@ TEST_F(SqliteRowsTest, AReusedRowsOptionalTextFollowsEachRow) {
 }
 
 TEST_F(SqliteRowsTest, RowBoundAsParametersByName) {
-  const Match eve{.winner = "eve", .loser = "fay", .score = 7, .outcome = app::Outcome::win,
+  const Match eve{.winner = "eve", .loser = "fay", .score = 7, .outcome = Outcome::win,
                   .note = "late"};
   // Parameters in another order than the fields; '@' and '$' prefixes too.
   ASSERT_TRUE(db().execute("INSERT INTO matches (note, score, loser, winner, outcome) "
@@ -340,7 +329,7 @@ TEST_F(SqliteRowsTest, HostileRowRoundTrips) {
   hostile.push_back('\0');
   hostile += "after the NUL";
   const Match odd{.winner = hostile, .loser = std::string(1 << 20, 'x'), .score = -1,
-                  .outcome = app::Outcome::draw, .note = std::string("\0\0", 2)};
+                  .outcome = Outcome::draw, .note = std::string("\0\0", 2)};
   ASSERT_TRUE(db().execute("INSERT INTO matches VALUES (:winner, :loser, :score, :outcome, :note)",
                            odd)
                   .ok());

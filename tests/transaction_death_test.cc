@@ -11,14 +11,13 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 #include "uncopyable/sqlite.h"
 
 namespace uncopyable {
 namespace {
 
-using testing::PostgresServer;
 
 class SavepointDeathTest : public ::testing::Test {
  protected:
@@ -198,27 +197,8 @@ TEST_F(SavepointDeathTest, AChildLettingGoOfASavepointLeavesItToTheParent) {
 
 // --- PostgreSQL: the same rules, named after its own types -------------------------
 
-class PostgresSavepointDeathTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  // Fast death tests: the child reaches the server this binary started.
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
-    GTEST_FLAG_SET(death_test_style, "fast");
-  }
-  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-  static PostgresConnection connect() { return *PostgresConnection::open(server_->config()); }
-  static PostgresServer* server_;
-};
-
-PostgresServer* PostgresSavepointDeathTest::server_ = nullptr;
+// Fast death tests: the child reaches the server this binary started.
+class PostgresSavepointDeathTest : public testing::PostgresDeathSuite {};
 
 TEST_F(PostgresSavepointDeathTest, EndingThingsOutOfOrder) {
   EXPECT_DEATH(

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "tests/testing/temp_path.h"
 #include "uncopyable/config_json.h"
 #include "uncopyable/internal/quote.h"
@@ -27,7 +27,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::PostgresServer;
 using testing::TempPath;
 
 static_assert(Config<SqliteTransactionOptions>);
@@ -45,9 +44,7 @@ static_assert(!std::is_move_assignable_v<PostgresSavepoint>);
 class SqliteSide {
  public:
   using Connection = SqliteConnection;
-  static void start() {}
-  static void stop() {}
-  static std::string not_ready() { return ""; }
+  using Fixture = ::testing::Test;
 
   SqliteSide() { remove(); }
   ~SqliteSide() { remove(); }
@@ -80,33 +77,12 @@ class SqliteSide {
                    "/savepoints.db");
 };
 
-// The server this binary starts (once per test suite).
+// The server this binary starts (once per test suite: the fixture's).
 class PostgresSide {
  public:
   using Connection = PostgresConnection;
-  static void start() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start();
-    if (started.ok()) {
-      server_ = started->release();
-    } else {
-      start_error_ = started.status().ToString();
-    }
-  }
-  static void stop() {
-    delete server_;
-    server_ = nullptr;
-  }
-  // Why the tests cannot run ("" when they can).
-  static std::string not_ready() {
-    return server_ != nullptr ? "" : "the PostgreSQL server did not start: " + start_error_;
-  }
-
-  Connection connect() {
-    EXPECT_NE(server_, nullptr) << "the PostgreSQL server did not start: " << start_error_;
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
+  using Fixture = testing::PostgresSuite;
+  Connection connect() { return Fixture::connect(); }
   static std::vector<int64_t> xs(Connection& db) {
     std::vector<int64_t> out;
     absl::StatusOr<PostgresResult> rows = db.query("SELECT x FROM t ORDER BY x");
@@ -115,30 +91,23 @@ class PostgresSide {
     for (int row = 0; row < rows->rows(); ++row) out.push_back(rows->get_int64(row, 0));
     return out;
   }
-
- private:
-  static PostgresServer* server_;
-  static std::string start_error_;
 };
 
-PostgresServer* PostgresSide::server_ = nullptr;
-std::string PostgresSide::start_error_;
+// `db`, with an empty table t (x integer, unique).
+template <typename Connection>
+Connection with_empty_table(Connection db) {
+  const absl::Status made =
+      db.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (x integer PRIMARY KEY)");
+  EXPECT_TRUE(made.ok()) << made;
+  return db;
+}
 
+// Side::Fixture starts and stops what the side needs (a server per suite).
 template <typename Side>
-class SavepointTest : public ::testing::Test {
+class SavepointTest : public Side::Fixture {
  protected:
-  static void SetUpTestSuite() { Side::start(); }
-  static void TearDownTestSuite() { Side::stop(); }
-  void SetUp() override { ASSERT_EQ(Side::not_ready(), ""); }
-
   // A connection with an empty table t (x integer, unique).
-  typename Side::Connection fresh() {
-    typename Side::Connection db = side_.connect();
-    const absl::Status made =
-        db.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (x integer PRIMARY KEY)");
-    EXPECT_TRUE(made.ok()) << made;
-    return db;
-  }
+  typename Side::Connection fresh() { return with_empty_table(side_.connect()); }
   static void insert(typename Side::Connection& db, int x) {
     const absl::Status added = db.execute(absl::StrCat("INSERT INTO t VALUES (", x, ")"));
     EXPECT_TRUE(added.ok()) << added;
@@ -514,26 +483,14 @@ TEST(SqliteTransactionOptionsTest, ExclusiveKeepsReadersOutWithARollbackJournal)
 
 // --- PostgreSQL: the options of begin(), and a failed transaction -------------------
 
-class PostgresTransactionTest : public ::testing::Test {
+class PostgresTransactionTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() { PostgresSide::start(); }
-  static void TearDownTestSuite() { PostgresSide::stop(); }
-  void SetUp() override { ASSERT_EQ(PostgresSide::not_ready(), ""); }
-
-  PostgresConnection fresh() {
-    PostgresConnection db = side_.connect();
-    const absl::Status made =
-        db.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (x integer PRIMARY KEY)");
-    EXPECT_TRUE(made.ok()) << made;
-    return db;
-  }
+  static PostgresConnection fresh() { return with_empty_table(connect()); }
   static std::string show(PostgresConnection& db, const char* setting) {
     absl::StatusOr<PostgresResult> rows = db.query(absl::StrCat("SHOW ", setting));
     EXPECT_TRUE(rows.ok()) << rows.status();
     return rows.ok() ? rows->get_text(0, 0) : "";
   }
-
-  PostgresSide side_;
 };
 
 TEST(PostgresTransactionOptionsTest, AreDataPrintedAndReadAsJson) {

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "docs/guide/guide_testing.h"
 #include "gtest/gtest.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/postgres_suite.h"
 #include "uncopyable/postgres.h"
 
 namespace guide_rows {
@@ -30,38 +30,13 @@ namespace {
 using uncopyable::PostgresConnection;
 using uncopyable::PostgresResult;
 using uncopyable::PostgresStatement;
-using uncopyable::testing::PostgresServer;
 
-class PostgresChecksDeathTest : public ::testing::Test {
+// "fast" death tests (PostgresDeathSuite): the child is a fork of this
+// process, which has the server; connect() reaches it over TCP.
+class PostgresChecksDeathTest : public uncopyable::testing::PostgresDeathSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> started = PostgresServer::start(/*tcp=*/true);
-    if (started.ok()) server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  // "fast": the death test's child is a fork of this process, which has the
-  // server (a re-executed child would start a second one).
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "the PostgreSQL server did not start";
-    GTEST_FLAG_SET(death_test_style, "fast");
-  }
-  void TearDown() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-
-  static PostgresConnection connect() {
-    absl::StatusOr<PostgresConnection> db = PostgresConnection::open(server_->tcp_config());
-    EXPECT_TRUE(db.ok()) << db.status();
-    return *std::move(db);
-  }
-  static void wait_until_the_server_runs(const std::string& sql) {
-    PostgresServer::wait_until_running(server_->tcp_config(), sql);
-  }
-  static PostgresServer* server_;
+  static void SetUpTestSuite() { start_server(/*tcp=*/true); }
 };
-
-PostgresServer* PostgresChecksDeathTest::server_ = nullptr;
 
 TEST_F(PostgresChecksDeathTest, TwoThreadsInCallsOnOneConnection) {
   EXPECT_DEATH(
