@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +40,10 @@ bool offset_range_ok(off_t offset, size_t size) {
   return offset >= 0 &&
          size <= static_cast<uint64_t>(std::numeric_limits<off_t>::max() - offset);
 }
+
+// RWF_NOAPPEND (linux/fs.h since Linux 6.9; Debian 12's headers are older):
+// pwritev2 writes at the offset given even on an O_APPEND file.
+constexpr int kRwfNoAppend = 0x00000020;
 
 int open_flags(const FileConfig& config) {
   int flags = 0;
@@ -286,6 +291,29 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
   if (!offset_range_ok(offset, data.size())) {
     return internal::errno_error_on(EINVAL, "pwrite", resource(),
                                     absl::StrCat(data.size(), " bytes at ", offset));
+  }
+  if (ABSL_PREDICT_FALSE(config_.append)) {
+    // pwrite(2) on an O_APPEND file writes at the end whatever the offset;
+    // pwritev2 with RWF_NOAPPEND (Linux 6.9+) writes at the offset. An older
+    // kernel refuses the flag (EOPNOTSUPP; EINVAL from some paths): then
+    // refuse too, rather than append where the caller said an offset.
+    bool flag_refused = false;
+    absl::Status status = write_all(
+        "pwrite", config_, data, written,
+        [fd, offset, &flag_refused](const char* from, size_t size, size_t done) {
+          iovec piece = {const_cast<char*>(from), size};
+          const ssize_t n = sys::call("pwritev2", [&] {
+            return ::pwritev2(fd, &piece, 1, offset + static_cast<off_t>(done), kRwfNoAppend);
+          });
+          if (n < 0 && done == 0 && (errno == EOPNOTSUPP || errno == EINVAL)) flag_refused = true;
+          return n;
+        });
+    if (ABSL_PREDICT_FALSE(flag_refused)) {
+      return internal::error_on(absl::StatusCode::kFailedPrecondition, "pwrite", resource(),
+                                "opened with append=true, where Linux writes at the end "
+                                "whatever the offset");
+    }
+    return status;
   }
   return write_all("pwrite", config_, data, written,
                    [fd, offset](const char* from, size_t size, size_t done) {

@@ -96,6 +96,36 @@ TEST(FileTest, WritesReadsSeeksAndSizes) {
   EXPECT_EQ(slurp(temp.path()), "HELLO, world");
 }
 
+// Linux pwrite(2) writes at the end of an O_APPEND file whatever the offset
+// (its man page, BUGS). File::pwrite() writes at the offset (pwritev2 with
+// RWF_NOAPPEND, Linux 6.9+) or refuses; it never appends in silence. Older
+// kernels are covered by file_fault_test, which makes pwritev2 refuse the flag.
+TEST(FileTest, PwriteOnAnAppendingFileWritesAtTheOffsetOrRefuses) {
+  TempPath temp("appendpwrite");
+  FileConfig config = writable(temp.path());
+  config.append = true;
+  File file = open_or_die(config);
+  ASSERT_TRUE(file.write("abc").ok());
+  size_t written = 99;
+  const absl::Status status = file.pwrite("X", 0, &written);
+  if (status.ok()) {
+    EXPECT_EQ(written, 1u);
+    EXPECT_EQ(slurp(temp.path()), "Xbc");
+  } else {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(status.message(), "pwrite file " + internal::quoted(temp.path()) +
+                                    ": opened with append=true, where Linux writes at the end "
+                                    "whatever the offset");
+    EXPECT_EQ(written, 0u);
+    EXPECT_EQ(slurp(temp.path()), "abc");
+  }
+  // write() still appends, and pread() reads at its offset.
+  ASSERT_TRUE(file.write("d").ok());
+  std::string back(4, '\0');
+  ASSERT_EQ(*file.pread(absl::MakeSpan(back), 0), 4u);
+  EXPECT_EQ(back, status.ok() ? "Xbcd" : "abcd");
+}
+
 TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
   TempPath temp("whole");
   std::string big(10000, '\0');  // over several of its reads
