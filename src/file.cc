@@ -108,8 +108,9 @@ absl::StatusOr<size_t> read_all(absl::string_view operation, const FileConfig& c
 absl::Status FileConfig::validate() const {
   // The common case costs a few comparisons; the rules below say what failed.
   const bool writes = access != FileAccess::read;
-  if (ABSL_PREDICT_TRUE(!path.empty() && (!exclusive || create) && (!truncate || writes) &&
-                        (!append || writes) && permissions.bits() <= 07777 &&
+  if (ABSL_PREDICT_TRUE(!path.empty() && (!exclusive || create) && (!create || writes) &&
+                        (!truncate || writes) && (!append || writes) &&
+                        !(append && truncate) && permissions.bits() <= 07777 &&
                         path.find('\0') == std::string::npos)) {
     return absl::OkStatus();
   }
@@ -117,10 +118,12 @@ absl::Status FileConfig::validate() const {
       .non_empty("path", path)
       .check(path.find('\0') == std::string::npos, "path", "must not contain a NUL byte")
       .check(!exclusive || create, "exclusive", "needs create=true")
+      .check(!create || writes, "create", "needs write access (access=write or read_write)")
       .check(!truncate || access != FileAccess::read, "truncate",
              "needs write access (access=write or read_write)")
       .check(!append || access != FileAccess::read, "append",
              "needs write access (access=write or read_write)")
+      .check(!(append && truncate), "truncate", "cannot be combined with append=true")
       .check(permissions.bits() <= 07777, "permissions", "must be at most 07777")
       .status();
 }

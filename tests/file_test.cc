@@ -336,10 +336,34 @@ TEST(FileTest, InvalidConfigsAreRefusedBeforeAnyCall) {
             "FileConfig.truncate: needs write access (access=write or read_write)");
   EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .append = true}),
             "FileConfig.append: needs write access (access=write or read_write)");
+  // As Rust's OpenOptions: creating needs write access, and append with
+  // truncate is refused (InvalidArgument, Rust's InvalidInput).
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .create = true}),
+            "FileConfig.create: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .create = true, .exclusive = true}),
+            "FileConfig.create: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .access = FileAccess::write, .truncate = true,
+                             .append = true}),
+            "FileConfig.truncate: cannot be combined with append=true");
   EXPECT_EQ(error(FileConfig{.path = std::string("/tmp/x\0y", 8)}),
             "FileConfig.path: must not contain a NUL byte");
   EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .permissions = Permissions(010000)}),
             "FileConfig.permissions: must be at most 07777");
+}
+
+// A reader's config with create=true (say, a typo in its path) is refused,
+// not an empty file made and read as nothing.
+TEST(FileTest, AReaderWithCreateIsRefusedAndCreatesNothing) {
+  TempPath temp("readcreate");
+  absl::StatusOr<File> reader = File::open(FileConfig{.path = temp.path(), .create = true});
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kInvalidArgument) << reader.status();
+  struct stat info;
+  EXPECT_NE(::lstat(temp.path().c_str(), &info), 0) << "the refused open created the file";
+  // Without create, a reader of a missing file is NotFound, naming it.
+  reader = File::open(FileConfig{.path = temp.path()});
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound) << reader.status();
+  EXPECT_EQ(from_url<FileConfig>("file:///x?create=true").status().message(),
+            "FileConfig.create: needs write access (access=write or read_write)");
 }
 
 TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {

@@ -86,9 +86,9 @@ struct FileConfig {
 
   std::string path{};                     // required: the file to open
   FileAccess access = FileAccess::read;   // read, write or read_write
-  bool create = false;                    // O_CREAT: create it if missing
+  bool create = false;                    // O_CREAT: create it if missing (needs write)
   bool exclusive = false;                 // O_EXCL: fail if it exists (with create)
-  bool truncate = false;                  // O_TRUNC: empty it on open (needs write)
+  bool truncate = false;                  // O_TRUNC: empty it on open (needs write, no append)
   bool append = false;                    // O_APPEND: every write goes to the end
   Permissions permissions{};              // 0600: mode of a created file, less umask
   bool close_on_exec = true;              // O_CLOEXEC: exec'd programs do not inherit it
@@ -99,7 +99,13 @@ struct FileConfig {
   static constexpr absl::string_view kRequired[] = {"path"};
 
   // The path is not empty and holds no NUL; exclusive needs create;
-  // truncate and append need write access; permissions fit in 07777.
+  // create, truncate and append need write access; append and truncate do
+  // not go together; permissions fit in 07777. As Rust's OpenOptions (which
+  // refuses the same with InvalidInput), and unlike open(2), which would
+  // take them: a reader with create=true would make an empty file where its
+  // path is wrong and read nothing, rather than fail with NotFound.
+  // InvalidArgument, naming the field: "FileConfig.create: needs write
+  // access (access=write or read_write)".
   absl::Status validate() const;
 };
 
