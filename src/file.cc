@@ -343,6 +343,24 @@ absl::StatusOr<uint64_t> File::size() const {
   return static_cast<uint64_t>(info.st_size);
 }
 
+absl::Status File::set_size(uint64_t size) {
+  const int fd = checked_fd("set_size()");
+  if (!can_write(config_)) return wrong_access("set_size", config_);
+  if (size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    return internal::errno_error_on(EINVAL, "set_size", resource(),
+                                    absl::StrCat("to ", size, " bytes"));
+  }
+  int result;
+  do {
+    result = sys::ftruncate(fd, static_cast<off_t>(size));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    return internal::errno_error_on(errno, "set_size", resource(),
+                                    absl::StrCat("to ", size, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status File::sync() {
   const int fd = checked_fd("sync()");
   if (sys::fsync(fd) != 0) return internal::errno_error_on(errno, "sync", resource(), "fsync");

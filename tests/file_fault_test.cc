@@ -283,6 +283,7 @@ std::vector<Operation> operations() {
       {"write", [](File& file, const std::string&) { return file.write(kData); }},
       {"pwrite", [](File& file, const std::string&) { return file.pwrite(kData, 4); }},
       {"sync", [](File& file, const std::string&) { return file.sync(); }},
+      {"set_size", [](File& file, const std::string&) { return file.set_size(2 * kData.size()); }},
       {"lock", [](File& file, const std::string&) {
          absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
          if (!lock.ok()) return lock.status();
@@ -300,6 +301,7 @@ std::vector<int> errnos_for(Syscall call) {
     case Syscall::kRead:
     case Syscall::kWrite:
     case Syscall::kPwrite:
+    case Syscall::kFtruncate:
     case Syscall::kFcntl: return {EINTR, EIO, ENOSPC};
     default: return {EIO, ENOSPC};
   }

@@ -126,6 +126,48 @@ TEST(FileTest, PwriteOnAnAppendingFileWritesAtTheOffsetOrRefuses) {
   EXPECT_EQ(back, status.ok() ? "Xbcd" : "abcd");
 }
 
+// set_size() is ftruncate(2), Rust's File::set_len: it grows the file with
+// zeros or cuts it short, and leaves the file offset where it was, so a
+// write past the new end leaves a hole of zeros.
+TEST(FileTest, SetSizeGrowsWithZerosAndShrinksWithoutMovingTheOffset) {
+  TempPath temp("setsize");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write("foobar").ok());
+  ASSERT_TRUE(file.seek(0).ok());
+  ASSERT_TRUE(file.set_size(10).ok());
+  EXPECT_EQ(*file.size(), 10u);
+  EXPECT_EQ(*file.seek(0, Whence::current), 0);
+  ASSERT_TRUE(file.write("bar").ok());
+  EXPECT_EQ(*file.size(), 10u);
+  EXPECT_EQ(slurp(temp.path()), std::string("barbar\0\0\0\0", 10));
+  // Cut short below the offset (3), then write at the offset: zeros between.
+  ASSERT_TRUE(file.set_size(2).ok());
+  EXPECT_EQ(*file.size(), 2u);
+  ASSERT_TRUE(file.seek(6).ok());
+  ASSERT_TRUE(file.write("wut").ok());
+  EXPECT_EQ(*file.size(), 9u);
+  EXPECT_EQ(slurp(temp.path()), std::string("ba\0\0\0\0wut", 9));
+  ASSERT_TRUE(file.set_size(0).ok());
+  EXPECT_EQ(slurp(temp.path()), "");
+}
+
+TEST(FileTest, SetSizeNeedsWriteAccessAndASizeAnOffTCanSay) {
+  TempPath temp("setsizeerrors");
+  File writer = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(writer.write("kept").ok());
+  File reader = open_or_die(FileConfig{.path = temp.path()});
+  const absl::Status status = reader.set_size(0);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(status.message(), "set_size file " + internal::quoted(temp.path()) +
+                                  ": the file was opened with access=read");
+  const uint64_t too_big = uint64_t{1} << 63;
+  const absl::Status huge = writer.set_size(too_big);
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument) << huge;
+  EXPECT_EQ(huge.message(), "set_size file " + internal::quoted(temp.path()) +
+                                ": to 9223372036854775808 bytes: Invalid argument [EINVAL]");
+  EXPECT_EQ(slurp(temp.path()), "kept");
+}
+
 TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
   TempPath temp("whole");
   std::string big(10000, '\0');  // over several of its reads

@@ -317,6 +317,14 @@ class File {
   [[nodiscard]] absl::StatusOr<off_t> seek(off_t offset, Whence whence = Whence::start);
   // The file's size in bytes now.
   [[nodiscard]] absl::StatusOr<uint64_t> size() const;
+  // Makes the file `size` bytes long (ftruncate(2); Rust's File::set_len):
+  // bytes past it are dropped, and a file that grows reads as zeros up to
+  // it. The file offset stays where it was, even past the new end (a write
+  // there leaves a hole of zeros). Needs write access (FailedPrecondition
+  // otherwise, as write() gives); a size larger than the largest off_t is
+  // EINVAL. Errors name the path. With append, the next write() goes to the
+  // new end.
+  [[nodiscard]] absl::Status set_size(uint64_t size);
   // fsync(2): data and metadata reach the disk.
   [[nodiscard]] absl::Status sync();
   // fdatasync(2): data, and the metadata needed to read it back.
