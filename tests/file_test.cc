@@ -1,6 +1,7 @@
 #include "uncopyable/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -548,6 +549,61 @@ TEST(FileTest, AChildMadeWithoutForkHandlersKeepsTheParentsLock) {
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_FALSE(probe->has_value()) << "the raw child destroying its copy released the lock";
   ASSERT_TRUE(lock->unlock().ok());
+}
+
+// How another process tries to lock the whole file at `path` without
+// waiting, from a descriptor of its own: an OFD lock (fcntl F_OFD_SETLK), a
+// classic POSIX record lock (fcntl F_SETLK: lockf(3), SQLite) or flock(2)
+// (Rust's File::lock, folly's File::lock, flock(1)).
+enum class OtherLock { ofd, posix, flock };
+
+// 0 if that process got the lock, 1 if it was refused because someone holds
+// it, more if something else went wrong.
+int lock_from_another_process(const std::string& path, OtherLock how) {
+  const pid_t child = ::fork();
+  if (child < 0) return 100;
+  if (child == 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) ::_exit(2);
+    int result;
+    if (how == OtherLock::flock) {
+      result = ::flock(fd, LOCK_EX | LOCK_NB);
+    } else {
+      struct flock request = {};
+      request.l_type = F_WRLCK;
+      request.l_whence = SEEK_SET;
+      result = ::fcntl(fd, how == OtherLock::ofd ? F_OFD_SETLK : F_SETLK, &request);
+    }
+    if (result == 0) ::_exit(0);
+    ::_exit(errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES ? 1 : 3);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 101;
+  return WEXITSTATUS(status);
+}
+
+// What file.h and docs/guide.md say a FileLock excludes: another process's
+// fcntl locks (OFD or POSIX) on the same file, and not its flock(2) locks,
+// which Linux keeps in a table of their own, in both directions.
+TEST(FileTest, AFileLockExcludesFcntlLocksButNotFlockLocks) {
+  TempPath temp("flock");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_EQ(lock_from_another_process(temp.path(), OtherLock::flock), 0) << "nothing held yet";
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::ofd), 1);
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::posix), 1);
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::flock), 0)
+      << "a flock(2) lock now conflicts with a FileLock: say so in file.h and the guide";
+  ASSERT_TRUE(lock->unlock().ok());
+  // The other way: a flock(2) holder leaves the FileLock free.
+  const int opened = ::open(temp.path().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(opened, 0);
+  const Fd holder(opened);  // closed on every way out
+  ASSERT_EQ(::flock(holder.get(), LOCK_EX | LOCK_NB), 0);
+  absl::StatusOr<std::optional<FileLock>> taken = file.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_TRUE(taken->has_value());
 }
 
 TEST(FileTest, LockKindNeedsTheMatchingAccess) {

@@ -146,7 +146,16 @@ struct LockTraits : AddressTraits {
 
 // An advisory lock on a whole File, held by its open file description (an
 // OFD lock): a rebuild() of the same File is a different holder, a fork()ed
-// copy of the descriptor is the same one. Released by unlock() or by the
+// copy of the descriptor is the same one.
+//
+// Whom it excludes: other FileLocks, and any program's fcntl(2) locks on the
+// file (OFD locks, and classic POSIX record locks: lockf(3), Python's
+// fcntl.lockf, SQLite's). Not flock(2) locks, which Linux keeps in a table
+// of their own: Rust's File::lock, folly's File::lock, Python's fcntl.flock
+// and flock(1) lock the file at the same time as a FileLock, and neither
+// side waits (tests/file_test.cc,
+// AFileLockExcludesFcntlLocksButNotFlockLocks). To exclude such a program,
+// agree on one kind of lock with it. Released by unlock() or by the
 // destructor, in the process that took it: in a fork()ed child, unlocking or
 // destroying the inherited copy releases nothing (the parent still holds the
 // lock; a child that wants a lock of its own rebuild()s its own File). It
@@ -330,7 +339,10 @@ class File {
   // fdatasync(2): data, and the metadata needed to read it back.
   [[nodiscard]] absl::Status datasync();
 
-  // Waits for the lock. Shared needs read access, exclusive write access.
+  // Waits for the lock. Shared needs read access, exclusive write access
+  // (flock(2), which Rust's and folly's File::lock use, has no such rule).
+  // An OFD lock (fcntl F_OFD_SETLKW): it waits for other fcntl locks on the
+  // file, never for flock(2) locks (see FileLock).
   //
   // A File holds one lock at a time: asking a File for a second FileLock
   // while one from it is alive is misuse and aborts ("File::lock() while a
