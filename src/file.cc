@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +40,10 @@ bool offset_range_ok(off_t offset, size_t size) {
   return offset >= 0 &&
          size <= static_cast<uint64_t>(std::numeric_limits<off_t>::max() - offset);
 }
+
+// RWF_NOAPPEND (linux/fs.h since Linux 6.9; Debian 12's headers are older):
+// pwritev2 writes at the offset given even on an O_APPEND file.
+constexpr int kRwfNoAppend = 0x00000020;
 
 int open_flags(const FileConfig& config) {
   int flags = 0;
@@ -103,8 +108,9 @@ absl::StatusOr<size_t> read_all(absl::string_view operation, const FileConfig& c
 absl::Status FileConfig::validate() const {
   // The common case costs a few comparisons; the rules below say what failed.
   const bool writes = access != FileAccess::read;
-  if (ABSL_PREDICT_TRUE(!path.empty() && (!exclusive || create) && (!truncate || writes) &&
-                        (!append || writes) && permissions.bits() <= 07777 &&
+  if (ABSL_PREDICT_TRUE(!path.empty() && (!exclusive || create) && (!create || writes) &&
+                        (!truncate || writes) && (!append || writes) &&
+                        !(append && truncate) && permissions.bits() <= 07777 &&
                         path.find('\0') == std::string::npos)) {
     return absl::OkStatus();
   }
@@ -112,10 +118,12 @@ absl::Status FileConfig::validate() const {
       .non_empty("path", path)
       .check(path.find('\0') == std::string::npos, "path", "must not contain a NUL byte")
       .check(!exclusive || create, "exclusive", "needs create=true")
+      .check(!create || writes, "create", "needs write access (access=write or read_write)")
       .check(!truncate || access != FileAccess::read, "truncate",
              "needs write access (access=write or read_write)")
       .check(!append || access != FileAccess::read, "append",
              "needs write access (access=write or read_write)")
+      .check(!(append && truncate), "truncate", "cannot be combined with append=true")
       .check(permissions.bits() <= 07777, "permissions", "must be at most 07777")
       .status();
 }
@@ -287,6 +295,29 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
     return internal::errno_error_on(EINVAL, "pwrite", resource(),
                                     absl::StrCat(data.size(), " bytes at ", offset));
   }
+  if (ABSL_PREDICT_FALSE(config_.append)) {
+    // pwrite(2) on an O_APPEND file writes at the end whatever the offset;
+    // pwritev2 with RWF_NOAPPEND (Linux 6.9+) writes at the offset. An older
+    // kernel refuses the flag (EOPNOTSUPP; EINVAL from some paths): then
+    // refuse too, rather than append where the caller said an offset.
+    bool flag_refused = false;
+    absl::Status status = write_all(
+        "pwrite", config_, data, written,
+        [fd, offset, &flag_refused](const char* from, size_t size, size_t done) {
+          iovec piece = {const_cast<char*>(from), size};
+          const ssize_t n = sys::call("pwritev2", [&] {
+            return ::pwritev2(fd, &piece, 1, offset + static_cast<off_t>(done), kRwfNoAppend);
+          });
+          if (n < 0 && done == 0 && (errno == EOPNOTSUPP || errno == EINVAL)) flag_refused = true;
+          return n;
+        });
+    if (ABSL_PREDICT_FALSE(flag_refused)) {
+      return internal::error_on(absl::StatusCode::kFailedPrecondition, "pwrite", resource(),
+                                "opened with append=true, where Linux writes at the end "
+                                "whatever the offset");
+    }
+    return status;
+  }
   return write_all("pwrite", config_, data, written,
                    [fd, offset](const char* from, size_t size, size_t done) {
                      return sys::pwrite(fd, from, size, offset + static_cast<off_t>(done));
@@ -310,6 +341,24 @@ absl::StatusOr<uint64_t> File::size() const {
     return internal::errno_error_on(errno, "size", resource(), "fstat");
   }
   return static_cast<uint64_t>(info.st_size);
+}
+
+absl::Status File::set_size(uint64_t size) {
+  const int fd = checked_fd("set_size()");
+  if (!can_write(config_)) return wrong_access("set_size", config_);
+  if (size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    return internal::errno_error_on(EINVAL, "set_size", resource(),
+                                    absl::StrCat("to ", size, " bytes"));
+  }
+  int result;
+  do {
+    result = sys::ftruncate(fd, static_cast<off_t>(size));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    return internal::errno_error_on(errno, "set_size", resource(),
+                                    absl::StrCat("to ", size, " bytes"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status File::sync() {

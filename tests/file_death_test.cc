@@ -61,6 +61,7 @@ TEST_F(FileDeathTest, AnyOperationAfterCloseNamesThePath) {
   EXPECT_DEATH((void)file.seek(0), "^uncopyable: File::seek\\(\\) " + closed);
   EXPECT_DEATH((void)file.pwrite("x", 0), "^uncopyable: File::pwrite\\(\\) " + closed);
   EXPECT_DEATH((void)file.read_to_end(10), "^uncopyable: File::read_to_end\\(\\) " + closed);
+  EXPECT_DEATH((void)file.set_size(0), "^uncopyable: File::set_size\\(\\) " + closed);
 }
 
 TEST_F(FileDeathTest, ClosingTwice) {

@@ -205,6 +205,47 @@ TEST(FileFaultTest, WritingToAFifoWhoseReaderIsGoneIsAStatusNeverSigpipe) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// pwrite() on an appending File goes through pwritev2 with RWF_NOAPPEND. A
+// kernel without the flag (before Linux 6.9: EOPNOTSUPP; EINVAL from some
+// file systems) makes it refuse, naming the path, with nothing written;
+// EINTR is retried and any other error is reported as for pwrite(2).
+TEST(FileFaultTest, PwriteOnAnAppendingFileRefusesWhenTheKernelCannotHonourTheOffset) {
+  TempPath temp("appendpwrite");
+  for (const int error : {EOPNOTSUPP, EINVAL, EINTR, EIO}) {
+    ::unlink(temp.path().c_str());
+    absl::StatusOr<File> file = File::open(FileConfig{
+        .path = temp.path(), .access = FileAccess::write, .create = true, .append = true});
+    ASSERT_TRUE(file.ok()) << file.status();
+    ASSERT_TRUE(file->write("abc").ok());
+    size_t written = 99;
+    absl::Status status;
+    {
+      FaultInjector fault;
+      fault.fail_nth(1, error, "pwritev2");
+      status = file->pwrite("X", 1, &written);
+      EXPECT_EQ(fault.injected(), 1) << strerrorname_np(error);
+    }
+    if (error == EINTR) {
+      EXPECT_TRUE(status.ok()) << status;
+      EXPECT_EQ(written, 1u);
+      EXPECT_EQ(contents(temp.path()), "aXc");
+      continue;
+    }
+    EXPECT_EQ(written, 0u) << strerrorname_np(error);
+    EXPECT_EQ(contents(temp.path()), "abc") << strerrorname_np(error);
+    if (error == EIO) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
+      EXPECT_EQ(status.message(), "pwrite file " + internal::quoted(temp.path()) +
+                                      ": wrote 0 of 1 bytes, then: Input/output error [EIO]");
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+      EXPECT_EQ(status.message(), "pwrite file " + internal::quoted(temp.path()) +
+                                      ": opened with append=true, where Linux writes at the "
+                                      "end whatever the offset");
+    }
+  }
+}
+
 // One File operation, run on a fresh file each time.
 struct Operation {
   const char* name;
@@ -242,6 +283,7 @@ std::vector<Operation> operations() {
       {"write", [](File& file, const std::string&) { return file.write(kData); }},
       {"pwrite", [](File& file, const std::string&) { return file.pwrite(kData, 4); }},
       {"sync", [](File& file, const std::string&) { return file.sync(); }},
+      {"set_size", [](File& file, const std::string&) { return file.set_size(2 * kData.size()); }},
       {"lock", [](File& file, const std::string&) {
          absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
          if (!lock.ok()) return lock.status();
@@ -259,6 +301,7 @@ std::vector<int> errnos_for(Syscall call) {
     case Syscall::kRead:
     case Syscall::kWrite:
     case Syscall::kPwrite:
+    case Syscall::kFtruncate:
     case Syscall::kFcntl: return {EINTR, EIO, ENOSPC};
     default: return {EIO, ENOSPC};
   }

@@ -1,6 +1,7 @@
 #include "uncopyable/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -77,6 +78,78 @@ TEST(FileTest, WritesReadsSeeksAndSizes) {
   EXPECT_TRUE(file.datasync().ok());
   EXPECT_TRUE(file.close().ok());
   EXPECT_EQ(slurp(temp.path()), "HELLO, world");
+}
+
+// Linux pwrite(2) writes at the end of an O_APPEND file whatever the offset
+// (its man page, BUGS). File::pwrite() writes at the offset (pwritev2 with
+// RWF_NOAPPEND, Linux 6.9+) or refuses; it never appends in silence. Older
+// kernels are covered by file_fault_test, which makes pwritev2 refuse the flag.
+TEST(FileTest, PwriteOnAnAppendingFileWritesAtTheOffsetOrRefuses) {
+  TempPath temp("appendpwrite");
+  FileConfig config = writable(temp.path());
+  config.append = true;
+  File file = open_or_die(config);
+  ASSERT_TRUE(file.write("abc").ok());
+  size_t written = 99;
+  const absl::Status status = file.pwrite("X", 0, &written);
+  if (status.ok()) {
+    EXPECT_EQ(written, 1u);
+    EXPECT_EQ(slurp(temp.path()), "Xbc");
+  } else {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(status.message(), "pwrite file " + internal::quoted(temp.path()) +
+                                    ": opened with append=true, where Linux writes at the end "
+                                    "whatever the offset");
+    EXPECT_EQ(written, 0u);
+    EXPECT_EQ(slurp(temp.path()), "abc");
+  }
+  // write() still appends, and pread() reads at its offset.
+  ASSERT_TRUE(file.write("d").ok());
+  std::string back(4, '\0');
+  ASSERT_EQ(*file.pread(absl::MakeSpan(back), 0), 4u);
+  EXPECT_EQ(back, status.ok() ? "Xbcd" : "abcd");
+}
+
+// set_size() is ftruncate(2), Rust's File::set_len: it grows the file with
+// zeros or cuts it short, and leaves the file offset where it was, so a
+// write past the new end leaves a hole of zeros.
+TEST(FileTest, SetSizeGrowsWithZerosAndShrinksWithoutMovingTheOffset) {
+  TempPath temp("setsize");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(file.write("foobar").ok());
+  ASSERT_TRUE(file.seek(0).ok());
+  ASSERT_TRUE(file.set_size(10).ok());
+  EXPECT_EQ(*file.size(), 10u);
+  EXPECT_EQ(*file.seek(0, Whence::current), 0);
+  ASSERT_TRUE(file.write("bar").ok());
+  EXPECT_EQ(*file.size(), 10u);
+  EXPECT_EQ(slurp(temp.path()), std::string("barbar\0\0\0\0", 10));
+  // Cut short below the offset (3), then write at the offset: zeros between.
+  ASSERT_TRUE(file.set_size(2).ok());
+  EXPECT_EQ(*file.size(), 2u);
+  ASSERT_TRUE(file.seek(6).ok());
+  ASSERT_TRUE(file.write("wut").ok());
+  EXPECT_EQ(*file.size(), 9u);
+  EXPECT_EQ(slurp(temp.path()), std::string("ba\0\0\0\0wut", 9));
+  ASSERT_TRUE(file.set_size(0).ok());
+  EXPECT_EQ(slurp(temp.path()), "");
+}
+
+TEST(FileTest, SetSizeNeedsWriteAccessAndASizeAnOffTCanSay) {
+  TempPath temp("setsizeerrors");
+  File writer = open_or_die(writable(temp.path()));
+  ASSERT_TRUE(writer.write("kept").ok());
+  File reader = open_or_die(FileConfig{.path = temp.path()});
+  const absl::Status status = reader.set_size(0);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(status.message(), "set_size file " + internal::quoted(temp.path()) +
+                                  ": the file was opened with access=read");
+  const uint64_t too_big = uint64_t{1} << 63;
+  const absl::Status huge = writer.set_size(too_big);
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument) << huge;
+  EXPECT_EQ(huge.message(), "set_size file " + internal::quoted(temp.path()) +
+                                ": to 9223372036854775808 bytes: Invalid argument [EINVAL]");
+  EXPECT_EQ(slurp(temp.path()), "kept");
 }
 
 TEST(FileTest, ReadToEndReadsAllThatIsLeftUpToItsLimit) {
@@ -289,10 +362,34 @@ TEST(FileTest, InvalidConfigsAreRefusedBeforeAnyCall) {
             "FileConfig.truncate: needs write access (access=write or read_write)");
   EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .append = true}),
             "FileConfig.append: needs write access (access=write or read_write)");
+  // As Rust's OpenOptions: creating needs write access, and append with
+  // truncate is refused (InvalidArgument, Rust's InvalidInput).
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .create = true}),
+            "FileConfig.create: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .create = true, .exclusive = true}),
+            "FileConfig.create: needs write access (access=write or read_write)");
+  EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .access = FileAccess::write, .truncate = true,
+                             .append = true}),
+            "FileConfig.truncate: cannot be combined with append=true");
   EXPECT_EQ(error(FileConfig{.path = std::string("/tmp/x\0y", 8)}),
             "FileConfig.path: must not contain a NUL byte");
   EXPECT_EQ(error(FileConfig{.path = "/tmp/x", .permissions = Permissions(010000)}),
             "FileConfig.permissions: must be at most 07777");
+}
+
+// A reader's config with create=true (say, a typo in its path) is refused,
+// not an empty file made and read as nothing.
+TEST(FileTest, AReaderWithCreateIsRefusedAndCreatesNothing) {
+  TempPath temp("readcreate");
+  absl::StatusOr<File> reader = File::open(FileConfig{.path = temp.path(), .create = true});
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kInvalidArgument) << reader.status();
+  struct stat info;
+  EXPECT_NE(::lstat(temp.path().c_str(), &info), 0) << "the refused open created the file";
+  // Without create, a reader of a missing file is NotFound, naming it.
+  reader = File::open(FileConfig{.path = temp.path()});
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound) << reader.status();
+  EXPECT_EQ(from_url<FileConfig>("file:///x?create=true").status().message(),
+            "FileConfig.create: needs write access (access=write or read_write)");
 }
 
 TEST(FileTest, WritingAReadOnlyFileIsAStatusNotACrash) {
@@ -435,6 +532,61 @@ TEST(FileTest, AChildMadeWithoutForkHandlersKeepsTheParentsLock) {
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_FALSE(probe->has_value()) << "the raw child destroying its copy released the lock";
   ASSERT_TRUE(lock->unlock().ok());
+}
+
+// How another process tries to lock the whole file at `path` without
+// waiting, from a descriptor of its own: an OFD lock (fcntl F_OFD_SETLK), a
+// classic POSIX record lock (fcntl F_SETLK: lockf(3), SQLite) or flock(2)
+// (Rust's File::lock, folly's File::lock, flock(1)).
+enum class OtherLock { ofd, posix, flock };
+
+// 0 if that process got the lock, 1 if it was refused because someone holds
+// it, more if something else went wrong.
+int lock_from_another_process(const std::string& path, OtherLock how) {
+  const pid_t child = ::fork();
+  if (child < 0) return 100;
+  if (child == 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) ::_exit(2);
+    int result;
+    if (how == OtherLock::flock) {
+      result = ::flock(fd, LOCK_EX | LOCK_NB);
+    } else {
+      struct flock request = {};
+      request.l_type = F_WRLCK;
+      request.l_whence = SEEK_SET;
+      result = ::fcntl(fd, how == OtherLock::ofd ? F_OFD_SETLK : F_SETLK, &request);
+    }
+    if (result == 0) ::_exit(0);
+    ::_exit(errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES ? 1 : 3);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 101;
+  return WEXITSTATUS(status);
+}
+
+// What file.h and docs/guide.md say a FileLock excludes: another process's
+// fcntl locks (OFD or POSIX) on the same file, and not its flock(2) locks,
+// which Linux keeps in a table of their own, in both directions.
+TEST(FileTest, AFileLockExcludesFcntlLocksButNotFlockLocks) {
+  TempPath temp("flock");
+  File file = open_or_die(writable(temp.path()));
+  ASSERT_EQ(lock_from_another_process(temp.path(), OtherLock::flock), 0) << "nothing held yet";
+  absl::StatusOr<FileLock> lock = file.lock(LockKind::exclusive);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::ofd), 1);
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::posix), 1);
+  EXPECT_EQ(lock_from_another_process(temp.path(), OtherLock::flock), 0)
+      << "a flock(2) lock now conflicts with a FileLock: say so in file.h and the guide";
+  ASSERT_TRUE(lock->unlock().ok());
+  // The other way: a flock(2) holder leaves the FileLock free.
+  const int opened = ::open(temp.path().c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(opened, 0);
+  const Fd holder(opened);  // closed on every way out
+  ASSERT_EQ(::flock(holder.get(), LOCK_EX | LOCK_NB), 0);
+  absl::StatusOr<std::optional<FileLock>> taken = file.try_lock(LockKind::exclusive);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_TRUE(taken->has_value());
 }
 
 TEST(FileTest, LockKindNeedsTheMatchingAccess) {

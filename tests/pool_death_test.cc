@@ -26,7 +26,7 @@ class PoolDeathTest : public ::testing::Test {
   }
   void TearDown() override { ::unlink(path_.c_str()); }
   Pool<File> open() const {
-    absl::StatusOr<Pool<File>> pool = Pool<File>::open({.handle = {.path = path_, .create = true}});
+    absl::StatusOr<Pool<File>> pool = Pool<File>::open({.handle = {.path = path_, .access = FileAccess::write, .create = true}});
     EXPECT_TRUE(pool.ok()) << pool.status();
     return *std::move(pool);
   }
@@ -49,7 +49,7 @@ TEST_F(PoolDeathTest, DestroyedWhileAnAcquireWaits) {
   EXPECT_DEATH(
       {
         auto pool = std::make_unique<Pool<File>>(
-            *Pool<File>::open({.handle = {.path = path_, .create = true}, .pool = {.max_size = 1}}));
+            *Pool<File>::open({.handle = {.path = path_, .access = FileAccess::write, .create = true}, .pool = {.max_size = 1}}));
         auto held = pool->acquire();
         std::thread waiter([&] { (void)pool->acquire(); });
         while (pool->metrics().waiters == 0) absl::SleepFor(absl::Milliseconds(1));
@@ -113,7 +113,7 @@ TEST_F(PoolDeathTest, DestroyedInItsOwnLeakHandler) {
   EXPECT_DEATH(
       {
         auto* pool = new std::optional<Pool<File>>(*Pool<File>::open(
-            {.handle = {.path = path_, .create = true},
+            {.handle = {.path = path_, .access = FileAccess::write, .create = true},
              .pool = {.leak_threshold = absl::Milliseconds(1)}}));
         (*pool)->set_leak_handler([pool](const PoolLeak&) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the lease ends first

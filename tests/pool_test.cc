@@ -733,7 +733,7 @@ TEST(PoolClockTest, AWallClockStepForwardDoesNotAgeTheHandles) {
 TEST(PoolBuildTest, ABuildForDemandIsNotCountedAsMakingUpAnIdleTimeout) {
   Scratch path("shrunk");
   absl::StatusOr<Pool<File>> pool = Pool<File>::open(
-      {.handle = {.path = path.path(), .create = true},
+      {.handle = {.path = path.path(), .access = FileAccess::write, .create = true},
        .pool = {.max_size = 2, .idle_timeout = absl::Milliseconds(10)}});
   ASSERT_TRUE(pool.ok()) << pool.status();
   { auto lease = pool->acquire(); ASSERT_TRUE(lease.ok()); }
@@ -751,7 +751,7 @@ TEST(PoolBuildTest, ABuildForDemandIsNotCountedAsMakingUpAnIdleTimeout) {
 TEST(PoolBuildTest, TheBuilderSleepsWhileAHandleIsKeptForMinIdle) {
   Scratch path("kept");
   absl::StatusOr<Pool<File>> pool =
-      Pool<File>::open({.handle = {.path = path.path(), .create = true},
+      Pool<File>::open({.handle = {.path = path.path(), .access = FileAccess::write, .create = true},
                         .pool = {.max_size = 2,
                                  .min_idle = 1,
                                  .idle_timeout = absl::Milliseconds(20)}});
@@ -768,7 +768,7 @@ TEST(PoolBuildTest, TheBuilderSleepsWhileAHandleIsKeptForMinIdle) {
 
 TEST(PoolHealthTest, AFileOrSocketClosedOrMovedFromIsUnhealthyNotMisuse) {
   Scratch path("f");
-  absl::StatusOr<File> file = File::open({.path = path.path(), .create = true});
+  absl::StatusOr<File> file = File::open({.path = path.path(), .access = FileAccess::write, .create = true});
   ASSERT_TRUE(file.ok());
   EXPECT_TRUE(file->check_health(absl::Now()).ok());
   File moved = *std::move(file);
@@ -886,7 +886,7 @@ template <typename Child>
 // to join it (std::terminate).
 TEST(PoolForkTest, AChildUsingTwoPoolsDestroysBoth) {
   Scratch path("two");
-  const PoolConfig<FileConfig> config{.handle = {.path = path.path(), .create = true},
+  const PoolConfig<FileConfig> config{.handle = {.path = path.path(), .access = FileAccess::write, .create = true},
                                       .pool = {.max_size = 2}};
   std::optional<Pool<File>> a(*Pool<File>::open(config));
   std::optional<Pool<File>> b(*Pool<File>::open(config));
@@ -913,7 +913,7 @@ TEST(PoolForkTest, AChildUsingTwoPoolsDestroysBoth) {
 TEST(PoolForkTest, LeasesOfTheParentsOtherThreadsDoNotCountInTheChild) {
   Scratch path("held");
   std::optional<Pool<File>> pool(*Pool<File>::open(
-      {.handle = {.path = path.path(), .create = true}, .pool = {.max_size = 1}}));
+      {.handle = {.path = path.path(), .access = FileAccess::write, .create = true}, .pool = {.max_size = 1}}));
   std::mutex mu;
   std::condition_variable changed;
   bool held = false;
@@ -961,7 +961,7 @@ TEST(PoolForkTest, LeasesOfTheParentsOtherThreadsDoNotCountInTheChild) {
 TEST(PoolLeakGuardTest, LiveLeasesAreListedForTheLeakGuard) {
   Scratch path("guarded");
   absl::StatusOr<Pool<File>> pool =
-      Pool<File>::open({.handle = {.path = path.path(), .create = true}});
+      Pool<File>::open({.handle = {.path = path.path(), .access = FileAccess::write, .create = true}});
   ASSERT_TRUE(pool.ok());
   EXPECT_TRUE(pool_internal::live_leases().empty());
   auto lease = pool->acquire();

@@ -267,7 +267,7 @@ TEST_F(ChecksDeathTest, AStrayClose) {
       {
         // [guide:stray-close]
         ::close(journal.fd().get());  // aborts here: only `journal` may close it
-        File other = uncopyable::rebuild(FileConfig{.path = "other.log", .create = true}).value();
+        File other = uncopyable::rebuild(FileConfig{.path = "other.log", .access = uncopyable::FileAccess::write, .create = true}).value();
         (void)journal.write("entry\n");  // would have gone to other.log
         // [end]
       },
@@ -750,7 +750,7 @@ TEST_F(ChecksDeathTest, PoolDestroyedWithALeaseAlive) {
       {
         std::optional<uncopyable::PoolLease<File>> lease;
         absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .create = true}});
+            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
         lease.emplace(*pool->acquire());
         pool = absl::InvalidArgumentError("gone");  // destroys the pool: aborts
       },
@@ -762,9 +762,9 @@ TEST_F(ChecksDeathTest, PoolAssignedOverWithALeaseAlive) {
   EXPECT_DEATH(
       {
         absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .create = true}});
+            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
         absl::StatusOr<uncopyable::Pool<File>> other = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .create = true}});
+            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
         auto lease = pool->acquire();
         *pool = *std::move(other);  // aborts
       },
@@ -774,7 +774,7 @@ TEST_F(ChecksDeathTest, PoolAssignedOverWithALeaseAlive) {
 TEST_F(ChecksDeathTest, PoolLeaseAfterMove) {
   ::unlink("journal.log");
   absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
   ASSERT_TRUE(pool.ok()) << pool.status();
   EXPECT_DEATH(
       {
@@ -788,7 +788,7 @@ TEST_F(ChecksDeathTest, PoolLeaseAfterMove) {
 TEST_F(ChecksDeathTest, PoolAfterMove) {
   ::unlink("journal.log");
   absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
   ASSERT_TRUE(pool.ok()) << pool.status();
   uncopyable::Pool<File> mine = *std::move(pool);
   EXPECT_DEATH((void)pool->acquire(),
@@ -798,7 +798,7 @@ TEST_F(ChecksDeathTest, PoolAfterMove) {
 TEST_F(ChecksDeathTest, PoolLeaseReleasedTwice) {
   ::unlink("journal.log");
   absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .create = true}});
+      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
   ASSERT_TRUE(pool.ok()) << pool.status();
   EXPECT_DEATH(
       {
@@ -814,7 +814,7 @@ TEST_F(ChecksDeathTest, PoolDestroyedInItsOwnLeakHandler) {
   EXPECT_DEATH(
       {
         auto* pool = new std::optional<uncopyable::Pool<File>>(*uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .create = true},
+            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true},
              .pool = {.leak_threshold = absl::Milliseconds(1)}}));
         (*pool)->set_leak_handler([pool](const uncopyable::PoolLeak&) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the lease ended

@@ -140,6 +140,13 @@ TEST(RebuildTest, ARebuildDoesWhatTheConfigSaysAgain) {
   absl::StatusOr<uint64_t> emptied = log->size();
   ASSERT_TRUE(emptied.ok()) << emptied.status();
   EXPECT_EQ(*emptied, 0u);
+  uncopyable::FileConfig reading = log->config();
+  reading.access = uncopyable::FileAccess::read;
+  EXPECT_FALSE(uncopyable::rebuild(reading).ok());  // create and truncate need write access
+  reading.create = false;
+  reading.truncate = false;
+  absl::StatusOr<uncopyable::File> reader = uncopyable::rebuild(reading);
+  ASSERT_TRUE(reader.ok()) << reader.status();
 
   // "Any free port": a rebuilt listener gets a port of its own.
   absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(

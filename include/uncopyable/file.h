@@ -86,9 +86,9 @@ struct FileConfig {
 
   std::string path{};                     // required: the file to open
   FileAccess access = FileAccess::read;   // read, write or read_write
-  bool create = false;                    // O_CREAT: create it if missing
+  bool create = false;                    // O_CREAT: create it if missing (needs write)
   bool exclusive = false;                 // O_EXCL: fail if it exists (with create)
-  bool truncate = false;                  // O_TRUNC: empty it on open (needs write)
+  bool truncate = false;                  // O_TRUNC: empty it on open (needs write, no append)
   bool append = false;                    // O_APPEND: every write goes to the end
   Permissions permissions{};              // 0600: mode of a created file, less umask
   bool close_on_exec = true;              // O_CLOEXEC: exec'd programs do not inherit it
@@ -99,7 +99,13 @@ struct FileConfig {
   static constexpr absl::string_view kRequired[] = {"path"};
 
   // The path is not empty and holds no NUL; exclusive needs create;
-  // truncate and append need write access; permissions fit in 07777.
+  // create, truncate and append need write access; append and truncate do
+  // not go together; permissions fit in 07777. As Rust's OpenOptions (which
+  // refuses the same with InvalidInput), and unlike open(2), which would
+  // take them: a reader with create=true would make an empty file where its
+  // path is wrong and read nothing, rather than fail with NotFound.
+  // InvalidArgument, naming the field: "FileConfig.create: needs write
+  // access (access=write or read_write)".
   absl::Status validate() const;
 };
 
@@ -140,7 +146,16 @@ struct LockTraits : AddressTraits {
 
 // An advisory lock on a whole File, held by its open file description (an
 // OFD lock): a rebuild() of the same File is a different holder, a fork()ed
-// copy of the descriptor is the same one. Released by unlock() or by the
+// copy of the descriptor is the same one.
+//
+// Whom it excludes: other FileLocks, and any program's fcntl(2) locks on the
+// file (OFD locks, and classic POSIX record locks: lockf(3), Python's
+// fcntl.lockf, SQLite's). Not flock(2) locks, which Linux keeps in a table
+// of their own: Rust's File::lock, folly's File::lock, Python's fcntl.flock
+// and flock(1) lock the file at the same time as a FileLock, and neither
+// side waits (tests/file_test.cc,
+// AFileLockExcludesFcntlLocksButNotFlockLocks). To exclude such a program,
+// agree on one kind of lock with it. Released by unlock() or by the
 // destructor, in the process that took it: in a fork()ed child, unlocking or
 // destroying the inherited copy releases nothing (the parent still holds the
 // lock; a child that wants a lock of its own rebuild()s its own File). It
@@ -295,6 +310,15 @@ class File {
   [[nodiscard]] absl::Status write(absl::string_view data, size_t* written = nullptr);
   // The same at `offset`, leaving the file offset alone (EINVAL as for
   // pread()).
+  //
+  // On a File opened with append, Linux's pwrite(2) ignores the offset and
+  // writes at the end (its man page, BUGS; Rust's FileExt::write_at and
+  // folly's pwriteFull do just that). This one writes at `offset` with
+  // pwritev2(2) and RWF_NOAPPEND (Linux 6.9 and later), or, where the kernel
+  // refuses that flag (EOPNOTSUPP or EINVAL: Debian 12's 6.1, say), writes
+  // nothing and is FailedPrecondition: `pwrite file "/tmp/t": opened with
+  // append=true, where Linux writes at the end whatever the offset`. It
+  // never appends where an offset was asked for. write() still appends.
   [[nodiscard]] absl::Status pwrite(absl::string_view data, off_t offset,
                                     size_t* written = nullptr);
 
@@ -302,12 +326,23 @@ class File {
   [[nodiscard]] absl::StatusOr<off_t> seek(off_t offset, Whence whence = Whence::start);
   // The file's size in bytes now.
   [[nodiscard]] absl::StatusOr<uint64_t> size() const;
+  // Makes the file `size` bytes long (ftruncate(2); Rust's File::set_len):
+  // bytes past it are dropped, and a file that grows reads as zeros up to
+  // it. The file offset stays where it was, even past the new end (a write
+  // there leaves a hole of zeros). Needs write access (FailedPrecondition
+  // otherwise, as write() gives); a size larger than the largest off_t is
+  // EINVAL. Errors name the path. With append, the next write() goes to the
+  // new end.
+  [[nodiscard]] absl::Status set_size(uint64_t size);
   // fsync(2): data and metadata reach the disk.
   [[nodiscard]] absl::Status sync();
   // fdatasync(2): data, and the metadata needed to read it back.
   [[nodiscard]] absl::Status datasync();
 
-  // Waits for the lock. Shared needs read access, exclusive write access.
+  // Waits for the lock. Shared needs read access, exclusive write access
+  // (flock(2), which Rust's and folly's File::lock use, has no such rule).
+  // An OFD lock (fcntl F_OFD_SETLKW): it waits for other fcntl locks on the
+  // file, never for flock(2) locks (see FileLock).
   //
   // A File holds one lock at a time: asking a File for a second FileLock
   // while one from it is alive is misuse and aborts ("File::lock() while a

@@ -1,7 +1,9 @@
 // uncopyable/permissions.h: Permissions, the mode bits of a file or socket
 // that is created, as a value.
 //
-//   uncopyable::FileConfig config{.path = "journal.log", .create = true,
+//   uncopyable::FileConfig config{.path = "journal.log",
+//                                 .access = uncopyable::FileAccess::write,
+//                                 .create = true,
 //                                 .permissions = uncopyable::Permissions(0640)};
 //   config.permissions.to_string();                     // "0640"
 //   uncopyable::Permissions::from_string("600");        // Permissions(0600)
