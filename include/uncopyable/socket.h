@@ -19,6 +19,9 @@
 // connects again. A Connection came from accept(): nothing describes how to
 // make it again, so it has no config and no rebuild() (it is not
 // Rebuildable, and code that needs that does not compile with it).
+// Its receive and send timeouts are the ListenerConfig's (none by default:
+// a server facing clients it does not trust sets them, or calls
+// set_timeouts() on the connection); a Socket's are its SocketConfig's.
 //
 // Errors are absl::Status values saying the operation and the socket, as
 // "<operation> <resource>: <what>" (uncopyable/internal/message.h):
