@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask()
-#include <sys/prctl.h>
 #include <string.h>  // NOLINT(modernize-deprecated-headers): GNU sigabbrev_np()
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
