@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -283,6 +284,9 @@ absl::Status ListenerConfig::validate() const {
       .valid("endpoint", endpoint.validate())
       .in_range("backlog", backlog, 0, 65535)
       .check(socket_mode.bits() <= 0777, "socket_mode", "must be at most 0777")
+      .check(send_timeout > absl::ZeroDuration(), "send_timeout", "must be positive (inf: none)")
+      .check(receive_timeout > absl::ZeroDuration(), "receive_timeout",
+             "must be positive (inf: none)")
       .status();
 }
 
@@ -386,6 +390,30 @@ absl::Status Stream<Self>::receive_exactly(absl::Span<char> buffer) {
     return internal::error_on(absl::StatusCode::kOutOfRange, "receive", self().resource(),
                               absl::StrCat("the peer closed the connection after ", result.done,
                                            " of ", buffer.size(), " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Self>
+absl::Status Stream<Self>::set_timeouts(absl::Duration receive, absl::Duration send) {
+  const int fd = checked_fd("set_timeouts()");
+  const auto refuse = [&](absl::string_view which, absl::Duration timeout) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "set_timeouts",
+                              self().resource(),
+                              absl::StrCat("the ", which, " timeout must be positive (inf: none), not ",
+                                           absl::FormatDuration(timeout)));
+  };
+  if (receive <= absl::ZeroDuration()) return refuse("receive", receive);
+  if (send <= absl::ZeroDuration()) return refuse("send", send);
+  const timeval receive_value = kernel_timeval(receive);  // inf: {0, 0}, none
+  const timeval send_value = kernel_timeval(send);
+  if (sys::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_value, sizeof receive_value) != 0) {
+    return internal::errno_error_on(errno, "set_timeouts", self().resource(),
+                                    "setsockopt SO_RCVTIMEO");
+  }
+  if (sys::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_value, sizeof send_value) != 0) {
+    return internal::errno_error_on(errno, "set_timeouts", self().resource(),
+                                    "setsockopt SO_SNDTIMEO");
   }
   return absl::OkStatus();
 }
@@ -600,6 +628,21 @@ absl::StatusOr<Listener> Listener::rebuild() const {
 
 FdView Listener::fd() const { return FdView(checked_fd("fd()")); }
 
+absl::Status Listener::accepted_timeouts(int fd) const {
+  const std::pair<int, absl::Duration> timeouts[] = {{SO_RCVTIMEO, config_.receive_timeout},
+                                                     {SO_SNDTIMEO, config_.send_timeout}};
+  for (const auto& [name, timeout] : timeouts) {
+    if (timeout == absl::InfiniteDuration()) continue;  // the kernel's default: none
+    const timeval value = kernel_timeval(timeout);
+    if (sys::setsockopt(fd, SOL_SOCKET, name, &value, sizeof value) != 0) {
+      return internal::errno_error_on(
+          errno, "accept", resource(),
+          name == SO_RCVTIMEO ? "setsockopt SO_RCVTIMEO" : "setsockopt SO_SNDTIMEO");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
   const int fd = checked_fd("accept()");
   const internal::Deadline deadline = internal::Deadline::after(timeout);
@@ -618,6 +661,10 @@ absl::StatusOr<Connection> Listener::accept(absl::Duration timeout) {
                                       config_.close_on_exec ? SOCK_CLOEXEC : 0);
     if (accepted >= 0) {
       Fd connection(accepted);
+      // The config's timeouts, so that a silent client cannot make a
+      // receive() wait for ever. A failure closes the connection: the
+      // caller asked for a bound this one would not have.
+      if (absl::Status s = accepted_timeouts(accepted); !s.ok()) return s;
       // A TCP client has an address; a Unix one usually has none.
       if (bound_.kind() == Endpoint::Kind::kTcp) {
         return Connection(std::move(connection), endpoint_of(storage, length), false);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask()
 #include <string.h>  // NOLINT(modernize-deprecated-headers): GNU sigabbrev_np()
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ using subprocess_internal::Child;
 // The steps the child takes, in order; a report names the one that failed.
 enum class Step : int32_t {
   kSignalMask = 1,  // unblocking every signal
+  kParentDeath,     // asking for parent_death_signal (prctl PR_SET_PDEATHSIG)
   kReport,          // moving the report pipe out of the way
   kPass,            // placing a passed descriptor (`index`: which)
   kNull,            // placing /dev/null (`index`: the stream, or -1)
@@ -73,6 +75,8 @@ struct Plan {
   int* copies;                    // scratch: where the child keeps them meanwhile
   size_t passed_count;
   int floor;  // above every number the child ends up with
+  int parent_death_signal;  // 0: none
+  pid_t parent_pid;         // the spawning process, to see that it died already
 };
 
 [[noreturn]] UNCOPYABLE_CHILD_CODE void child_failed(int report_fd, Step step, int error,
@@ -101,6 +105,18 @@ UNCOPYABLE_CHILD_CODE void run_child(void* argument) noexcept {
   const uint64_t no_signals = 0;  // the kernel's sigset: 64 bits
   if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, nullptr, sizeof no_signals) != 0) {
     child_failed(report, Step::kSignalMask, errno, -1);
+  }
+  // The signal comes when the spawning thread ends (the kernel's "parent"
+  // is a thread). The parent may have died before the prctl: then the
+  // child has been handed to another process already, and signals itself.
+  if (plan.parent_death_signal != 0) {
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan.parent_death_signal, 0, 0, 0) != 0) {
+      child_failed(report, Step::kParentDeath, errno, -1);
+    }
+    if (::syscall(SYS_getppid) != plan.parent_pid) {
+      ::syscall(SYS_kill, ::syscall(SYS_getpid), plan.parent_death_signal);
+      ::syscall(SYS_exit_group, 127);  // the signal is ignored here: nobody waits for this child
+    }
   }
   // What the child keeps goes above every number it ends up with first, so
   // that placing one cannot close another (a source may sit at a target).
@@ -164,7 +180,10 @@ std::vector<std::string> child_environment(const SubprocessConfig& config) {
       const bool replaced =
           std::any_of(config.environment.begin(), config.environment.end(),
                       [&](const EnvironmentVariable& variable) { return variable.name == name; });
-      if (!replaced) out.emplace_back(text);
+      const bool removed =
+          std::find(config.remove_environment.begin(), config.remove_environment.end(), name) !=
+          config.remove_environment.end();
+      if (!replaced && !removed) out.emplace_back(text);
     }
   }
   for (const EnvironmentVariable& variable : config.environment) {
@@ -217,6 +236,12 @@ std::string program_for_messages(const SubprocessConfig& config) {
                       looked_up(config.argv[0]) ? " (looked up on PATH)" : "");
 }
 
+// "SIGTERM", or "signal 99" for a number that names none.
+std::string signal_name(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? absl::StrCat("SIG", name) : absl::StrCat("signal ", signal);
+}
+
 // The Status for what a failed child reported.
 absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView> passed,
                          const std::vector<std::string>& programs, const Report& report) {
@@ -226,6 +251,11 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
   switch (static_cast<Step>(report.step)) {
     case Step::kSignalMask:
       return internal::errno_error_on(error, "spawn", program, "sigprocmask in the child");
+    case Step::kParentDeath:
+      return internal::errno_error_on(
+          error, "spawn", program,
+          absl::StrCat("prctl(PR_SET_PDEATHSIG, ", signal_name(config.parent_death_signal),
+                       ") in the child"));
     case Step::kReport:
       return internal::errno_error_on(error, "spawn", program,
                                       "fcntl F_DUPFD_CLOEXEC in the child");
@@ -265,12 +295,6 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
 ExitStatus exit_status_of(const siginfo_t& info) {
   if (info.si_code == CLD_EXITED) return ExitStatus::exited(info.si_status);
   return ExitStatus::killed(info.si_status);  // CLD_KILLED or CLD_DUMPED
-}
-
-// "SIGTERM", or "signal 99" for a number that names none.
-std::string signal_name(int signal) {
-  const char* name = ::sigabbrev_np(signal);
-  return name != nullptr ? absl::StrCat("SIG", name) : absl::StrCat("signal ", signal);
 }
 
 // Kills the child (SIGKILL) and reaps it. A kill that fails leaves it alone
@@ -322,8 +346,23 @@ absl::Status SubprocessConfig::validate() const {
                 absl::StrCat(config_internal::quote_for_message(environment[i].name),
                              " is set twice"));
   }
+  std::set<absl::string_view> removed;
+  for (size_t i = 0; i < remove_environment.size(); ++i) {
+    const std::string field = absl::StrCat("remove_environment[", i, "]");
+    const std::string& name = remove_environment[i];
+    rules.check(!name.empty(), field, "must not be empty");
+    rules.check(name.find('=') == std::string::npos, field, "must not contain '='");
+    rules.check(name.find('\0') == std::string::npos, field, "must not contain a NUL byte");
+    const std::string quoted = config_internal::quote_for_message(name);
+    rules.check(removed.insert(name).second, field, absl::StrCat(quoted, " is removed twice"));
+    rules.check(names.count(name) == 0, field,
+                absl::StrCat(quoted, " is also set in environment: set it or remove it"));
+  }
   rules.check(working_directory.find('\0') == std::string::npos, "working_directory",
               "must not contain a NUL byte");
+  rules.check(parent_death_signal >= 0 && parent_death_signal < NSIG, "parent_death_signal",
+              absl::StrCat("must be 0 (none) or a signal number from 1 to ", NSIG - 1, ", not ",
+                           parent_death_signal));
   std::set<int32_t> numbers;
   for (size_t i = 0; i < passed_fds.size(); ++i) {
     const std::string field = absl::StrCat("passed_fds[", i, "]");
@@ -430,6 +469,8 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   plan.targets = targets.data();
   plan.copies = copies.data();
   plan.passed_count = sources.size();
+  plan.parent_death_signal = config.parent_death_signal;
+  plan.parent_pid = ::getpid();
 
   int pidfd = -1;
   const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);

@@ -186,6 +186,44 @@ std::vector<Operation> operations() {
   };
 }
 
+// The listener's timeouts go on each accepted descriptor; if that fails,
+// accept() says so, naming the listener, and the descriptor is closed.
+TEST(SocketFaultTest, AcceptedTimeoutsThatCannotBeSetAreAStatus) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0),
+                                                      .send_timeout = absl::Seconds(1),
+                                                      .receive_timeout = absl::Seconds(1)});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  const std::string resource = listener->resource();
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener->endpoint()});
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (int n : {1, 2}) {
+    absl::StatusOr<Socket> again = Socket::open({.endpoint = listener->endpoint()});
+    ASSERT_TRUE(again.ok()) << again.status();
+    const std::set<int> with_client = open_fds();
+    absl::StatusOr<Connection> server;
+    {
+      FaultInjector fault;
+      fault.fail_nth(n, ENOMEM, Syscall::kSetsockopt);
+      server = listener->accept(kWait);
+    }
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kResourceExhausted) << server.status();
+    EXPECT_EQ(server.status().message(),
+              absl::StrCat("accept ", resource, ": setsockopt ",
+                           n == 1 ? "SO_RCVTIMEO" : "SO_SNDTIMEO",
+                           ": Cannot allocate memory [ENOMEM]"));
+    EXPECT_EQ(open_fds(), with_client) << "the accepted descriptor leaked";
+  }
+  absl::StatusOr<Connection> server = listener->accept(kWait);
+  ASSERT_TRUE(server.ok()) << server.status();
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EIO, Syscall::kSetsockopt);
+    const absl::Status status = server->set_timeouts(absl::Seconds(1), absl::Seconds(1));
+    EXPECT_THAT(status.message(), HasSubstr("set_timeouts connection from tcp://127.0.0.1:"));
+    EXPECT_THAT(status.message(), HasSubstr("setsockopt SO_RCVTIMEO: "));
+  }
+}
+
 std::vector<int> errnos_for(Syscall call) {
   switch (call) {
     case Syscall::kSend:

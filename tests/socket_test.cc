@@ -190,6 +190,93 @@ TEST(SocketTest, SubMicrosecondTimeoutsStillTimeOut) {
   }));
 }
 
+// The socket option `name` (SO_RCVTIMEO or SO_SNDTIMEO) as the kernel has it.
+absl::Duration kernel_timeout(FdView fd, int name) {
+  timeval value{-1, -1};
+  socklen_t size = sizeof value;
+  EXPECT_EQ(::getsockopt(fd.get(), SOL_SOCKET, name, &value, &size), 0) << std::strerror(errno);
+  return absl::DurationFromTimeval(value);
+}
+
+// A client that connects and sends nothing cannot make the server's
+// receive() wait for ever: the listener's timeouts go on every connection
+// it accepts (review PEERS6 finding 2).
+TEST(SocketTest, AnAcceptedConnectionTimesOutASilentClient) {
+  absl::StatusOr<Listener> listener = Listener::open({.endpoint = Endpoint::tcp("127.0.0.1", 0),
+                                                      .send_timeout = absl::Milliseconds(100),
+                                                      .receive_timeout = absl::Milliseconds(100)});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  Socket client = dial(listener->endpoint());
+  absl::StatusOr<Connection> server = listener->accept(kWait);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_RCVTIMEO), absl::Milliseconds(100));
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_SNDTIMEO), absl::Milliseconds(100));
+  const std::string peer = client.local_endpoint()->to_string();
+  char byte;
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    const absl::Status status = server->receive(absl::MakeSpan(&byte, 1)).status();
+    return is(status, absl::StatusCode::kDeadlineExceeded) &&
+           status.message() == "receive connection from " + peer + ": timed out";
+  }));
+  // Part of a message, then silence.
+  ASSERT_TRUE(client.send("ab").ok());
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    std::string buffer(5, '\0');
+    const absl::Status status = server->receive_exactly(absl::MakeSpan(buffer));
+    return is(status, absl::StatusCode::kDeadlineExceeded) &&
+           status.message() ==
+               "receive connection from " + peer + ": timed out (2 of 5 bytes had arrived)";
+  }));
+  // A client that never reads.
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    return is(server->send(std::string(64 << 20, 'x')), absl::StatusCode::kDeadlineExceeded);
+  }));
+  // A listener without timeouts leaves the kernel's default: none.
+  Listener plain = listen_on(Endpoint::tcp("127.0.0.1", 0));
+  Socket other = dial(plain.endpoint());
+  absl::StatusOr<Connection> unbounded = plain.accept(kWait);
+  ASSERT_TRUE(unbounded.ok()) << unbounded.status();
+  EXPECT_EQ(kernel_timeout(unbounded->fd(), SO_RCVTIMEO), absl::ZeroDuration());
+  EXPECT_EQ(kernel_timeout(unbounded->fd(), SO_SNDTIMEO), absl::ZeroDuration());
+}
+
+TEST(SocketTest, SetTimeoutsBoundsOneConnectionAndInfiniteClearsIt) {
+  Listener listener = listen_on(Endpoint::tcp("127.0.0.1", 0));
+  Socket client = dial(listener.endpoint());
+  absl::StatusOr<Connection> server = listener.accept(kWait);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(server->set_timeouts(absl::Milliseconds(100), absl::InfiniteDuration()).ok());
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_RCVTIMEO), absl::Milliseconds(100));
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_SNDTIMEO), absl::ZeroDuration());
+  char byte;
+  ASSERT_NO_FATAL_FAILURE(finishes_in_time([&] {
+    return is(server->receive(absl::MakeSpan(&byte, 1)).status(),
+              absl::StatusCode::kDeadlineExceeded);
+  }));
+  ASSERT_TRUE(server->set_timeouts(absl::InfiniteDuration(), absl::Seconds(2)).ok());
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_RCVTIMEO), absl::ZeroDuration());
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_SNDTIMEO), absl::Seconds(2));
+
+  // Not positive: InvalidArgument, and nothing changes.
+  const std::string peer = client.local_endpoint()->to_string();
+  const absl::Status zero = server->set_timeouts(absl::ZeroDuration(), absl::Seconds(1));
+  EXPECT_EQ(zero.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(zero.message(), "set_timeouts connection from " + peer +
+                                ": the receive timeout must be positive (inf: none), not 0");
+  const absl::Status negative = server->set_timeouts(absl::Seconds(1), absl::Seconds(-1));
+  EXPECT_EQ(negative.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(negative.message(), HasSubstr("the send timeout must be positive"));
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_RCVTIMEO), absl::ZeroDuration());
+  EXPECT_EQ(kernel_timeout(server->fd(), SO_SNDTIMEO), absl::Seconds(2));
+
+  // A Socket too, rounded up as its config's are (never to 0, "none"; the
+  // kernel then rounds up to its clock tick); its config stays as it was.
+  ASSERT_TRUE(client.set_timeouts(absl::Nanoseconds(500), absl::Nanoseconds(1500)).ok());
+  EXPECT_GT(kernel_timeout(client.fd(), SO_RCVTIMEO), absl::ZeroDuration());
+  EXPECT_GT(kernel_timeout(client.fd(), SO_SNDTIMEO), absl::ZeroDuration());
+  EXPECT_EQ(client.config().receive_timeout, absl::InfiniteDuration());
+}
+
 // A zero-length receive or send asks for nothing and waits for nothing
 // (recv(2) of 0 bytes would wait for a byte).
 TEST(SocketTest, ZeroLengthTransfersReturnAtOnce) {
@@ -407,6 +494,43 @@ TEST(SocketConfigTest, RulesAndJson) {
   EXPECT_EQ(*from_json<SocketConfig>(to_json(config)), config);
   EXPECT_EQ(from_json<SocketConfig>(R"({"endpoint":"tcp://h:0"})").status().message(),
             "SocketConfig.endpoint: a TCP port to connect to cannot be 0");
+}
+
+TEST(ListenerConfigTest, TimeoutRulesPrintingAndJson) {
+  const Endpoint endpoint = Endpoint::tcp("127.0.0.1", 0);
+  EXPECT_EQ((ListenerConfig{.endpoint = endpoint, .send_timeout = absl::ZeroDuration()})
+                .validate()
+                .message(),
+            "ListenerConfig.send_timeout: must be positive (inf: none)");
+  EXPECT_EQ((ListenerConfig{.endpoint = endpoint, .receive_timeout = absl::Seconds(-1)})
+                .validate()
+                .message(),
+            "ListenerConfig.receive_timeout: must be positive (inf: none)");
+  EXPECT_EQ(Listener::open({.endpoint = endpoint, .receive_timeout = absl::ZeroDuration()})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  const ListenerConfig defaults{.endpoint = Endpoint::unix_socket("/run/app.sock")};
+  EXPECT_EQ(defaults.send_timeout, absl::InfiniteDuration());
+  EXPECT_EQ(defaults.receive_timeout, absl::InfiniteDuration());
+  const ListenerConfig config{.endpoint = Endpoint::unix_socket("/run/app.sock"),
+                              .receive_timeout = absl::Milliseconds(1500)};
+  EXPECT_EQ(to_json(config),
+            "{\"endpoint\":\"unix:///run/app.sock\",\"backlog\":128,\"reuse_address\":true,"
+            "\"reuse_port\":false,\"socket_mode\":\"0600\",\"remove_stale\":true,"
+            "\"close_on_exec\":true,\"send_timeout\":\"inf\",\"receive_timeout\":\"1.5s\"}");
+  EXPECT_THAT(to_string(config), HasSubstr("send_timeout=inf, receive_timeout=1.5s"));
+  EXPECT_EQ(*from_json<ListenerConfig>(to_json(config)), config);
+  absl::StatusOr<ListenerConfig> parsed = from_json<ListenerConfig>(
+      R"({"endpoint":"tcp://127.0.0.1:0","send_timeout":"250ms","receive_timeout":"0.5us"})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->send_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(parsed->receive_timeout, absl::Nanoseconds(500));
+  EXPECT_NE(*parsed, ListenerConfig{.endpoint = endpoint});
+  EXPECT_EQ(from_json<ListenerConfig>(R"({"endpoint":"tcp://127.0.0.1:0","send_timeout":"0s"})")
+                .status()
+                .message(),
+            "ListenerConfig.send_timeout: must be positive (inf: none)");
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -169,6 +172,121 @@ TEST(SubprocessTest, EnvironmentIsInheritedWithChangesOrGivenWhole) {
             "A=1\nEMPTY=\n");
   ::unsetenv("UNCOPYABLE_INHERITED");
   ::unsetenv("UNCOPYABLE_REPLACED");
+}
+
+// An inherited variable can be kept from the child (review PEERS6 finding
+// 11): neither its value nor its name reaches it.
+TEST(SubprocessTest, RemovedVariablesAreNotInherited) {
+  ASSERT_EQ(::setenv("UNCOPYABLE_SECRET", "hunter2", 1), 0);
+  ASSERT_EQ(::setenv("UNCOPYABLE_KEPT", "kept", 1), 0);
+  const std::string printed = output_of(
+      {.argv = {"/usr/bin/env"},
+       .environment = {{.name = "UNCOPYABLE_SET", .value = Secret<std::string>("set")}},
+       .remove_environment = {"UNCOPYABLE_SECRET", "UNCOPYABLE_NEVER_DEFINED"}});
+  EXPECT_THAT(printed, Not(HasSubstr("UNCOPYABLE_SECRET")));
+  EXPECT_THAT(printed, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(printed, HasSubstr("\nUNCOPYABLE_KEPT=kept\n"));
+  EXPECT_THAT(printed, HasSubstr("UNCOPYABLE_SET=set\n"));
+  // Without it, the same config passes it on (the test can fail).
+  EXPECT_THAT(output_of({.argv = {"/usr/bin/env"}}), HasSubstr("UNCOPYABLE_SECRET=hunter2\n"));
+  // A removed PATH is not searched either: execvp's default is.
+  EXPECT_THAT(output_of({.argv = {"env"}, .remove_environment = {"PATH"}}),
+              Not(HasSubstr("PATH=")));
+  ::unsetenv("UNCOPYABLE_SECRET");
+  ::unsetenv("UNCOPYABLE_KEPT");
+}
+
+// What a helper process that spawned `sleep 30` (from `config`) and then
+// died without running destructors (`die`) left running: whether its child
+// was gone within 10 s. The grandchild's pidfd is opened while it surely
+// runs, so its pid cannot be reused meanwhile.
+enum class Fate { gone, running, setup_failed };
+template <typename Die>
+Fate grandchild_after_parent_died(const SubprocessConfig& config, Die die) {
+  int to_test[2];
+  int to_helper[2];
+  if (::pipe2(to_test, O_CLOEXEC) != 0 || ::pipe2(to_helper, O_CLOEXEC) != 0) {
+    return Fate::setup_failed;
+  }
+  const pid_t helper = ::fork();
+  if (helper == 0) {
+    const rlimit no_core = {0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    absl::StatusOr<Subprocess> child = Subprocess::open(config);
+    const pid_t pid = child.ok() ? child->pid() : 0;
+    (void)!::write(to_test[1], &pid, sizeof pid);
+    char go;
+    (void)!::read(to_helper[0], &go, 1);
+    if (child.ok()) die(*child);
+    ::_exit(3);  // `die` must not return
+  }
+  ::close(to_test[1]);
+  ::close(to_helper[0]);
+  pid_t grandchild = 0;
+  pollfd ready = {to_test[0], POLLIN, 0};
+  const bool got = ::poll(&ready, 1, 10000) == 1 &&
+                   ::read(to_test[0], &grandchild, sizeof grandchild) == sizeof grandchild;
+  const int pidfd = got && grandchild > 0
+                        ? static_cast<int>(::syscall(SYS_pidfd_open, grandchild, 0))
+                        : -1;
+  (void)!::write(to_helper[1], "x", 1);  // die now
+  ::close(to_test[0]);
+  ::close(to_helper[1]);
+  int status = 0;
+  const bool helper_died = ::waitpid(helper, &status, 0) == helper && WIFSIGNALED(status) &&
+                           WTERMSIG(status) == SIGABRT;
+  if (pidfd < 0 || !helper_died) {
+    if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    ADD_FAILURE() << "pid " << grandchild << ", helper status " << status;
+    return Fate::setup_failed;
+  }
+  // The kernel signals the child as the helper exits, before waitpid sees
+  // it; a process killed that way is gone within moments.
+  pollfd exited = {pidfd, POLLIN, 0};
+  const bool gone = ::poll(&exited, 1, config.parent_death_signal != 0 ? 10000 : 0) == 1;
+  if (!gone) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);  // no leak
+  ::close(pidfd);
+  return gone ? Fate::gone : Fate::running;
+}
+
+// A parent that aborts runs no destructor; its child goes anyway (review
+// PEERS6 finding 3).
+TEST(SubprocessTest, AChildDiesWithAParentThatAborts) {
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}}, [](Subprocess&) { std::abort(); }),
+            Fate::gone);
+}
+
+// ... also one that aborts on misuse: every `uncopyable:` line is an abort.
+TEST(SubprocessTest, AChildDiesWithAParentThatAbortsOnMisuse) {
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}},
+                                         [](Subprocess& child) {
+                                           Subprocess taken = std::move(child);
+                                           (void)child.pid();  // NOLINT: use after move, on purpose
+                                         }),
+            Fate::gone);
+}
+
+// With 0 the child is left running, as folly and Rust leave it.
+TEST(SubprocessTest, WithoutAParentDeathSignalTheChildRunsOnOrphaned) {
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}, .parent_death_signal = 0},
+                                         [](Subprocess&) { std::abort(); }),
+            Fate::running);
+}
+
+// Linux sends it when the spawning THREAD ends, as the header says: a child
+// spawned from a thread that exits goes with it, unless the config says 0.
+TEST(SubprocessTest, TheParentDeathSignalFollowsTheSpawningThread) {
+  std::optional<Subprocess> child;
+  std::thread([&] { child.emplace(spawn({.argv = {"sleep", "30"}})); }).join();
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(finish(*child), ExitStatus::killed(SIGKILL));
+  std::optional<Subprocess> kept;
+  std::thread([&] {
+    kept.emplace(spawn({.argv = {"sleep", "30"}, .parent_death_signal = 0}));
+  }).join();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->wait(absl::ZeroDuration()).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(kept->close().ok());
 }
 
 // The child inherits 0, 1, 2 and what the config passes, nothing else: not
@@ -387,6 +505,7 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
   const SubprocessConfig config{
       .argv = {"deploy", "--fast"},
       .environment = {{.name = "TOKEN", .value = Secret<std::string>("hunter2")}},
+      .remove_environment = {"PGPASSWORD"},
       .passed_fds = {3},
       .standard_input = StandardStream::null};
   SubprocessConfig copy = config;
@@ -397,12 +516,27 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
   EXPECT_EQ(printed,
             "SubprocessConfig{argv=[\"deploy\", \"--fast\"], inherit_environment=true, "
             "environment=[EnvironmentVariable{name=\"TOKEN\", value=***}], "
+            "remove_environment=[\"PGPASSWORD\"], "
             "working_directory=\"\", passed_fds=[3], standard_input=null, "
-            "standard_output=inherit, standard_error=inherit}");
+            "standard_output=inherit, standard_error=inherit, parent_death_signal=9}");
+  EXPECT_THAT(to_json(config), HasSubstr("\"remove_environment\":[\"PGPASSWORD\"]"));
+  EXPECT_THAT(to_json(config), HasSubstr("\"parent_death_signal\":9"));
   EXPECT_THAT(to_json(config), Not(HasSubstr("hunter2")));
   absl::StatusOr<SubprocessConfig> back = from_json<SubprocessConfig>(to_json(config, Secrets::kReveal));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, config);
+  copy = config;
+  copy.remove_environment.clear();
+  EXPECT_NE(copy, config);
+  copy = config;
+  copy.parent_death_signal = 0;
+  EXPECT_NE(copy, config);
+  absl::StatusOr<SubprocessConfig> parsed = from_json<SubprocessConfig>(
+      R"({"argv":["env"],"remove_environment":["A","B"],"parent_death_signal":0})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->remove_environment, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(parsed->parent_death_signal, 0);
+  EXPECT_EQ(SubprocessConfig{}.parent_death_signal, SIGKILL);
 }
 
 TEST(SubprocessTest, ValidateSaysWhatIsWrong) {
@@ -423,6 +557,29 @@ TEST(SubprocessTest, ValidateSaysWhatIsWrong) {
             "SubprocessConfig.passed_fds[0]: -1 is out of range [0, 1048575]");
   EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .passed_fds = {4, 4}}.validate().message()),
             "SubprocessConfig.passed_fds[1]: fd 4 is passed twice");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .remove_environment = {"A=B"}}.validate().message()),
+            "SubprocessConfig.remove_environment[0]: must not contain '='");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .remove_environment = {""}}.validate().message()),
+            "SubprocessConfig.remove_environment[0]: must not be empty");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .remove_environment = {std::string("A\0B", 3)}}
+                 .validate()
+                 .message()),
+            "SubprocessConfig.remove_environment[0]: must not contain a NUL byte");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .remove_environment = {"A", "A"}}.validate().message()),
+            "SubprocessConfig.remove_environment[1]: \"A\" is removed twice");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .environment = {{.name = "A"}},
+                              .remove_environment = {"A"}}
+                 .validate()
+                 .message()),
+            "SubprocessConfig.remove_environment[0]: \"A\" is also set in environment: set it or "
+            "remove it");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .parent_death_signal = -1}.validate().message()),
+            "SubprocessConfig.parent_death_signal: must be 0 (none) or a signal number from 1 to "
+            "64, not -1");
+  EXPECT_EQ((SubprocessConfig{.argv = {"x"}, .parent_death_signal = 65}.validate().message()),
+            "SubprocessConfig.parent_death_signal: must be 0 (none) or a signal number from 1 to "
+            "64, not 65");
+  EXPECT_TRUE((SubprocessConfig{.argv = {"x"}, .parent_death_signal = 64}.validate().ok()));
   absl::StatusOr<Subprocess> refused = Subprocess::open(SubprocessConfig{});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
 }

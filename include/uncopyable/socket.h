@@ -19,6 +19,9 @@
 // connects again. A Connection came from accept(): nothing describes how to
 // make it again, so it has no config and no rebuild() (it is not
 // Rebuildable, and code that needs that does not compile with it).
+// Its receive and send timeouts are the ListenerConfig's (none by default:
+// a server facing clients it does not trust sets them, or calls
+// set_timeouts() on the connection); a Socket's are its SocketConfig's.
 //
 // Errors are absl::Status values saying the operation and the socket, as
 // "<operation> <resource>: <what>" (uncopyable/internal/message.h):
@@ -92,7 +95,7 @@ struct SocketConfig {
 // How to listen: the data behind a Listener.
 struct ListenerConfig {
   UNCOPYABLE_CONFIG(ListenerConfig, endpoint, backlog, reuse_address, reuse_port, socket_mode,
-                    remove_stale, close_on_exec)
+                    remove_stale, close_on_exec, send_timeout, receive_timeout)
 
   Endpoint endpoint{};                 // required: where to listen; TCP port 0: any free port
   int32_t backlog = 128;               // connections waiting for accept()
@@ -101,10 +104,20 @@ struct ListenerConfig {
   Permissions socket_mode{};           // 0600: mode of a Unix socket file
   bool remove_stale = true;            // replace a Unix socket file nobody listens on
   bool close_on_exec = true;           // SOCK_CLOEXEC
+  // Set on every connection accept() returns, as SocketConfig's are on a
+  // Socket (rounded up to whole microseconds the same way): a client that
+  // connects and then sends nothing, or reads nothing, makes receive() or
+  // send() DeadlineExceeded ("receive connection from tcp://...: timed
+  // out") after this long rather than wait for ever. Infinite (the
+  // default, as for a Socket, and as Asio's and Rust's accepted streams
+  // have) is none: a server that faces clients it does not trust should set
+  // them. Connection::set_timeouts() changes them for one connection.
+  absl::Duration send_timeout = absl::InfiniteDuration();     // SO_SNDTIMEO; inf: none
+  absl::Duration receive_timeout = absl::InfiniteDuration();  // SO_RCVTIMEO; inf: none
 
   static constexpr absl::string_view kRequired[] = {"endpoint"};
 
-  // A valid endpoint; backlog from 0 to 65535.
+  // A valid endpoint; backlog from 0 to 65535; positive timeouts.
   absl::Status validate() const;
 };
 
@@ -159,6 +172,17 @@ class Stream {
   // Receives until `buffer` is full; the peer closing first is an error
   // (OutOfRange) that says how much arrived.
   [[nodiscard]] absl::Status receive_exactly(absl::Span<char> buffer);
+
+  // Sets SO_RCVTIMEO and SO_SNDTIMEO now, for every later receive and send
+  // (each call waits at most this long for some progress; a timed-out one
+  // is DeadlineExceeded, as with the config's timeouts). Infinite clears
+  // one: wait for ever. Each is rounded up to whole microseconds (never to
+  // 0, which the kernel reads as "none"). Not positive is InvalidArgument,
+  // and nothing is changed. As Rust's set_read_timeout/set_write_timeout,
+  // at any time, on a Socket or an accepted Connection (whose first ones
+  // come from ListenerConfig). A Socket's config() is not changed: its
+  // rebuild() connects with the config's timeouts again.
+  [[nodiscard]] absl::Status set_timeouts(absl::Duration receive, absl::Duration send);
 
   // shutdown(2) of one or both directions.
   [[nodiscard]] absl::Status shutdown(Direction direction);
@@ -282,6 +306,7 @@ class Listener {
   [[nodiscard]] absl::StatusOr<Listener> rebuild() const;
 
   // Waits up to `timeout` for a connection; DeadlineExceeded if none came.
+  // The connection gets the config's receive_timeout and send_timeout.
   [[nodiscard]] absl::StatusOr<Connection> accept(
       absl::Duration timeout = absl::InfiniteDuration());
 
@@ -309,6 +334,8 @@ class Listener {
       : fd_(this, std::move(fd)), config_(std::move(config)), bound_(config_.endpoint),
         socket_file_(std::move(socket_file)) {}
   int checked_fd(const char* operation) const;
+  // Sets the config's receive and send timeouts on accepted descriptor `fd`.
+  absl::Status accepted_timeouts(int fd) const;
 
   internal::NamedFd<Listener> fd_;
   ListenerConfig config_;

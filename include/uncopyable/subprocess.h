@@ -21,10 +21,20 @@
 // config it was spawned from; it moves, never copies. It is the child's only
 // parent: nothing else reaps it. When a Subprocess is closed, destroyed or
 // assigned over while its child still runs, the child is killed (SIGKILL)
-// and reaped before the pidfd closes, so no child outlives its handle and
-// none is left a zombie (unlike std::thread, which aborts, or Rust's Child
-// and Python's Popen, which let the child run on unwaited). To let a child
-// finish, wait() for it first.
+// and reaped before the pidfd closes, so no child outlives a handle that is
+// closed or destroyed, and none is left a zombie (unlike std::thread, which
+// aborts, or Rust's Child and Python's Popen, which let the child run on
+// unwaited). To let a child finish, wait() for it first.
+//
+// A parent that dies without running destructors (an abort, every
+// `uncopyable:` misuse among them, SIGKILL, the OOM killer) closes no
+// handle: for that the child asks the kernel for parent_death_signal
+// (SIGKILL by default; prctl PR_SET_PDEATHSIG), so that it does not run on
+// orphaned. Linux sends it when the THREAD that spawned the child ends, not
+// the process: a child spawned from a thread that then exits is killed
+// with it, even while its Subprocess lives on in another thread (its wait()
+// then says "killed by signal 9 (SIGKILL)"). Spawn from a thread that lives
+// as long as the children, or set parent_death_signal to 0 for them.
 //
 // Signals go through the pidfd (pidfd_send_signal), never through the pid:
 // a pid can be reused once its process is reaped, a pidfd cannot. The child
@@ -57,6 +67,7 @@
 
 #include <sys/types.h>
 
+#include <csignal>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -105,8 +116,8 @@ struct EnvironmentVariable {
 // child gets (passed_fds), and spawn() takes the descriptors themselves.
 struct SubprocessConfig {
   UNCOPYABLE_CONFIG(SubprocessConfig, argv, inherit_environment, environment,
-                    working_directory, passed_fds, standard_input, standard_output,
-                    standard_error)
+                    remove_environment, working_directory, passed_fds, standard_input, standard_output,
+                    standard_error, parent_death_signal)
 
   // Required: the program and its arguments; argv[0] is the program. A name
   // with a '/' is a path (relative ones from working_directory); one without
@@ -122,6 +133,14 @@ struct SubprocessConfig {
   // Set on top of that (replacing inherited ones of the same name); each
   // name at most once.
   std::vector<EnvironmentVariable> environment{};
+  // Names of inherited variables the child does not get (Rust's
+  // env_remove): a token or password this process holds (PGPASSWORD,
+  // AWS_SECRET_ACCESS_KEY) need not reach every program it runs. Setting one
+  // to "" in `environment` would still pass the name. Each name at most
+  // once, valid as an EnvironmentVariable's, and not also set in
+  // `environment`. A name nothing defines is fine. Names are not secrets:
+  // they are printed and in JSON as they are.
+  std::vector<std::string> remove_environment{};
   // Where the child starts; "": this process's working directory.
   std::string working_directory{};
   // The child's descriptor numbers that spawn() fills, in order, from the
@@ -133,12 +152,26 @@ struct SubprocessConfig {
   StandardStream standard_input = StandardStream::inherit;
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
-
-  static constexpr absl::string_view kRequired[] = {"argv"};
+  // The signal the child gets when its parent dies without closing the
+  // Subprocess (an abort, SIGKILL, the OOM killer); 0: none, the child runs
+  // on orphaned. Set in the child before exec (prctl PR_SET_PDEATHSIG), and
+  // sent at once if the parent died before that. SIGKILL by default, unlike
+  // folly's parentDeathSignal and Rust's Command, which send none: it is
+  // what makes "no child outlives its Subprocess" hold when no destructor
+  // runs. Linux sends it when the spawning THREAD exits, not the process:
+  // a child spawned from a short-lived thread (one that exits while the
+  // child should still run) is killed then. Such a program sets 0, or
+  // spawns from a thread that lives as long as its children (the main
+  // thread, a pool's). The program may change it (prctl) or lose it (exec
+  // of a set-user-ID or set-group-ID program, or one with file capabilities,
+  // clears it).
+  int32_t parent_death_signal = SIGKILL;
 
   // argv is not empty and argv[0] is not empty; no NUL in argv, the
   // environment or the working directory; each environment variable valid
-  // and named once; passed_fds from 0 to 1048575, each named once.
+  // and named once; each removed name valid, named once and not also set;
+  // passed_fds from 0 to 1048575, each named once;
+  // parent_death_signal 0 or a signal number (1 to 64).
   absl::Status validate() const;
 };
 
