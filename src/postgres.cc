@@ -146,6 +146,35 @@ int wait_for(PGconn* connection, short events, internal::Deadline deadline) {
 
 enum class Progress { kDone, kTimedOut, kFailed };
 
+// Whether the server closed the connection while it sat idle (a restart,
+// pg_terminate_backend, an idle timeout): what it sent last is read, at
+// once, without waiting. A command sent on such a connection never reached
+// the server, so its failure is not in doubt. One poll(2) per command.
+// Whether `result` is libpq's report of a connection that went without a
+// word from the server (a crash, a cut network): no SQLSTATE, and the
+// connection bad. (A server that ends the session says why, with one.)
+bool lost_without_a_word(PGconn* connection, const PGresult* result) {
+  return ::PQstatus(connection) == CONNECTION_BAD &&
+         ::PQresultErrorField(result, PG_DIAG_SQLSTATE) == nullptr;
+}
+
+bool closed_while_idle(PGconn* connection) {
+  const int socket = ::PQsocket(connection);
+  if (socket < 0) return true;
+  // POLLRDHUP: the server shut its side (it never does while the session
+  // lives), even when what it said last (a WARNING, a FATAL) is still
+  // unread ahead of the end.
+  pollfd entry{socket, POLLIN | POLLRDHUP, 0};
+  int ready;
+  do {
+    ready = internal::sys::poll(&entry, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0) return false;
+  const bool consumed = ::PQconsumeInput(connection) != 0;
+  return !consumed || ::PQstatus(connection) == CONNECTION_BAD ||
+         (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 // Pushes to the server what libpq has buffered (the connection is
 // non-blocking, so a send never waits inside libpq), reading meanwhile so a
 // server that answers before it has read everything is not deadlocked.
@@ -484,12 +513,14 @@ absl::Status PostgresConnection::before_command(PGconn* connection, const char* 
 }
 
 absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const char* verb,
-                                                       absl::string_view sql, Sender send) {
+                                                       absl::string_view sql, Sender send,
+                                                       bool may_commit) {
   internal::Deadline deadline = internal::Deadline::never();
   if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
     return ready;
   }
-  absl::StatusOr<PostgresResult> result = exchange(connection, verb, sql, send, deadline);
+  absl::StatusOr<PostgresResult> result =
+      exchange(connection, verb, sql, send, deadline, may_commit);
   // SQL of the caller's own that ended the live PostgresTransaction's
   // transaction (a COMMIT run with execute()): it must not end a later one.
   if (transaction_live_ && ::PQtransactionStatus(connection) == PQTRANS_IDLE) {
@@ -498,33 +529,71 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
   return result;
 }
 
-absl::Status PostgresConnection::lost(PGconn* connection, const char* verb,
-                                      absl::string_view sql) {
+namespace {
+
+// SQLSTATE 08007, transaction_resolution_unknown: what is_in_doubt() looks for.
+constexpr char kInDoubt[] = "08007";
+
+// Whether a command the server got whole, then lost with its connection,
+// may have taken effect for good: one sent outside a transaction block
+// (it committed by itself, or not), or one that ends a transaction with a
+// commit (COMMIT, END, PREPARE TRANSACTION). Inside a block, anything else
+// is rolled back with the lost session.
+bool may_have_committed(absl::string_view sql, bool outside_transaction) {
+  return outside_transaction || ends_a_transaction_for_good(first_keyword(sql));
+}
+
+}  // namespace
+
+absl::Status PostgresConnection::lost(PGconn* connection, const char* verb, absl::string_view sql,
+                                      Sent sent, bool outside_transaction) {
   // A lost server: libpq says what happened. rebuild() when it is back.
   // A command cut off halfway leaves libpq unable to run another.
   if (::PQstatus(connection) != CONNECTION_BAD || ::PQisBusy(connection) != 0) {
     abandoned_ = "the connection was abandoned when a command on it failed halfway; "
                  "rebuild() a new one";
   }
-  return internal::error_on(
-      absl::StatusCode::kUnavailable, verb, resource(),
-      absl::StrCat(quoted(sql), ": ", message_of(::PQerrorMessage(connection))));
+  std::string why = message_of(::PQerrorMessage(connection));
+  if (why.empty()) why = "the server closed the connection";  // seen before libpq saw it
+  if (sent == Sent::kWhole && may_have_committed(sql, outside_transaction)) {
+    // Not Unavailable: a caller that retries on Unavailable would run a
+    // command that did commit a second time.
+    return with_sql_error(
+        internal::error_on(absl::StatusCode::kUnknown, verb, resource(),
+                           absl::StrCat(quoted(sql),
+                                        ": the connection was lost after the server got the "
+                                        "command (",
+                                        why,
+                                        "); whether it took effect is unknown: look before "
+                                        "running it again [",
+                                        kInDoubt, "]")),
+        SqlError{.sqlstate = kInDoubt, .sqlite_code = 0});
+  }
+  return internal::error_on(absl::StatusCode::kUnavailable, verb, resource(),
+                            absl::StrCat(quoted(sql), ": ", why));
 }
 
 absl::Status PostgresConnection::timed_out(PGconn* connection, const char* verb,
-                                           absl::string_view sql) {
+                                           absl::string_view sql, Sent sent,
+                                           bool outside_transaction) {
   const absl::Duration timeout = config_.query_timeout;
   const bool cancelled = cancel_within(connection, std::min(timeout, kCancelWait));
   abandoned_ = absl::StrCat("the connection was abandoned when a command on it timed out "
                             "(query_timeout ",
                             absl::FormatDuration(timeout), "); rebuild() a new one");
-  return internal::error_on(
+  absl::Status error = internal::error_on(
       absl::StatusCode::kDeadlineExceeded, verb, resource(),
       absl::StrCat(quoted(sql), ": ", "no answer from the server within query_timeout ",
                    absl::FormatDuration(timeout),
                    cancelled ? "; asked the server to cancel it"
                              : "; the server did not take a request to cancel it either",
                    "; the connection is abandoned: rebuild() a new one"));
+  // A cancel asked for is not a cancel done: the command may have finished
+  // (and committed) first. Still DeadlineExceeded, marked in doubt.
+  if (sent == Sent::kWhole && may_have_committed(sql, outside_transaction)) {
+    error = with_sql_error(std::move(error), SqlError{.sqlstate = kInDoubt, .sqlite_code = 0});
+  }
+  return error;
 }
 
 absl::Status PostgresConnection::server_error(PGconn* connection, PGresult* result,
@@ -548,14 +617,25 @@ absl::Status PostgresConnection::server_error(PGconn* connection, PGresult* resu
 
 absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, const char* verb,
                                                             absl::string_view sql, Sender send,
-                                                            internal::Deadline deadline) {
+                                                            internal::Deadline deadline,
+                                                            bool may_commit) {
   // "<verb> postgresql <user>@<host>:<port>/<db>: "<SQL>": <what>"
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, verb, resource(), absl::StrCat(quoted(sql), ": ", what));
   };
-  const auto lost = [&] { return this->lost(connection, verb, sql); };
-  const auto timed_out = [&] { return this->timed_out(connection, verb, sql); };
+  // Until the command is sent whole, a lost connection is just that; after,
+  // a command that may have committed is in doubt (lost()).
+  const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;
+  Sent sent_so_far = Sent::kNot;
+  const Sent sent_whole = may_commit ? Sent::kWhole : Sent::kNot;
+  const auto lost = [&] {
+    return this->lost(connection, verb, sql, sent_so_far, outside_transaction);
+  };
+  const auto timed_out = [&] {
+    return this->timed_out(connection, verb, sql, sent_so_far, outside_transaction);
+  };
 
+  if (may_commit && ABSL_PREDICT_FALSE(closed_while_idle(connection))) return lost();
   if (send(connection) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost();
     return fail(absl::StatusCode::kInternal, message_of(::PQerrorMessage(connection)));
@@ -563,6 +643,7 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
   if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
     return sent == Progress::kTimedOut ? timed_out() : lost();
   }
+  sent_so_far = sent_whole;
 
   // Every result, as PQexec would: the last one, or the first error.
   UniqueHandle<postgres_internal::ResultTraits> kept;
@@ -641,6 +722,9 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
     }
     return PostgresResult(std::move(kept));
   }
+  // libpq's own error for a connection that went (no SQLSTATE: the server
+  // said nothing) is a lost connection, possibly in doubt.
+  if (lost_without_a_word(connection, result)) return lost();
   return server_error(connection, result, verb, sql);
 }
 
@@ -668,7 +752,8 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
     }
     if (in_transaction) sql += "RELEASE SAVEPOINT uncopyable_deallocate";
     absl::StatusOr<PostgresResult> released =
-        exchange(connection, "deallocate", sql, simple(sql), deadline);
+        exchange(connection, "deallocate", sql, simple(sql), deadline,
+                 /*may_commit=*/false);
     if (released.ok()) return absl::OkStatus();
     const absl::StatusCode code = released.status().code();
     if (code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
@@ -678,7 +763,9 @@ absl::Status PostgresConnection::release_unused_statements(PGconn* connection,
     if (in_transaction) {
       const std::string undo =
           "ROLLBACK TO SAVEPOINT uncopyable_deallocate; RELEASE SAVEPOINT uncopyable_deallocate";
-      return exchange(connection, "deallocate", undo, simple(undo), deadline).status();
+      return exchange(connection, "deallocate", undo, simple(undo), deadline,
+                      /*may_commit=*/false)
+          .status();
     }
     return absl::OkStatus();
   };
@@ -817,11 +904,14 @@ absl::StatusOr<PostgresConnection::StatementCache::Entry*> PostgresConnection::c
     });
   }
   const uint64_t number = ++statements_made_;
-  absl::StatusOr<PostgresResult> prepared = run(connection, verb, sql, [&](PGconn* c) {
-    const std::string text(sql);
-    return ::PQsendPrepare(c, StatementName(number).text, text.c_str(),
-                           static_cast<int>(types.size()), types.data());
-  });
+  absl::StatusOr<PostgresResult> prepared = run(
+      connection, verb, sql,
+      [&](PGconn* c) {
+        const std::string text(sql);
+        return ::PQsendPrepare(c, StatementName(number).text, text.c_str(),
+                               static_cast<int>(types.size()), types.data());
+      },
+      /*may_commit=*/false);
   // Kept only once made on the server.
   if (!prepared.ok()) return prepared.status();
   fresh = true;
@@ -882,10 +972,13 @@ absl::StatusOr<PostgresStatement> PostgresConnection::prepare(absl::string_view 
   PGconn* connection = checked("prepare()", *this);
   internal::SingleUserScope in_use = user_.enter(kName, "prepare()");
   const uint64_t number = ++statements_made_;
-  absl::StatusOr<PostgresResult> prepared = run(connection, "prepare", sql, [&](PGconn* c) {
-    const std::string text(sql);
-    return ::PQsendPrepare(c, StatementName(number).text, text.c_str(), 0, nullptr);
-  });
+  absl::StatusOr<PostgresResult> prepared = run(
+      connection, "prepare", sql,
+      [&](PGconn* c) {
+        const std::string text(sql);
+        return ::PQsendPrepare(c, StatementName(number).text, text.c_str(), 0, nullptr);
+      },
+      /*may_commit=*/false);
   // Made on the server only if prepared; owned by the statement from here.
   if (!prepared.ok()) return prepared.status();
   return PostgresStatement(this, number, std::string(sql));
@@ -926,8 +1019,9 @@ absl::StatusOr<PostgresTransaction> PostgresConnection::begin_with(const std::st
         absl::StatusCode::kFailedPrecondition, "begin", resource(),
         "a transaction is already open on this connection; nest with a savepoint");
   }
-  absl::StatusOr<PostgresResult> begun =
-      run(connection, "begin", sql, [&sql](PGconn* c) { return ::PQsendQuery(c, sql.c_str()); });
+  absl::StatusOr<PostgresResult> begun = run(
+      connection, "begin", sql, [&sql](PGconn* c) { return ::PQsendQuery(c, sql.c_str()); },
+      /*may_commit=*/false);
   if (!begun.ok()) return begun.status();
   return PostgresTransaction(this);
 }
@@ -1672,6 +1766,7 @@ absl::Status PostgresConnection::stream_with(
     const postgres_internal::ParameterArrays& arrays, bool outside_transaction,
     internal::Deadline deadline,
     absl::FunctionRef<absl::Status(postgres_internal::ResultRows&)> consume) {
+  if (ABSL_PREDICT_FALSE(closed_while_idle(connection))) return lost(connection, verb, sql);
   if (send_with(connection, sql, number, arrays) != 1) {
     if (::PQstatus(connection) == CONNECTION_BAD) return lost(connection, verb, sql);
     return internal::error_on(
@@ -1717,15 +1812,18 @@ absl::StatusOr<bool> PostgresConnection::stream_next(postgres_internal::ResultRo
   while (true) {
     if (const Progress read = read_within(connection, rows.deadline_); read != Progress::kDone) {
       rows.ended_ = true;
-      return read == Progress::kTimedOut ? timed_out(connection, rows.verb_, rows.sql_)
-                                         : lost(connection, rows.verb_, rows.sql_);
+      return read == Progress::kTimedOut
+                 ? timed_out(connection, rows.verb_, rows.sql_, Sent::kWhole,
+                             rows.outside_transaction_)
+                 : lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
     }
     PGresult* raw = ::PQgetResult(connection);
     if (raw == nullptr) {
       // The end, with no result of rows (a lost connection reports itself
       // with a result first).
       rows.ended_ = true;
-      if (!rows.has_result_) return lost(connection, rows.verb_, rows.sql_);
+      if (!rows.has_result_)
+        return lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
       rows.row_ = -1;
       return false;
     }
@@ -1761,6 +1859,10 @@ absl::StatusOr<bool> PostgresConnection::stream_next(postgres_internal::ResultRo
       default: {
         // An error: the server's (with its SqlError) or libpq's. Whatever
         // follows is read to the end.
+        if (lost_without_a_word(connection, raw)) {
+          rows.ended_ = true;
+          return lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
+        }
         absl::Status error = server_error(connection, raw, rows.verb_, rows.sql_);
         result.reset();
         rows.outside_transaction_ = false;  // the command has ended: nothing to cancel
@@ -1790,15 +1892,17 @@ absl::Status PostgresConnection::stream_finish(postgres_internal::ResultRows& ro
   }
   while (true) {
     if (const Progress read = read_within(connection, rows.deadline_); read != Progress::kDone) {
-      return read == Progress::kTimedOut ? timed_out(connection, rows.verb_, rows.sql_)
-                                         : lost(connection, rows.verb_, rows.sql_);
+      return read == Progress::kTimedOut
+                 ? timed_out(connection, rows.verb_, rows.sql_, Sent::kWhole,
+                             rows.outside_transaction_)
+                 : lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
     }
     PGresult* raw = ::PQgetResult(connection);
     if (raw == nullptr) return absl::OkStatus();
     const ExecStatusType status = ::PQresultStatus(raw);
     ::PQclear(raw);
     if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
-      return lost(connection, rows.verb_, rows.sql_);
+      return lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
     }
   }
 }

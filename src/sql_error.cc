@@ -72,4 +72,6 @@ bool is_serialization_failure(const absl::Status& status) {
 }
 bool is_deadlock(const absl::Status& status) { return has(status, "40P01", {}); }
 
+bool is_in_doubt(const absl::Status& status) { return has(status, "08007", {}); }
+
 }  // namespace uncopyable

@@ -27,7 +27,10 @@
 //   absl::StatusOr<int64_t> n = db->query_value<int64_t>("SELECT count(*) FROM matches");
 //
 //   // The server restarted? The next call says Unavailable; rebuild() is a
-//   // reconnect from the same config.
+//   // reconnect from the same config. A connection lost after the server
+//   // got a command that may have committed (outside a transaction, or the
+//   // COMMIT) is Unknown instead, and is_in_doubt(status) (sql_error.h):
+//   // look before running it again, as a blind retry may do it twice.
 //
 // The password is a Secret: printing the config, its JSON and its URL show
 // "***", and error messages never contain it. A connection is move-only and
@@ -758,8 +761,9 @@ class PostgresStatement {
 // the transaction was rolled back: nothing in it was saved. (libpq's
 // PQexec("COMMIT") reports success then; only the command tag tells.) The
 // same holds for a COMMIT, END or PREPARE TRANSACTION run with execute(),
-// query() or a statement. A commit() that timed out (DeadlineExceeded) may
-// or may not have committed. To go on after a failed statement, run it
+// query() or a statement. A commit() that timed out (DeadlineExceeded) or
+// whose connection was lost once the server had it (Unknown) may or may not
+// have committed: is_in_doubt() says so of both (sql_error.h). To go on after a failed statement, run it
 // under a savepoint and roll back to that (see PostgresSavepoint).
 class PostgresTransaction final
     : public internal::BasicTransaction<PostgresConnection, PostgresTransaction,
@@ -1137,8 +1141,10 @@ class PostgresConnection {
   // BEGIN), statements let go released first, then sent and answered within
   // query_timeout; the answer as rows or a Status. `verb` and `sql` are for
   // messages and checks.
-  absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb,
-                                     absl::string_view sql, Sender send);
+  // `may_commit`: false for what cannot make a change last (PREPARE,
+  // BEGIN, DEALLOCATE), whose lost connection is never in doubt.
+  absl::StatusOr<PostgresResult> run(::pg_conn* connection, const char* verb, absl::string_view sql,
+                                     Sender send, bool may_commit = true);
   // execute() and query() with parameters: checked, then sent as the
   // cache's statement for `sql` (see statement_cache_size), or unprepared
   // with the cache off.
@@ -1148,7 +1154,7 @@ class PostgresConnection {
   // The exchange itself: send, flush, wait, read every result, by `deadline`.
   absl::StatusOr<PostgresResult> exchange(::pg_conn* connection, const char* verb,
                                           absl::string_view sql, Sender send,
-                                          internal::Deadline deadline);
+                                          internal::Deadline deadline, bool may_commit = true);
   // The command of query<T>() and the like, with values or one row.
   template <typename... Params>
   absl::StatusOr<PostgresResult> run_params(const char* operation, const char* verb,
@@ -1207,8 +1213,14 @@ class PostgresConnection {
                               internal::Deadline& deadline);
   // The errors of exchange(): a lost connection, a timeout (cancelled,
   // abandoned), a failed result from the server (with its SqlError).
-  absl::Status lost(::pg_conn* connection, const char* verb, absl::string_view sql);
-  absl::Status timed_out(::pg_conn* connection, const char* verb, absl::string_view sql);
+  // `sent` says whether the command had reached the server whole, and
+  // `outside_transaction` whether it was sent outside a transaction block:
+  // then one that may have committed is in doubt (see is_in_doubt()).
+  enum class Sent { kNot, kWhole };
+  absl::Status lost(::pg_conn* connection, const char* verb, absl::string_view sql,
+                    Sent sent = Sent::kNot, bool outside_transaction = false);
+  absl::Status timed_out(::pg_conn* connection, const char* verb, absl::string_view sql,
+                         Sent sent = Sent::kNot, bool outside_transaction = false);
   absl::Status server_error(::pg_conn* connection, ::pg_result* result, const char* verb,
                             absl::string_view sql) const;
   // The cache's statement for `sql` that takes `arrays`' parameter types,

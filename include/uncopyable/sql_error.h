@@ -60,6 +60,16 @@ inline constexpr absl::string_view kSqlErrorPayload = "type.uncopyable.dev/SqlEr
 // (PostgreSQL 40P01). SQLite reports no deadlock as such: where one could
 // arise it answers SQLITE_BUSY at once, which is none of these.
 [[nodiscard]] bool is_deadlock(const absl::Status& status);
+// Whether the command took effect is unknown: the server got it whole, then
+// the connection was lost (Unknown) or the query_timeout passed
+// (DeadlineExceeded) before its answer came, and it could have committed
+// (it ran outside a transaction block, or it was the COMMIT). Look at the
+// database before running it again: a blind retry may do it twice
+// (libpqxx's in_doubt_error; SQLSTATE 08007, transaction_resolution_unknown,
+// which the Status carries). A connection lost inside a transaction, before
+// its COMMIT, is Unavailable and not in doubt: the server rolled it back.
+// PostgreSQL only; SQLite, in process, is never in doubt.
+[[nodiscard]] bool is_in_doubt(const absl::Status& status);
 
 }  // namespace uncopyable
 
