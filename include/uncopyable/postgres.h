@@ -324,14 +324,15 @@ const char* builtin_type_name(unsigned oid);
 // use it within the call it was made for. A number is held inside it.
 // (libpqxx 6 sends every parameter as text with no type, and bytea only
 // from a pqxx::binarystring; libpq takes text or binary, no C++ types.)
+// Its constructors are implicit on purpose: a call lists plain values.
 class PostgresParameter {
  public:
   // NULL.
-  PostgresParameter(std::nullptr_t) noexcept {}   // NOLINT(google-explicit-constructor)
-  PostgresParameter(std::nullopt_t) noexcept {}   // NOLINT(google-explicit-constructor)
+  PostgresParameter(std::nullptr_t) noexcept {}
+  PostgresParameter(std::nullopt_t) noexcept {}
   // A template, so that nothing converts to bool on the way (a pointer).
   template <std::same_as<bool> B>
-  PostgresParameter(B value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(B value) noexcept
       : data_(value ? "true" : "false"),
         size_(value ? 4 : 5),
         type_(kBoolType),
@@ -339,7 +340,7 @@ class PostgresParameter {
         terminated_(true) {}
   template <std::integral I>
     requires(!std::same_as<I, bool> && !postgres_internal::kIsCharacter<I>)
-  PostgresParameter(I value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(I value) noexcept
       : type_(std::is_signed_v<I> && sizeof(I) <= 4 ? kInt4Type : kInt8Type),
         kind_(Kind::kNumber),
         terminated_(true) {
@@ -347,34 +348,34 @@ class PostgresParameter {
     number_[size_] = '\0';
   }
   template <std::floating_point F>
-  PostgresParameter(F value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(F value) noexcept
       : type_(kFloat8Type), kind_(Kind::kNumber), terminated_(true) {
     set_double(static_cast<double>(value));
   }
-  PostgresParameter(const std::string& text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::string& text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText), terminated_(true) {}
-  PostgresParameter(std::string_view text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(std::string_view text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
   // (This Abseil's string_view is a type of its own.)
   template <std::same_as<absl::string_view> View>
     requires(!std::same_as<View, std::string_view>)
-  PostgresParameter(View text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(View text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
   // A null pointer is NULL (as libpq reads one).
-  PostgresParameter(const char* text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const char* text) noexcept
       : data_(text),
         size_(text != nullptr ? std::char_traits<char>::length(text) : 0),
         kind_(text != nullptr ? Kind::kText : Kind::kNull),
         terminated_(true) {}
-  PostgresParameter(absl::Span<const std::byte> bytes) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(absl::Span<const std::byte> bytes) noexcept
       : data_(reinterpret_cast<const char*>(bytes.data())),
         size_(bytes.size()),
         type_(kByteaType),
         kind_(Kind::kBytes) {}
-  PostgresParameter(const std::vector<std::byte>& bytes) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::vector<std::byte>& bytes) noexcept
       : PostgresParameter(absl::Span<const std::byte>(bytes)) {}
   template <postgres_internal::ParameterValue T>
-  PostgresParameter(const std::optional<T>& value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::optional<T>& value) noexcept
       : PostgresParameter(value.has_value() ? PostgresParameter(*value)
                                             : PostgresParameter(nullptr)) {}
 
