@@ -72,6 +72,16 @@ absl::StatusCode code_for_sqlstate(absl::string_view state) {
   if (cls == "28") return absl::StatusCode::kPermissionDenied;
   if (cls == "40") return absl::StatusCode::kAborted;
   if (cls == "3D") return absl::StatusCode::kNotFound;
+  // feature_not_supported: what this server does not do (FOR UPDATE with
+  // an aggregate; "cached plan must not change result type").
+  if (cls == "0A") return absl::StatusCode::kUnimplemented;
+  // invalid transaction state (a command of a failed transaction, a write
+  // in a READ ONLY one, what cannot run inside one), and object not in
+  // prerequisite state (currval() before nextval(), a lock NOWAIT could not
+  // take, a database in use): the state must change first.
+  if (cls == "25" || cls == "55") return absl::StatusCode::kFailedPrecondition;
+  // program limit exceeded: too many columns, arguments, too deep.
+  if (cls == "54") return absl::StatusCode::kResourceExhausted;
   return absl::StatusCode::kUnknown;
 }
 

@@ -191,6 +191,81 @@ TEST_F(PostgresTest, ErrorsCarryTheServersMessageAndState) {
   EXPECT_THAT(status.message(), HasSubstr("[42P01]"));
 }
 
+// The SQLSTATE classes that were Unknown: each raised by the real server.
+// `sqlstate` is what the server must have said, `code` what it maps to.
+void expect_state(const absl::Status& status, absl::string_view sqlstate,
+                  absl::StatusCode code) {
+  const std::optional<SqlError> error = sql_error(status);
+  ASSERT_TRUE(error.has_value()) << status;
+  EXPECT_EQ(error->sqlstate, sqlstate) << status;
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("[", sqlstate, "]")));
+}
+
+TEST_F(PostgresTest, FeatureNotSupportedIsUnimplemented) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS states_0a (x int)").ok());
+  // "FOR UPDATE is not allowed with aggregate functions"
+  expect_state(db.execute("SELECT count(*) FROM states_0a FOR UPDATE"), "0A000",
+               absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(PostgresTest, InvalidTransactionStateIsFailedPrecondition) {
+  PostgresConnection db = connect();
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+    // "current transaction is aborted, commands ignored until end of
+    // transaction block"
+    expect_state(db.execute("SELECT 1"), "25P02", absl::StatusCode::kFailedPrecondition);
+  }
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin({.read_only = true});
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    // "cannot execute CREATE TABLE in a read-only transaction"
+    expect_state(db.execute("CREATE TABLE states_25 (x int)"), "25006",
+                 absl::StatusCode::kFailedPrecondition);
+  }
+  // Several statements are one implicit transaction: "VACUUM cannot run
+  // inside a transaction block".
+  expect_state(db.execute("SELECT 1; VACUUM"), "25001", absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PostgresTest, ObjectNotInPrerequisiteStateIsFailedPrecondition) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE SEQUENCE IF NOT EXISTS states_55_seq").ok());
+  // "currval of sequence "states_55_seq" is not yet defined in this session"
+  expect_state(db.execute("SELECT currval('states_55_seq')"), "55000",
+               absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS states_55 (x int)").ok());
+  PostgresConnection other = connect();
+  absl::StatusOr<PostgresTransaction> holding = db.begin();
+  ASSERT_TRUE(holding.ok()) << holding.status();
+  ASSERT_TRUE(db.execute("LOCK TABLE states_55").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = other.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    // "could not obtain lock on relation "states_55"", at once (NOWAIT)
+    expect_state(other.execute("LOCK TABLE states_55 NOWAIT"), "55P03",
+                 absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST_F(PostgresTest, ProgramLimitExceededIsResourceExhausted) {
+  PostgresConnection db = connect();
+  // "cannot pass more than 100 arguments to a function"
+  std::string call = "SELECT concat(1";
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&call, ", 1");
+  absl::StrAppend(&call, ")");
+  expect_state(db.execute(call), "54023", absl::StatusCode::kResourceExhausted);
+  // "tables can have at most 1600 columns"
+  std::string create = "CREATE TABLE states_54 (c0 int";
+  for (int i = 1; i <= 1600; ++i) absl::StrAppend(&create, ", c", i, " int");
+  absl::StrAppend(&create, ")");
+  expect_state(db.execute(create), "54011", absl::StatusCode::kResourceExhausted);
+}
+
 // --- A transaction whose statement failed ---------------------------------------
 
 TEST_F(PostgresTest, CommitOfAFailedTransactionIsAbortedNotOk) {

@@ -865,13 +865,32 @@ class PostgresConnection {
   // is_serialization_failure(), is_deadlock() or sql_error(status)->sqlstate,
   // never on the words. An error the library made itself (a NUL byte in the
   // SQL, a lost connection, a timeout) carries none. The code follows the
-  // SQLSTATE's class: 23 (integrity) FailedPrecondition, 40 (transaction
-  // rollback: serialization failure, deadlock) Aborted, 42 and 22
-  // InvalidArgument, 28 PermissionDenied, 08, 53, 57 Unavailable, except
-  // 08P01 on a connection that goes on (the server refusing the count of
-  // parameters given), which is InvalidArgument. (libpqxx throws a class
-  // per SQLSTATE: pqxx::unique_violation, pqxx::deadlock_detected, ...,
-  // with sql_error::sqlstate().)
+  // SQLSTATE's class:
+  //   08 (connection), 53 (insufficient resources: disk full, too many
+  //     connections), 57 (operator intervention: shutdown)  Unavailable,
+  //     except 08P01 on a connection that goes on (the server refusing
+  //     the count of parameters given), which is InvalidArgument
+  //   0A (feature not supported: FOR UPDATE with an aggregate, "cached
+  //     plan must not change result type")                 Unimplemented
+  //   22 (data exception), 42 (syntax error or access rule
+  //     violation: no such table, a typo)                  InvalidArgument
+  //   23 (integrity constraint violation)                  FailedPrecondition
+  //   25 (invalid transaction state: 25P02, a command in a failed
+  //     transaction; 25006, a write in a READ ONLY one; 25001, what
+  //     cannot run inside a transaction)                   FailedPrecondition
+  //   55 (object not in prerequisite state: currval() before nextval(),
+  //     55P03 a lock NOWAIT could not take, 55006 an object in use)
+  //                                                        FailedPrecondition
+  //   28 (invalid authorization)                           PermissionDenied
+  //   3D (invalid catalog name: no such database)          NotFound
+  //   40 (transaction rollback: serialization failure,
+  //     deadlock)                                          Aborted
+  //   54 (program limit exceeded: too many columns or
+  //     arguments, a statement too complex)                ResourceExhausted
+  //   any other                                            Unknown
+  // (libpqxx throws a class per SQLSTATE: pqxx::unique_violation,
+  // pqxx::deadlock_detected, pqxx::feature_not_supported, ..., with
+  // sql_error::sqlstate().)
   //
   // SQL text holding a NUL byte is InvalidArgument before anything runs:
   // libpq reads a C string, and would run the text up to the NUL alone
