@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -349,10 +350,38 @@ absl::Status PostgresConfig::validate() const {
 // ---------------------------------------------------------------------------
 // Traits and borrows
 
+namespace {
+
+// libpq's notice receivers (PQsetNoticeReceiver). The default one prints
+// every notice to stderr: every session the library opens gets
+// drop_notice instead, and deliver_notice while it has a handler.
+void drop_notice(void* /*handler*/, const PGresult* /*notice*/) {}
+
+void deliver_notice(void* handler, const PGresult* notice) {
+  // A copy, so that a handler that replaces itself (set_notice_handler()
+  // from inside it) runs to its end.
+  const std::function<void(const PostgresNotice&)> call =
+      *static_cast<const std::function<void(const PostgresNotice&)>*>(handler);
+  const auto field = [notice](int code) {
+    const char* value = ::PQresultErrorField(notice, code);
+    return value != nullptr ? std::string(value) : std::string();
+  };
+  PostgresNotice delivered{.severity = field(PG_DIAG_SEVERITY_NONLOCALIZED),
+                           .sqlstate = field(PG_DIAG_SQLSTATE),
+                           .message = field(PG_DIAG_MESSAGE_PRIMARY)};
+  // (A server before 9.6 sends only the translated severity.)
+  if (delivered.severity.empty()) delivered.severity = field(PG_DIAG_SEVERITY);
+  call(delivered);
+}
+
+}  // namespace
+
 absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) const {
   // A child must not end its parent's session (PQfinish would say goodbye to
   // the server on the shared socket): it just lets go.
   if (!process.here_surely()) return absl::OkStatus();
+  // Nothing of the connection's (its notice handler) is used from here on.
+  ::PQsetNoticeReceiver(conn_of(connection), drop_notice, nullptr);
   // Non-blocking: the goodbye is sent if the socket takes it, never waited
   // for, so closing cannot hang on a server that stopped reading.
   ::PQfinish(conn_of(connection));
@@ -419,6 +448,8 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
                               resource_of(config), "out of memory");
   }
   UniqueHandle<postgres_internal::ConnectionTraits> connection(reinterpret_cast<uintptr_t>(raw));
+  // Notices are dropped unless the caller asks for them (set_notice_handler()).
+  ::PQsetNoticeReceiver(raw, drop_notice, nullptr);
   if (::PQstatus(raw) != CONNECTION_OK) {
     // libpq's own words, as they are: they name the server and the user,
     // never the password (libpq quotes no password, and the server only
@@ -1038,6 +1069,23 @@ bool PostgresConnection::reusable() const {
 
 std::string PostgresConnection::resource_for(const PostgresConfig& config) {
   return resource_of(config);
+}
+
+void PostgresConnection::set_notice_handler(std::function<void(const PostgresNotice&)> handler) {
+  PGconn* connection = checked("set_notice_handler()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "set_notice_handler()");
+  if (!handler) {
+    ::PQsetNoticeReceiver(connection, drop_notice, nullptr);
+    notice_handler_.reset();
+    return;
+  }
+  if (notice_handler_ == nullptr) {
+    notice_handler_ =
+        std::make_unique<std::function<void(const PostgresNotice&)>>(std::move(handler));
+  } else {
+    *notice_handler_ = std::move(handler);
+  }
+  ::PQsetNoticeReceiver(connection, deliver_notice, notice_handler_.get());
 }
 
 absl::Status PostgresConnection::close() {

@@ -48,7 +48,9 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -819,6 +821,19 @@ class PostgresSavepoint final
       : BasicSavepoint(transaction, outer, std::move(name)) {}
 };
 
+// A notice the server sent while a command ran: a NOTICE, WARNING, INFO
+// (`RAISE NOTICE 'x'` in PL/pgSQL, "there is no transaction in progress"
+// after a stray COMMIT, "table "t" does not exist, skipping" after DROP
+// TABLE IF EXISTS). libpq's fields, as the server sent them: not
+// reformatted, quoted or shortened (they may hold user data; quote them
+// with internal::quoted() before they reach a log). See
+// PostgresConnection::set_notice_handler().
+struct PostgresNotice {
+  std::string severity;  // "NOTICE", "WARNING", "INFO", ... (never translated)
+  std::string sqlstate;  // "00000" for RAISE NOTICE, "25P01", ...
+  std::string message;   // the primary message ("there is no transaction in progress")
+};
+
 class PostgresConnection {
  public:
   using config_type = PostgresConfig;
@@ -852,6 +867,25 @@ class PostgresConnection {
   // It only reads config(), never this connection's session, so any thread
   // may call it, even while another is in a call on this connection.
   [[nodiscard]] absl::StatusOr<PostgresConnection> rebuild() const;
+
+  // Hands each notice the server sends on this session (PostgresNotice) to
+  // `handler`, from now on, replacing the one set before; an empty handler
+  // drops them again. By default (and after a rebuild(): a handler is not
+  // config, and is never copied to a new connection, a Pool's included)
+  // they are dropped: libpq's own default prints each to the process's
+  // stderr, text nobody asked for that may quote user data. (libpqxx 6
+  // prints them too, unless a pqxx::errorhandler is registered.)
+  //
+  // `handler` runs on the thread running the command, inside that call on
+  // this connection (execute(), query(), a transaction's commit(), ...),
+  // before the call returns; it must not throw, and must not run commands
+  // on, move or destroy this connection (it may set_notice_handler(), even
+  // to replace itself). It stays with the connection when the
+  // connection moves (a move keeps it, as it keeps the session), and it
+  // ends with the session. Not covered: a notice the server sends while
+  // connecting (a collation version warning at login), which libpq's
+  // PQconnectdbParams() hands its default (stderr) before open() returns.
+  void set_notice_handler(std::function<void(const PostgresNotice&)> handler);
 
   // Runs SQL with no parameters (several statements, separated by ';', run
   // as one implicit transaction); a lost server is Unavailable. Errors read
@@ -1281,6 +1315,12 @@ class PostgresConnection {
   // statement_cache_size at most). One it evicts goes to
   // unused_statements_, to be DEALLOCATEd; the rest end with the session.
   StatementCache statements_;
+  // set_notice_handler()'s handler, on the heap so that its address, which
+  // libpq keeps for the session, stays the same when the connection moves;
+  // null while notices are dropped. Declared before connection_, so that it
+  // outlives the session (which the traits also tell to drop notices before
+  // it ends).
+  std::unique_ptr<std::function<void(const PostgresNotice&)>> notice_handler_;
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
 };
 
