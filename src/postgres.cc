@@ -1002,10 +1002,10 @@ bool PostgresConnection::transaction_open() const {
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
-absl::Status PostgresConnection::check_health(absl::Time when) {
+absl::Status PostgresConnection::check_health(absl::Time deadline) {
   // Read against the wall clock once; waited for on the monotonic clock.
-  const internal::Deadline deadline =
-      std::min(internal::Deadline::at(when), internal::Deadline::after(config_.query_timeout));
+  const internal::Deadline until =
+      std::min(internal::Deadline::at(deadline), internal::Deadline::after(config_.query_timeout));
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, "check_health", resource(), what);
   };
@@ -1040,12 +1040,12 @@ absl::Status PostgresConnection::check_health(absl::Time when) {
                 "no answer from the server by the deadline; the connection is abandoned");
   };
   if (::PQsendQuery(connection, "") != 1) return lost();
-  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+  if (const Progress sent = flush_within(connection, until); sent != Progress::kDone) {
     return sent == Progress::kTimedOut ? timed_out() : lost();
   }
   bool answered = false;
   while (true) {
-    if (const Progress read = read_within(connection, deadline); read != Progress::kDone) {
+    if (const Progress read = read_within(connection, until); read != Progress::kDone) {
       return read == Progress::kTimedOut ? timed_out() : lost();
     }
     PGresult* raw = ::PQgetResult(connection);
