@@ -41,6 +41,8 @@ const bool described = [] {
   benchmark::AddCustomContext("BM_SqliteColumns", "SQLite 1 000 column reads of one row");
   benchmark::AddCustomContext("BM_SqliteColumnsNoMutex",
                               "SQLite 1 000 column reads of one row, multi-thread mode (no mutex)");
+  benchmark::AddCustomContext("BM_SqliteExecute",
+                              "SQLite 1 000 runs of two-statement SQL text, no values");
   benchmark::AddCustomContext("BM_PgConnect", "PostgreSQL connect");
   benchmark::AddCustomContext("BM_PgInsert100k",
                               "PostgreSQL 100 000 prepared inserts, one transaction");
@@ -349,6 +351,42 @@ void BM_SqliteColumnsNoMutex_Uncopyable(benchmark::State& state) {
   columns_uncopyable(state, uncopyable::SqliteThreading::multi_thread);
 }
 BENCHMARK(BM_SqliteColumnsNoMutex_Uncopyable);
+
+// SQL text with no values, run whole (execute(sql), sqlite3_exec): each
+// statement compiled, stepped to the end and finalized, in memory.
+constexpr char kScript[] = "INSERT INTO t VALUES (1, 'player'); DELETE FROM t WHERE id = 1";
+constexpr char kScriptTable[] = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)";
+
+void BM_SqliteExecute_Raw(benchmark::State& state) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  check(sqlite3_exec(db, kScriptTable, nullptr, nullptr, nullptr) == SQLITE_OK);
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) {
+      check(sqlite3_exec(db, kScript, nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+  }
+  sqlite3_close(db);
+}
+BENCHMARK(BM_SqliteExecute_Raw);
+
+void BM_SqliteExecute_Uncopyable(benchmark::State& state) {
+  SqliteConnection db = *SqliteConnection::open({.path = ":memory:"});
+  check(db.execute(kScriptTable).ok());
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) check(db.execute(kScript).ok());
+  }
+}
+BENCHMARK(BM_SqliteExecute_Uncopyable);
+
+void BM_SqliteExecute_SQLiteCpp(benchmark::State& state) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
+  db.exec(kScriptTable);
+  for (auto _ : state) {
+    for (int i = 0; i < kLookups; ++i) db.exec(kScript);
+  }
+}
+BENCHMARK(BM_SqliteExecute_SQLiteCpp);
 
 // ---------------------------------------------------------------------------
 // PostgreSQL, on a private server.

@@ -27,7 +27,7 @@ void misuse_on(const char* type, const char* operation, const std::string& resou
   char what[768];
   va_list args;
   va_start(args, what_format);
-  const int length = std::vsnprintf(what, sizeof what, what_format, args);  // NOLINT
+  const int length = std::vsnprintf(what, sizeof what, what_format, args);
   va_end(args);
   if (length < 0) what[0] = '\0';
   if (resource.empty()) misuse("%s::%s %s", type, operation, what);
@@ -45,7 +45,7 @@ void report(const char* format, va_list args) {
   const size_t used = sizeof kPrefix - 1;
   const size_t room = sizeof line - used - 1;  // one byte kept for '\n'
   const int more =
-      std::vsnprintf(line + used, room + 1, format, args);  // NOLINT
+      std::vsnprintf(line + used, room + 1, format, args);
   size_t length = used +
                   (more < 0 ? 0 : std::min(static_cast<size_t>(more), room));
   line[length++] = '\n';

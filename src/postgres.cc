@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -72,6 +73,16 @@ absl::StatusCode code_for_sqlstate(absl::string_view state) {
   if (cls == "28") return absl::StatusCode::kPermissionDenied;
   if (cls == "40") return absl::StatusCode::kAborted;
   if (cls == "3D") return absl::StatusCode::kNotFound;
+  // feature_not_supported: what this server does not do (FOR UPDATE with
+  // an aggregate; "cached plan must not change result type").
+  if (cls == "0A") return absl::StatusCode::kUnimplemented;
+  // invalid transaction state (a command of a failed transaction, a write
+  // in a READ ONLY one, what cannot run inside one), and object not in
+  // prerequisite state (currval() before nextval(), a lock NOWAIT could not
+  // take, a database in use): the state must change first.
+  if (cls == "25" || cls == "55") return absl::StatusCode::kFailedPrecondition;
+  // program limit exceeded: too many columns, arguments, too deep.
+  if (cls == "54") return absl::StatusCode::kResourceExhausted;
   return absl::StatusCode::kUnknown;
 }
 
@@ -368,10 +379,38 @@ absl::Status PostgresConfig::validate() const {
 // ---------------------------------------------------------------------------
 // Traits and borrows
 
+namespace {
+
+// libpq's notice receivers (PQsetNoticeReceiver). The default one prints
+// every notice to stderr: every session the library opens gets
+// drop_notice instead, and deliver_notice while it has a handler.
+void drop_notice(void* /*handler*/, const PGresult* /*notice*/) {}
+
+void deliver_notice(void* handler, const PGresult* notice) {
+  // A copy, so that a handler that replaces itself (set_notice_handler()
+  // from inside it) runs to its end.
+  const std::function<void(const PostgresNotice&)> call =
+      *static_cast<const std::function<void(const PostgresNotice&)>*>(handler);
+  const auto field = [notice](int code) {
+    const char* value = ::PQresultErrorField(notice, code);
+    return value != nullptr ? std::string(value) : std::string();
+  };
+  PostgresNotice delivered{.severity = field(PG_DIAG_SEVERITY_NONLOCALIZED),
+                           .sqlstate = field(PG_DIAG_SQLSTATE),
+                           .message = field(PG_DIAG_MESSAGE_PRIMARY)};
+  // (A server before 9.6 sends only the translated severity.)
+  if (delivered.severity.empty()) delivered.severity = field(PG_DIAG_SEVERITY);
+  call(delivered);
+}
+
+}  // namespace
+
 absl::Status postgres_internal::ConnectionTraits::close(uintptr_t connection) const {
   // A child must not end its parent's session (PQfinish would say goodbye to
   // the server on the shared socket): it just lets go.
   if (!process.here_surely()) return absl::OkStatus();
+  // Nothing of the connection's (its notice handler) is used from here on.
+  ::PQsetNoticeReceiver(conn_of(connection), drop_notice, nullptr);
   // Non-blocking: the goodbye is sent if the socket takes it, never waited
   // for, so closing cannot hang on a server that stopped reading.
   ::PQfinish(conn_of(connection));
@@ -438,6 +477,8 @@ absl::StatusOr<PostgresConnection> PostgresConnection::open(const PostgresConfig
                               resource_of(config), "out of memory");
   }
   UniqueHandle<postgres_internal::ConnectionTraits> connection(reinterpret_cast<uintptr_t>(raw));
+  // Notices are dropped unless the caller asks for them (set_notice_handler()).
+  ::PQsetNoticeReceiver(raw, drop_notice, nullptr);
   if (::PQstatus(raw) != CONNECTION_OK) {
     // libpq's own words, as they are: they name the server and the user,
     // never the password (libpq quotes no password, and the server only
@@ -1055,10 +1096,10 @@ bool PostgresConnection::transaction_open() const {
          ::PQtransactionStatus(conn_of(connection_.get())) != PQTRANS_IDLE;
 }
 
-absl::Status PostgresConnection::check_health(absl::Time when) {
+absl::Status PostgresConnection::check_health(absl::Time deadline) {
   // Read against the wall clock once; waited for on the monotonic clock.
-  const internal::Deadline deadline =
-      std::min(internal::Deadline::at(when), internal::Deadline::after(config_.query_timeout));
+  const internal::Deadline until =
+      std::min(internal::Deadline::at(deadline), internal::Deadline::after(config_.query_timeout));
   const auto fail = [&](absl::StatusCode code, absl::string_view what) {
     return internal::error_on(code, "check_health", resource(), what);
   };
@@ -1093,12 +1134,12 @@ absl::Status PostgresConnection::check_health(absl::Time when) {
                 "no answer from the server by the deadline; the connection is abandoned");
   };
   if (::PQsendQuery(connection, "") != 1) return lost();
-  if (const Progress sent = flush_within(connection, deadline); sent != Progress::kDone) {
+  if (const Progress sent = flush_within(connection, until); sent != Progress::kDone) {
     return sent == Progress::kTimedOut ? timed_out() : lost();
   }
   bool answered = false;
   while (true) {
-    if (const Progress read = read_within(connection, deadline); read != Progress::kDone) {
+    if (const Progress read = read_within(connection, until); read != Progress::kDone) {
       return read == Progress::kTimedOut ? timed_out() : lost();
     }
     PGresult* raw = ::PQgetResult(connection);
@@ -1122,6 +1163,23 @@ bool PostgresConnection::reusable() const {
 
 std::string PostgresConnection::resource_for(const PostgresConfig& config) {
   return resource_of(config);
+}
+
+void PostgresConnection::set_notice_handler(std::function<void(const PostgresNotice&)> handler) {
+  PGconn* connection = checked("set_notice_handler()", *this);
+  internal::SingleUserScope in_use = user_.enter(kName, "set_notice_handler()");
+  if (!handler) {
+    ::PQsetNoticeReceiver(connection, drop_notice, nullptr);
+    notice_handler_.reset();
+    return;
+  }
+  if (notice_handler_ == nullptr) {
+    notice_handler_ =
+        std::make_unique<std::function<void(const PostgresNotice&)>>(std::move(handler));
+  } else {
+    *notice_handler_ = std::move(handler);
+  }
+  ::PQsetNoticeReceiver(connection, deliver_notice, notice_handler_.get());
 }
 
 absl::Status PostgresConnection::close() {

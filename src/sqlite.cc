@@ -417,12 +417,60 @@ absl::Status SqliteConnection::execute(absl::string_view sql) {
   sqlite3* db = checked("execute()", *this);
   Call call(*this, kName, "execute()");
   if (absl::Status refused = refuse_unreadable(db, "execute", sql); !refused.ok()) return refused;
+  // Statement by statement, as sqlite3_exec() runs them (each compiled,
+  // stepped to its end, finalized), except that one with a parameter is
+  // refused before it runs: sqlite3_exec() would bind NULL to it.
+  // NUL-terminated and its size given, so that SQLite reads it in place.
   const std::string text(sql);
+  const char* const end = text.c_str() + text.size();
+  const char* next = text.c_str();
   errno = 0;
-  const int result = ::sqlite3_exec(db, text.c_str(), nullptr, nullptr, nullptr);
-  // The message, quoting the SQL, is made only for an error.
-  if (ABSL_PREDICT_TRUE(result == SQLITE_OK)) return absl::OkStatus();
-  return error("execute", internal::quoted(sql), result);
+  while (next < end) {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int result = ::sqlite3_prepare_v2(db, next, static_cast<int>(end - next) + 1, &raw, &tail);
+    // The message, quoting the SQL, is made only for an error.
+    if (ABSL_PREDICT_FALSE(result != SQLITE_OK)) {
+      return error("execute", internal::quoted(sql), result);
+    }
+    if (raw == nullptr) break;  // only blanks, comments and `;` were left
+    const UniqueHandle<sqlite_internal::CachedStatementTraits> statement(
+        reinterpret_cast<uintptr_t>(raw));
+    if (const int count = ::sqlite3_bind_parameter_count(raw); ABSL_PREDICT_FALSE(count != 0)) {
+      return unbound_parameters(sql, static_cast<size_t>(next - text.c_str()),
+                                static_cast<size_t>(tail - next), count);
+    }
+    do {
+      result = ::sqlite3_step(raw);
+    } while (result == SQLITE_ROW);  // rows are dropped, as sqlite3_exec() drops them
+    // (prepare_v2: the step's own code, and its message, until finalized.)
+    if (ABSL_PREDICT_FALSE(result != SQLITE_DONE)) {
+      return error("execute", internal::quoted(sql), result);
+    }
+    next = tail;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteConnection::unbound_parameters(absl::string_view sql, size_t offset,
+                                                  size_t size, int count) const {
+  // The statement from its first word (past the blanks and comments before
+  // it); where the text holds more, which statement, and what has run.
+  const size_t start = std::min(next_statement(sql, offset), offset + size);
+  const bool first = next_statement(sql, 0) == start;
+  const bool last = next_statement(sql, offset + size) == absl::string_view::npos;
+  return internal::error_on(
+      absl::StatusCode::kInvalidArgument, "execute", resource(),
+      absl::StrCat(
+          internal::quoted(sql), ": ",
+          first && last ? std::string("the statement")
+                        : absl::StrCat("the statement at offset ", start, ", ",
+                                       internal::quoted(sql.substr(start, offset + size - start)),
+                                       ","),
+          " has ", count, count == 1 ? " parameter" : " parameters",
+          " and execute(sql) binds none (SQLite would run it with NULL for each); ",
+          first ? "nothing was run" : "the statements before it have run, it and those after it have not",
+          "; pass the values with execute(sql, params...), one statement at a time"));
 }
 
 absl::StatusOr<Statement> SqliteConnection::prepare(absl::string_view sql) {

@@ -26,7 +26,7 @@
 #include "uncopyable/internal/syscall.h"
 #include "uncopyable/internal/transfer.h"
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere else
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it in no header
 
 namespace uncopyable {
 namespace {

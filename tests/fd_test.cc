@@ -63,7 +63,7 @@ TEST(FdTest, EmptinessIsEncodedInTheInt) {
   ASSERT_TRUE(closed.close().ok());
   ::close(released.release());
   EXPECT_EQ(Fd().state(), HandleState::kEmpty);
-  EXPECT_EQ(moved.state(), HandleState::kMovedFrom);  // NOLINT
+  EXPECT_EQ(moved.state(), HandleState::kMovedFrom);  // NOLINT(bugprone-use-after-move): the state under test
   EXPECT_EQ(closed.state(), HandleState::kClosed);
   EXPECT_EQ(released.state(), HandleState::kReleased);
 }

@@ -41,6 +41,13 @@ TEST_F(PostgresDeathTest, UsingAMovedFromOrClosedConnection) {
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();
+        PostgresConnection taker = std::move(db);
+        db.set_notice_handler(nullptr);  // NOLINT(bugprone-use-after-move)
+      },
+      "^uncopyable: PostgresConnection::set_notice_handler\\(\\) on a moved-from handle");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
         (void)db.close();
         (void)db.query("SELECT 1");
       },

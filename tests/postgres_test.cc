@@ -1,11 +1,14 @@
 // PostgresConnection against a real server that this test binary starts.
 #include "uncopyable/postgres.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <functional>
 
 #include <memory>
 #include <optional>
@@ -152,6 +155,192 @@ TEST_F(PostgresTest, ErrorsCarryTheServersMessageAndState) {
   // The server's words, escaped like any quoted text.
   EXPECT_THAT(status.message(), HasSubstr(R"(relation \"no_such_table\" does not exist)"));
   EXPECT_THAT(status.message(), HasSubstr("[42P01]"));
+}
+
+// The SQLSTATE classes that were Unknown: each raised by the real server.
+// `sqlstate` is what the server must have said, `code` what it maps to.
+void expect_state(const absl::Status& status, absl::string_view sqlstate,
+                  absl::StatusCode code) {
+  const std::optional<SqlError> error = sql_error(status);
+  ASSERT_TRUE(error.has_value()) << status;
+  EXPECT_EQ(error->sqlstate, sqlstate) << status;
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("[", sqlstate, "]")));
+}
+
+TEST_F(PostgresTest, FeatureNotSupportedIsUnimplemented) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS states_0a (x int)").ok());
+  // "FOR UPDATE is not allowed with aggregate functions"
+  expect_state(db.execute("SELECT count(*) FROM states_0a FOR UPDATE"), "0A000",
+               absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(PostgresTest, InvalidTransactionStateIsFailedPrecondition) {
+  PostgresConnection db = connect();
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    EXPECT_FALSE(db.execute("SELECT 1/0").ok());
+    // "current transaction is aborted, commands ignored until end of
+    // transaction block"
+    expect_state(db.execute("SELECT 1"), "25P02", absl::StatusCode::kFailedPrecondition);
+  }
+  {
+    absl::StatusOr<PostgresTransaction> tx = db.begin({.read_only = true});
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    // "cannot execute CREATE TABLE in a read-only transaction"
+    expect_state(db.execute("CREATE TABLE states_25 (x int)"), "25006",
+                 absl::StatusCode::kFailedPrecondition);
+  }
+  // Several statements are one implicit transaction: "VACUUM cannot run
+  // inside a transaction block".
+  expect_state(db.execute("SELECT 1; VACUUM"), "25001", absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PostgresTest, ObjectNotInPrerequisiteStateIsFailedPrecondition) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE SEQUENCE IF NOT EXISTS states_55_seq").ok());
+  // "currval of sequence "states_55_seq" is not yet defined in this session"
+  expect_state(db.execute("SELECT currval('states_55_seq')"), "55000",
+               absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(db.execute("CREATE TABLE IF NOT EXISTS states_55 (x int)").ok());
+  PostgresConnection other = connect();
+  absl::StatusOr<PostgresTransaction> holding = db.begin();
+  ASSERT_TRUE(holding.ok()) << holding.status();
+  ASSERT_TRUE(db.execute("LOCK TABLE states_55").ok());
+  {
+    absl::StatusOr<PostgresTransaction> tx = other.begin();
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    // "could not obtain lock on relation "states_55"", at once (NOWAIT)
+    expect_state(other.execute("LOCK TABLE states_55 NOWAIT"), "55P03",
+                 absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST_F(PostgresTest, ProgramLimitExceededIsResourceExhausted) {
+  PostgresConnection db = connect();
+  // "cannot pass more than 100 arguments to a function"
+  std::string call = "SELECT concat(1";
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&call, ", 1");
+  absl::StrAppend(&call, ")");
+  expect_state(db.execute(call), "54023", absl::StatusCode::kResourceExhausted);
+  // "tables can have at most 1600 columns"
+  std::string create = "CREATE TABLE states_54 (c0 int";
+  for (int i = 1; i <= 1600; ++i) absl::StrAppend(&create, ", c", i, " int");
+  absl::StrAppend(&create, ")");
+  expect_state(db.execute(create), "54011", absl::StatusCode::kResourceExhausted);
+}
+
+// --- Notices --------------------------------------------------------------------
+
+// What the process writes to fd 2 while `fn` runs (a pipe in its place).
+std::string stderr_of(const std::function<void()>& fn) {
+  std::fflush(stderr);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return "pipe2 failed";
+  const int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  ::dup2(pipe_fds[1], STDERR_FILENO);
+  ::close(pipe_fds[1]);
+  fn();
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  // Every write end is closed now: the reads end at what was written.
+  std::string written;
+  char buffer[4096];
+  ssize_t got = 0;
+  while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) {
+    written.append(buffer, static_cast<size_t>(got));
+  }
+  ::close(pipe_fds[0]);
+  return written;
+}
+
+constexpr char kRaiseNotice[] = "DO $$BEGIN RAISE NOTICE 'private: %', 'ann@example.com'; END$$";
+
+// libpq's default notice processor prints every notice to stderr.
+TEST_F(PostgresTest, NoticesAreNotWrittenToStderrByDefault) {
+  PostgresConnection db = connect();
+  const std::string written = stderr_of([&] {
+    EXPECT_TRUE(db.execute(kRaiseNotice).ok());
+    EXPECT_TRUE(db.execute("COMMIT").ok());  // WARNING: there is no transaction in progress
+    EXPECT_TRUE(db.execute("DROP TABLE IF EXISTS notices_none").ok());  // NOTICE: ... skipping
+  });
+  EXPECT_EQ(written, "");
+  // The capture itself works: what is written to stderr is seen.
+  EXPECT_EQ(stderr_of([] { std::fputs("seen\n", stderr); }), "seen\n");
+}
+
+TEST_F(PostgresTest, TheNoticeHandlerGetsTheServersFields) {
+  PostgresConnection db = connect();
+  std::vector<PostgresNotice> heard;
+  const std::thread::id caller = std::this_thread::get_id();
+  db.set_notice_handler([&](const PostgresNotice& notice) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    heard.push_back(notice);
+  });
+  const std::string written = stderr_of([&] {
+    EXPECT_TRUE(db.execute(kRaiseNotice).ok());
+    EXPECT_TRUE(db.execute("COMMIT").ok());
+  });
+  EXPECT_EQ(written, "");
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[0].severity, "NOTICE");
+  EXPECT_EQ(heard[0].sqlstate, "00000");
+  EXPECT_EQ(heard[0].message, "private: ann@example.com");
+  EXPECT_EQ(heard[1].severity, "WARNING");
+  EXPECT_EQ(heard[1].sqlstate, "25P01");
+  EXPECT_EQ(heard[1].message, "there is no transaction in progress");
+  // An empty handler drops them again.
+  db.set_notice_handler(nullptr);
+  EXPECT_EQ(stderr_of([&] { EXPECT_TRUE(db.execute(kRaiseNotice).ok()); }), "");
+  EXPECT_EQ(heard.size(), 2u);
+}
+
+// libpq keeps the handler's address for the session: it must not move
+// with the connection object.
+TEST_F(PostgresTest, TheNoticeHandlerStaysWithAMovedConnection) {
+  std::vector<std::string> heard;
+  std::optional<PostgresConnection> first(connect());
+  first->set_notice_handler(
+      [&](const PostgresNotice& notice) { heard.push_back("first: " + notice.message); });
+  PostgresConnection moved(std::move(*first));
+  first.reset();
+  EXPECT_TRUE(moved.execute(kRaiseNotice).ok());
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], "first: private: ann@example.com");
+  // Assigned over a connection with a handler of its own: the session
+  // assigned over ends, and the handler that moved in is the one heard.
+  PostgresConnection other = connect();
+  other.set_notice_handler(
+      [&](const PostgresNotice& notice) { heard.push_back("other: " + notice.message); });
+  other = std::move(moved);
+  EXPECT_TRUE(other.execute("COMMIT").ok());
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[1], "first: there is no transaction in progress");
+  // A handler may replace itself while it runs.
+  other.set_notice_handler([&](const PostgresNotice& notice) {
+    heard.push_back("replacing: " + notice.message);
+    other.set_notice_handler(nullptr);
+  });
+  EXPECT_TRUE(other.execute(kRaiseNotice).ok());
+  EXPECT_TRUE(other.execute(kRaiseNotice).ok());
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[2], "replacing: private: ann@example.com");
+}
+
+// A handler is not config: a rebuilt connection drops its notices.
+TEST_F(PostgresTest, ARebuiltConnectionHasNoNoticeHandler) {
+  PostgresConnection db = connect();
+  int heard = 0;
+  db.set_notice_handler([&](const PostgresNotice&) { ++heard; });
+  absl::StatusOr<PostgresConnection> rebuilt = db.rebuild();
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_EQ(stderr_of([&] { EXPECT_TRUE(rebuilt->execute(kRaiseNotice).ok()); }), "");
+  EXPECT_EQ(heard, 0);
+  EXPECT_TRUE(db.execute(kRaiseNotice).ok());
+  EXPECT_EQ(heard, 1);
 }
 
 // --- A transaction whose statement failed ---------------------------------------

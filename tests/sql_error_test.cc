@@ -11,7 +11,7 @@ namespace {
 
 TEST(SqlErrorTest, AttachedCodesReadBackAndSurviveCopies) {
   const absl::Status pg = with_sql_error(absl::AlreadyExistsError("dup"), {.sqlstate = "23505", .sqlite_code = 0});
-  const absl::Status copy = pg;  // NOLINT: a copy keeps the payload
+  const absl::Status copy = pg;  // NOLINT(performance-unnecessary-copy-initialization): a copy keeps the payload
   EXPECT_EQ(sql_error(copy), (SqlError{.sqlstate = "23505", .sqlite_code = 0}));
   const absl::Status lite =
       with_sql_error(absl::AlreadyExistsError("dup"), {.sqlstate = "", .sqlite_code = 2067});

@@ -234,6 +234,84 @@ TEST(SqliteTest, SqlWithANulByteIsRefusedBeforeAnythingRuns) {
   EXPECT_EQ(count_rows(db, "t"), 2);
 }
 
+// sqlite3_exec() binds NULL to a parameter execute(sql) has no value for:
+// "INSERT INTO t VALUES (?)" would store a NULL.
+TEST(SqliteTest, ExecuteRefusesAStatementWithAParameterBeforeItRuns) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x TEXT)").ok());
+  const absl::Status one = db.execute("INSERT INTO t VALUES (?)");
+  EXPECT_EQ(one.code(), absl::StatusCode::kInvalidArgument) << one;
+  EXPECT_EQ(one.message(),
+            "execute sqlite \":memory:\": \"INSERT INTO t VALUES (?)\": the statement has 1 "
+            "parameter and execute(sql) binds none (SQLite would run it with NULL for each); "
+            "nothing was run; pass the values with execute(sql, params...), one statement at a "
+            "time");
+  for (const char* sql : {"INSERT INTO t VALUES (?3)", "INSERT INTO t VALUES (:x)",
+                          "INSERT INTO t VALUES (@x)", "INSERT INTO t VALUES ($x)",
+                          "  -- a comment\n INSERT INTO t SELECT ? ;  "}) {
+    const absl::Status refused = db.execute(sql);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << sql << ": " << refused;
+    EXPECT_THAT(refused.message(), HasSubstr(": the statement has ")) << refused;
+  }
+  const absl::Status two = db.execute("INSERT INTO t VALUES (?), (:y)");
+  EXPECT_THAT(two.message(), HasSubstr("the statement has 2 parameters and")) << two;
+  EXPECT_EQ(count_rows(db, "t"), 0);
+  // A `?` inside a string is no parameter.
+  EXPECT_TRUE(db.execute("INSERT INTO t VALUES ('why?'); -- ?\n").ok());
+  EXPECT_EQ(count_rows(db, "t"), 1);
+}
+
+// In a text of several statements, those before the refused one have run
+// (as before any error in the text); it and those after it have not.
+TEST(SqliteTest, ExecuteRefusesAParameterInALaterStatementNamingIt) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x TEXT)").ok());
+  const absl::Status refused = db.execute(
+      "INSERT INTO t VALUES ('a');\n  INSERT INTO t VALUES (?);INSERT INTO t VALUES ('c')");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_EQ(refused.message(),
+            "execute sqlite \":memory:\": \"INSERT INTO t VALUES (\\'a\\');\\n  INSERT INTO t "
+            "VALUES (?);INSERT INTO t VALUES (\\'c\\')\": the statement at offset 30, \"INSERT "
+            "INTO t VALUES (?);\", has 1 parameter and execute(sql) binds none (SQLite would run "
+            "it with NULL for each); the statements before it have run, it and those after it "
+            "have not; pass the values with execute(sql, params...), one statement at a time");
+  EXPECT_EQ(count_rows(db, "t"), 1);
+  // The first statement refused, with more after it: nothing has run.
+  const absl::Status first = db.execute("INSERT INTO t VALUES (?); INSERT INTO t VALUES ('b')");
+  EXPECT_THAT(first.message(),
+              HasSubstr("the statement at offset 0, \"INSERT INTO t VALUES (?);\", has 1 "
+                        "parameter and execute(sql) binds none (SQLite would run it with NULL "
+                        "for each); nothing was run;"))
+      << first;
+  EXPECT_EQ(count_rows(db, "t"), 1);
+}
+
+// What execute(sql) did with sqlite3_exec() it still does: several
+// statements, rows dropped, blanks, comments and empty statements skipped,
+// the first error stops the text with SQLite's words.
+TEST(SqliteTest, ExecuteRunsEveryStatementOfTheText) {
+  SqliteConnection db = open_or_die({.path = ":memory:"});
+  EXPECT_TRUE(db.execute("").ok());
+  EXPECT_TRUE(db.execute(" ; -- nothing\n /* at all */ ;").ok());
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x INTEGER UNIQUE);; SELECT 1; "
+                         "INSERT INTO t VALUES (1); /* c */ INSERT INTO t VALUES (2);\n")
+                  .ok());
+  EXPECT_EQ(count_rows(db, "t"), 2);
+  const absl::Status failed =
+      db.execute("INSERT INTO t VALUES (3); INSERT INTO t VALUES (1); INSERT INTO t VALUES (4)");
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition) << failed;
+  EXPECT_EQ(std::string(failed.message()),
+            "execute sqlite \":memory:\": \"INSERT INTO t VALUES (3); INSERT INTO t VALUES (1); "
+            "INSERT INTO t VALUES (4)\": UNIQUE constraint failed: t.x");
+  ASSERT_TRUE(sql_error(failed).has_value()) << failed;
+  EXPECT_EQ(sql_error(failed)->sqlite_code, SQLITE_CONSTRAINT_UNIQUE);
+  EXPECT_EQ(count_rows(db, "t"), 3);
+  const absl::Status syntax = db.execute("INSERT INTO t VALUES (5); INSERT INTO");
+  EXPECT_EQ(syntax.code(), absl::StatusCode::kInvalidArgument) << syntax;
+  EXPECT_THAT(syntax.message(), HasSubstr("incomplete input"));
+  EXPECT_EQ(count_rows(db, "t"), 4);
+}
+
 // sqlite3_prepare_v2() compiles the first statement and ignores the rest.
 TEST(SqliteTest, PrepareRefusesASecondStatement) {
   SqliteConnection db = open_or_die({.path = ":memory:"});

@@ -117,7 +117,7 @@ class FdView {
   }
 
   // Borrows from an owner; the Fd must hold a descriptor (misuse otherwise).
-  FdView(const Fd& fd) noexcept : fd_(fd.get()) {}  // NOLINT: borrowing is implicit
+  FdView(const Fd& fd) noexcept : fd_(fd.get()) {}  // implicit: borrowing is
   // Borrowing from a temporary Fd would dangle at once.
   FdView(Fd&&) = delete;
 

@@ -51,7 +51,9 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -327,14 +329,15 @@ const char* builtin_type_name(unsigned oid);
 // use it within the call it was made for. A number is held inside it.
 // (libpqxx 6 sends every parameter as text with no type, and bytea only
 // from a pqxx::binarystring; libpq takes text or binary, no C++ types.)
+// Its constructors are implicit on purpose: a call lists plain values.
 class PostgresParameter {
  public:
   // NULL.
-  PostgresParameter(std::nullptr_t) noexcept {}   // NOLINT(google-explicit-constructor)
-  PostgresParameter(std::nullopt_t) noexcept {}   // NOLINT(google-explicit-constructor)
+  PostgresParameter(std::nullptr_t) noexcept {}
+  PostgresParameter(std::nullopt_t) noexcept {}
   // A template, so that nothing converts to bool on the way (a pointer).
   template <std::same_as<bool> B>
-  PostgresParameter(B value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(B value) noexcept
       : data_(value ? "true" : "false"),
         size_(value ? 4 : 5),
         type_(kBoolType),
@@ -342,7 +345,7 @@ class PostgresParameter {
         terminated_(true) {}
   template <std::integral I>
     requires(!std::same_as<I, bool> && !postgres_internal::kIsCharacter<I>)
-  PostgresParameter(I value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(I value) noexcept
       : type_(std::is_signed_v<I> && sizeof(I) <= 4 ? kInt4Type : kInt8Type),
         kind_(Kind::kNumber),
         terminated_(true) {
@@ -350,34 +353,34 @@ class PostgresParameter {
     number_[size_] = '\0';
   }
   template <std::floating_point F>
-  PostgresParameter(F value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(F value) noexcept
       : type_(kFloat8Type), kind_(Kind::kNumber), terminated_(true) {
     set_double(static_cast<double>(value));
   }
-  PostgresParameter(const std::string& text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::string& text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText), terminated_(true) {}
-  PostgresParameter(std::string_view text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(std::string_view text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
   // (This Abseil's string_view is a type of its own.)
   template <std::same_as<absl::string_view> View>
     requires(!std::same_as<View, std::string_view>)
-  PostgresParameter(View text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(View text) noexcept
       : data_(text.data()), size_(text.size()), kind_(Kind::kText) {}
   // A null pointer is NULL (as libpq reads one).
-  PostgresParameter(const char* text) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const char* text) noexcept
       : data_(text),
         size_(text != nullptr ? std::char_traits<char>::length(text) : 0),
         kind_(text != nullptr ? Kind::kText : Kind::kNull),
         terminated_(true) {}
-  PostgresParameter(absl::Span<const std::byte> bytes) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(absl::Span<const std::byte> bytes) noexcept
       : data_(reinterpret_cast<const char*>(bytes.data())),
         size_(bytes.size()),
         type_(kByteaType),
         kind_(Kind::kBytes) {}
-  PostgresParameter(const std::vector<std::byte>& bytes) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::vector<std::byte>& bytes) noexcept
       : PostgresParameter(absl::Span<const std::byte>(bytes)) {}
   template <postgres_internal::ParameterValue T>
-  PostgresParameter(const std::optional<T>& value) noexcept  // NOLINT(google-explicit-constructor)
+  PostgresParameter(const std::optional<T>& value) noexcept
       : PostgresParameter(value.has_value() ? PostgresParameter(*value)
                                             : PostgresParameter(nullptr)) {}
 
@@ -822,6 +825,19 @@ class PostgresSavepoint final
       : BasicSavepoint(transaction, outer, std::move(name)) {}
 };
 
+// A notice the server sent while a command ran: a NOTICE, WARNING, INFO
+// (`RAISE NOTICE 'x'` in PL/pgSQL, "there is no transaction in progress"
+// after a stray COMMIT, "table "t" does not exist, skipping" after DROP
+// TABLE IF EXISTS). libpq's fields, as the server sent them: not
+// reformatted, quoted or shortened (they may hold user data; quote them
+// with internal::quoted() before they reach a log). See
+// PostgresConnection::set_notice_handler().
+struct PostgresNotice {
+  std::string severity;  // "NOTICE", "WARNING", "INFO", ... (never translated)
+  std::string sqlstate;  // "00000" for RAISE NOTICE, "25P01", ...
+  std::string message;   // the primary message ("there is no transaction in progress")
+};
+
 class PostgresConnection {
  public:
   using config_type = PostgresConfig;
@@ -856,6 +872,25 @@ class PostgresConnection {
   // may call it, even while another is in a call on this connection.
   [[nodiscard]] absl::StatusOr<PostgresConnection> rebuild() const;
 
+  // Hands each notice the server sends on this session (PostgresNotice) to
+  // `handler`, from now on, replacing the one set before; an empty handler
+  // drops them again. By default (and after a rebuild(): a handler is not
+  // config, and is never copied to a new connection, a Pool's included)
+  // they are dropped: libpq's own default prints each to the process's
+  // stderr, text nobody asked for that may quote user data. (libpqxx 6
+  // prints them too, unless a pqxx::errorhandler is registered.)
+  //
+  // `handler` runs on the thread running the command, inside that call on
+  // this connection (execute(), query(), a transaction's commit(), ...),
+  // before the call returns; it must not throw, and must not run commands
+  // on, move or destroy this connection (it may set_notice_handler(), even
+  // to replace itself). It stays with the connection when the
+  // connection moves (a move keeps it, as it keeps the session), and it
+  // ends with the session. Not covered: a notice the server sends while
+  // connecting (a collation version warning at login), which libpq's
+  // PQconnectdbParams() hands its default (stderr) before open() returns.
+  void set_notice_handler(std::function<void(const PostgresNotice&)> handler);
+
   // Runs SQL with no parameters (several statements, separated by ';', run
   // as one implicit transaction); a lost server is Unavailable. Errors read
   // "execute postgresql <user>@<host>:<port>/<db>: "<SQL>": <the server's
@@ -868,13 +903,32 @@ class PostgresConnection {
   // is_serialization_failure(), is_deadlock() or sql_error(status)->sqlstate,
   // never on the words. An error the library made itself (a NUL byte in the
   // SQL, a lost connection, a timeout) carries none. The code follows the
-  // SQLSTATE's class: 23 (integrity) FailedPrecondition, 40 (transaction
-  // rollback: serialization failure, deadlock) Aborted, 42 and 22
-  // InvalidArgument, 28 PermissionDenied, 08, 53, 57 Unavailable, except
-  // 08P01 on a connection that goes on (the server refusing the count of
-  // parameters given), which is InvalidArgument. (libpqxx throws a class
-  // per SQLSTATE: pqxx::unique_violation, pqxx::deadlock_detected, ...,
-  // with sql_error::sqlstate().)
+  // SQLSTATE's class:
+  //   08 (connection), 53 (insufficient resources: disk full, too many
+  //     connections), 57 (operator intervention: shutdown)  Unavailable,
+  //     except 08P01 on a connection that goes on (the server refusing
+  //     the count of parameters given), which is InvalidArgument
+  //   0A (feature not supported: FOR UPDATE with an aggregate, "cached
+  //     plan must not change result type")                 Unimplemented
+  //   22 (data exception), 42 (syntax error or access rule
+  //     violation: no such table, a typo)                  InvalidArgument
+  //   23 (integrity constraint violation)                  FailedPrecondition
+  //   25 (invalid transaction state: 25P02, a command in a failed
+  //     transaction; 25006, a write in a READ ONLY one; 25001, what
+  //     cannot run inside a transaction)                   FailedPrecondition
+  //   55 (object not in prerequisite state: currval() before nextval(),
+  //     55P03 a lock NOWAIT could not take, 55006 an object in use)
+  //                                                        FailedPrecondition
+  //   28 (invalid authorization)                           PermissionDenied
+  //   3D (invalid catalog name: no such database)          NotFound
+  //   40 (transaction rollback: serialization failure,
+  //     deadlock)                                          Aborted
+  //   54 (program limit exceeded: too many columns or
+  //     arguments, a statement too complex)                ResourceExhausted
+  //   any other                                            Unknown
+  // (libpqxx throws a class per SQLSTATE: pqxx::unique_violation,
+  // pqxx::deadlock_detected, pqxx::feature_not_supported, ..., with
+  // sql_error::sqlstate().)
   //
   // SQL text holding a NUL byte is InvalidArgument before anything runs:
   // libpq reads a C string, and would run the text up to the NUL alone
@@ -1273,6 +1327,12 @@ class PostgresConnection {
   // statement_cache_size at most). One it evicts goes to
   // unused_statements_, to be DEALLOCATEd; the rest end with the session.
   StatementCache statements_;
+  // set_notice_handler()'s handler, on the heap so that its address, which
+  // libpq keeps for the session, stays the same when the connection moves;
+  // null while notices are dropped. Declared before connection_, so that it
+  // outlives the session (which the traits also tell to drop notices before
+  // it ends).
+  std::unique_ptr<std::function<void(const PostgresNotice&)>> notice_handler_;
   UniqueHandle<postgres_internal::ConnectionTraits> connection_;
 };
 

@@ -804,6 +804,16 @@ class SqliteConnection {
   // empty the table). Text longer than SQLite's SQLITE_LIMIT_SQL_LENGTH is
   // refused likewise. Empty text runs nothing and is OK. Errors read
   // "execute sqlite "<path>": "<SQL>": <SQLite's words>".
+  //
+  // A statement with a parameter (`?`, `?3`, `:name`, `@name`, `$name`) is
+  // InvalidArgument before it runs, saying how many it has: this form binds
+  // none, and SQLite (its sqlite3_exec(), SQLiteCpp's Database::exec())
+  // would run it with NULL for each, so `execute("INSERT INTO t VALUES
+  // (?)")` would store a NULL. Pass the values with execute(sql, params...)
+  // (one statement). The statements are run in turn, each to its end, and
+  // the first error stops the text: the statements before it have run (and
+  // are not undone outside a transaction), whether the error is SQLite's or
+  // this refusal of a statement with a parameter.
   [[nodiscard]] absl::Status execute(absl::string_view sql);
   // Compiles ONE statement. InvalidArgument, and nothing compiled, for text
   // with a NUL byte or over SQLITE_LIMIT_SQL_LENGTH, for text with no
@@ -1104,6 +1114,10 @@ class SqliteConnection {
   // Runs `sql` (no NUL in it) with sqlite3_exec; errors say `verb` and
   // `detail`.
   absl::Status exec(const std::string& sql, const char* verb, absl::string_view detail = "");
+  // execute(sql)'s InvalidArgument for the statement at `offset` (`size`
+  // bytes) of `sql`, which has `count` parameters.
+  absl::Status unbound_parameters(absl::string_view sql, size_t offset, size_t size,
+                                  int count) const;
   // InvalidArgument if SQLite would not read `sql` whole: a NUL byte in it,
   // or more bytes than its SQLITE_LIMIT_SQL_LENGTH.
   absl::Status refuse_unreadable(sqlite3* db, const char* verb, absl::string_view sql) const;

@@ -67,8 +67,8 @@ struct Kept : T {
   using T::T;
   using T::operator=;
   Kept() = default;
-  Kept(const T& value) : T(value) {}                     // NOLINT: a Kept<T> is a T
-  Kept(T&& value) noexcept : T(std::move(value)) {}      // NOLINT
+  Kept(const T& value) : T(value) {}                     // implicit: a Kept<T> is a T
+  Kept(T&& value) noexcept : T(std::move(value)) {}      // implicit too
   Kept(const Kept&) = default;
   Kept(Kept&&) noexcept = default;
   Kept& operator=(const Kept&) = default;

@@ -107,7 +107,7 @@ const char* syscall_name(Syscall call) noexcept;
 // for the call that wrapper makes: a plan aimed at "read" fails both.
 class SyscallName {
  public:
-  consteval SyscallName(const char* name) : name_(name) {  // NOLINT: implicit on purpose
+  consteval SyscallName(const char* name) : name_(name) {  // implicit on purpose
     if (name[0] == '\0') not_a_syscall_name();
     for (const char* c = name; *c != '\0'; ++c) {
       if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
