@@ -44,6 +44,7 @@ using subprocess_internal::Child;
 enum class Step : int32_t {
   kSignalMask = 1,  // unblocking every signal
   kParentDeath,     // asking for parent_death_signal (prctl PR_SET_PDEATHSIG)
+  kProcessGroup,    // leading a new process group (setpgid(0, 0))
   kReport,          // moving the report pipe out of the way
   kPass,            // placing a passed descriptor (`index`: which)
   kNull,            // placing /dev/null (`index`: the stream, or -1)
@@ -77,6 +78,7 @@ struct Plan {
   int floor;  // above every number the child ends up with
   int parent_death_signal;  // 0: none
   pid_t parent_pid;         // the spawning process, to see that it died already
+  bool new_process_group;   // setpgid(0, 0): lead a group of its own
 };
 
 [[noreturn]] UNCOPYABLE_CHILD_CODE void child_failed(int report_fd, Step step, int error,
@@ -117,6 +119,11 @@ UNCOPYABLE_CHILD_CODE void run_child(void* argument) noexcept {
       ::syscall(SYS_kill, ::syscall(SYS_getpid), plan.parent_death_signal);
       ::syscall(SYS_exit_group, 127);  // the signal is ignored here: nobody waits for this child
     }
+  }
+  // Its own group, before exec: the parent resumes only after exec
+  // (CLONE_VFORK), so it never signals a group that is not there yet.
+  if (plan.new_process_group && ::syscall(SYS_setpgid, 0, 0) != 0) {
+    child_failed(report, Step::kProcessGroup, errno, -1);
   }
   // What the child keeps goes above every number it ends up with first, so
   // that placing one cannot close another (a source may sit at a target).
@@ -256,6 +263,8 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
           error, "spawn", program,
           absl::StrCat("prctl(PR_SET_PDEATHSIG, ", signal_name(config.parent_death_signal),
                        ") in the child"));
+    case Step::kProcessGroup:
+      return internal::errno_error_on(error, "spawn", program, "setpgid(0, 0) in the child");
     case Step::kReport:
       return internal::errno_error_on(error, "spawn", program,
                                       "fcntl F_DUPFD_CLOEXEC in the child");
@@ -297,10 +306,55 @@ ExitStatus exit_status_of(const siginfo_t& info) {
   return ExitStatus::killed(info.si_status);  // CLD_KILLED or CLD_DUMPED
 }
 
-// Kills the child (SIGKILL) and reaps it. A kill that fails leaves it alone
-// unless it has ended already: waiting for a child that may run on could
-// hang.
-absl::Status kill_and_reap(int pidfd) {
+// Whether the child has not been reaped yet (running, or a zombie): while
+// it is not, its pid cannot be reused, so neither can the process group id
+// that is that pid. Answers without reaping (WNOWAIT). EINTR is retried; a
+// child reaped behind its Subprocess's back (ECHILD) is false; any other
+// error is returned.
+absl::StatusOr<bool> unreaped(int pidfd) {
+  siginfo_t info = {};
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info,
+                     WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) return false;
+    return internal::errno_status(errno, "waitid WNOWAIT");
+  }
+  return true;
+}
+
+// Sends `signal` to the process group that the child `pid` leads, but only
+// while the child is not reaped. A process group id is the pid of the
+// process that made the group: once that leader is reaped and the group's
+// last member is gone, the number is free, and a new process (a shell's
+// job, another library's child) may lead a group with it; kill(-pgid) would
+// then reach strangers. An unreaped leader (alive, or a zombie) pins the
+// number, so the group this sends to is the child's own. The check and the
+// kill are two calls: only a waitid(P_ALL, ...) elsewhere in this program,
+// reaping the child in between, can break that (see subprocess.h).
+// Members that left the group (setpgid, setsid) are not reached.
+absl::Status signal_group(int pidfd, pid_t pid, int signal) {
+  absl::StatusOr<bool> alive = unreaped(pidfd);
+  if (!alive.ok()) return alive.status();
+  if (!*alive) return internal::errno_status(ESRCH, "kill of the process group");
+  if (sys::call("kill", [&] { return ::kill(-pid, signal); }) != 0 && errno != ESRCH) {
+    return internal::errno_status(errno, absl::StrCat("kill(-", pid, ", ", signal_name(signal),
+                                                      ") of the process group"));
+  }
+  return absl::OkStatus();
+}
+
+// Kills the child (SIGKILL) and reaps it; with `group`, its process group
+// first (see signal_group: the leader is not reaped yet here). A group kill
+// that fails is reported after the child is still killed and reaped. A
+// kill of the child that fails leaves it alone unless it has ended already:
+// waiting for a child that may run on could hang.
+absl::Status kill_and_reap(const Child& child) {
+  absl::Status group;
+  if (child.group) {
+    group = signal_group(child.pidfd, child.pid, SIGKILL);
+    if (absl::IsNotFound(group)) group = absl::OkStatus();  // reaped elsewhere: no group to kill
+  }
+  const int pidfd = child.pidfd;
   siginfo_t info = {};
   if (sys::pidfd_send_signal(pidfd, SIGKILL) != 0 && errno != ESRCH) {
     const int error = errno;
@@ -312,7 +366,7 @@ absl::Status kill_and_reap(int pidfd) {
     if (errno == ECHILD) break;  // reaped already, by a waitid(P_ALL, ...) elsewhere
     return internal::errno_status(errno, "waitid");
   }
-  return absl::OkStatus();
+  return group;
 }
 
 }  // namespace
@@ -386,7 +440,7 @@ namespace subprocess_internal {
 absl::Status ChildTraits::close(const Child& child) const {
   absl::Status status;
   if (!child.reaped && spawned_in.here_surely()) {
-    status = kill_and_reap(child.pidfd);
+    status = kill_and_reap(child);
   }
   absl::Status closed = FdTraits::close(child.pidfd);
   if (!status.ok()) {
@@ -399,7 +453,7 @@ absl::Status ChildTraits::close(const Child& child) const {
 
 void ChildTraits::close_quietly(const Child& child) const noexcept {
   if (!child.reaped && spawned_in.here_surely()) {
-    kill_and_reap(child.pidfd).IgnoreError();
+    kill_and_reap(child).IgnoreError();
   }
   FdTraits::close_quietly(child.pidfd);
 }
@@ -471,12 +525,14 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   plan.passed_count = sources.size();
   plan.parent_death_signal = config.parent_death_signal;
   plan.parent_pid = ::getpid();
+  plan.new_process_group = config.new_process_group;
 
   int pidfd = -1;
   const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);
   if (pid < 0) return internal::errno_error_on(errno, "spawn", program, "clone3");
   // Owned from here on: on any error below, the child is killed and reaped.
-  Subprocess child(Handle(Child{pidfd, pid, false, ExitStatus::exited(0)},
+  Subprocess child(Handle(Child{pidfd, pid, config.new_process_group, false, false,
+                                ExitStatus::exited(0)},
                           subprocess_internal::ChildTraits{internal::ProcessBound::with_pid()}),
                    config);
   // The child has run the program or exited by now (CLONE_VFORK). Its copy
@@ -542,8 +598,12 @@ std::string Subprocess::resource() const {
 }
 
 ExitStatus Subprocess::reaped(ExitStatus exit) {
-  Child child = child_.release();  // re-adopted at once, marked reaped
-  child.reaped = true;
+  Child child = child_.release();  // re-adopted at once, marked exited
+  child.exited = true;
+  // A group leader stays a zombie until close(): it pins the process
+  // group's id, so that close() can still kill what is left of the group
+  // (see signal_group). Any other child was reaped by the waitid.
+  child.reaped = !child.group;
   child.exit = exit;
   child_ = Handle(child);
   return exit;
@@ -553,11 +613,14 @@ pid_t Subprocess::pid() const { return checked("pid()").pid; }
 
 FdView Subprocess::fd() const { return FdView(checked("fd()").pidfd); }
 
+// waitid's options for wait(): a group leader is left a zombie (WNOWAIT).
+static int wait_options(const Child& child) { return WEXITED | (child.group ? WNOWAIT : 0); }
+
 absl::StatusOr<ExitStatus> Subprocess::wait() {
   const Child child = checked_owner("wait()");
-  if (child.reaped) return child.exit;
+  if (child.exited) return child.exit;
   siginfo_t info = {};
-  while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED) != 0) {
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, wait_options(child)) != 0) {
     if (errno != EINTR) return internal::errno_error_on(errno, "wait", resource());
   }
   return reaped(exit_status_of(info));
@@ -565,12 +628,12 @@ absl::StatusOr<ExitStatus> Subprocess::wait() {
 
 absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
   const Child child = checked_owner("wait()");
-  if (child.reaped) return child.exit;
+  if (child.exited) return child.exit;
   const internal::Deadline deadline = internal::Deadline::after(timeout);
   while (true) {
     siginfo_t info = {};
     if (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info,
-                    WEXITED | WNOHANG) != 0) {
+                    wait_options(child) | WNOHANG) != 0) {
       if (errno == EINTR) continue;
       return internal::errno_error_on(errno, "wait", resource());
     }
@@ -587,12 +650,23 @@ absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
 
 absl::Status Subprocess::kill(int signal) {
   const Child child = checked_owner("kill()");
-  if (child.reaped) return absl::OkStatus();  // nothing left to signal
+  if (child.exited) return absl::OkStatus();  // nothing left to signal
   if (sys::pidfd_send_signal(child.pidfd, signal) != 0) {
     return internal::errno_error_on(errno, "kill", resource(),
                                     absl::StrCat("sending ", signal_name(signal)));
   }
   return absl::OkStatus();
+}
+
+absl::Status Subprocess::kill_group(int signal) {
+  const Child child = checked_owner("kill_group()");
+  if (!child.group) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "kill", resource(),
+                              "the child leads no process group of its own: spawn it with "
+                              "new_process_group, or kill() the child alone");
+  }
+  if (child.reaped) return absl::OkStatus();  // the group's id may be another's now
+  return internal::status_on(signal_group(child.pidfd, child.pid, signal), "kill", resource());
 }
 
 absl::Status Subprocess::close() {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,7 +21,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
@@ -423,6 +426,7 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
   EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(first_pid), &info, WEXITED | WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
   EXPECT_TRUE(finish(first).success());
+  EXPECT_TRUE(first.close().ok());  // a group leader waited for stays a zombie until then
 
   // And close() too.
   Subprocess closed = spawn({.argv = {"/bin/sleep", "100"}});
@@ -430,6 +434,149 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
   EXPECT_TRUE(closed.close().ok());
   EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(closed_pid), &info, WEXITED | WNOHANG), -1);
   EXPECT_FALSE(has_children());
+}
+
+// Whether process `pid` is gone: no such process, or a zombie (which its
+// new parent, whoever reaps orphans here, has yet to collect).
+bool gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || text.substr(paren + 2, 1) == "Z";
+}
+
+// Whether `pid` is gone within kWait.
+bool gone_soon(pid_t pid) {
+  const absl::Time until = absl::Now() + kWait;
+  while (!gone(pid)) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+// Whether `reader` reaches the end of its stream within kWait (polled, so
+// that a writer left open fails the test instead of hanging it).
+bool ends_soon(PipeReader& reader) {
+  const absl::Time until = absl::Now() + kWait;
+  char buffer[256];
+  while (absl::Now() < until) {
+    pollfd entry{reader.fd().get(), POLLIN, 0};
+    if (::poll(&entry, 1, 100) <= 0) continue;
+    absl::StatusOr<size_t> got = reader.read(absl::MakeSpan(buffer));
+    if (!got.ok()) return false;
+    if (*got == 0) return true;
+  }
+  return false;
+}
+
+// The first line `reader` gives, without the newline.
+std::string first_line(PipeReader& reader) {
+  std::string line;
+  char c = 0;
+  while (true) {
+    absl::StatusOr<size_t> got = reader.read(absl::MakeSpan(&c, 1));
+    if (!got.ok() || *got == 0 || c == '\n') return line;
+    line += c;
+  }
+}
+
+// A shell that starts `sleep 30` in the background, prints its pid and
+// waits (or, with `then_exit`, exits at once), its stdout a pipe.
+struct ShellWithAGrandchild {
+  explicit ShellWithAGrandchild(bool then_exit, bool new_process_group = true) {
+    absl::StatusOr<Pipe> pipe = make_pipe();
+    EXPECT_TRUE(pipe.ok()) << pipe.status();
+    out.emplace(*std::move(pipe));
+    child.emplace(spawn({.argv = {"/bin/sh", "-c",
+                                  then_exit ? "sleep 30 & echo $!" : "sleep 30 & echo $!; wait"},
+                         .passed_fds = {1},
+                         .new_process_group = new_process_group},
+                        {out->writer.fd()}));
+    EXPECT_TRUE(out->writer.close().ok());
+    const std::string line = first_line(out->reader);
+    EXPECT_TRUE(absl::SimpleAtoi(line, &grandchild)) << line;
+  }
+  ~ShellWithAGrandchild() {
+    if (grandchild > 0 && !gone(grandchild)) ::kill(grandchild, SIGKILL);  // a failed test's
+  }
+  std::optional<Pipe> out;
+  std::optional<Subprocess> child;
+  pid_t grandchild = 0;
+};
+
+// Closing a Subprocess ends what its child started too: the child leads a
+// process group, and the group is killed. The grandchild held the pipe's
+// write end; with it gone the reader sees the end instead of hanging.
+TEST(SubprocessTest, ClosingKillsTheChildsProcessGroup) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  ASSERT_FALSE(gone(shell.grandchild));
+  EXPECT_TRUE(shell.child->close().ok());
+  EXPECT_TRUE(gone_soon(shell.grandchild)) << "the grandchild outlived the Subprocess";
+  EXPECT_TRUE(ends_soon(shell.out->reader)) << "a descendant still holds the pipe";
+}
+
+// The same by destruction, and after wait() saw the child itself exit:
+// the leader stays a zombie until close(), so its group can still be found.
+TEST(SubprocessTest, DestroyingKillsTheGroupEvenAfterTheChildWasWaitedFor) {
+  ShellWithAGrandchild shell(/*then_exit=*/true);
+  ASSERT_GT(shell.grandchild, 0);
+  EXPECT_TRUE(finish(*shell.child).success());
+  ASSERT_FALSE(gone(shell.grandchild));  // the shell is gone, its job runs
+  shell.child.reset();
+  EXPECT_TRUE(gone_soon(shell.grandchild)) << "the grandchild outlived the Subprocess";
+  EXPECT_TRUE(ends_soon(shell.out->reader));
+  EXPECT_FALSE(has_children());
+}
+
+// kill_group() signals the whole group; kill() the child alone.
+TEST(SubprocessTest, KillGroupSignalsTheWholeGroup) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  EXPECT_TRUE(shell.child->kill_group(0).ok());  // only checks
+  EXPECT_TRUE(shell.child->kill_group(SIGTERM).ok());
+  EXPECT_TRUE(gone_soon(shell.grandchild));
+  EXPECT_EQ(finish(*shell.child), ExitStatus::killed(SIGTERM));
+  EXPECT_TRUE(ends_soon(shell.out->reader));
+  // After wait() the group can still be signalled (its leader is a zombie
+  // until close()); 99 is no signal.
+  EXPECT_EQ(shell.child->kill_group(99).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Without new_process_group the child shares this process's group, as in
+// folly and Rust: its descendants outlive it, and kill_group() refuses.
+TEST(SubprocessTest, WithoutANewProcessGroupDescendantsRunOn) {
+  ShellWithAGrandchild shell(/*then_exit=*/false, /*new_process_group=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  absl::Status group = shell.child->kill_group(SIGTERM);
+  EXPECT_EQ(group.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(group.message(), HasSubstr("leads no process group of its own"));
+  EXPECT_TRUE(shell.child->close().ok());
+  EXPECT_FALSE(gone(shell.grandchild));  // documented: it runs on
+}
+
+// The child's process group is its own pid (new_process_group), or this
+// process's group.
+TEST(SubprocessTest, TheChildLeadsAProcessGroupOfItsOwnByDefault) {
+  for (const bool own : {true, false}) {
+    absl::StatusOr<Pipe> out = make_pipe();
+    ASSERT_TRUE(out.ok());
+    Subprocess child = spawn({.argv = {"/bin/cat", "/proc/self/stat"},
+                              .passed_fds = {1},
+                              .new_process_group = own},
+                             {out->writer.fd()});
+    ASSERT_TRUE(out->writer.close().ok());
+    absl::StatusOr<std::string> stat = out->reader.read_to_end(1 << 16);
+    ASSERT_TRUE(stat.ok()) << stat.status();
+    // pid (comm) state ppid pgrp ...
+    const std::vector<std::string> fields =
+        absl::StrSplit(stat->substr(stat->rfind(')') + 2), ' ');
+    ASSERT_GE(fields.size(), 3U);
+    EXPECT_EQ(fields[2], absl::StrCat(own ? child.pid() : ::getpgrp())) << own;
+    EXPECT_TRUE(finish(child).success());
+  }
 }
 
 // A fork()ed child that lets go of the parent's Subprocess (destroys or
@@ -518,7 +665,8 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
             "environment=[EnvironmentVariable{name=\"TOKEN\", value=***}], "
             "remove_environment=[\"PGPASSWORD\"], "
             "working_directory=\"\", passed_fds=[3], standard_input=null, "
-            "standard_output=inherit, standard_error=inherit, parent_death_signal=9}");
+            "standard_output=inherit, standard_error=inherit, parent_death_signal=9, "
+            "new_process_group=true}");
   EXPECT_THAT(to_json(config), HasSubstr("\"remove_environment\":[\"PGPASSWORD\"]"));
   EXPECT_THAT(to_json(config), HasSubstr("\"parent_death_signal\":9"));
   EXPECT_THAT(to_json(config), Not(HasSubstr("hunter2")));

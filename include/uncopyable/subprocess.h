@@ -26,6 +26,14 @@
 // aborts, or Rust's Child and Python's Popen, which let the child run on
 // unwaited). To let a child finish, wait() for it first.
 //
+// The child's own children go with it: by default the child leads a new
+// process group (new_process_group), and closing kills that whole group,
+// also after wait() (a shell's `sleep 30 &` would otherwise run on, holding
+// the pipes it inherited open, so that reading them to the end hangs).
+// Descendants that leave the group (setsid(2), setpgid(2): daemons, shells
+// running job control, `setsid cmd`) are not reached. See
+// new_process_group for what a group of its own costs at a terminal.
+//
 // A parent that dies without running destructors (an abort, every
 // `uncopyable:` misuse among them, SIGKILL, the OOM killer) closes no
 // handle: for that the child asks the kernel for parent_death_signal
@@ -117,7 +125,7 @@ struct EnvironmentVariable {
 struct SubprocessConfig {
   UNCOPYABLE_CONFIG(SubprocessConfig, argv, inherit_environment, environment,
                     remove_environment, working_directory, passed_fds, standard_input, standard_output,
-                    standard_error, parent_death_signal)
+                    standard_error, parent_death_signal, new_process_group)
 
   // Required: the program and its arguments; argv[0] is the program. A name
   // with a '/' is a path (relative ones from working_directory); one without
@@ -166,6 +174,22 @@ struct SubprocessConfig {
   // of a set-user-ID or set-group-ID program, or one with file capabilities,
   // clears it).
   int32_t parent_death_signal = SIGKILL;
+  // The child leads a process group of its own (setpgid(0, 0) before exec;
+  // folly's processGroupLeader(), Rust's process_group(0)), and closing or
+  // destroying the Subprocess kills (SIGKILL) the whole group, not only the
+  // child: what it started (a shell's pipeline, make's jobs, `cmd &`) ends
+  // with it, and no descendant keeps a pipe open after it. kill_group()
+  // signals the group. True by default, unlike folly and Rust, which
+  // leave the child in this process's group: it is what makes "nothing a
+  // Subprocess started outlives it" hold for programs that fork. The cost,
+  // when this process runs at a terminal: the child is not in the
+  // terminal's foreground group, so Ctrl-C (SIGINT), Ctrl-\ and Ctrl-Z
+  // reach this process and not the child (forward them with kill_group()),
+  // and a child that reads the terminal (or writes it, under `stty
+  // tostop`) is stopped by SIGTTIN (SIGTTOU) instead. Set false for an
+  // interactive child that shares the terminal (an editor, a pager, a
+  // password prompt); its descendants then outlive it as in folly and Rust.
+  bool new_process_group = true;
 
   // argv is not empty and argv[0] is not empty; no NUL in argv, the
   // environment or the working directory; each environment variable valid
@@ -218,9 +242,11 @@ namespace subprocess_internal {
 // honestly. Plain values, so that UniqueHandle owns it.
 struct Child {
   int pidfd;                // the owned descriptor; negative: none (see vacant())
-  pid_t pid;                // for messages only: signals go through the pidfd
-  bool reaped;              // wait() collected it: nothing left to kill or reap
-  ExitStatus exit;          // how it ended, once reaped
+  pid_t pid;                // for messages, and the process group it leads
+  bool group;               // it leads a process group of its own (new_process_group)
+  bool exited;              // wait() saw it end: `exit` says how
+  bool reaped;              // collected: nothing left to kill or reap
+  ExitStatus exit;          // how it ended, once exited
   friend constexpr bool operator==(const Child&, const Child&) = default;
 };
 
@@ -234,7 +260,7 @@ struct ChildTraits {
   static constexpr std::string_view kName = "Subprocess";
   static constexpr Child invalid() noexcept { return vacant(HandleState::kEmpty); }
   static constexpr Child vacant(HandleState state) noexcept {
-    return Child{-static_cast<int>(state), 0, false, ExitStatus::exited(0)};
+    return Child{-static_cast<int>(state), 0, false, false, false, ExitStatus::exited(0)};
   }
   static constexpr bool is_valid(const Child& child) noexcept { return child.pidfd >= 0; }
   // Kills and reaps (see above), then closes the pidfd. A kill that fails
@@ -291,7 +317,11 @@ class Subprocess {
   [[nodiscard]] FdView fd() const;
 
   // Waits until the child exits and reaps it; returns how it ended. Once it
-  // is reaped, every later wait() returns the same at once.
+  // is reaped, every later wait() returns the same at once. A child that
+  // leads its process group (new_process_group) is left a zombie until
+  // close() instead: an unreaped leader keeps the group's id from being
+  // reused, so that close() and kill_group() still reach the group safely
+  // (its pid stays taken meanwhile, as for any zombie).
   [[nodiscard]] absl::StatusOr<ExitStatus> wait();
   // The same, giving up after `timeout`: DeadlineExceeded, and the child runs
   // on (kill() it, or wait again). A timeout of 0 only looks.
@@ -300,11 +330,24 @@ class Subprocess {
   // Sends `signal` to the child through its pidfd. A child that has exited
   // but is not yet reaped takes it and nothing happens; one that wait()
   // reaped is not signalled at all (OK). An invalid signal number is
-  // InvalidArgument.
+  // InvalidArgument. The child alone: its descendants get nothing (see
+  // kill_group()).
   [[nodiscard]] absl::Status kill(int signal);
 
-  // Kills (SIGKILL) and reaps the child if it is still running, then closes
-  // the pidfd, reporting any failure; the handle is closed either way.
+  // Sends `signal` to the child's process group: the child and every
+  // descendant that stayed in its group (kill(2) of -pid). Only for a child
+  // spawned with new_process_group (FailedPrecondition otherwise: the group
+  // would be this process's own). Sent only while the child is not reaped,
+  // so that the group's id cannot have been reused (after wait(), the child
+  // is a zombie until close() for that reason); a child reaped behind its
+  // Subprocess's back is NotFound [ESRCH], and nothing is sent. An invalid
+  // signal number is InvalidArgument; 0 only checks.
+  [[nodiscard]] absl::Status kill_group(int signal);
+
+  // Kills (SIGKILL) and reaps the child if it is still running (with
+  // new_process_group: kills its process group first, whether the child
+  // still runs or wait() saw it end), then closes the pidfd, reporting any
+  // failure; the handle is closed either way.
   // wait() first to let the child finish and learn how it ended. In a
   // fork()ed child of the spawning process, closes that process's copy of
   // the pidfd only. Closing twice, or any use after, is misuse.
