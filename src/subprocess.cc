@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -274,6 +276,10 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
                                         absl::StrCat("passing fd ", passed[index].get(),
                                                      " as child fd ", config.passed_fds[index]));
       }
+      if (index >= 0) {  // a pipe for a piped stream, after the passed ones
+        return internal::errno_error_on(error, "spawn", program,
+                                        "placing a pipe as a standard stream in the child");
+      }
       break;
     case Step::kNull:
       return internal::errno_error_on(error, "spawn", program,
@@ -348,7 +354,7 @@ absl::Status signal_group(int pidfd, pid_t pid, int signal) {
 // that fails is reported after the child is still killed and reaped. A
 // kill of the child that fails leaves it alone unless it has ended already:
 // waiting for a child that may run on could hang.
-absl::Status kill_and_reap(const Child& child) {
+absl::Status kill_and_reap(const Child& child, ExitStatus* exit = nullptr) {
   absl::Status group;
   if (child.group) {
     group = signal_group(child.pidfd, child.pid, SIGKILL);
@@ -365,6 +371,9 @@ absl::Status kill_and_reap(const Child& child) {
     if (errno == EINTR) continue;
     if (errno == ECHILD) break;  // reaped already, by a waitid(P_ALL, ...) elsewhere
     return internal::errno_status(errno, "waitid");
+  }
+  if (exit != nullptr) {
+    *exit = info.si_pid != 0 ? exit_status_of(info) : ExitStatus::killed(SIGKILL);
   }
   return group;
 }
@@ -491,13 +500,24 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   for (int target : targets) plan.floor = std::max(plan.floor, target + 1);
   const StandardStream modes[3] = {config.standard_input, config.standard_output,
                                    config.standard_error};
-  bool any_null = false;
-  for (int stream = 0; stream < 3; ++stream) {
-    plan.null_stream[stream] = modes[stream] == StandardStream::null &&
-                               std::find(targets.begin(), targets.end(), stream) == targets.end();
-    any_null = any_null || plan.null_stream[stream];
-  }
   const std::string program = program_for_messages(config);
+  bool any_null = false;
+  // A piped stream is passed like passed_fds, after them: the child's end
+  // goes with `sources`, this process's stays here, then in the Subprocess.
+  std::optional<Pipe> pipes[3];
+  for (int stream = 0; stream < 3; ++stream) {
+    const bool named = std::find(targets.begin(), targets.end(), stream) != targets.end();
+    plan.null_stream[stream] = modes[stream] == StandardStream::null && !named;
+    any_null = any_null || plan.null_stream[stream];
+    if (modes[stream] != StandardStream::piped || named) continue;
+    absl::StatusOr<Pipe> pipe = make_pipe();
+    if (!pipe.ok()) return internal::status_on(pipe.status(), "spawn", program);
+    pipes[stream].emplace(*std::move(pipe));
+    sources.push_back(stream == 0 ? pipes[stream]->reader.fd().get()
+                                  : pipes[stream]->writer.fd().get());
+    targets.push_back(stream);
+    copies.push_back(-1);
+  }
   Fd null_fd;
   if (any_null) {
     const int fd = sys::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -522,7 +542,7 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   plan.sources = sources.data();
   plan.targets = targets.data();
   plan.copies = copies.data();
-  plan.passed_count = sources.size();
+  plan.passed_count = sources.size();  // passed, then pipes
   plan.parent_death_signal = config.parent_death_signal;
   plan.parent_pid = ::getpid();
   plan.new_process_group = config.new_process_group;
@@ -554,6 +574,10 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
     return internal::error_on(absl::StatusCode::kInternal, "spawn", program,
                               absl::StrCat("a short exec report (", got, " bytes)"));
   }
+  // The child's ends close with `pipes`; this process keeps the others.
+  if (pipes[0]) child.standard_input_.emplace(std::move(pipes[0]->writer));
+  if (pipes[1]) child.standard_output_.emplace(std::move(pipes[1]->reader));
+  if (pipes[2]) child.standard_error_.emplace(std::move(pipes[2]->reader));
   return child;
 }
 
@@ -672,7 +696,189 @@ absl::Status Subprocess::kill_group(int signal) {
 absl::Status Subprocess::close() {
   checked("close()");
   const std::string resource = this->resource();  // the pid goes with the child
-  return internal::status_on(child_.close(), "close", resource);
+  absl::Status closed = internal::status_on(child_.close(), "close", resource);
+  standard_input_.reset();
+  standard_output_.reset();
+  standard_error_.reset();
+  return closed;
+}
+
+std::optional<PipeWriter> Subprocess::take_standard_input() {
+  checked("take_standard_input()");
+  return std::exchange(standard_input_, std::nullopt);
+}
+
+std::optional<PipeReader> Subprocess::take_standard_output() {
+  checked("take_standard_output()");
+  return std::exchange(standard_output_, std::nullopt);
+}
+
+std::optional<PipeReader> Subprocess::take_standard_error() {
+  checked("take_standard_error()");
+  return std::exchange(standard_error_, std::nullopt);
+}
+
+absl::Status Subprocess::end_now() {
+  Child child = checked_owner("communicate()");
+  if (child.reaped) return absl::OkStatus();
+  ExitStatus exit = ExitStatus::killed(SIGKILL);
+  absl::Status status = kill_and_reap(child, &exit);
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  child = child_.release();  // re-adopted at once, marked reaped
+  if (!child.exited) child.exit = exit;
+  child.exited = true;
+  child.reaped = true;
+  child_ = Handle(child);
+  return status;
+}
+
+namespace {
+
+// One pipe end communicate() moves bytes through.
+struct Stream {
+  const char* name;   // "standard output", for messages
+  int fd;             // -1 once done
+  std::string* text;  // what was read (readers); nullptr for the writer
+};
+
+}  // namespace
+
+absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input,
+                                                         absl::Duration timeout,
+                                                         size_t max_bytes) {
+  checked_owner("communicate()");
+  const std::string resource = this->resource();
+  if (!input.empty() && !standard_input_) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "communicate", resource,
+                              absl::StrCat("there are ", input.size(),
+                                           " bytes of input, but standard_input is not piped "
+                                           "(or was taken)"));
+  }
+  const internal::Deadline deadline = internal::Deadline::after(timeout);
+  // Taken: each end closes when this returns, whatever happens.
+  std::optional<PipeWriter> in = take_standard_input();
+  std::optional<PipeReader> out = take_standard_output();
+  std::optional<PipeReader> err = take_standard_error();
+  SubprocessOutput output;
+  // Gives up: the child and its group are killed and reaped first, so that
+  // nothing runs on unread or is left a zombie.
+  const auto fail = [&](absl::Status status) -> absl::Status {
+    absl::Status ended = end_now();
+    if (!ended.ok() && !absl::IsNotFound(ended)) {
+      return absl::Status(status.code(), absl::StrCat(status.message(), "; then ",
+                                                      internal::status_on(ended, "close",
+                                                                          resource)
+                                                          .message()));
+    }
+    return status;
+  };
+  const auto timed_out = [&] {
+    return fail(internal::error_on(
+        absl::StatusCode::kDeadlineExceeded, "communicate", resource,
+        absl::StrCat("not done after ", absl::FormatDuration(timeout), "; killed (SIGKILL)")));
+  };
+  // Closes one end now, reporting what close(2) said.
+  const auto finish = [&](auto& end) -> absl::Status {
+    absl::Status closed = end->close();
+    end.reset();
+    return closed.ok() ? closed : internal::status_on(closed, "communicate", resource);
+  };
+  if (in && input.empty()) {
+    if (absl::Status s = finish(in); !s.ok()) return fail(s);
+  }
+  Stream streams[3] = {{"standard input", in ? in->fd().get() : -1, nullptr},
+                       {"standard output", out ? out->fd().get() : -1, &output.standard_output},
+                       {"standard error", err ? err->fd().get() : -1, &output.standard_error}};
+  // Non-blocking, so that one call never waits on one pipe while another
+  // fills: poll(2) says which to serve. The ends are this call's alone.
+  for (const Stream& stream : streams) {
+    if (stream.fd >= 0 && sys::fcntl(stream.fd, F_SETFL, O_NONBLOCK) != 0) {
+      return fail(internal::errno_error_on(errno, "communicate", resource,
+                                           absl::StrCat("fcntl O_NONBLOCK on ", stream.name)));
+    }
+  }
+  size_t written = 0;
+  constexpr size_t kChunk = 64 * 1024;
+  while (true) {
+    pollfd entries[3];
+    int which[3];
+    nfds_t count = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (streams[i].fd < 0) continue;
+      entries[count] = pollfd{streams[i].fd, static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+      which[count++] = i;
+    }
+    if (count == 0) break;
+    if (deadline.passed()) return timed_out();
+    const int ready = sys::poll(entries, count, deadline.poll_milliseconds());
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return fail(internal::errno_error_on(errno, "communicate", resource, "poll"));
+    }
+    if (ready == 0) continue;  // the deadline, seen at the top
+    for (nfds_t k = 0; k < count; ++k) {
+      if (entries[k].revents == 0) continue;
+      Stream& stream = streams[which[k]];
+      if (which[k] == 0) {
+        const size_t size = std::min(kChunk, input.size() - written);
+        const internal::Transferred sent = internal::transfer(
+            size, internal::TransferMode::kSome, internal::ZeroBytes::kError, [&](size_t done) {
+              return sys::write_without_sigpipe(stream.fd, input.data() + written + done,
+                                                size - done);
+            });
+        written += sent.done;
+        if (sent.error == EAGAIN) continue;
+        // EPIPE: the child closed its stdin or exited; what it did not read
+        // is dropped, as documented.
+        if (sent.error != 0 && sent.error != EPIPE) {
+          return fail(internal::errno_error_on(
+              sent.error, "communicate", resource,
+              absl::StrCat("write to standard input after ", written, " of ", input.size(),
+                           " bytes")));
+        }
+        if (sent.error == EPIPE || written == input.size()) {
+          stream.fd = -1;
+          if (absl::Status s = finish(in); !s.ok()) return fail(s);
+        }
+        continue;
+      }
+      std::string& text = *stream.text;
+      const size_t had = text.size();
+      // At most one byte past max_bytes: the byte that says "more".
+      // (Written so that max_bytes = SIZE_MAX does not wrap to 0.)
+      const size_t room = max_bytes - had;
+      const size_t want = room < kChunk ? room + 1 : kChunk;
+      text.resize(had + want);
+      const internal::Transferred got = internal::transfer(
+          want, internal::TransferMode::kSome, internal::ZeroBytes::kEnd,
+          [&](size_t done) { return sys::read(stream.fd, text.data() + had + done, want - done); });
+      text.resize(had + got.done);
+      if (got.error == EAGAIN) continue;
+      if (got.error != 0) {
+        return fail(internal::errno_error_on(got.error, "communicate", resource,
+                                             absl::StrCat("read of ", stream.name, " after ",
+                                                          had, " bytes")));
+      }
+      if (text.size() > max_bytes) {
+        return fail(internal::error_on(
+            absl::StatusCode::kResourceExhausted, "communicate", resource,
+            absl::StrCat("its ", stream.name, " is longer than max_bytes (", max_bytes,
+                         " bytes); killed (SIGKILL)")));
+      }
+      if (got.done == 0) {  // the end of the stream
+        stream.fd = -1;
+        if (absl::Status s = which[k] == 1 ? finish(out) : finish(err); !s.ok()) return fail(s);
+      }
+    }
+  }
+  // (wait() without a timeout makes one call: the same calls every run.)
+  absl::StatusOr<ExitStatus> exit = deadline.is_never() ? wait() : wait(deadline.left());
+  if (!exit.ok()) {
+    if (absl::IsDeadlineExceeded(exit.status())) return timed_out();
+    return fail(exit.status());
+  }
+  output.exit = *exit;
+  return output;
 }
 
 }  // namespace uncopyable

@@ -579,6 +579,132 @@ TEST(SubprocessTest, TheChildLeadsAProcessGroupOfItsOwnByDefault) {
   }
 }
 
+// communicate() reads both outputs at once: a child that fills its stderr
+// pipe (64 KiB) before it writes a byte to stdout would deadlock a caller
+// reading stdout to the end first.
+TEST(SubprocessTest, CommunicateReadsStdoutAndStderrTogether) {
+  Subprocess child = spawn({.argv = {"/bin/sh", "-c", "head -c 1000000 /dev/zero >&2; echo out"},
+                            .standard_output = StandardStream::piped,
+                            .standard_error = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate({}, kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_TRUE(output->exit.success());
+  EXPECT_EQ(output->standard_output, "out\n");
+  EXPECT_EQ(output->standard_error, std::string(1000000, '\0'));
+  EXPECT_TRUE(child.close().ok());
+  EXPECT_FALSE(has_children());
+}
+
+// Input and output at once: 4 MiB through cat fills both pipes many times.
+TEST(SubprocessTest, CommunicateWritesInputWhileItReads) {
+  std::string input(4 << 20, 'x');
+  for (size_t i = 0; i < input.size(); i += 997) input[i] = static_cast<char>('a' + i % 26);
+  Subprocess child = spawn({.argv = {"/bin/cat"},
+                            .standard_input = StandardStream::piped,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate(input, kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_TRUE(output->exit.success());
+  EXPECT_TRUE(output->standard_output == input) << output->standard_output.size();
+  EXPECT_EQ(output->standard_error, "");  // not piped: inherited, so empty here
+  // The pipes went with it: a second call has nothing to read.
+  absl::StatusOr<SubprocessOutput> again = child.communicate();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->standard_output, "");
+  EXPECT_TRUE(again->exit.success());
+}
+
+// Input the child does not read is dropped, not an error.
+TEST(SubprocessTest, CommunicateDropsInputTheChildDoesNotRead) {
+  Subprocess child = spawn({.argv = {"/bin/sh", "-c", "echo no reader"},
+                            .standard_input = StandardStream::piped,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate(std::string(1 << 20, 'x'), kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->standard_output, "no reader\n");
+  EXPECT_TRUE(output->exit.success());
+}
+
+// Past the timeout the child (and its group) is killed and reaped: no hang,
+// no zombie.
+TEST(SubprocessTest, CommunicatePastItsTimeoutKillsTheChild) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  Subprocess& child = *shell.child;
+  // The shell's stdout is the test's pipe here; the Subprocess holds none.
+  absl::StatusOr<SubprocessOutput> output = child.communicate({}, absl::Milliseconds(100));
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(output.status().message(),
+            absl::StrCat("communicate subprocess \"/bin/sh\" pid ", child.pid(),
+                         ": not done after 100ms; killed (SIGKILL)"));
+  EXPECT_EQ(finish(child), ExitStatus::killed(SIGKILL));
+  EXPECT_TRUE(gone_soon(shell.grandchild));
+  EXPECT_FALSE(has_children());
+
+  Subprocess sleeper = spawn({.argv = {"/bin/sleep", "30"},
+                              .standard_output = StandardStream::piped});
+  output = sleeper.communicate({}, absl::Milliseconds(50));
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(finish(sleeper), ExitStatus::killed(SIGKILL));
+  EXPECT_FALSE(has_children());
+}
+
+// More than max_bytes on a stream is ResourceExhausted naming it; exactly
+// max_bytes is fine.
+TEST(SubprocessTest, CommunicateStopsAtMaxBytes) {
+  Subprocess chatty = spawn({.argv = {"/bin/sh", "-c", "echo ok; head -c 100000 /dev/zero >&2"},
+                             .standard_output = StandardStream::piped,
+                             .standard_error = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = chatty.communicate({}, kWait, 1000);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(output.status().message(),
+            absl::StrCat("communicate subprocess \"/bin/sh\" pid ", chatty.pid(),
+                         ": its standard error is longer than max_bytes (1000 bytes); "
+                         "killed (SIGKILL)"));
+  EXPECT_EQ(finish(chatty), ExitStatus::killed(SIGKILL));  // blocked writing, then killed
+  EXPECT_FALSE(has_children());
+
+  Subprocess exact = spawn({.argv = {"/usr/bin/printf", "abc"},
+                            .standard_output = StandardStream::piped});
+  output = exact.communicate({}, kWait, 3);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->standard_output, "abc");
+}
+
+// Input needs a piped standard input; a piped end can be taken instead.
+TEST(SubprocessTest, CommunicateInputNeedsAPipedStandardInput) {
+  Subprocess child = spawn({.argv = {"/bin/cat"},
+                            .standard_input = StandardStream::null,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate("x", kWait);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(output.status().message(),
+              HasSubstr("1 bytes of input, but standard_input is not piped"));
+  EXPECT_FALSE(child.take_standard_input().has_value());
+  std::optional<PipeReader> out = child.take_standard_output();
+  ASSERT_TRUE(out.has_value());
+  EXPECT_FALSE(child.take_standard_output().has_value());
+  absl::StatusOr<std::string> text = out->read_to_end(16);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, "");
+  EXPECT_TRUE(finish(child).success());
+}
+
+// A piped stream that passed_fds also names is the passed descriptor.
+TEST(SubprocessTest, PassedFdsWinOverAPipedStream) {
+  absl::StatusOr<Pipe> out = make_pipe();
+  ASSERT_TRUE(out.ok());
+  Subprocess child = spawn({.argv = {"/bin/echo", "passed"},
+                            .passed_fds = {1},
+                            .standard_output = StandardStream::piped},
+                           {out->writer.fd()});
+  ASSERT_TRUE(out->writer.close().ok());
+  EXPECT_FALSE(child.take_standard_output().has_value());
+  absl::StatusOr<std::string> text = out->reader.read_to_end(64);
+  EXPECT_EQ(text.value_or(""), "passed\n");
+  EXPECT_TRUE(finish(child).success());
+}
+
 // A fork()ed child that lets go of the parent's Subprocess (destroys or
 // closes its copy) neither kills nor reaps the parent's child.
 TEST(SubprocessTest, AForkedChildLettingGoLeavesTheParentsChildAlone) {

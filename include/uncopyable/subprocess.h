@@ -17,6 +17,14 @@
 //   absl::StatusOr<uncopyable::ExitStatus> status = git->wait(absl::Seconds(10));
 //   // status->success(), status->code() == 0, or status->signal() == SIGKILL...
 //
+// To feed a child and read both its outputs, pipe them and communicate():
+//   absl::StatusOr<uncopyable::Subprocess> sorter = uncopyable::Subprocess::open(
+//       {.argv = {"sort"}, .standard_input = uncopyable::StandardStream::piped,
+//        .standard_output = uncopyable::StandardStream::piped,
+//        .standard_error = uncopyable::StandardStream::piped});
+//   absl::StatusOr<uncopyable::SubprocessOutput> out =
+//       sorter->communicate("b\na\n", absl::Seconds(10));  // out->standard_output "a\nb\n"
+//
 // Ownership: a Subprocess owns its child process through a pidfd, and the
 // config it was spawned from; it moves, never copies. It is the child's only
 // parent: nothing else reaps it. When a Subprocess is closed, destroyed or
@@ -92,6 +100,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/internal/rules.h"
+#include "uncopyable/pipe.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/unique_handle.h"
@@ -103,8 +112,10 @@ namespace uncopyable {
 enum class StandardStream {
   inherit,  // this process's own descriptor of that number, as it is
   null,     // /dev/null, opened for reading and writing
+  piped,    // a new pipe; the Subprocess holds this process's end (see
+            // communicate() and take_standard_input())
 };
-UNCOPYABLE_ENUM(StandardStream, inherit, null)
+UNCOPYABLE_ENUM(StandardStream, inherit, null, piped)
 
 // One variable of a child's environment.
 struct EnvironmentVariable {
@@ -156,7 +167,8 @@ struct SubprocessConfig {
   // below), and no other: every other descriptor is closed at exec, also
   // the ones this process opened without O_CLOEXEC.
   std::vector<int32_t> passed_fds{};
-  // 0, 1 and 2 unless passed_fds names them: this process's, or /dev/null.
+  // 0, 1 and 2 unless passed_fds names them: this process's, /dev/null, or
+  // a new pipe whose other end the Subprocess holds (piped).
   StandardStream standard_input = StandardStream::inherit;
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
@@ -234,6 +246,13 @@ class ExitStatus {
   constexpr ExitStatus(int code, int signal) : code_(code), signal_(signal) {}
   int code_;
   int signal_;
+};
+
+// What communicate() collected: how the child ended and all it wrote.
+struct SubprocessOutput {
+  ExitStatus exit = ExitStatus::exited(0);
+  std::string standard_output;  // "" for a stream that was not piped
+  std::string standard_error;   // the same
 };
 
 namespace subprocess_internal {
@@ -344,10 +363,43 @@ class Subprocess {
   // signal number is InvalidArgument; 0 only checks.
   [[nodiscard]] absl::Status kill_group(int signal);
 
+  // Writes `input` to the child's piped standard input and closes it, reads
+  // its piped standard output and standard error at the same time until
+  // both end, then waits for the child to exit (Rust's output(), folly's
+  // communicate()). One poll(2) loop serves all three pipes, so a child
+  // that fills one pipe while this process would be reading the other
+  // cannot deadlock it, as reading one stream to its end and then the
+  // other does once the child writes 64 KiB to the other. Takes the pipes
+  // the Subprocess holds (each is closed when it returns); a stream that is
+  // not piped, or was taken, reads as "". Input the child does not read
+  // (it exits or closes its stdin first) is dropped, not an error.
+  //   - non-empty `input` without a piped standard input: FailedPrecondition;
+  //   - a stream longer than `max_bytes`: ResourceExhausted naming it;
+  //   - not done after `timeout` (from the call): DeadlineExceeded;
+  //   - a failed system call: its Status, naming the step and the errno;
+  // and in each of these the child (and its process group, with
+  // new_process_group) is killed and reaped first: nothing is left running
+  // or a zombie (wait() then says "killed by signal 9 (SIGKILL)"). Unlike
+  // Rust's output(), the output is bounded; unlike folly's communicate(), a
+  // timeout is offered.
+  [[nodiscard]] absl::StatusOr<SubprocessOutput> communicate(
+      absl::string_view input = {}, absl::Duration timeout = absl::InfiniteDuration(),
+      size_t max_bytes = kDefaultOutputLimit);
+  static constexpr size_t kDefaultOutputLimit = size_t{64} << 20;  // 64 MiB per stream
+
+  // The Subprocess's end of a piped standard stream, for a caller who moves
+  // the bytes itself (Rust's child.stdin.take()): nullopt if the stream is
+  // not piped or was taken already. Read both outputs together (poll their
+  // fd()s) or use communicate(): reading one to its end first can deadlock.
+  [[nodiscard]] std::optional<PipeWriter> take_standard_input();
+  [[nodiscard]] std::optional<PipeReader> take_standard_output();
+  [[nodiscard]] std::optional<PipeReader> take_standard_error();
+
   // Kills (SIGKILL) and reaps the child if it is still running (with
   // new_process_group: kills its process group first, whether the child
   // still runs or wait() saw it end), then closes the pidfd, reporting any
-  // failure; the handle is closed either way.
+  // failure; the handle is closed either way. Piped ends it still holds
+  // are closed too.
   // wait() first to let the child finish and learn how it ended. In a
   // fork()ed child of the spawning process, closes that process's copy of
   // the pidfd only. Closing twice, or any use after, is misuse.
@@ -364,9 +416,16 @@ class Subprocess {
   subprocess_internal::Child checked_owner(const char* operation) const;
   // Notes that the child was reaped, and how it ended.
   ExitStatus reaped(ExitStatus exit);
+  // Kills (SIGKILL) and reaps the child, and its group, now (communicate()
+  // giving up); the handle stays open, its child reaped.
+  absl::Status end_now();
 
   Handle child_;
   SubprocessConfig config_;
+  // This process's ends of the piped standard streams.
+  std::optional<PipeWriter> standard_input_;
+  std::optional<PipeReader> standard_output_;
+  std::optional<PipeReader> standard_error_;
   // The process that spawned it: only it waits for and kills the child.
   internal::ProcessBound process_;
   // (Moves are the members' own: the owner kills and reaps what it held
