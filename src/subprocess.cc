@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -44,6 +46,7 @@ using subprocess_internal::Child;
 enum class Step : int32_t {
   kSignalMask = 1,  // unblocking every signal
   kParentDeath,     // asking for parent_death_signal (prctl PR_SET_PDEATHSIG)
+  kProcessGroup,    // leading a new process group (setpgid(0, 0))
   kReport,          // moving the report pipe out of the way
   kPass,            // placing a passed descriptor (`index`: which)
   kNull,            // placing /dev/null (`index`: the stream, or -1)
@@ -77,6 +80,7 @@ struct Plan {
   int floor;  // above every number the child ends up with
   int parent_death_signal;  // 0: none
   pid_t parent_pid;         // the spawning process, to see that it died already
+  bool new_process_group;   // setpgid(0, 0): lead a group of its own
 };
 
 [[noreturn]] UNCOPYABLE_CHILD_CODE void child_failed(int report_fd, Step step, int error,
@@ -117,6 +121,11 @@ UNCOPYABLE_CHILD_CODE void run_child(void* argument) noexcept {
       ::syscall(SYS_kill, ::syscall(SYS_getpid), plan.parent_death_signal);
       ::syscall(SYS_exit_group, 127);  // the signal is ignored here: nobody waits for this child
     }
+  }
+  // Its own group, before exec: the parent resumes only after exec
+  // (CLONE_VFORK), so it never signals a group that is not there yet.
+  if (plan.new_process_group && ::syscall(SYS_setpgid, 0, 0) != 0) {
+    child_failed(report, Step::kProcessGroup, errno, -1);
   }
   // What the child keeps goes above every number it ends up with first, so
   // that placing one cannot close another (a source may sit at a target).
@@ -256,6 +265,8 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
           error, "spawn", program,
           absl::StrCat("prctl(PR_SET_PDEATHSIG, ", signal_name(config.parent_death_signal),
                        ") in the child"));
+    case Step::kProcessGroup:
+      return internal::errno_error_on(error, "spawn", program, "setpgid(0, 0) in the child");
     case Step::kReport:
       return internal::errno_error_on(error, "spawn", program,
                                       "fcntl F_DUPFD_CLOEXEC in the child");
@@ -264,6 +275,10 @@ absl::Status child_error(const SubprocessConfig& config, absl::Span<const FdView
         return internal::errno_error_on(error, "spawn", program,
                                         absl::StrCat("passing fd ", passed[index].get(),
                                                      " as child fd ", config.passed_fds[index]));
+      }
+      if (index >= 0) {  // a pipe for a piped stream, after the passed ones
+        return internal::errno_error_on(error, "spawn", program,
+                                        "placing a pipe as a standard stream in the child");
       }
       break;
     case Step::kNull:
@@ -297,10 +312,55 @@ ExitStatus exit_status_of(const siginfo_t& info) {
   return ExitStatus::killed(info.si_status);  // CLD_KILLED or CLD_DUMPED
 }
 
-// Kills the child (SIGKILL) and reaps it. A kill that fails leaves it alone
-// unless it has ended already: waiting for a child that may run on could
-// hang.
-absl::Status kill_and_reap(int pidfd) {
+// Whether the child has not been reaped yet (running, or a zombie): while
+// it is not, its pid cannot be reused, so neither can the process group id
+// that is that pid. Answers without reaping (WNOWAIT). EINTR is retried; a
+// child reaped behind its Subprocess's back (ECHILD) is false; any other
+// error is returned.
+absl::StatusOr<bool> unreaped(int pidfd) {
+  siginfo_t info = {};
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info,
+                     WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) return false;
+    return internal::errno_status(errno, "waitid WNOWAIT");
+  }
+  return true;
+}
+
+// Sends `signal` to the process group that the child `pid` leads, but only
+// while the child is not reaped. A process group id is the pid of the
+// process that made the group: once that leader is reaped and the group's
+// last member is gone, the number is free, and a new process (a shell's
+// job, another library's child) may lead a group with it; kill(-pgid) would
+// then reach strangers. An unreaped leader (alive, or a zombie) pins the
+// number, so the group this sends to is the child's own. The check and the
+// kill are two calls: only a waitid(P_ALL, ...) elsewhere in this program,
+// reaping the child in between, can break that (see subprocess.h).
+// Members that left the group (setpgid, setsid) are not reached.
+absl::Status signal_group(int pidfd, pid_t pid, int signal) {
+  absl::StatusOr<bool> alive = unreaped(pidfd);
+  if (!alive.ok()) return alive.status();
+  if (!*alive) return internal::errno_status(ESRCH, "kill of the process group");
+  if (sys::call("kill", [&] { return ::kill(-pid, signal); }) != 0 && errno != ESRCH) {
+    return internal::errno_status(errno, absl::StrCat("kill(-", pid, ", ", signal_name(signal),
+                                                      ") of the process group"));
+  }
+  return absl::OkStatus();
+}
+
+// Kills the child (SIGKILL) and reaps it; with `group`, its process group
+// first (see signal_group: the leader is not reaped yet here). A group kill
+// that fails is reported after the child is still killed and reaped. A
+// kill of the child that fails leaves it alone unless it has ended already:
+// waiting for a child that may run on could hang.
+absl::Status kill_and_reap(const Child& child, ExitStatus* exit = nullptr) {
+  absl::Status group;
+  if (child.group) {
+    group = signal_group(child.pidfd, child.pid, SIGKILL);
+    if (absl::IsNotFound(group)) group = absl::OkStatus();  // reaped elsewhere: no group to kill
+  }
+  const int pidfd = child.pidfd;
   siginfo_t info = {};
   if (sys::pidfd_send_signal(pidfd, SIGKILL) != 0 && errno != ESRCH) {
     const int error = errno;
@@ -312,7 +372,10 @@ absl::Status kill_and_reap(int pidfd) {
     if (errno == ECHILD) break;  // reaped already, by a waitid(P_ALL, ...) elsewhere
     return internal::errno_status(errno, "waitid");
   }
-  return absl::OkStatus();
+  if (exit != nullptr) {
+    *exit = info.si_pid != 0 ? exit_status_of(info) : ExitStatus::killed(SIGKILL);
+  }
+  return group;
 }
 
 }  // namespace
@@ -386,7 +449,7 @@ namespace subprocess_internal {
 absl::Status ChildTraits::close(const Child& child) const {
   absl::Status status;
   if (!child.reaped && spawned_in.here_surely()) {
-    status = kill_and_reap(child.pidfd);
+    status = kill_and_reap(child);
   }
   absl::Status closed = FdTraits::close(child.pidfd);
   if (!status.ok()) {
@@ -399,7 +462,7 @@ absl::Status ChildTraits::close(const Child& child) const {
 
 void ChildTraits::close_quietly(const Child& child) const noexcept {
   if (!child.reaped && spawned_in.here_surely()) {
-    kill_and_reap(child.pidfd).IgnoreError();
+    kill_and_reap(child).IgnoreError();
   }
   FdTraits::close_quietly(child.pidfd);
 }
@@ -437,13 +500,24 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   for (int target : targets) plan.floor = std::max(plan.floor, target + 1);
   const StandardStream modes[3] = {config.standard_input, config.standard_output,
                                    config.standard_error};
-  bool any_null = false;
-  for (int stream = 0; stream < 3; ++stream) {
-    plan.null_stream[stream] = modes[stream] == StandardStream::null &&
-                               std::find(targets.begin(), targets.end(), stream) == targets.end();
-    any_null = any_null || plan.null_stream[stream];
-  }
   const std::string program = program_for_messages(config);
+  bool any_null = false;
+  // A piped stream is passed like passed_fds, after them: the child's end
+  // goes with `sources`, this process's stays here, then in the Subprocess.
+  std::optional<Pipe> pipes[3];
+  for (int stream = 0; stream < 3; ++stream) {
+    const bool named = std::find(targets.begin(), targets.end(), stream) != targets.end();
+    plan.null_stream[stream] = modes[stream] == StandardStream::null && !named;
+    any_null = any_null || plan.null_stream[stream];
+    if (modes[stream] != StandardStream::piped || named) continue;
+    absl::StatusOr<Pipe> pipe = make_pipe();
+    if (!pipe.ok()) return internal::status_on(pipe.status(), "spawn", program);
+    pipes[stream].emplace(*std::move(pipe));
+    sources.push_back(stream == 0 ? pipes[stream]->reader.fd().get()
+                                  : pipes[stream]->writer.fd().get());
+    targets.push_back(stream);
+    copies.push_back(-1);
+  }
   Fd null_fd;
   if (any_null) {
     const int fd = sys::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -468,15 +542,17 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
   plan.sources = sources.data();
   plan.targets = targets.data();
   plan.copies = copies.data();
-  plan.passed_count = sources.size();
+  plan.passed_count = sources.size();  // passed, then pipes
   plan.parent_death_signal = config.parent_death_signal;
   plan.parent_pid = ::getpid();
+  plan.new_process_group = config.new_process_group;
 
   int pidfd = -1;
   const pid_t pid = sys::clone_pidfd(&pidfd, &run_child, &plan);
   if (pid < 0) return internal::errno_error_on(errno, "spawn", program, "clone3");
   // Owned from here on: on any error below, the child is killed and reaped.
-  Subprocess child(Handle(Child{pidfd, pid, false, ExitStatus::exited(0)},
+  Subprocess child(Handle(Child{pidfd, pid, config.new_process_group, false, false,
+                                ExitStatus::exited(0)},
                           subprocess_internal::ChildTraits{internal::ProcessBound::with_pid()}),
                    config);
   // The child has run the program or exited by now (CLONE_VFORK). Its copy
@@ -498,6 +574,10 @@ absl::StatusOr<Subprocess> Subprocess::spawn(const SubprocessConfig& config,
     return internal::error_on(absl::StatusCode::kInternal, "spawn", program,
                               absl::StrCat("a short exec report (", got, " bytes)"));
   }
+  // The child's ends close with `pipes`; this process keeps the others.
+  if (pipes[0]) child.standard_input_.emplace(std::move(pipes[0]->writer));
+  if (pipes[1]) child.standard_output_.emplace(std::move(pipes[1]->reader));
+  if (pipes[2]) child.standard_error_.emplace(std::move(pipes[2]->reader));
   return child;
 }
 
@@ -542,8 +622,12 @@ std::string Subprocess::resource() const {
 }
 
 ExitStatus Subprocess::reaped(ExitStatus exit) {
-  Child child = child_.release();  // re-adopted at once, marked reaped
-  child.reaped = true;
+  Child child = child_.release();  // re-adopted at once, marked exited
+  child.exited = true;
+  // A group leader stays a zombie until close(): it pins the process
+  // group's id, so that close() can still kill what is left of the group
+  // (see signal_group). Any other child was reaped by the waitid.
+  child.reaped = !child.group;
   child.exit = exit;
   child_ = Handle(child);
   return exit;
@@ -553,11 +637,14 @@ pid_t Subprocess::pid() const { return checked("pid()").pid; }
 
 FdView Subprocess::fd() const { return FdView(checked("fd()").pidfd); }
 
+// waitid's options for wait(): a group leader is left a zombie (WNOWAIT).
+static int wait_options(const Child& child) { return WEXITED | (child.group ? WNOWAIT : 0); }
+
 absl::StatusOr<ExitStatus> Subprocess::wait() {
   const Child child = checked_owner("wait()");
-  if (child.reaped) return child.exit;
+  if (child.exited) return child.exit;
   siginfo_t info = {};
-  while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, WEXITED) != 0) {
+  while (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info, wait_options(child)) != 0) {
     if (errno != EINTR) return internal::errno_error_on(errno, "wait", resource());
   }
   return reaped(exit_status_of(info));
@@ -565,12 +652,12 @@ absl::StatusOr<ExitStatus> Subprocess::wait() {
 
 absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
   const Child child = checked_owner("wait()");
-  if (child.reaped) return child.exit;
+  if (child.exited) return child.exit;
   const internal::Deadline deadline = internal::Deadline::after(timeout);
   while (true) {
     siginfo_t info = {};
     if (sys::waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &info,
-                    WEXITED | WNOHANG) != 0) {
+                    wait_options(child) | WNOHANG) != 0) {
       if (errno == EINTR) continue;
       return internal::errno_error_on(errno, "wait", resource());
     }
@@ -587,7 +674,7 @@ absl::StatusOr<ExitStatus> Subprocess::wait(absl::Duration timeout) {
 
 absl::Status Subprocess::kill(int signal) {
   const Child child = checked_owner("kill()");
-  if (child.reaped) return absl::OkStatus();  // nothing left to signal
+  if (child.exited) return absl::OkStatus();  // nothing left to signal
   if (sys::pidfd_send_signal(child.pidfd, signal) != 0) {
     return internal::errno_error_on(errno, "kill", resource(),
                                     absl::StrCat("sending ", signal_name(signal)));
@@ -595,10 +682,203 @@ absl::Status Subprocess::kill(int signal) {
   return absl::OkStatus();
 }
 
+absl::Status Subprocess::kill_group(int signal) {
+  const Child child = checked_owner("kill_group()");
+  if (!child.group) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "kill", resource(),
+                              "the child leads no process group of its own: spawn it with "
+                              "new_process_group, or kill() the child alone");
+  }
+  if (child.reaped) return absl::OkStatus();  // the group's id may be another's now
+  return internal::status_on(signal_group(child.pidfd, child.pid, signal), "kill", resource());
+}
+
 absl::Status Subprocess::close() {
   checked("close()");
   const std::string resource = this->resource();  // the pid goes with the child
-  return internal::status_on(child_.close(), "close", resource);
+  absl::Status closed = internal::status_on(child_.close(), "close", resource);
+  standard_input_.reset();
+  standard_output_.reset();
+  standard_error_.reset();
+  return closed;
+}
+
+std::optional<PipeWriter> Subprocess::take_standard_input() {
+  checked("take_standard_input()");
+  return std::exchange(standard_input_, std::nullopt);
+}
+
+std::optional<PipeReader> Subprocess::take_standard_output() {
+  checked("take_standard_output()");
+  return std::exchange(standard_output_, std::nullopt);
+}
+
+std::optional<PipeReader> Subprocess::take_standard_error() {
+  checked("take_standard_error()");
+  return std::exchange(standard_error_, std::nullopt);
+}
+
+absl::Status Subprocess::end_now() {
+  Child child = checked_owner("communicate()");
+  if (child.reaped) return absl::OkStatus();
+  ExitStatus exit = ExitStatus::killed(SIGKILL);
+  absl::Status status = kill_and_reap(child, &exit);
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  child = child_.release();  // re-adopted at once, marked reaped
+  if (!child.exited) child.exit = exit;
+  child.exited = true;
+  child.reaped = true;
+  child_ = Handle(child);
+  return status;
+}
+
+namespace {
+
+// One pipe end communicate() moves bytes through.
+struct Stream {
+  const char* name;   // "standard output", for messages
+  int fd;             // -1 once done
+  std::string* text;  // what was read (readers); nullptr for the writer
+};
+
+}  // namespace
+
+absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input,
+                                                         absl::Duration timeout,
+                                                         size_t max_bytes) {
+  checked_owner("communicate()");
+  const std::string resource = this->resource();
+  if (!input.empty() && !standard_input_) {
+    return internal::error_on(absl::StatusCode::kFailedPrecondition, "communicate", resource,
+                              absl::StrCat("there are ", input.size(),
+                                           " bytes of input, but standard_input is not piped "
+                                           "(or was taken)"));
+  }
+  const internal::Deadline deadline = internal::Deadline::after(timeout);
+  // Taken: each end closes when this returns, whatever happens.
+  std::optional<PipeWriter> in = take_standard_input();
+  std::optional<PipeReader> out = take_standard_output();
+  std::optional<PipeReader> err = take_standard_error();
+  SubprocessOutput output;
+  // Gives up: the child and its group are killed and reaped first, so that
+  // nothing runs on unread or is left a zombie.
+  const auto fail = [&](absl::Status status) -> absl::Status {
+    absl::Status ended = end_now();
+    if (!ended.ok() && !absl::IsNotFound(ended)) {
+      return absl::Status(status.code(), absl::StrCat(status.message(), "; then ",
+                                                      internal::status_on(ended, "close",
+                                                                          resource)
+                                                          .message()));
+    }
+    return status;
+  };
+  const auto timed_out = [&] {
+    return fail(internal::error_on(
+        absl::StatusCode::kDeadlineExceeded, "communicate", resource,
+        absl::StrCat("not done after ", absl::FormatDuration(timeout), "; killed (SIGKILL)")));
+  };
+  // Closes one end now, reporting what close(2) said.
+  const auto finish = [&](auto& end) -> absl::Status {
+    absl::Status closed = end->close();
+    end.reset();
+    return closed.ok() ? closed : internal::status_on(closed, "communicate", resource);
+  };
+  if (in && input.empty()) {
+    if (absl::Status s = finish(in); !s.ok()) return fail(s);
+  }
+  Stream streams[3] = {{"standard input", in ? in->fd().get() : -1, nullptr},
+                       {"standard output", out ? out->fd().get() : -1, &output.standard_output},
+                       {"standard error", err ? err->fd().get() : -1, &output.standard_error}};
+  // Non-blocking, so that one call never waits on one pipe while another
+  // fills: poll(2) says which to serve. The ends are this call's alone.
+  for (const Stream& stream : streams) {
+    if (stream.fd >= 0 && sys::fcntl(stream.fd, F_SETFL, O_NONBLOCK) != 0) {
+      return fail(internal::errno_error_on(errno, "communicate", resource,
+                                           absl::StrCat("fcntl O_NONBLOCK on ", stream.name)));
+    }
+  }
+  size_t written = 0;
+  constexpr size_t kChunk = 64 * 1024;
+  while (true) {
+    pollfd entries[3];
+    int which[3];
+    nfds_t count = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (streams[i].fd < 0) continue;
+      entries[count] = pollfd{streams[i].fd, static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+      which[count++] = i;
+    }
+    if (count == 0) break;
+    if (deadline.passed()) return timed_out();
+    const int ready = sys::poll(entries, count, deadline.poll_milliseconds());
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return fail(internal::errno_error_on(errno, "communicate", resource, "poll"));
+    }
+    if (ready == 0) continue;  // the deadline, seen at the top
+    for (nfds_t k = 0; k < count; ++k) {
+      if (entries[k].revents == 0) continue;
+      Stream& stream = streams[which[k]];
+      if (which[k] == 0) {
+        const size_t size = std::min(kChunk, input.size() - written);
+        const internal::Transferred sent = internal::transfer(
+            size, internal::TransferMode::kSome, internal::ZeroBytes::kError, [&](size_t done) {
+              return sys::write_without_sigpipe(stream.fd, input.data() + written + done,
+                                                size - done);
+            });
+        written += sent.done;
+        if (sent.error == EAGAIN) continue;
+        // EPIPE: the child closed its stdin or exited; what it did not read
+        // is dropped, as documented.
+        if (sent.error != 0 && sent.error != EPIPE) {
+          return fail(internal::errno_error_on(
+              sent.error, "communicate", resource,
+              absl::StrCat("write to standard input after ", written, " of ", input.size(),
+                           " bytes")));
+        }
+        if (sent.error == EPIPE || written == input.size()) {
+          stream.fd = -1;
+          if (absl::Status s = finish(in); !s.ok()) return fail(s);
+        }
+        continue;
+      }
+      std::string& text = *stream.text;
+      const size_t had = text.size();
+      // At most one byte past max_bytes: the byte that says "more".
+      // (Written so that max_bytes = SIZE_MAX does not wrap to 0.)
+      const size_t room = max_bytes - had;
+      const size_t want = room < kChunk ? room + 1 : kChunk;
+      text.resize(had + want);
+      const internal::Transferred got = internal::transfer(
+          want, internal::TransferMode::kSome, internal::ZeroBytes::kEnd,
+          [&](size_t done) { return sys::read(stream.fd, text.data() + had + done, want - done); });
+      text.resize(had + got.done);
+      if (got.error == EAGAIN) continue;
+      if (got.error != 0) {
+        return fail(internal::errno_error_on(got.error, "communicate", resource,
+                                             absl::StrCat("read of ", stream.name, " after ",
+                                                          had, " bytes")));
+      }
+      if (text.size() > max_bytes) {
+        return fail(internal::error_on(
+            absl::StatusCode::kResourceExhausted, "communicate", resource,
+            absl::StrCat("its ", stream.name, " is longer than max_bytes (", max_bytes,
+                         " bytes); killed (SIGKILL)")));
+      }
+      if (got.done == 0) {  // the end of the stream
+        stream.fd = -1;
+        if (absl::Status s = which[k] == 1 ? finish(out) : finish(err); !s.ok()) return fail(s);
+      }
+    }
+  }
+  // (wait() without a timeout makes one call: the same calls every run.)
+  absl::StatusOr<ExitStatus> exit = deadline.is_never() ? wait() : wait(deadline.left());
+  if (!exit.ok()) {
+    if (absl::IsDeadlineExceeded(exit.status())) return timed_out();
+    return fail(exit.status());
+  }
+  output.exit = *exit;
+  return output;
 }
 
 }  // namespace uncopyable

@@ -80,6 +80,23 @@ std::vector<Operation> operations() {
        [](std::optional<Subprocess>&, std::optional<Subprocess>& made) {
          return spawned(Subprocess::open({.argv = {"true"}}), made);
        }},
+      // Its stdin is closed at once and echo's output comes in one read:
+      // the same system calls in the same order every run.
+      {"spawn with pipes, then communicate", absl::StatusCode::kOk,
+       [](std::optional<Subprocess>&, std::optional<Subprocess>& made) {
+         absl::Status status =
+             spawned(Subprocess::open({.argv = {"/bin/echo", "out"},
+                                       .standard_input = StandardStream::piped,
+                                       .standard_output = StandardStream::piped}),
+                     made);
+         if (!status.ok()) return status;
+         absl::StatusOr<SubprocessOutput> output = made->communicate();
+         if (!output.ok()) return output.status();
+         if (output->standard_output != "out\n" || !output->exit.success()) {
+           return absl::InternalError(absl::StrCat("wrong output: ", output->standard_output));
+         }
+         return absl::OkStatus();
+       }},
       {"rebuild", absl::StatusCode::kOk,
        [](std::optional<Subprocess>& child, std::optional<Subprocess>& made) {
          return spawned(child->rebuild(), made);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,7 +21,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/forked_child.h"
@@ -423,6 +426,7 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
   EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(first_pid), &info, WEXITED | WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
   EXPECT_TRUE(finish(first).success());
+  EXPECT_TRUE(first.close().ok());  // a group leader waited for stays a zombie until then
 
   // And close() too.
   Subprocess closed = spawn({.argv = {"/bin/sleep", "100"}});
@@ -430,6 +434,275 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
   EXPECT_TRUE(closed.close().ok());
   EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(closed_pid), &info, WEXITED | WNOHANG), -1);
   EXPECT_FALSE(has_children());
+}
+
+// Whether process `pid` is gone: no such process, or a zombie (which its
+// new parent, whoever reaps orphans here, has yet to collect).
+bool gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || text.substr(paren + 2, 1) == "Z";
+}
+
+// Whether `pid` is gone within kWait.
+bool gone_soon(pid_t pid) {
+  const absl::Time until = absl::Now() + kWait;
+  while (!gone(pid)) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+// Whether `reader` reaches the end of its stream within kWait (polled, so
+// that a writer left open fails the test instead of hanging it).
+bool ends_soon(PipeReader& reader) {
+  const absl::Time until = absl::Now() + kWait;
+  char buffer[256];
+  while (absl::Now() < until) {
+    pollfd entry{reader.fd().get(), POLLIN, 0};
+    if (::poll(&entry, 1, 100) <= 0) continue;
+    absl::StatusOr<size_t> got = reader.read(absl::MakeSpan(buffer));
+    if (!got.ok()) return false;
+    if (*got == 0) return true;
+  }
+  return false;
+}
+
+// The first line `reader` gives, without the newline.
+std::string first_line(PipeReader& reader) {
+  std::string line;
+  char c = 0;
+  while (true) {
+    absl::StatusOr<size_t> got = reader.read(absl::MakeSpan(&c, 1));
+    if (!got.ok() || *got == 0 || c == '\n') return line;
+    line += c;
+  }
+}
+
+// A shell that starts `sleep 30` in the background, prints its pid and
+// waits (or, with `then_exit`, exits at once), its stdout a pipe.
+struct ShellWithAGrandchild {
+  explicit ShellWithAGrandchild(bool then_exit, bool new_process_group = true) {
+    absl::StatusOr<Pipe> pipe = make_pipe();
+    EXPECT_TRUE(pipe.ok()) << pipe.status();
+    out.emplace(*std::move(pipe));
+    child.emplace(spawn({.argv = {"/bin/sh", "-c",
+                                  then_exit ? "sleep 30 & echo $!" : "sleep 30 & echo $!; wait"},
+                         .passed_fds = {1},
+                         .new_process_group = new_process_group},
+                        {out->writer.fd()}));
+    EXPECT_TRUE(out->writer.close().ok());
+    const std::string line = first_line(out->reader);
+    EXPECT_TRUE(absl::SimpleAtoi(line, &grandchild)) << line;
+  }
+  ~ShellWithAGrandchild() {
+    if (grandchild > 0 && !gone(grandchild)) ::kill(grandchild, SIGKILL);  // a failed test's
+  }
+  std::optional<Pipe> out;
+  std::optional<Subprocess> child;
+  pid_t grandchild = 0;
+};
+
+// Closing a Subprocess ends what its child started too: the child leads a
+// process group, and the group is killed. The grandchild held the pipe's
+// write end; with it gone the reader sees the end instead of hanging.
+TEST(SubprocessTest, ClosingKillsTheChildsProcessGroup) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  ASSERT_FALSE(gone(shell.grandchild));
+  EXPECT_TRUE(shell.child->close().ok());
+  EXPECT_TRUE(gone_soon(shell.grandchild)) << "the grandchild outlived the Subprocess";
+  EXPECT_TRUE(ends_soon(shell.out->reader)) << "a descendant still holds the pipe";
+}
+
+// The same by destruction, and after wait() saw the child itself exit:
+// the leader stays a zombie until close(), so its group can still be found.
+TEST(SubprocessTest, DestroyingKillsTheGroupEvenAfterTheChildWasWaitedFor) {
+  ShellWithAGrandchild shell(/*then_exit=*/true);
+  ASSERT_GT(shell.grandchild, 0);
+  EXPECT_TRUE(finish(*shell.child).success());
+  ASSERT_FALSE(gone(shell.grandchild));  // the shell is gone, its job runs
+  shell.child.reset();
+  EXPECT_TRUE(gone_soon(shell.grandchild)) << "the grandchild outlived the Subprocess";
+  EXPECT_TRUE(ends_soon(shell.out->reader));
+  EXPECT_FALSE(has_children());
+}
+
+// kill_group() signals the whole group; kill() the child alone.
+TEST(SubprocessTest, KillGroupSignalsTheWholeGroup) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  EXPECT_TRUE(shell.child->kill_group(0).ok());  // only checks
+  EXPECT_TRUE(shell.child->kill_group(SIGTERM).ok());
+  EXPECT_TRUE(gone_soon(shell.grandchild));
+  EXPECT_EQ(finish(*shell.child), ExitStatus::killed(SIGTERM));
+  EXPECT_TRUE(ends_soon(shell.out->reader));
+  // After wait() the group can still be signalled (its leader is a zombie
+  // until close()); 99 is no signal.
+  EXPECT_EQ(shell.child->kill_group(99).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Without new_process_group the child shares this process's group, as in
+// folly and Rust: its descendants outlive it, and kill_group() refuses.
+TEST(SubprocessTest, WithoutANewProcessGroupDescendantsRunOn) {
+  ShellWithAGrandchild shell(/*then_exit=*/false, /*new_process_group=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  absl::Status group = shell.child->kill_group(SIGTERM);
+  EXPECT_EQ(group.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(group.message(), HasSubstr("leads no process group of its own"));
+  EXPECT_TRUE(shell.child->close().ok());
+  EXPECT_FALSE(gone(shell.grandchild));  // documented: it runs on
+}
+
+// The child's process group is its own pid (new_process_group), or this
+// process's group.
+TEST(SubprocessTest, TheChildLeadsAProcessGroupOfItsOwnByDefault) {
+  for (const bool own : {true, false}) {
+    absl::StatusOr<Pipe> out = make_pipe();
+    ASSERT_TRUE(out.ok());
+    Subprocess child = spawn({.argv = {"/bin/cat", "/proc/self/stat"},
+                              .passed_fds = {1},
+                              .new_process_group = own},
+                             {out->writer.fd()});
+    ASSERT_TRUE(out->writer.close().ok());
+    absl::StatusOr<std::string> stat = out->reader.read_to_end(1 << 16);
+    ASSERT_TRUE(stat.ok()) << stat.status();
+    // pid (comm) state ppid pgrp ...
+    const std::vector<std::string> fields =
+        absl::StrSplit(stat->substr(stat->rfind(')') + 2), ' ');
+    ASSERT_GE(fields.size(), 3U);
+    EXPECT_EQ(fields[2], absl::StrCat(own ? child.pid() : ::getpgrp())) << own;
+    EXPECT_TRUE(finish(child).success());
+  }
+}
+
+// communicate() reads both outputs at once: a child that fills its stderr
+// pipe (64 KiB) before it writes a byte to stdout would deadlock a caller
+// reading stdout to the end first.
+TEST(SubprocessTest, CommunicateReadsStdoutAndStderrTogether) {
+  Subprocess child = spawn({.argv = {"/bin/sh", "-c", "head -c 1000000 /dev/zero >&2; echo out"},
+                            .standard_output = StandardStream::piped,
+                            .standard_error = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate({}, kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_TRUE(output->exit.success());
+  EXPECT_EQ(output->standard_output, "out\n");
+  EXPECT_EQ(output->standard_error, std::string(1000000, '\0'));
+  EXPECT_TRUE(child.close().ok());
+  EXPECT_FALSE(has_children());
+}
+
+// Input and output at once: 4 MiB through cat fills both pipes many times.
+TEST(SubprocessTest, CommunicateWritesInputWhileItReads) {
+  std::string input(4 << 20, 'x');
+  for (size_t i = 0; i < input.size(); i += 997) input[i] = static_cast<char>('a' + i % 26);
+  Subprocess child = spawn({.argv = {"/bin/cat"},
+                            .standard_input = StandardStream::piped,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate(input, kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_TRUE(output->exit.success());
+  EXPECT_TRUE(output->standard_output == input) << output->standard_output.size();
+  EXPECT_EQ(output->standard_error, "");  // not piped: inherited, so empty here
+  // The pipes went with it: a second call has nothing to read.
+  absl::StatusOr<SubprocessOutput> again = child.communicate();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->standard_output, "");
+  EXPECT_TRUE(again->exit.success());
+}
+
+// Input the child does not read is dropped, not an error.
+TEST(SubprocessTest, CommunicateDropsInputTheChildDoesNotRead) {
+  Subprocess child = spawn({.argv = {"/bin/sh", "-c", "echo no reader"},
+                            .standard_input = StandardStream::piped,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate(std::string(1 << 20, 'x'), kWait);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->standard_output, "no reader\n");
+  EXPECT_TRUE(output->exit.success());
+}
+
+// Past the timeout the child (and its group) is killed and reaped: no hang,
+// no zombie.
+TEST(SubprocessTest, CommunicatePastItsTimeoutKillsTheChild) {
+  ShellWithAGrandchild shell(/*then_exit=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  Subprocess& child = *shell.child;
+  // The shell's stdout is the test's pipe here; the Subprocess holds none.
+  absl::StatusOr<SubprocessOutput> output = child.communicate({}, absl::Milliseconds(100));
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(output.status().message(),
+            absl::StrCat("communicate subprocess \"/bin/sh\" pid ", child.pid(),
+                         ": not done after 100ms; killed (SIGKILL)"));
+  EXPECT_EQ(finish(child), ExitStatus::killed(SIGKILL));
+  EXPECT_TRUE(gone_soon(shell.grandchild));
+  EXPECT_FALSE(has_children());
+
+  Subprocess sleeper = spawn({.argv = {"/bin/sleep", "30"},
+                              .standard_output = StandardStream::piped});
+  output = sleeper.communicate({}, absl::Milliseconds(50));
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(finish(sleeper), ExitStatus::killed(SIGKILL));
+  EXPECT_FALSE(has_children());
+}
+
+// More than max_bytes on a stream is ResourceExhausted naming it; exactly
+// max_bytes is fine.
+TEST(SubprocessTest, CommunicateStopsAtMaxBytes) {
+  Subprocess chatty = spawn({.argv = {"/bin/sh", "-c", "echo ok; head -c 100000 /dev/zero >&2"},
+                             .standard_output = StandardStream::piped,
+                             .standard_error = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = chatty.communicate({}, kWait, 1000);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(output.status().message(),
+            absl::StrCat("communicate subprocess \"/bin/sh\" pid ", chatty.pid(),
+                         ": its standard error is longer than max_bytes (1000 bytes); "
+                         "killed (SIGKILL)"));
+  EXPECT_EQ(finish(chatty), ExitStatus::killed(SIGKILL));  // blocked writing, then killed
+  EXPECT_FALSE(has_children());
+
+  Subprocess exact = spawn({.argv = {"/usr/bin/printf", "abc"},
+                            .standard_output = StandardStream::piped});
+  output = exact.communicate({}, kWait, 3);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->standard_output, "abc");
+}
+
+// Input needs a piped standard input; a piped end can be taken instead.
+TEST(SubprocessTest, CommunicateInputNeedsAPipedStandardInput) {
+  Subprocess child = spawn({.argv = {"/bin/cat"},
+                            .standard_input = StandardStream::null,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate("x", kWait);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(output.status().message(),
+              HasSubstr("1 bytes of input, but standard_input is not piped"));
+  EXPECT_FALSE(child.take_standard_input().has_value());
+  std::optional<PipeReader> out = child.take_standard_output();
+  ASSERT_TRUE(out.has_value());
+  EXPECT_FALSE(child.take_standard_output().has_value());
+  absl::StatusOr<std::string> text = out->read_to_end(16);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, "");
+  EXPECT_TRUE(finish(child).success());
+}
+
+// A piped stream that passed_fds also names is the passed descriptor.
+TEST(SubprocessTest, PassedFdsWinOverAPipedStream) {
+  absl::StatusOr<Pipe> out = make_pipe();
+  ASSERT_TRUE(out.ok());
+  Subprocess child = spawn({.argv = {"/bin/echo", "passed"},
+                            .passed_fds = {1},
+                            .standard_output = StandardStream::piped},
+                           {out->writer.fd()});
+  ASSERT_TRUE(out->writer.close().ok());
+  EXPECT_FALSE(child.take_standard_output().has_value());
+  absl::StatusOr<std::string> text = out->reader.read_to_end(64);
+  EXPECT_EQ(text.value_or(""), "passed\n");
+  EXPECT_TRUE(finish(child).success());
 }
 
 // A fork()ed child that lets go of the parent's Subprocess (destroys or
@@ -518,7 +791,8 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
             "environment=[EnvironmentVariable{name=\"TOKEN\", value=***}], "
             "remove_environment=[\"PGPASSWORD\"], "
             "working_directory=\"\", passed_fds=[3], standard_input=null, "
-            "standard_output=inherit, standard_error=inherit, parent_death_signal=9}");
+            "standard_output=inherit, standard_error=inherit, parent_death_signal=9, "
+            "new_process_group=true}");
   EXPECT_THAT(to_json(config), HasSubstr("\"remove_environment\":[\"PGPASSWORD\"]"));
   EXPECT_THAT(to_json(config), HasSubstr("\"parent_death_signal\":9"));
   EXPECT_THAT(to_json(config), Not(HasSubstr("hunter2")));

@@ -17,6 +17,14 @@
 //   absl::StatusOr<uncopyable::ExitStatus> status = git->wait(absl::Seconds(10));
 //   // status->success(), status->code() == 0, or status->signal() == SIGKILL...
 //
+// To feed a child and read both its outputs, pipe them and communicate():
+//   absl::StatusOr<uncopyable::Subprocess> sorter = uncopyable::Subprocess::open(
+//       {.argv = {"sort"}, .standard_input = uncopyable::StandardStream::piped,
+//        .standard_output = uncopyable::StandardStream::piped,
+//        .standard_error = uncopyable::StandardStream::piped});
+//   absl::StatusOr<uncopyable::SubprocessOutput> out =
+//       sorter->communicate("b\na\n", absl::Seconds(10));  // out->standard_output "a\nb\n"
+//
 // Ownership: a Subprocess owns its child process through a pidfd, and the
 // config it was spawned from; it moves, never copies. It is the child's only
 // parent: nothing else reaps it. When a Subprocess is closed, destroyed or
@@ -25,6 +33,14 @@
 // closed or destroyed, and none is left a zombie (unlike std::thread, which
 // aborts, or Rust's Child and Python's Popen, which let the child run on
 // unwaited). To let a child finish, wait() for it first.
+//
+// The child's own children go with it: by default the child leads a new
+// process group (new_process_group), and closing kills that whole group,
+// also after wait() (a shell's `sleep 30 &` would otherwise run on, holding
+// the pipes it inherited open, so that reading them to the end hangs).
+// Descendants that leave the group (setsid(2), setpgid(2): daemons, shells
+// running job control, `setsid cmd`) are not reached. See
+// new_process_group for what a group of its own costs at a terminal.
 //
 // A parent that dies without running destructors (an abort, every
 // `uncopyable:` misuse among them, SIGKILL, the OOM killer) closes no
@@ -84,6 +100,7 @@
 #include "uncopyable/config.h"
 #include "uncopyable/fd.h"
 #include "uncopyable/internal/rules.h"
+#include "uncopyable/pipe.h"
 #include "uncopyable/rebuildable.h"
 #include "uncopyable/secret.h"
 #include "uncopyable/unique_handle.h"
@@ -95,8 +112,10 @@ namespace uncopyable {
 enum class StandardStream {
   inherit,  // this process's own descriptor of that number, as it is
   null,     // /dev/null, opened for reading and writing
+  piped,    // a new pipe; the Subprocess holds this process's end (see
+            // communicate() and take_standard_input())
 };
-UNCOPYABLE_ENUM(StandardStream, inherit, null)
+UNCOPYABLE_ENUM(StandardStream, inherit, null, piped)
 
 // One variable of a child's environment.
 struct EnvironmentVariable {
@@ -117,7 +136,7 @@ struct EnvironmentVariable {
 struct SubprocessConfig {
   UNCOPYABLE_CONFIG(SubprocessConfig, argv, inherit_environment, environment,
                     remove_environment, working_directory, passed_fds, standard_input, standard_output,
-                    standard_error, parent_death_signal)
+                    standard_error, parent_death_signal, new_process_group)
 
   // Required: the program and its arguments; argv[0] is the program. A name
   // with a '/' is a path (relative ones from working_directory); one without
@@ -148,7 +167,8 @@ struct SubprocessConfig {
   // below), and no other: every other descriptor is closed at exec, also
   // the ones this process opened without O_CLOEXEC.
   std::vector<int32_t> passed_fds{};
-  // 0, 1 and 2 unless passed_fds names them: this process's, or /dev/null.
+  // 0, 1 and 2 unless passed_fds names them: this process's, /dev/null, or
+  // a new pipe whose other end the Subprocess holds (piped).
   StandardStream standard_input = StandardStream::inherit;
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
@@ -166,6 +186,22 @@ struct SubprocessConfig {
   // of a set-user-ID or set-group-ID program, or one with file capabilities,
   // clears it).
   int32_t parent_death_signal = SIGKILL;
+  // The child leads a process group of its own (setpgid(0, 0) before exec;
+  // folly's processGroupLeader(), Rust's process_group(0)), and closing or
+  // destroying the Subprocess kills (SIGKILL) the whole group, not only the
+  // child: what it started (a shell's pipeline, make's jobs, `cmd &`) ends
+  // with it, and no descendant keeps a pipe open after it. kill_group()
+  // signals the group. True by default, unlike folly and Rust, which
+  // leave the child in this process's group: it is what makes "nothing a
+  // Subprocess started outlives it" hold for programs that fork. The cost,
+  // when this process runs at a terminal: the child is not in the
+  // terminal's foreground group, so Ctrl-C (SIGINT), Ctrl-\ and Ctrl-Z
+  // reach this process and not the child (forward them with kill_group()),
+  // and a child that reads the terminal (or writes it, under `stty
+  // tostop`) is stopped by SIGTTIN (SIGTTOU) instead. Set false for an
+  // interactive child that shares the terminal (an editor, a pager, a
+  // password prompt); its descendants then outlive it as in folly and Rust.
+  bool new_process_group = true;
 
   // argv is not empty and argv[0] is not empty; no NUL in argv, the
   // environment or the working directory; each environment variable valid
@@ -212,15 +248,24 @@ class ExitStatus {
   int signal_;
 };
 
+// What communicate() collected: how the child ended and all it wrote.
+struct SubprocessOutput {
+  ExitStatus exit = ExitStatus::exited(0);
+  std::string standard_output;  // "" for a stream that was not piped
+  std::string standard_error;   // the same
+};
+
 namespace subprocess_internal {
 
 // What a Subprocess holds: the pidfd, and what it needs to know to close it
 // honestly. Plain values, so that UniqueHandle owns it.
 struct Child {
   int pidfd;                // the owned descriptor; negative: none (see vacant())
-  pid_t pid;                // for messages only: signals go through the pidfd
-  bool reaped;              // wait() collected it: nothing left to kill or reap
-  ExitStatus exit;          // how it ended, once reaped
+  pid_t pid;                // for messages, and the process group it leads
+  bool group;               // it leads a process group of its own (new_process_group)
+  bool exited;              // wait() saw it end: `exit` says how
+  bool reaped;              // collected: nothing left to kill or reap
+  ExitStatus exit;          // how it ended, once exited
   friend constexpr bool operator==(const Child&, const Child&) = default;
 };
 
@@ -234,7 +279,7 @@ struct ChildTraits {
   static constexpr std::string_view kName = "Subprocess";
   static constexpr Child invalid() noexcept { return vacant(HandleState::kEmpty); }
   static constexpr Child vacant(HandleState state) noexcept {
-    return Child{-static_cast<int>(state), 0, false, ExitStatus::exited(0)};
+    return Child{-static_cast<int>(state), 0, false, false, false, ExitStatus::exited(0)};
   }
   static constexpr bool is_valid(const Child& child) noexcept { return child.pidfd >= 0; }
   // Kills and reaps (see above), then closes the pidfd. A kill that fails
@@ -291,7 +336,11 @@ class Subprocess {
   [[nodiscard]] FdView fd() const;
 
   // Waits until the child exits and reaps it; returns how it ended. Once it
-  // is reaped, every later wait() returns the same at once.
+  // is reaped, every later wait() returns the same at once. A child that
+  // leads its process group (new_process_group) is left a zombie until
+  // close() instead: an unreaped leader keeps the group's id from being
+  // reused, so that close() and kill_group() still reach the group safely
+  // (its pid stays taken meanwhile, as for any zombie).
   [[nodiscard]] absl::StatusOr<ExitStatus> wait();
   // The same, giving up after `timeout`: DeadlineExceeded, and the child runs
   // on (kill() it, or wait again). A timeout of 0 only looks.
@@ -300,11 +349,57 @@ class Subprocess {
   // Sends `signal` to the child through its pidfd. A child that has exited
   // but is not yet reaped takes it and nothing happens; one that wait()
   // reaped is not signalled at all (OK). An invalid signal number is
-  // InvalidArgument.
+  // InvalidArgument. The child alone: its descendants get nothing (see
+  // kill_group()).
   [[nodiscard]] absl::Status kill(int signal);
 
-  // Kills (SIGKILL) and reaps the child if it is still running, then closes
-  // the pidfd, reporting any failure; the handle is closed either way.
+  // Sends `signal` to the child's process group: the child and every
+  // descendant that stayed in its group (kill(2) of -pid). Only for a child
+  // spawned with new_process_group (FailedPrecondition otherwise: the group
+  // would be this process's own). Sent only while the child is not reaped,
+  // so that the group's id cannot have been reused (after wait(), the child
+  // is a zombie until close() for that reason); a child reaped behind its
+  // Subprocess's back is NotFound [ESRCH], and nothing is sent. An invalid
+  // signal number is InvalidArgument; 0 only checks.
+  [[nodiscard]] absl::Status kill_group(int signal);
+
+  // Writes `input` to the child's piped standard input and closes it, reads
+  // its piped standard output and standard error at the same time until
+  // both end, then waits for the child to exit (Rust's output(), folly's
+  // communicate()). One poll(2) loop serves all three pipes, so a child
+  // that fills one pipe while this process would be reading the other
+  // cannot deadlock it, as reading one stream to its end and then the
+  // other does once the child writes 64 KiB to the other. Takes the pipes
+  // the Subprocess holds (each is closed when it returns); a stream that is
+  // not piped, or was taken, reads as "". Input the child does not read
+  // (it exits or closes its stdin first) is dropped, not an error.
+  //   - non-empty `input` without a piped standard input: FailedPrecondition;
+  //   - a stream longer than `max_bytes`: ResourceExhausted naming it;
+  //   - not done after `timeout` (from the call): DeadlineExceeded;
+  //   - a failed system call: its Status, naming the step and the errno;
+  // and in each of these the child (and its process group, with
+  // new_process_group) is killed and reaped first: nothing is left running
+  // or a zombie (wait() then says "killed by signal 9 (SIGKILL)"). Unlike
+  // Rust's output(), the output is bounded; unlike folly's communicate(), a
+  // timeout is offered.
+  [[nodiscard]] absl::StatusOr<SubprocessOutput> communicate(
+      absl::string_view input = {}, absl::Duration timeout = absl::InfiniteDuration(),
+      size_t max_bytes = kDefaultOutputLimit);
+  static constexpr size_t kDefaultOutputLimit = size_t{64} << 20;  // 64 MiB per stream
+
+  // The Subprocess's end of a piped standard stream, for a caller who moves
+  // the bytes itself (Rust's child.stdin.take()): nullopt if the stream is
+  // not piped or was taken already. Read both outputs together (poll their
+  // fd()s) or use communicate(): reading one to its end first can deadlock.
+  [[nodiscard]] std::optional<PipeWriter> take_standard_input();
+  [[nodiscard]] std::optional<PipeReader> take_standard_output();
+  [[nodiscard]] std::optional<PipeReader> take_standard_error();
+
+  // Kills (SIGKILL) and reaps the child if it is still running (with
+  // new_process_group: kills its process group first, whether the child
+  // still runs or wait() saw it end), then closes the pidfd, reporting any
+  // failure; the handle is closed either way. Piped ends it still holds
+  // are closed too.
   // wait() first to let the child finish and learn how it ended. In a
   // fork()ed child of the spawning process, closes that process's copy of
   // the pidfd only. Closing twice, or any use after, is misuse.
@@ -321,9 +416,16 @@ class Subprocess {
   subprocess_internal::Child checked_owner(const char* operation) const;
   // Notes that the child was reaped, and how it ended.
   ExitStatus reaped(ExitStatus exit);
+  // Kills (SIGKILL) and reaps the child, and its group, now (communicate()
+  // giving up); the handle stays open, its child reaped.
+  absl::Status end_now();
 
   Handle child_;
   SubprocessConfig config_;
+  // This process's ends of the piped standard streams.
+  std::optional<PipeWriter> standard_input_;
+  std::optional<PipeReader> standard_output_;
+  std::optional<PipeReader> standard_error_;
   // The process that spawned it: only it waits for and kills the child.
   internal::ProcessBound process_;
   // (Moves are the members' own: the owner kills and reaps what it held
