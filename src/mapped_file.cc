@@ -37,6 +37,12 @@ absl::Status MappedFileConfig::validate() const {
       .valid("file", file.validate())
       .check(file.access != FileAccess::write, "file.access",
              "must be read or read_write: a mapping reads the file")
+      .check(!file.truncate, "file.truncate",
+             "must be false: a mapping maps what is in the file, and truncating it on open "
+             "(and again on rebuild(), under the first mapping) destroys it")
+      .check(!file.create, "file.create",
+             "must be false: a file created here is empty and maps nothing; create and size "
+             "it with File (set_size) first")
       .check(access != MapAccess::read_write || !shared || file.access == FileAccess::read_write,
              "file.access",
              "must be read_write for a shared read_write mapping (shared=false writes to a "

@@ -305,6 +305,32 @@ TEST(MappedFileTest, InvalidConfigsAreRefusedBeforeAnyCall) {
   EXPECT_EQ(open_fds(), before);
 }
 
+// Before, truncate was taken: open() emptied the file (and rebuild() emptied
+// it under the first mapping, a SIGBUS on its next touch); create made an
+// empty file that maps nothing.
+TEST(MappedFileTest, TruncateAndCreateAreRefusedAndTheFileKeepsItsBytes) {
+  TempFile temp = file_with(pattern(8192));
+  const MappedFileConfig truncating{
+      .file = {.path = temp.path(), .access = FileAccess::read_write, .truncate = true},
+      .access = MapAccess::read_write};
+  const absl::Status truncated = MappedFile::open(truncating).status();
+  EXPECT_EQ(truncated.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(truncated.message(), HasSubstr("MappedFileConfig.file.truncate: must be false"));
+  EXPECT_EQ(contents(temp.path()), pattern(8192));
+
+  const std::string fresh = temp.path() + ".new";
+  const absl::Status created =
+      MappedFile::open(MappedFileConfig{
+                           .file = {.path = fresh, .access = FileAccess::read_write,
+                                    .create = true},
+                           .length = 4096})
+          .status();
+  EXPECT_EQ(created.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.message(), HasSubstr("MappedFileConfig.file.create: must be false"));
+  EXPECT_NE(::access(fresh.c_str(), F_OK), 0) << "no file may be made";
+  ::unlink(fresh.c_str());
+}
+
 TEST(MappedFileConfigTest, PrintsAndRoundTripsThroughJson) {
   const MappedFileConfig config{.file = {.path = "/var/lib/app/index"}, .offset = 4096,
                                 .length = 100, .access = MapAccess::read_write,

@@ -80,6 +80,16 @@ struct MappedFileConfig {
   static constexpr absl::string_view kRequired[] = {"file"};
 
   // The file's own rules; file.access is not write (a mapping always reads);
+  // file.truncate and file.create are false (InvalidArgument naming the
+  // field): O_TRUNC would empty the file before it is mapped, and rebuild()
+  // would empty it again under the first mapping, whose next touch is a
+  // SIGBUS; a file that create makes is empty and maps nothing (a length
+  // then is OutOfRange). To map a new file, make and size it first:
+  //   File f = File::open({.path = p, .access = FileAccess::write,
+  //                        .create = true}).value();
+  //   f.set_size(4096) and f.close(), then map {.file = {.path = p, ...}}.
+  // (Rust's memmap2 never opens the file itself, so it cannot truncate it on
+  // a remap.)
   // a shared read_write mapping needs file.access=read_write (a private one
   // writes to its own copy, so a file opened for reading will do); offset
   // and offset + length fit in an off_t.
@@ -152,7 +162,9 @@ class MappedFile {
   // 200 bytes).
   [[nodiscard]] std::string resource() const;
 
-  // Maps the same range of the same file again: a new mapping, never a copy
+  // Maps the same range of the same file again (opening it as config().file
+  // says, which never truncates: validate() refuses file.truncate): a new
+  // mapping, never a copy
   // of this one's bytes. With shared=true both map the file's own pages, so
   // each sees what the other writes; with shared=false, the new one sees the
   // file, not this one's private changes.
