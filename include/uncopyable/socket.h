@@ -29,6 +29,15 @@
 //   receive socket to tcp://127.0.0.1:8080: timed out                        (DeadlineExceeded)
 //   send connection from tcp://127.0.0.1:53122: sent 0 of 5 bytes, then: Connection reset by
 //   peer [ECONNRESET]                                                           (Unavailable)
+//   send socket to tcp://127.0.0.1:8080: sent 0 of 5 bytes, then: Broken pipe [EPIPE]
+//                                                                      (FailedPrecondition)
+// A reset (ECONNRESET) is Unavailable, as a refused connect: reconnect
+// (rebuild()) and try again. A send after the peer closed, or after this
+// side's shutdown (EPIPE), and an unconnected socket (ENOTCONN) are
+// FailedPrecondition, as in Abseil's errno table: no retry of the same call
+// on this socket can work, so a loop that retries on Unavailable ends
+// (Rust: BrokenPipe vs ConnectionReset; Asio: broken_pipe vs
+// connection_reset). Before, EPIPE was Unavailable too.
 // the resource being "socket to <endpoint>" (a Socket), "connection from
 // <peer>" (a Connection: "connection from a client of unix:///run/app.sock"
 // when the peer has no address) or "listener on <endpoint>" (a Listener).
