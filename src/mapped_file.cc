@@ -166,6 +166,31 @@ absl::Status MappedFile::sync() {
   return absl::OkStatus();
 }
 
+absl::Status MappedFile::sync(size_t offset, size_t length) {
+  const uintptr_t address = checked_address("sync()");
+  if (offset > size_ || length > size_ - offset) {
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "sync", resource(),
+        absl::StrCat(length, " bytes from offset ", offset,
+                     " reach past the end of the mapping (", size_, " bytes)"));
+  }
+  if (length == 0 || address == mapped_file_internal::MappingTraits::kNothingMapped) {
+    return absl::OkStatus();
+  }
+  // msync(2) wants a page-aligned start: from the page that holds the first
+  // byte (the mapping itself starts on a page) to the last byte.
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t first = skip_ + offset;
+  const size_t start = first / page * page;
+  if (sys::msync(reinterpret_cast<void*>(address + start), first + length - start, MS_SYNC) !=
+      0) {
+    return internal::errno_error_on(
+        errno, "sync", resource(),
+        absl::StrCat("msync of bytes [", offset, ", ", offset + length, ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MappedFile::close() {
   checked_address("close()");
   return internal::status_on(mapping_.close(), "close", resource());
