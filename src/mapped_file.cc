@@ -37,6 +37,12 @@ absl::Status MappedFileConfig::validate() const {
       .valid("file", file.validate())
       .check(file.access != FileAccess::write, "file.access",
              "must be read or read_write: a mapping reads the file")
+      .check(!file.truncate, "file.truncate",
+             "must be false: a mapping maps what is in the file, and truncating it on open "
+             "(and again on rebuild(), under the first mapping) destroys it")
+      .check(!file.create, "file.create",
+             "must be false: a file created here is empty and maps nothing; create and size "
+             "it with File (set_size) first")
       .check(access != MapAccess::read_write || !shared || file.access == FileAccess::read_write,
              "file.access",
              "must be read_write for a shared read_write mapping (shared=false writes to a "
@@ -156,6 +162,31 @@ absl::Status MappedFile::sync() {
   if (address == mapped_file_internal::MappingTraits::kNothingMapped) return absl::OkStatus();
   if (sys::msync(reinterpret_cast<void*>(address), skip_ + size_, MS_SYNC) != 0) {
     return internal::errno_error_on(errno, "sync", resource(), "msync");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MappedFile::sync(size_t offset, size_t length) {
+  const uintptr_t address = checked_address("sync()");
+  if (offset > size_ || length > size_ - offset) {
+    return internal::error_on(
+        absl::StatusCode::kOutOfRange, "sync", resource(),
+        absl::StrCat(length, " bytes from offset ", offset,
+                     " reach past the end of the mapping (", size_, " bytes)"));
+  }
+  if (length == 0 || address == mapped_file_internal::MappingTraits::kNothingMapped) {
+    return absl::OkStatus();
+  }
+  // msync(2) wants a page-aligned start: from the page that holds the first
+  // byte (the mapping itself starts on a page) to the last byte.
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t first = skip_ + offset;
+  const size_t start = first / page * page;
+  if (sys::msync(reinterpret_cast<void*>(address + start), first + length - start, MS_SYNC) !=
+      0) {
+    return internal::errno_error_on(
+        errno, "sync", resource(),
+        absl::StrCat("msync of bytes [", offset, ", ", offset + length, ")"));
   }
   return absl::OkStatus();
 }

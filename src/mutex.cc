@@ -667,14 +667,29 @@ bool Mutex::acquired(State* s, int result, int miss, const char* operation) {
   return true;
 }
 
+namespace {
+
+// A try by the thread that holds a non-recursive mutex: it cannot be taken,
+// and a try cannot hang, so it is "not taken" (as POSIX's trylock says
+// EBUSY, Abseil's TryLock false and Rust's try_lock WouldBlock), not a
+// self-deadlock.
+bool held_here(const State* state, const MutexConfig& config) {
+  return config.kind != MutexKind::recursive &&
+         mutex_internal::owner_of(state) == mutex_internal::this_thread();
+}
+
+}  // namespace
+
 bool Mutex::try_lock() {
   State* s = state("try_lock()");
+  if (held_here(s, config_)) return false;
   check_before_lock(s, this_thread(), config_, "try_lock()");
   return acquired(s, ::pthread_mutex_trylock(&s->mutex), EBUSY, "try_lock()");
 }
 
 bool Mutex::try_lock_for(absl::Duration timeout) {
   State* s = state("try_lock_for()");
+  if (held_here(s, config_)) return false;  // at once: waiting cannot free it
   check_before_lock(s, this_thread(), config_, "try_lock_for()");
   if (ABSL_PREDICT_FALSE(config_.lock_order_checking)) {
     OrderGraph::get().before_lock(s, held_checked, "try_lock_for()");

@@ -606,8 +606,15 @@ absl::StatusOr<Listener> Listener::open(const ListenerConfig& config) {
     if (sys::getsockname(raw, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
       return open_error(errno, resource, "getsockname");
     }
-    // The host as configured (a name stays a name), the port as bound.
-    listener.bound_ = Endpoint::tcp(config.endpoint.address(), endpoint_of(storage, length).port());
+    // The address as bound: a name becomes the one address it was bound to
+    // (only the first of those it resolves to is), so that a client dialing
+    // endpoint() reaches this socket and not whatever holds the same port on
+    // another of the name's addresses. A scoped IPv6 address (fe80::1%eth0)
+    // keeps its configured text, which has the scope the number lacks.
+    const Endpoint bound = endpoint_of(storage, length);
+    const bool scoped = storage.ss_family == AF_INET6 &&
+                        reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_scope_id != 0;
+    listener.bound_ = scoped ? Endpoint::tcp(config.endpoint.address(), bound.port()) : bound;
   }
   return listener;
 }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>   // NOLINT(modernize-deprecated-headers): GNU renameat2() and RENAME_NOREPLACE
 #include <stdlib.h>  // NOLINT(modernize-deprecated-headers): GNU secure_getenv()
 #include <sys/stat.h>
 #include <unistd.h>
@@ -273,6 +274,38 @@ class Remover {
   absl::Status status_;
 };
 
+// Renames the entry `path` (made in the folder `parent_fd`) to `target`
+// (relative to the working directory if relative): renameat2(2), with
+// RENAME_NOREPLACE unless `replace`. Errors name both paths.
+absl::Status rename_entry(int parent_fd, bool directory, const std::string& path,
+                          absl::string_view target, bool replace) {
+  const std::string resource = temp_resource(directory, path);
+  if (target.empty() || target.find('\0') != absl::string_view::npos) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, "persist", resource,
+                              absl::StrCat("the target ", internal::quoted(target),
+                                           " is empty or holds a NUL byte"));
+  }
+  const std::string name = name_of(path);
+  const std::string to(target);
+  const unsigned flags = replace ? 0 : RENAME_NOREPLACE;
+  int result;
+  do {
+    result = sys::call("renameat2", [&] {
+      return ::renameat2(parent_fd, name.c_str(), AT_FDCWD, to.c_str(), flags);
+    });
+  } while (result != 0 && errno == EINTR);
+  if (result == 0) return absl::OkStatus();
+  const int error = errno;
+  const std::string detail = absl::StrCat("renameat2 to ", internal::quoted(target),
+                                          replace ? "" : " (no replace)");
+  if (error == EINVAL && !replace) {
+    return internal::errno_error_on(
+        error, "persist", resource,
+        absl::StrCat(detail, ": the file system cannot rename without replacing"));
+  }
+  return internal::errno_error_on(error, "persist", resource, detail);
+}
+
 }  // namespace
 
 std::string temp_parent(absl::string_view parent) {
@@ -382,6 +415,21 @@ absl::Status TempDir::close() {
   return entry_.close();
 }
 
+void TempDir::set_keep(bool keep) {
+  require_open("set_keep()");
+  entry_.traits().keep = keep;
+}
+
+absl::Status TempDir::persist(absl::string_view target, bool replace) {
+  require_open("persist()");
+  if (absl::Status renamed = rename_entry(entry_.get(), /*directory=*/true, path_, target, replace);
+      !renamed.ok()) {
+    return renamed;
+  }
+  entry_.traits().keep = true;  // nothing of ours is left at the old name
+  return entry_.close();
+}
+
 // ---------------------------------------------------------------------------
 // TempFile
 
@@ -464,6 +512,22 @@ absl::Status TempFile::close() {
   absl::Status closed = file_.close();
   absl::Status removed = entry_.close();
   return closed.ok() ? removed : closed;
+}
+
+void TempFile::set_keep(bool keep) {
+  require_open("set_keep()");
+  entry_.traits().keep = keep;
+}
+
+absl::Status TempFile::persist(absl::string_view target, bool replace) {
+  require_open("persist()");
+  if (absl::Status renamed = rename_entry(entry_.get(), /*directory=*/false,
+                                          file_.config().path, target, replace);
+      !renamed.ok()) {
+    return renamed;
+  }
+  entry_.traits().keep = true;  // nothing of ours is left at the old name
+  return close();
 }
 
 }  // namespace uncopyable

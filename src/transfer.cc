@@ -14,9 +14,16 @@ namespace uncopyable::internal {
 
 absl::Status transfer_error(int error, absl::string_view what) {
   absl::Status status = errno_status(error, what);
-  if (error == EPIPE || error == ECONNRESET || error == ENOTCONN) {
-    return absl::UnavailableError(status.message());
+  // Said here, not left to absl's table, because a retry loop depends on
+  // it: would-block (EAGAIN) and a reset are Unavailable (try again, or
+  // reconnect); a write to an end whose peer is gone for good (EPIPE) or a
+  // socket that is not connected is FailedPrecondition, which no retry of
+  // the same call can fix. Before, EPIPE was Unavailable too, and a writer
+  // that retried on Unavailable spun for ever.
+  if (error == EPIPE || error == ENOTCONN) {
+    return absl::FailedPreconditionError(status.message());
   }
+  if (error == ECONNRESET || error == EAGAIN) return absl::UnavailableError(status.message());
   return status;
 }
 

@@ -70,6 +70,8 @@ std::vector<Operation> operations() {
          return other.ok() ? other->close() : other.status();
        }},
       {"sync", [](MappedFile& mapped, const MappedFileConfig&) { return mapped.sync(); }},
+      {"sync range",
+       [](MappedFile& mapped, const MappedFileConfig&) { return mapped.sync(5000, 100); }},
       {"close", [](MappedFile& mapped, const MappedFileConfig&) { return mapped.close(); }},
   };
 }

@@ -175,6 +175,34 @@ TEST(MappedFileTest, ASharedWritableMappingWritesTheFile) {
 
 // A private mapping writes to its own copy: a file opened for reading will
 // do, and the file does not change.
+// memmap2's flush_range: part of the mapping, from any offset of bytes(),
+// range checked against the mapping.
+TEST(MappedFileTest, SyncOfARangeWritesItAndChecksTheRange) {
+  TempFile temp = file_with(pattern(3 * kPage));
+  MappedFile mapped = map({.file = {.path = temp.path(), .access = FileAccess::read_write},
+                           .offset = 100, .length = 2 * kPage,
+                           .access = MapAccess::read_write});
+  mapped.mutable_bytes()[5] = std::byte{'X'};
+  mapped.mutable_bytes()[kPage + 50] = std::byte{'Y'};
+  EXPECT_TRUE(mapped.sync(5, 1).ok());
+  EXPECT_TRUE(mapped.sync(kPage + 50, 1).ok());  // a start in the mapping's second page
+  EXPECT_TRUE(mapped.sync(0, mapped.size()).ok());
+  EXPECT_TRUE(mapped.sync(mapped.size(), 0).ok());
+  char got[2] = {};
+  ASSERT_EQ(::pread(temp.file().fd().get(), &got[0], 1, 105), 1);
+  ASSERT_EQ(::pread(temp.file().fd().get(), &got[1], 1, 100 + kPage + 50), 1);
+  EXPECT_EQ(std::string(got, 2), "XY");
+
+  const absl::Status past = mapped.sync(2 * kPage - 5, 10);
+  EXPECT_EQ(past.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(past.message(),
+            absl::StrCat("sync mapped file ", internal::quoted(temp.path()), ": 10 bytes from "
+                         "offset ", 2 * kPage - 5, " reach past the end of the mapping (",
+                         2 * kPage, " bytes)"));
+  EXPECT_EQ(mapped.sync(2 * kPage + 1, 0).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(mapped.sync(1, ~size_t{0}).code(), absl::StatusCode::kOutOfRange);  // no overflow
+}
+
 TEST(MappedFileTest, APrivateWritableMappingLeavesTheFileAlone) {
   const std::string text = pattern(kPage);
   TempFile temp = file_with(text);
@@ -303,6 +331,32 @@ TEST(MappedFileTest, InvalidConfigsAreRefusedBeforeAnyCall) {
             "MappedFileConfig.length: 9223372036854775807 bytes from offset 10 reach past the "
             "largest file offset, 9223372036854775807");
   EXPECT_EQ(open_fds(), before);
+}
+
+// Before, truncate was taken: open() emptied the file (and rebuild() emptied
+// it under the first mapping, a SIGBUS on its next touch); create made an
+// empty file that maps nothing.
+TEST(MappedFileTest, TruncateAndCreateAreRefusedAndTheFileKeepsItsBytes) {
+  TempFile temp = file_with(pattern(8192));
+  const MappedFileConfig truncating{
+      .file = {.path = temp.path(), .access = FileAccess::read_write, .truncate = true},
+      .access = MapAccess::read_write};
+  const absl::Status truncated = MappedFile::open(truncating).status();
+  EXPECT_EQ(truncated.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(truncated.message(), HasSubstr("MappedFileConfig.file.truncate: must be false"));
+  EXPECT_EQ(contents(temp.path()), pattern(8192));
+
+  const std::string fresh = temp.path() + ".new";
+  const absl::Status created =
+      MappedFile::open(MappedFileConfig{
+                           .file = {.path = fresh, .access = FileAccess::read_write,
+                                    .create = true},
+                           .length = 4096})
+          .status();
+  EXPECT_EQ(created.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.message(), HasSubstr("MappedFileConfig.file.create: must be false"));
+  EXPECT_NE(::access(fresh.c_str(), F_OK), 0) << "no file may be made";
+  ::unlink(fresh.c_str());
 }
 
 TEST(MappedFileConfigTest, PrintsAndRoundTripsThroughJson) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/config.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "uncopyable/config_json.h"
@@ -169,6 +170,36 @@ TEST(MutexTest, ProcessSharedWorksAcrossFork) {
   EXPECT_TRUE(mutex.try_lock_for(absl::Seconds(5)));
   mutex.unlock();
   for (int fd : {go[0], go[1], held[0]}) ::close(fd);
+}
+
+// Before, a try by the holder aborted as "a self-deadlock"; a try cannot
+// hang, so it says false (POSIX trylock EBUSY, Abseil TryLock, Rust try_lock).
+TEST(MutexTest, TryLockByTheHolderSaysFalse) {
+  for (MutexKind kind : {MutexKind::normal, MutexKind::error_checking}) {
+    for (bool process_shared : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(enum_name(kind), process_shared ? " shared" : ""));
+      Mutex mutex = make({.name = "jobs", .kind = kind, .process_shared = process_shared,
+                          .lock_order_checking = true});
+      mutex.lock();
+      EXPECT_FALSE(mutex.try_lock());
+      EXPECT_FALSE(mutex.try_lock_for(absl::Milliseconds(10)));
+      EXPECT_FALSE(mutex.try_lock_for(absl::Hours(1)));  // at once: nothing to wait for
+      EXPECT_TRUE(mutex.held_by_this_thread());
+      mutex.unlock();
+      EXPECT_FALSE(mutex.held_by_this_thread());
+      ASSERT_TRUE(mutex.try_lock());
+      mutex.unlock();
+    }
+  }
+  Mutex recursive = make({.name = "jobs", .kind = MutexKind::recursive});
+  recursive.lock();
+  EXPECT_TRUE(recursive.try_lock());
+  EXPECT_TRUE(recursive.try_lock_for(absl::Milliseconds(10)));
+  recursive.unlock();
+  recursive.unlock();
+  EXPECT_TRUE(recursive.held_by_this_thread());
+  recursive.unlock();
+  EXPECT_FALSE(recursive.held_by_this_thread());
 }
 
 TEST(MutexTest, RobustMutexReportsAnOwnerThatDied) {

@@ -132,6 +132,31 @@ TEST(PipeTest, NonblockingWriteIntoAFullPipeSaysHowMuchWentIn) {
   EXPECT_EQ(more.status().code(), absl::StatusCode::kUnavailable);
 }
 
+// Would-block and peer-gone differ: a full nonblocking pipe is Unavailable
+// (poll, try again), a pipe whose reader closed is FailedPrecondition, so a
+// writer that retries on Unavailable stops. Before, both were Unavailable.
+TEST(PipeTest, AFullPipeIsUnavailableAGoneReaderIsFailedPrecondition) {
+  Pipe ends = pipe({.nonblocking_writer = true});
+  const int capacity = ::fcntl(ends.writer.fd().get(), F_GETPIPE_SZ);
+  ASSERT_GT(capacity, 0);
+  ASSERT_TRUE(ends.writer.write_all(std::string(static_cast<size_t>(capacity), 'x')).ok());
+  absl::StatusOr<size_t> full = ends.writer.write("y");
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable) << full.status();
+  EXPECT_THAT(full.status().message(), HasSubstr("[EAGAIN]"));
+  ASSERT_TRUE(ends.reader.close().ok());
+  // The retry loop a caller writes: bounded here, ended by the code.
+  absl::Status last;
+  int tries = 0;
+  for (; tries < 1000; ++tries) {
+    absl::StatusOr<size_t> more = ends.writer.write("y");
+    last = more.status();
+    if (!absl::IsUnavailable(last)) break;
+  }
+  EXPECT_EQ(tries, 0);
+  EXPECT_EQ(last.code(), absl::StatusCode::kFailedPrecondition) << last;
+  EXPECT_THAT(last.message(), HasSubstr("Broken pipe [EPIPE]"));
+}
+
 // The reader is gone: every write is EPIPE as a Status, and the process
 // lives on, with SIGPIPE at its default (deadly) disposition. Run in a
 // death-test child so that a SIGPIPE would kill only the child, and be seen.
@@ -143,7 +168,7 @@ TEST(PipeTest, AReaderThatIsGoneIsAStatusNeverSigpipe) {
         const int fd = ends.writer.fd().get();
         if (!ends.reader.close().ok()) ::_exit(2);
         absl::StatusOr<size_t> one = ends.writer.write("x");
-        if (one.status().code() != absl::StatusCode::kUnavailable) ::_exit(3);
+        if (one.status().code() != absl::StatusCode::kFailedPrecondition) ::_exit(3);
         if (one.status().message() !=
             absl::StrCat("write to pipe write end fd ", fd, ": Broken pipe [EPIPE]")) {
           ::_exit(4);

@@ -52,10 +52,29 @@ TEST(SocketFaultTest, PeerResetMidStreamIsUnavailable) {
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
   EXPECT_THAT(got.status().message(), HasSubstr("[ECONNRESET]"));
   EXPECT_THAT(got.status().message(), HasSubstr(listener.endpoint().to_string()));
-  // Writing to the dead connection is a Status too, never SIGPIPE.
+  // Writing to the dead connection is a Status too, never SIGPIPE: the reset
+  // was reported, so it is EPIPE now, FailedPrecondition (gone for good).
   absl::Status sent;
   for (int i = 0; i < 100 && sent.ok(); ++i) sent = client->send(std::string(65536, 'x'));
-  EXPECT_EQ(sent.code(), absl::StatusCode::kUnavailable) << sent;
+  EXPECT_EQ(sent.code(), absl::StatusCode::kFailedPrecondition) << sent;
+  EXPECT_THAT(sent.message(), HasSubstr("[EPIPE]"));
+}
+
+// A send after this side shut down writing is EPIPE: FailedPrecondition, not
+// Unavailable (which a retry loop would take as "try again" for ever).
+TEST(SocketFaultTest, SendAfterShutdownIsFailedPrecondition) {
+  Listener listener = listen_on();
+  absl::StatusOr<Socket> client = Socket::open({.endpoint = listener.endpoint()});
+  ASSERT_TRUE(client.ok());
+  absl::StatusOr<Connection> server = listener.accept(kWait);
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE(client->shutdown(Socket::Direction::write).ok());
+  const absl::Status sent = client->send("late");
+  EXPECT_EQ(sent.code(), absl::StatusCode::kFailedPrecondition) << sent;
+  EXPECT_THAT(sent.message(), HasSubstr("Broken pipe [EPIPE]"));
+  EXPECT_THAT(sent.message(), HasSubstr(listener.endpoint().to_string()));
+  absl::StatusOr<size_t> some = client->send_some("late");
+  EXPECT_EQ(some.status().code(), absl::StatusCode::kFailedPrecondition) << some.status();
 }
 
 TEST(SocketFaultTest, ClosedPortIsUnavailableAndNamed) {

@@ -90,6 +90,38 @@ TEST(SocketTest, EchoesOverEveryKindOfEndpoint) {
   exchange(abstract);
 }
 
+// endpoint() is the address bound, not the configured name: "localhost"
+// binds only the first address it resolves to, and a client dialing the
+// name could reach another. Before, endpoint() said tcp://localhost:<port>.
+TEST(SocketTest, EndpointIsTheAddressBoundNotTheName) {
+  Listener named = listen_on(Endpoint::tcp("localhost", 0));
+  EXPECT_EQ(named.config().endpoint.address(), "localhost");
+  const std::string bound = named.endpoint().address();
+  EXPECT_THAT(bound, ::testing::AnyOf("127.0.0.1", "::1"));
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  ASSERT_EQ(::getsockname(named.fd().get(), reinterpret_cast<sockaddr*>(&storage), &length), 0);
+  EXPECT_EQ(storage.ss_family == AF_INET ? "127.0.0.1" : "::1", bound);
+  EXPECT_NE(named.endpoint().port(), 0);
+  EXPECT_THAT(named.resource(), HasSubstr(named.endpoint().to_string()));
+  Socket client = dial(named.endpoint());
+  absl::StatusOr<Connection> server = named.accept(kWait);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<Endpoint> peer = client.peer_endpoint();
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ(*peer, named.endpoint());
+
+  for (const char* literal : {"127.0.0.1", "::1"}) {
+    Listener listener = listen_on(Endpoint::tcp(literal, 0));
+    EXPECT_EQ(listener.endpoint().address(), literal);
+    EXPECT_EQ(listener.config().endpoint.port(), 0);
+    EXPECT_NE(listener.endpoint().port(), 0);
+  }
+  // An address written another way is said the usual way.
+  Listener long_form = listen_on(Endpoint::tcp("0:0:0:0:0:0:0:1", 0));
+  EXPECT_EQ(long_form.endpoint().address(), "::1");
+}
+
 TEST(SocketTest, PortZeroReportsThePortItGotAndKeepsTheConfig) {
   Listener listener = listen_on(Endpoint::tcp("127.0.0.1", 0));
   EXPECT_NE(listener.endpoint().port(), 0);

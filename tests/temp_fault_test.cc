@@ -247,6 +247,39 @@ TEST(TempFaultTest, AHundredTakenNamesInARowIsAlreadyExists) {
   }
 }
 
+// persist() through the seam: a failed renameat2 names both paths, moves
+// nothing, and leaves the TempFile open; EINTR is retried; EINVAL (a file
+// system without RENAME_NOREPLACE) says so.
+TEST(TempFaultTest, PersistFailuresNameBothPathsAndKeepTheFile) {
+  TempDir place = arena();
+  absl::StatusOr<TempFile> file = TempFile::open(TempFileConfig{.parent = place.path()});
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::string path = file->path();
+  const std::string target = place.path() + "/final";
+  for (const int error : {EXDEV, EINVAL, EACCES}) {
+    FaultInjector fault;
+    fault.fail_nth(1, error, "renameat2");
+    const absl::Status status = file->persist(target);
+    EXPECT_EQ(fault.injected(), 1);
+    ASSERT_FALSE(status.ok());
+    EXPECT_THAT(status.message(),
+                HasSubstr(absl::StrCat("persist temp file ", internal::quoted(path),
+                                       ": renameat2 to ", internal::quoted(target))));
+    EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("[", strerrorname_np(error), "]")));
+    if (error == EINVAL) {
+      EXPECT_THAT(status.message(), HasSubstr("cannot rename without replacing"));
+    }
+    EXPECT_TRUE(file->file().write("x").ok());
+  }
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EINTR, "renameat2");
+    EXPECT_TRUE(file->persist(target).ok());
+    EXPECT_EQ(fault.injected(), 1);
+  }
+  EXPECT_EQ(listing(place.path()), std::vector<std::string>{"final"});
+}
+
 TEST(TempFaultTest, RemovingATempDirReportsEachFailureWithItsPath) {
   struct State {
     std::string outside;

@@ -494,6 +494,96 @@ TEST(TempFileTest, TheDestructorRemovesItAndKeepLeavesIt) {
   ASSERT_EQ(::unlink(path.c_str()), 0);
 }
 
+std::string read_all(const std::string& path) {
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "<missing>";
+  char buffer[256];
+  for (ssize_t got; (got = ::read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, got);
+  ::close(fd);
+  return text;
+}
+
+// tempfile's test_persist_noclobber: an existing target is AlreadyExists,
+// names both paths, and is left alone; the TempFile stays usable, and a
+// persist to a free name then puts it there and removes nothing.
+TEST(TempFileTest, PersistNeverReplacesUnlessAsked) {
+  const std::string target = test_tmpdir() + "/persisted.txt";
+  write_file(target, "precious");
+  TempFile temp = make_file(file_here());
+  const std::string path = temp.path();
+  ASSERT_TRUE(temp.file().write("new").ok());
+  const absl::Status refused = temp.persist(target);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists) << refused;
+  EXPECT_EQ(refused.message(),
+            absl::StrCat("persist temp file ", internal::quoted(path), ": renameat2 to ",
+                         internal::quoted(target), " (no replace): File exists [EEXIST]"));
+  EXPECT_EQ(read_all(target), "precious");
+  EXPECT_EQ(what_is_at(path), S_IFREG | 0600);
+  ASSERT_TRUE(temp.file().write(" text").ok());  // still open and usable
+
+  const std::string free_name = test_tmpdir() + "/persisted-free.txt";
+  ASSERT_TRUE(temp.persist(free_name).ok());
+  EXPECT_EQ(read_all(free_name), "new text");
+  EXPECT_EQ(what_is_at(path), 0u);
+
+  // Asked to replace, it does.
+  TempFile other = make_file(file_here());
+  ASSERT_TRUE(other.file().write("replaced").ok());
+  ASSERT_TRUE(other.persist(target, /*replace=*/true).ok());
+  EXPECT_EQ(read_all(target), "replaced");
+  ASSERT_EQ(::unlink(target.c_str()), 0);
+  ASSERT_EQ(::unlink(free_name.c_str()), 0);
+}
+
+// tempfile's test_keep / test_disable_cleanup: decided after open.
+TEST(TempFileTest, KeepCanBeDecidedAfterOpen) {
+  std::string path;
+  {
+    TempFile temp = make_file(file_here());
+    path = temp.path();
+    temp.set_keep(true);
+  }
+  EXPECT_EQ(what_is_at(path), S_IFREG | 0600);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  TempFileConfig config = file_here();
+  config.keep = true;
+  TempFile kept = make_file(config);
+  path = kept.path();
+  kept.set_keep(false);
+  EXPECT_TRUE(kept.config().keep);  // the config is what it was made from
+  ASSERT_TRUE(kept.close().ok());
+  EXPECT_EQ(what_is_at(path), 0u);
+}
+
+TEST(TempDirTest, PersistAndKeepAfterOpen) {
+  const std::string target = test_tmpdir() + "/persisted-dir";
+  ASSERT_EQ(::mkdir(target.c_str(), 0700), 0);  // empty: rename(2) would replace it
+  TempDir dir = make(here());
+  const std::string path = dir.path();
+  write_file(path + "/a.txt", "a");
+  const absl::Status refused = dir.persist(target);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr(internal::quoted(target)));
+  EXPECT_THAT(refused.message(), HasSubstr(internal::quoted(path)));
+  EXPECT_EQ(what_is_at(target + "/a.txt"), 0u);
+  ASSERT_EQ(::rmdir(target.c_str()), 0);
+  ASSERT_TRUE(dir.persist(target).ok());
+  EXPECT_EQ(read_all(target + "/a.txt"), "a");
+  EXPECT_EQ(what_is_at(path), 0u);
+  ASSERT_EQ(::unlink((target + "/a.txt").c_str()), 0);
+  ASSERT_EQ(::rmdir(target.c_str()), 0);
+
+  std::string kept_path;
+  {
+    TempDir kept = make(here());
+    kept_path = kept.path();
+    kept.set_keep(true);
+  }
+  EXPECT_EQ(what_is_at(kept_path) & S_IFMT, static_cast<mode_t>(S_IFDIR));
+  ASSERT_EQ(::rmdir(kept_path.c_str()), 0);
+}
+
 TEST(TempFileTest, RebuildMakesAFreshDifferentEmptyFile) {
   TempFile first = make_file(file_here());
   ASSERT_TRUE(first.file().write("first's").ok());

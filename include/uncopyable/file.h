@@ -304,7 +304,7 @@ class File {
   // error, `*written` (if given) and the message say how many bytes went out
   // first; those bytes are in the file. Empty `data` is OK at once, without a
   // system call. A FIFO (allow_special_files) whose reader is gone is an
-  // EPIPE Status (Unavailable), never SIGPIPE: with allow_special_files,
+  // EPIPE Status (FailedPrecondition, as for a PipeWriter), never SIGPIPE: with allow_special_files,
   // SIGPIPE is blocked in the calling thread for each write(2) (two
   // sigprocmask calls more; see sys::write_without_sigpipe).
   [[nodiscard]] absl::Status write(absl::string_view data, size_t* written = nullptr);

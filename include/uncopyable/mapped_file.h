@@ -80,6 +80,16 @@ struct MappedFileConfig {
   static constexpr absl::string_view kRequired[] = {"file"};
 
   // The file's own rules; file.access is not write (a mapping always reads);
+  // file.truncate and file.create are false (InvalidArgument naming the
+  // field): O_TRUNC would empty the file before it is mapped, and rebuild()
+  // would empty it again under the first mapping, whose next touch is a
+  // SIGBUS; a file that create makes is empty and maps nothing (a length
+  // then is OutOfRange). To map a new file, make and size it first:
+  //   File f = File::open({.path = p, .access = FileAccess::write,
+  //                        .create = true}).value();
+  //   f.set_size(4096) and f.close(), then map {.file = {.path = p, ...}}.
+  // (Rust's memmap2 never opens the file itself, so it cannot truncate it on
+  // a remap.)
   // a shared read_write mapping needs file.access=read_write (a private one
   // writes to its own copy, so a file opened for reading will do); offset
   // and offset + length fit in an off_t.
@@ -152,7 +162,9 @@ class MappedFile {
   // 200 bytes).
   [[nodiscard]] std::string resource() const;
 
-  // Maps the same range of the same file again: a new mapping, never a copy
+  // Maps the same range of the same file again (opening it as config().file
+  // says, which never truncates: validate() refuses file.truncate): a new
+  // mapping, never a copy
   // of this one's bytes. With shared=true both map the file's own pages, so
   // each sees what the other writes; with shared=false, the new one sees the
   // file, not this one's private changes.
@@ -172,12 +184,31 @@ class MappedFile {
   // How many bytes are mapped (bytes().size()).
   [[nodiscard]] size_t size() const;
 
-  // msync(2) with MS_SYNC: the pages written through mutable_bytes() reach
-  // the file before it returns. Errors name the path:
+  // msync(2) with MS_SYNC of the whole mapping: the pages written through
+  // mutable_bytes() reach the file before it returns (see sync(offset,
+  // length) for part of it). Errors name the path:
   // `sync mapped file "/var/lib/app/index": msync: Input/output error [EIO]`. OK at once when
   // nothing is mapped; on a private or read-only mapping there is nothing
   // to write back, and it is OK.
   [[nodiscard]] absl::Status sync();
+
+  // The same for `length` bytes from `offset` of bytes() only (memmap2's
+  // flush_range): msync(2) of the pages that hold them (the start rounded
+  // down to its page, so a few bytes around the range may be written back
+  // too), MS_SYNC. A range past size() is OutOfRange, naming the mapping:
+  // `sync mapped file "/var/lib/app/index": 10 bytes from offset 4090 reach
+  // past the end of the mapping (4096 bytes)`; a failed msync names the
+  // range: `sync mapped file "...": msync of bytes [5, 6): Input/output
+  // error [EIO]`. Zero bytes is OK at once. For a small change (a header)
+  // in a large mapping, this writes back its page rather than every dirty
+  // page of the mapping.
+  //
+  // There is no asynchronous flush (memmap2's flush_async, msync with
+  // MS_ASYNC): on Linux MS_ASYNC does nothing, since the kernel already
+  // writes dirty shared pages back on its own schedule; a write through
+  // mutable_bytes() needs no call to reach the file eventually, and sync()
+  // is for when it must be there now.
+  [[nodiscard]] absl::Status sync(size_t offset, size_t length);
 
   // Unmaps now and reports what munmap(2) said, naming the path:
   // `close mapped file "/var/lib/app/index": munmap: Invalid argument

@@ -24,8 +24,9 @@
 //   does (mutex "jobs")
 // for:
 //   unlocking a mutex the calling thread does not hold;
-//   locking a non-recursive mutex the calling thread already holds (the
-//     self-deadlock is reported instead of hanging);
+//   locking (lock(), lock_robust()) a non-recursive mutex the calling thread
+//     already holds (the self-deadlock is reported instead of hanging; a
+//     try_lock() or try_lock_for() cannot hang and says false instead);
 //   destroying or moving a mutex while it is held;
 //   with lock_order_checking, taking two mutexes in the opposite order to an
 //     earlier acquisition (both names are reported);
@@ -292,11 +293,16 @@ class ABSL_LOCKABLE Mutex {
     unlock_slow(s);
   }
   // Takes the lock if it is free, without waiting (and so without looking
-  // whether a holder exited).
+  // whether a holder exited). False when another thread holds it, and also
+  // when the calling thread holds it (a non-recursive kind): a try cannot
+  // deadlock, so it is not misuse, as POSIX's pthread_mutex_trylock (EBUSY,
+  // "including the current thread"), Abseil's TryLock and Rust's try_lock
+  // (WouldBlock) say. A recursive mutex is taken once more (unlock as often).
   [[nodiscard]] bool try_lock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
   // Waits at most `timeout` (measured on the monotonic clock). A wait that
   // finds the holder exited aborts, as lock() does, rather than wait out the
-  // timeout for a lock nobody will ever release.
+  // timeout for a lock nobody will ever release. Held by the calling thread
+  // (a non-recursive kind): false at once, without waiting, as try_lock().
   [[nodiscard]] bool try_lock_for(absl::Duration timeout) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true);
 
   // For robust mutexes: like lock(), but says whether the previous owner

@@ -25,8 +25,12 @@
 // Errors are absl::Status values naming the operation, the end and its
 // descriptor:
 //   write to pipe write end fd 6: wrote 0 of 5 bytes, then: Broken pipe [EPIPE]
+//   (FailedPrecondition: the reader is gone for good; no retry can help)
 //   read from pipe read end fd 5: Resource temporarily unavailable [EAGAIN]
-// (both Unavailable).
+//   (Unavailable: a nonblocking end would have waited; poll and try again)
+// So a loop that retries on Unavailable ends when the other end is gone.
+// (Rust says WouldBlock and BrokenPipe; Abseil's errno table maps them the
+// same way. Before, both were Unavailable and such a writer spun for ever.)
 // Writing to a pipe whose reader is gone is that EPIPE Status, never SIGPIPE:
 // unlike write(2), std::ofstream or Rust's File, which leave the signal to
 // kill the process unless it is ignored process-wide, each write blocks
@@ -149,7 +153,8 @@ class PipeWriter : public pipe_internal::PipeEnd<PipeWriter> {
   // nonblocking_writer) and returns how much that was. A write of at most
   // PIPE_BUF (4096) bytes is all or nothing, never mixed with another
   // writer's. Empty `data` returns 0 at once, without a system call. A
-  // reader that is gone is Unavailable [EPIPE], never SIGPIPE.
+  // reader that is gone is FailedPrecondition [EPIPE], never SIGPIPE; a full
+  // pipe with nonblocking_writer is Unavailable [EAGAIN].
   [[nodiscard]] absl::StatusOr<size_t> write(absl::string_view data);
 
   // Writes all of `data`. On error, `*written` (if given) and the message

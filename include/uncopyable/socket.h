@@ -3,8 +3,8 @@
 //
 //   uncopyable::ListenerConfig listen{.endpoint = uncopyable::Endpoint::tcp("127.0.0.1", 0)};
 //   absl::StatusOr<uncopyable::Listener> server = uncopyable::rebuild(listen);
-//   // server->endpoint() is the port the kernel picked; server->config()
-//   // still says 0, as asked.
+//   // server->endpoint() is the address and port bound (the port the
+//   // kernel picked); server->config() still says 0, as asked.
 //
 //   uncopyable::SocketConfig dial{.endpoint = server->endpoint(),
 //                                 .connect_timeout = absl::Seconds(2)};
@@ -29,6 +29,15 @@
 //   receive socket to tcp://127.0.0.1:8080: timed out                        (DeadlineExceeded)
 //   send connection from tcp://127.0.0.1:53122: sent 0 of 5 bytes, then: Connection reset by
 //   peer [ECONNRESET]                                                           (Unavailable)
+//   send socket to tcp://127.0.0.1:8080: sent 0 of 5 bytes, then: Broken pipe [EPIPE]
+//                                                                      (FailedPrecondition)
+// A reset (ECONNRESET) is Unavailable, as a refused connect: reconnect
+// (rebuild()) and try again. A send after the peer closed, or after this
+// side's shutdown (EPIPE), and an unconnected socket (ENOTCONN) are
+// FailedPrecondition, as in Abseil's errno table: no retry of the same call
+// on this socket can work, so a loop that retries on Unavailable ends
+// (Rust: BrokenPipe vs ConnectionReset; Asio: broken_pipe vs
+// connection_reset). Before, EPIPE was Unavailable too.
 // the resource being "socket to <endpoint>" (a Socket), "connection from
 // <peer>" (a Connection: "connection from a client of unix:///run/app.sock"
 // when the peer has no address) or "listener on <endpoint>" (a Listener).
@@ -300,7 +309,16 @@ class Listener {
 
   // What was asked (port 0 stays 0).
   [[nodiscard]] const ListenerConfig& config() const { return config_; }
-  // Where it listens: the port the kernel picked for port 0.
+  // Where it listens, as bound (getsockname(2) at open()): the port the
+  // kernel picked for port 0, and for TCP the numeric address, not the
+  // configured host: a name (tcp://localhost:0) resolves to one or more
+  // addresses and open() binds only the first, so endpoint() says which
+  // (tcp://127.0.0.1:41234 or tcp://[::1]:41234), and a client that dials
+  // it reaches this listener whatever its own resolver prefers. Like Rust's
+  // TcpListener::local_addr and Asio's local_endpoint(). config() keeps the
+  // name. Messages about the listener name this address too. "::" binds
+  // IPv6 only or both families as the system's IPV6_V6ONLY default says
+  // (net.ipv6.bindv6only, usually both). A Unix endpoint is as configured.
   [[nodiscard]] const Endpoint& endpoint() const;
   // A fresh listener from config() (with port 0: a new free port).
   [[nodiscard]] absl::StatusOr<Listener> rebuild() const;

@@ -20,7 +20,9 @@
 // the parent folder, trying another name if one is taken. No other process
 // can have made it first or be handed it by a race. It removes the entry on
 // close() (reporting what could not be removed) or quietly in its
-// destructor, unless the config says `keep`.
+// destructor, unless the config says `keep` (or set_keep(true) said so
+// since); persist(target) moves it to a lasting name instead, never over an
+// existing one unless asked.
 //
 // Ownership: the handle owns the entry and one descriptor of the folder it
 // was made in (O_PATH, close-on-exec), through which it removes the entry:
@@ -196,6 +198,25 @@ class TempDir {
   // fork() never removes the parent's folder.
   [[nodiscard]] absl::Status close();
 
+  // Decides now whether close() and the destructor remove the folder (the
+  // config's `keep` decided it at open()): set_keep(true) leaves it on disk
+  // (say, to look at what a failed run left), set_keep(false) removes it
+  // again. config() is not changed: a rebuild() still follows it. As
+  // tempfile's TempDir::keep()/disable_cleanup(), but the handle stays
+  // usable and the choice can be taken back. Misuse after close() or a move.
+  void set_keep(bool keep);
+
+  // Moves the folder to `target` (renameat2(2); a relative target is
+  // relative to the working directory) and closes the TempDir, which then
+  // removes nothing. An existing target is AlreadyExists, never replaced,
+  // unless `replace` (rename(2)'s rule then: an empty folder is replaced,
+  // one with entries is FailedPrecondition [ENOTEMPTY]); errors name both
+  // paths: `persist temp dir "/tmp/tmp-q3k…": renameat2 to "/srv/out" (no
+  // replace): File exists [EEXIST]`. On an error nothing moved and the
+  // TempDir is still open and usable (try another target, or close() it).
+  // Both must be on one file system (EXDEV otherwise: copy instead).
+  [[nodiscard]] absl::Status persist(absl::string_view target, bool replace = false);
+
  private:
   // Aborts naming `operation` unless the folder is still this handle's.
   void require_open(const char* operation) const;
@@ -266,9 +287,28 @@ class TempFile {
   // misuse. A file that is already gone is not an error: writing a
   // TempFile and then renaming it into place is the usual way to replace a
   // file atomically, and close() afterwards is OK and leaves the renamed
-  // file alone. With keep, the file stays; in a fork()ed child, the file
-  // stays and only the child's descriptors are closed.
+  // file alone (but rename(2) replaces whatever is at the target without a
+  // word: persist() below refuses to unless asked). With keep, the file
+  // stays; in a fork()ed child, the file stays and only the child's
+  // descriptors are closed.
   [[nodiscard]] absl::Status close();
+
+  // Decides now whether close() and the destructor remove the file (the
+  // config's `keep` decided it at open()), as for TempDir::set_keep().
+  void set_keep(bool keep);
+
+  // Puts the file at `target` (renameat2(2); a relative target is relative
+  // to the working directory), then closes it as close() does, removing
+  // nothing. An existing target is AlreadyExists and is left as it was,
+  // unless `replace` (then it is replaced atomically, as rename(2) does):
+  // `persist temp file "/tmp/tmp-q3k…": renameat2 to "/srv/out.json" (no
+  // replace): File exists [EEXIST]`. On any error nothing moved and the
+  // TempFile is still open and usable (as tempfile's persist_noclobber,
+  // which hands the file back). Data is not synced here: call
+  // file().sync() first if it must be on disk before the name is. Both
+  // must be on one file system (EXDEV otherwise). A file system that
+  // cannot rename without replacing (EINVAL) says so.
+  [[nodiscard]] absl::Status persist(absl::string_view target, bool replace = false);
 
  private:
   // Aborts naming `operation` unless the file is still this handle's.

@@ -247,6 +247,11 @@ class UniqueHandle {
     value_ = value;
   }
 
+  // The traits it holds, for a handle type whose rule may change while it
+  // holds a value (TempDir::set_keep() turns its removal off).
+  [[nodiscard]] Traits& traits() noexcept { return traits_; }
+  [[nodiscard]] const Traits& traits() const noexcept { return traits_; }
+
   // Exchanges what two handles hold.
   void swap(UniqueHandle& other) noexcept {
     using std::swap;

@@ -86,15 +86,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Transferred transfer(size_t size, TransferMo
 // The Status of a transfer that failed part way, in the words every handle
 // uses: "<what>: <verb> <done> of <size> bytes, then: <strerror> [ENAME]",
 // e.g. `write("/tmp/t"): wrote 4096 of 10000 bytes, then: No space left on
-// device [ENOSPC]`. The code follows errno_status(), except that a peer that
-// went away (EPIPE, ECONNRESET, ENOTCONN) is Unavailable (see
-// transfer_error()).
+// device [ENOSPC]`. The code is transfer_error()'s.
 absl::Status transfer_status(int error, absl::string_view what, absl::string_view verb,
                              size_t done, size_t size);
 
-// The Status of a failed transfer call: errno_status(), except that the
-// other end having gone away (EPIPE, ECONNRESET, ENOTCONN) is Unavailable
-// whatever absl would map it to, for sockets and pipes alike.
+// The Status of a failed transfer call: errno_status(), with these codes
+// fixed for sockets, pipes and FIFOs alike (as absl's own errno table has
+// them): would-block (EAGAIN) and a reset (ECONNRESET) are Unavailable;
+// a peer gone for good (EPIPE: the reader closed, or the socket was shut
+// down) and a socket that is not connected (ENOTCONN) are
+// FailedPrecondition, so a loop that retries on Unavailable ends.
 absl::Status transfer_error(int error, absl::string_view what);
 
 // Reads a whole stream with `read_all(buffer)`, which reads until `buffer` is
