@@ -255,13 +255,14 @@ Fate grandchild_after_parent_died(const SubprocessConfig& config, Die die) {
 // A parent that aborts runs no destructor; its child goes anyway (review
 // PEERS6 finding 3).
 TEST(SubprocessTest, AChildDiesWithAParentThatAborts) {
-  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}}, [](Subprocess&) { std::abort(); }),
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}, .parent_death_signal = SIGKILL},
+                                         [](Subprocess&) { std::abort(); }),
             Fate::gone);
 }
 
 // ... also one that aborts on misuse: every `uncopyable:` line is an abort.
 TEST(SubprocessTest, AChildDiesWithAParentThatAbortsOnMisuse) {
-  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}},
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}, .parent_death_signal = SIGKILL},
                                          [](Subprocess& child) {
                                            Subprocess taken = std::move(child);
                                            (void)child.pid();  // NOLINT: use after move, on purpose
@@ -269,9 +270,9 @@ TEST(SubprocessTest, AChildDiesWithAParentThatAbortsOnMisuse) {
             Fate::gone);
 }
 
-// With 0 the child is left running, as folly and Rust leave it.
+// With 0, the default, the child is left running, as folly and Rust leave it.
 TEST(SubprocessTest, WithoutAParentDeathSignalTheChildRunsOnOrphaned) {
-  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}, .parent_death_signal = 0},
+  EXPECT_EQ(grandchild_after_parent_died({.argv = {"sleep", "30"}},
                                          [](Subprocess&) { std::abort(); }),
             Fate::running);
 }
@@ -280,12 +281,14 @@ TEST(SubprocessTest, WithoutAParentDeathSignalTheChildRunsOnOrphaned) {
 // spawned from a thread that exits goes with it, unless the config says 0.
 TEST(SubprocessTest, TheParentDeathSignalFollowsTheSpawningThread) {
   std::optional<Subprocess> child;
-  std::thread([&] { child.emplace(spawn({.argv = {"sleep", "30"}})); }).join();
+  std::thread([&] {
+    child.emplace(spawn({.argv = {"sleep", "30"}, .parent_death_signal = SIGKILL}));
+  }).join();
   ASSERT_TRUE(child.has_value());
   EXPECT_EQ(finish(*child), ExitStatus::killed(SIGKILL));
   std::optional<Subprocess> kept;
   std::thread([&] {
-    kept.emplace(spawn({.argv = {"sleep", "30"}, .parent_death_signal = 0}));
+    kept.emplace(spawn({.argv = {"sleep", "30"}}));  // the default: none
   }).join();
   ASSERT_TRUE(kept.has_value());
   EXPECT_EQ(kept->wait(absl::ZeroDuration()).status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -780,7 +783,8 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
       .environment = {{.name = "TOKEN", .value = Secret<std::string>("hunter2")}},
       .remove_environment = {"PGPASSWORD"},
       .passed_fds = {3},
-      .standard_input = StandardStream::null};
+      .standard_input = StandardStream::null,
+      .parent_death_signal = SIGKILL};
   SubprocessConfig copy = config;
   EXPECT_EQ(copy, config);
   copy.environment[0].value = Secret<std::string>("other");
@@ -810,7 +814,7 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->remove_environment, (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(parsed->parent_death_signal, 0);
-  EXPECT_EQ(SubprocessConfig{}.parent_death_signal, SIGKILL);
+  EXPECT_EQ(SubprocessConfig{}.parent_death_signal, 0);
 }
 
 TEST(SubprocessTest, ValidateSaysWhatIsWrong) {

@@ -44,13 +44,14 @@
 //
 // A parent that dies without running destructors (an abort, every
 // `uncopyable:` misuse among them, SIGKILL, the OOM killer) closes no
-// handle: for that the child asks the kernel for parent_death_signal
-// (SIGKILL by default; prctl PR_SET_PDEATHSIG), so that it does not run on
-// orphaned. Linux sends it when the THREAD that spawned the child ends, not
-// the process: a child spawned from a thread that then exits is killed
-// with it, even while its Subprocess lives on in another thread (its wait()
-// then says "killed by signal 9 (SIGKILL)"). Spawn from a thread that lives
-// as long as the children, or set parent_death_signal to 0 for them.
+// handle, and its child runs on orphaned, as with folly and Rust, unless
+// the config sets parent_death_signal (SIGKILL, say; prctl
+// PR_SET_PDEATHSIG). Linux sends that when the THREAD that spawned the
+// child ends, not the process: a child spawned from a thread that then
+// exits is killed with it, even while its Subprocess lives on in another
+// thread (its wait() then says "killed by signal 9 (SIGKILL)"). So it is
+// off by default; set it when children are spawned from a thread that
+// lives as long as they do (the main thread, a pool's).
 //
 // Signals go through the pidfd (pidfd_send_signal), never through the pid:
 // a pid can be reused once its process is reaped, a pidfd cannot. The child
@@ -173,19 +174,20 @@ struct SubprocessConfig {
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
   // The signal the child gets when its parent dies without closing the
-  // Subprocess (an abort, SIGKILL, the OOM killer); 0: none, the child runs
-  // on orphaned. Set in the child before exec (prctl PR_SET_PDEATHSIG), and
-  // sent at once if the parent died before that. SIGKILL by default, unlike
-  // folly's parentDeathSignal and Rust's Command, which send none: it is
-  // what makes "no child outlives its Subprocess" hold when no destructor
-  // runs. Linux sends it when the spawning THREAD exits, not the process:
-  // a child spawned from a short-lived thread (one that exits while the
-  // child should still run) is killed then. Such a program sets 0, or
-  // spawns from a thread that lives as long as its children (the main
-  // thread, a pool's). The program may change it (prctl) or lose it (exec
-  // of a set-user-ID or set-group-ID program, or one with file capabilities,
-  // clears it).
-  int32_t parent_death_signal = SIGKILL;
+  // Subprocess (an abort, SIGKILL, the OOM killer); 0 (the default, as
+  // folly's parentDeathSignal and Rust's Command): none, the child runs on
+  // orphaned. Set in the child before exec (prctl PR_SET_PDEATHSIG), and
+  // sent at once if the parent died before that. SIGKILL makes "no child
+  // outlives its Subprocess" hold even when no destructor runs, but Linux
+  // sends it when the spawning THREAD exits, not the process: a child
+  // spawned from a short-lived thread (a std::thread that spawns and
+  // returns, a task on a pool that retires threads) would be killed then,
+  // while its Subprocess lives on. That surprise is why it is not the
+  // default: set it when the spawning thread lives as long as the
+  // children (the main thread, a pool's). The program may change it
+  // (prctl) or lose it (exec of a set-user-ID or set-group-ID program, or
+  // one with file capabilities, clears it).
+  int32_t parent_death_signal = 0;
   // The child leads a process group of its own (setpgid(0, 0) before exec;
   // folly's processGroupLeader(), Rust's process_group(0)), and closing or
   // destroying the Subprocess kills (SIGKILL) the whole group, not only the
