@@ -562,6 +562,9 @@ absl::StatusOr<PostgresResult> PostgresConnection::run(PGconn* connection, const
   }
   absl::StatusOr<PostgresResult> result =
       exchange(connection, verb, sql, send, deadline, may_commit);
+  // Notifications libpq read meanwhile: kept for notifications().
+  collect_notifications(connection);
+  if (result.ok()) note_listen(sql);
   // SQL of the caller's own that ended the live PostgresTransaction's
   // transaction (a COMMIT run with execute()): it must not end a later one.
   if (transaction_live_ && ::PQtransactionStatus(connection) == PQTRANS_IDLE) {
@@ -1133,6 +1136,8 @@ absl::Status PostgresConnection::check_health(absl::Time deadline) {
     return fail(absl::StatusCode::kDeadlineExceeded,
                 "no answer from the server by the deadline; the connection is abandoned");
   };
+  // Notifications libpq reads meanwhile: kept for notifications().
+  absl::Cleanup collect = [this, connection] { collect_notifications(connection); };
   if (::PQsendQuery(connection, "") != 1) return lost();
   if (const Progress sent = flush_within(connection, until); sent != Progress::kDone) {
     return sent == Progress::kTimedOut ? timed_out() : lost();
@@ -1156,9 +1161,124 @@ absl::Status PostgresConnection::check_health(absl::Time deadline) {
 
 bool PostgresConnection::reusable() const {
   if (!is_open() || !abandoned_.empty() || transaction_live_) return false;
+  // A session subscribed, or with notifications waiting: the next user
+  // never asked for them (see the header).
+  if (listening_ || !notifications_.empty()) return false;
   PGconn* connection = conn_of(connection_.get_unchecked());
   return ::PQstatus(connection) == CONNECTION_OK &&
          ::PQtransactionStatus(connection) == PQTRANS_IDLE;
+}
+
+void PostgresConnection::collect_notifications(PGconn* connection) {
+  while (PGnotify* raw = ::PQnotifies(connection)) {
+    std::unique_ptr<PGnotify, decltype(&::PQfreemem)> notify(raw, &::PQfreemem);
+    notifications_.push_back(PostgresNotification{
+        .channel = notify->relname != nullptr ? notify->relname : "",
+        .payload = notify->extra != nullptr ? notify->extra : "",
+        .backend_pid = notify->be_pid});
+    listening_ = true;
+  }
+}
+
+void PostgresConnection::note_listen(absl::string_view sql) {
+  const std::string keyword = first_keyword(sql);
+  if (keyword == "LISTEN") {
+    listening_ = true;
+    return;
+  }
+  if (keyword != "UNLISTEN" && keyword != "DISCARD") return;
+  // The whole text: "UNLISTEN *" or "DISCARD ALL" (any case, blanks, one
+  // trailing ';'), nothing after it.
+  std::string whole = absl::AsciiStrToUpper(sql);
+  absl::RemoveExtraAsciiWhitespace(&whole);
+  absl::string_view rest = whole;
+  absl::ConsumeSuffix(&rest, ";");
+  rest = absl::StripAsciiWhitespace(rest);
+  if (rest == "UNLISTEN *" || rest == "UNLISTEN*" || rest == "DISCARD ALL") listening_ = false;
+}
+
+absl::StatusOr<std::vector<PostgresNotification>> PostgresConnection::take_notifications(
+    const char* operation, const char* verb, internal::Deadline deadline) {
+  PGconn* connection = checked(operation, *this);
+  internal::SingleUserScope in_use = user_.enter(kName, operation);
+  if (ABSL_PREDICT_FALSE(streaming_)) {
+    misuse_on(kName, operation, resource(),
+              "inside for_each()'s fn, while for_each()'s query is running on this connection; "
+              "read the rows first, or use another connection");
+  }
+  const auto fail = [&](absl::StatusCode code, absl::string_view what) {
+    return internal::error_on(code, verb, resource(), what);
+  };
+  if (!abandoned_.empty()) return fail(absl::StatusCode::kUnavailable, abandoned_);
+  const auto lost = [&] {
+    std::string why = message_of(::PQerrorMessage(connection));
+    if (why.empty()) why = "the server closed the connection";
+    return fail(absl::StatusCode::kUnavailable, why);
+  };
+  if (::PQstatus(connection) != CONNECTION_OK) return lost();
+  collect_notifications(connection);
+  // Once what is kept is there: only a look at the socket, no wait.
+  const internal::Deadline until =
+      notifications_.empty() ? deadline : internal::Deadline::after(absl::ZeroDuration());
+  while (true) {
+    const int ready = wait_for(connection, POLLIN, until);
+    if (ready < 0) return lost();
+    if (ready == 0) break;
+    if (::PQconsumeInput(connection) == 0 || ::PQstatus(connection) != CONNECTION_OK) {
+      return lost();
+    }
+    collect_notifications(connection);
+    // Something came that was not a notification (a notice, a parameter
+    // status): wait on for one, or look once more.
+    if (!notifications_.empty() || until.passed()) break;
+  }
+  std::vector<PostgresNotification> taken;
+  taken.swap(notifications_);
+  return taken;
+}
+
+absl::StatusOr<std::vector<PostgresNotification>> PostgresConnection::notifications() {
+  return take_notifications("notifications()", "notifications",
+                            internal::Deadline::after(absl::ZeroDuration()));
+}
+
+absl::StatusOr<std::vector<PostgresNotification>> PostgresConnection::wait_for_notification(
+    absl::Duration timeout) {
+  return take_notifications("wait_for_notification()", "wait_for_notification",
+                            internal::Deadline::after(timeout));
+}
+
+absl::StatusOr<std::string> PostgresConnection::quote(const char* operation, const char* verb,
+                                                      absl::string_view text, bool identifier) {
+  PGconn* connection = checked(operation, *this);
+  internal::SingleUserScope in_use = user_.enter(kName, operation);
+  // Never the text itself: it may be a secret.
+  const auto fail = [&](absl::string_view what) {
+    return internal::error_on(absl::StatusCode::kInvalidArgument, verb, resource(),
+                              absl::StrCat("the ", text.size(), "-byte ",
+                                           identifier ? "name" : "text", " ", what));
+  };
+  if (const size_t nul = text.find('\0'); nul != absl::string_view::npos) {
+    return fail(absl::StrCat("contains a NUL byte at offset ", nul));
+  }
+  char* escaped = identifier ? ::PQescapeIdentifier(connection, text.data(), text.size())
+                             : ::PQescapeLiteral(connection, text.data(), text.size());
+  if (escaped == nullptr) {
+    // libpq's reason: an invalid multibyte character (its words quote none
+    // of the text), or out of memory.
+    return fail(absl::StrCat("could not be quoted: ", message_of(::PQerrorMessage(connection))));
+  }
+  std::string quoted_text(escaped);
+  ::PQfreemem(escaped);
+  return quoted_text;
+}
+
+absl::StatusOr<std::string> PostgresConnection::quote_identifier(absl::string_view name) {
+  return quote("quote_identifier()", "quote_identifier", name, /*identifier=*/true);
+}
+
+absl::StatusOr<std::string> PostgresConnection::quote_literal(absl::string_view text) {
+  return quote("quote_literal()", "quote_literal", text, /*identifier=*/false);
 }
 
 std::string PostgresConnection::resource_for(const PostgresConfig& config) {
@@ -1797,6 +1917,8 @@ absl::Status PostgresConnection::stream(
   if (absl::Status ready = before_command(connection, verb, sql, deadline); !ready.ok()) {
     return ready;
   }
+  // Notifications libpq read meanwhile: kept for notifications().
+  absl::Cleanup collect = [this, connection] { collect_notifications(connection); };
   // Whether a command stopped early may be cancelled (not inside a
   // transaction, which the cancel would fail).
   const bool outside_transaction = ::PQtransactionStatus(connection) == PQTRANS_IDLE;

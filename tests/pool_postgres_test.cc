@@ -182,6 +182,28 @@ TEST_F(PoolPostgresTest, AConnectionGivenBackInATransactionIsDroppedAtOnce) {
   EXPECT_EQ(*rows, "2");
 }
 
+// PEERS6B finding 4: a connection given back while it LISTENed was lent
+// again, its subscription and its queued notifications handed to a user
+// who never asked for them (and who never takes them: they pile up).
+TEST_F(PoolPostgresTest, AConnectionGivenBackWhileItListensIsDropped) {
+  absl::StatusOr<PgPool> pool = PgPool::open(config({.max_size = 1}));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE((*lease)->execute("LISTEN pooled").ok());
+  }
+  {
+    auto lease = pool->acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    absl::StatusOr<int64_t> channels =
+        (*lease)->query_value<int64_t>("SELECT count(*) FROM pg_listening_channels()");
+    ASSERT_TRUE(channels.ok()) << channels.status();
+    EXPECT_EQ(*channels, 0);
+  }
+  EXPECT_EQ(pool->metrics().dropped.broken, 1);
+}
+
 // Review finding 5: acquire() with its deadline already passed checked an
 // idle connection with no time left; the check timed out and the healthy
 // connection was abandoned and rebuilt (churn under short deadlines).

@@ -289,6 +289,21 @@ TEST_F(PostgresDeathTest, ACommandOrAMoveFromInsideForEach) {
         each(db, [&] { (void)transaction.commit(); });
       },
       "^uncopyable: PostgresConnection::commit\\(\\) inside for_each\\(\\)'s fn");
+  // Taking notifications reads the socket for_each() is reading from.
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        each(db, [&] { (void)db.notifications(); });
+      },
+      "^uncopyable: PostgresConnection::notifications\\(\\) inside for_each\\(\\)'s fn, while "
+      "for_each\\(\\)'s query is running on this connection");
+  EXPECT_DEATH(
+      {
+        PostgresConnection db = connect();
+        each(db, [&] { (void)db.wait_for_notification(absl::Seconds(1)); });
+      },
+      "^uncopyable: PostgresConnection::wait_for_notification\\(\\) inside for_each\\(\\)'s "
+      "fn");
   EXPECT_DEATH(
       {
         PostgresConnection db = connect();

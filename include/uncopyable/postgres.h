@@ -96,8 +96,8 @@ struct PostgresConfig {
   std::string host = "localhost";                      // a name, an address, or a socket directory
   uint16_t port = 5432;                                // TCP port (or socket file suffix)
   std::string dbname{};                                // required
-  std::string user{};                                  // empty: the OS user's name
-  Secret<std::string> password{};                      // never printed
+  std::string user{};                                  // empty: $PGUSER, else the OS user's name
+  Secret<std::string> password{};                      // never printed; empty: $PGPASSWORD, ~/.pgpass
   SslMode sslmode = SslMode::prefer;                   // TLS policy
   absl::Duration connect_timeout = absl::Seconds(10);  // whole seconds, at least 2
   absl::Duration query_timeout = absl::Minutes(1);     // per command; InfiniteDuration(): none
@@ -141,6 +141,33 @@ struct PostgresConfig {
   // its definitions outlive a connection it reactivates itself, where here
   // the program's SQL text is what outlives the connection.
 
+  // The config is not the whole truth about the session: libpq reads its
+  // environment for what the config leaves empty or does not name, so two
+  // equal configs (==, the same JSON and URL) can reach different users and
+  // sessions in two processes. (libpqxx relies on the same environment,
+  // and its pqxx::connection() with no string reads nothing else.)
+  //   user empty        $PGUSER, else the OS user's name (and resource()
+  //                     then names no user)
+  //   password empty    $PGPASSWORD, else the password file ($PGPASSFILE,
+  //                     else ~/.pgpass) entry for host, port, dbname and
+  //                     user; a password in the config is used as it is,
+  //                     and neither is read (libpq asks them only when it
+  //                     was given none)
+  //   not in the config $PGOPTIONS (server settings for the session: -c
+  //                     search_path=..., -c default_transaction_read_only=on),
+  //                     $PGCLIENTENCODING, $PGTZ, $PGDATESTYLE,
+  //                     $PGTARGETSESSIONATTRS, $PGSSLCERT, $PGSSLKEY,
+  //                     $PGSSLROOTCERT (and ~/.postgresql/ for them),
+  //                     $PGGSSENCMODE, $PGREQUIREAUTH on newer libpq, $PGSERVICE
+  //                     with pg_service.conf, ...
+  // host, port, dbname, sslmode, connect_timeout and application_name are
+  // always sent, so $PGHOST, $PGPORT, $PGDATABASE, $PGSSLMODE,
+  // $PGCONNECT_TIMEOUT and $PGAPPNAME are not read (application_name ""
+  // is taken as unset, so $PGAPPNAME fills that one). An empty value
+  // cannot override the environment: libpq treats an empty value as unset.
+  // A program that must not be steered by its environment should set user
+  // and password, and clear the PG* variables it does not want before it
+  // connects.
   static constexpr absl::string_view kRequired[] = {"dbname"};
 
   // Host, port 1 to 65535, database; a connect timeout of at least 2 s
@@ -838,6 +865,18 @@ struct PostgresNotice {
   std::string message;   // the primary message ("there is no transaction in progress")
 };
 
+// A notification (NOTIFY channel, 'payload', or pg_notify()) the server
+// sent to a session that ran LISTEN channel; see
+// PostgresConnection::notifications(). The fields as the server sent them
+// (user data: quote them with internal::quoted() before they reach a log).
+struct PostgresNotification {
+  std::string channel;   // the channel's name, as LISTEN folded it ("jobs")
+  std::string payload;   // "" when NOTIFY gave none
+  int backend_pid = 0;   // the sending session's pg_backend_pid()
+
+  friend bool operator==(const PostgresNotification&, const PostgresNotification&) = default;
+};
+
 class PostgresConnection {
  public:
   using config_type = PostgresConfig;
@@ -890,6 +929,51 @@ class PostgresConnection {
   // connecting (a collation version warning at login), which libpq's
   // PQconnectdbParams() hands its default (stderr) before open() returns.
   void set_notice_handler(std::function<void(const PostgresNotice&)> handler);
+
+  // The notifications that came for this session's LISTENs and were not
+  // taken yet, oldest first, and taken now: those read during earlier
+  // commands plus those already readable on the socket (no wait: a poll
+  // with a zero timeout). Empty when none. The server sends one only
+  // between transactions (a NOTIFY is delivered when its transaction
+  // commits, and to a session when it is not inside one), and libpq keeps
+  // each it reads for the life of the session, the payload (up to 8000
+  // bytes) included, until taken: a session that LISTENs must take them,
+  // or its memory grows with every NOTIFY. (libpqxx 6: a
+  // notification_receiver per channel, called from get_notifs() /
+  // await_notification().) A lost connection is Unavailable with libpq's
+  // words; an abandoned one (a command timed out) is Unavailable too. From
+  // inside for_each()'s fn it is misuse, as any command there is.
+  [[nodiscard]] absl::StatusOr<std::vector<PostgresNotification>> notifications();
+  // The same, waiting at most `timeout` for the first one when none is
+  // there yet (InfiniteDuration(): until one comes). None by then is an
+  // EMPTY result, not DeadlineExceeded: nothing was asked of the server, so
+  // nothing is in doubt and the connection stays usable (a command's
+  // timeout abandons it). Waits on the monotonic clock. Waiting inside a
+  // transaction returns none until its timeout: the server holds
+  // notifications back until the transaction ends.
+  [[nodiscard]] absl::StatusOr<std::vector<PostgresNotification>> wait_for_notification(
+      absl::Duration timeout);
+
+  // `name` as an SQL identifier, double-quoted, for SQL that cannot take a
+  // parameter (a table or column named at run time): libpq's
+  // PQescapeIdentifier, which knows the session's encoding:
+  //   absl::StatusOr<std::string> table = db->quote_identifier(name);
+  //   absl::Status made = db->execute(absl::StrCat("CREATE TABLE ", *table, " (x int)"));
+  // A name holding a NUL byte is InvalidArgument before libpq sees it (it
+  // reads a C string, and would quote the part before the NUL alone); one
+  // that is not valid text in the session's encoding is InvalidArgument
+  // too. The message never quotes the text (it could be a secret): it
+  // says how long it was. PostgreSQL cuts an identifier past 63 bytes
+  // (with a NOTICE), which is not checked here. (libpqxx: quote_name().)
+  // Values are parameters, never quoted text: use these only for names,
+  // and quote_literal() only where the SQL takes no parameter (DDL).
+  [[nodiscard]] absl::StatusOr<std::string> quote_identifier(absl::string_view name);
+  // `text` as an SQL string literal: 'it''s'; text holding a backslash
+  // becomes E'a\\b', with a space before the E (libpq's PQescapeLiteral,
+  // right whatever standard_conforming_strings says). The same rules and
+  // errors as quote_identifier(). (libpqxx: quote(), which is
+  // PQescapeStringConn between quotes.)
+  [[nodiscard]] absl::StatusOr<std::string> quote_literal(absl::string_view text);
 
   // Runs SQL with no parameters (several statements, separated by ';', run
   // as one implicit transaction); a lost server is Unavailable. Errors read
@@ -1141,8 +1225,16 @@ class PostgresConnection {
   // round trip): open, not abandoned, the session CONNECTION_OK, and no
   // transaction left open on it (no Transaction alive, and
   // PQtransactionStatus() is PQTRANS_IDLE: not in a transaction, a failed
-  // one, or a command still running). A pool drops one that is not:
-  // closing the session makes the server roll the transaction back.
+  // one, or a command still running), no notification read and not taken,
+  // and no LISTEN in force. A pool drops one that is not: closing the
+  // session makes the server roll the transaction back, and ends its
+  // LISTENs. Why drop, not drain, a LISTENing one: draining would hand the
+  // next user a session still subscribed, whose notifications (which it
+  // never asked for) would pile up unseen; UNLISTEN * would cost a round
+  // trip here. A LISTEN is seen when a command starts with it, or when a
+  // notification came; an UNLISTEN * or DISCARD ALL command ends it (one
+  // inside a function or after another statement in the same text is not
+  // seen: such a session is lent again).
   [[nodiscard]] bool reusable() const;
   // Whether it holds a session (false once closed or moved from; true for
   // an abandoned one, which close() still ends).
@@ -1301,6 +1393,17 @@ class PostgresConnection {
                                          internal::Deadline deadline);
   // Called by PreparedTraits: statement `number` is no longer used.
   void let_go(uint64_t number);
+  // Moves what libpq has read of notifications into notifications_; notes
+  // a LISTEN or its end run by `sql` (after a command that succeeded).
+  void collect_notifications(::pg_conn* connection);
+  void note_listen(absl::string_view sql);
+  // notifications() and wait_for_notification(): waits until `deadline`
+  // for the first one when none is kept.
+  absl::StatusOr<std::vector<PostgresNotification>> take_notifications(
+      const char* operation, const char* verb, internal::Deadline deadline);
+  // quote_identifier() and quote_literal().
+  absl::StatusOr<std::string> quote(const char* operation, const char* verb,
+                                    absl::string_view text, bool identifier);
 
   // The rules first, so that they check before anything they name moves:
   // no statement or transaction alive when it moves or dies; which thread
@@ -1320,6 +1423,10 @@ class PostgresConnection {
   internal::Kept<std::vector<uint64_t>> unused_statements_;
   // A for_each() is reading its rows: no other command may run.
   bool streaming_ = false;
+  // Notifications read and not taken yet (see notifications()), and
+  // whether a LISTEN may be in force (see reusable()).
+  internal::Kept<std::vector<PostgresNotification>> notifications_;
+  bool listening_ = false;
   // Why the connection can no longer be used (a command timed out on it);
   // empty while it can.
   internal::Kept<std::string> abandoned_;
