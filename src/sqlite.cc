@@ -679,7 +679,8 @@ absl::Status SqliteConnection::refuse_own_write_transaction(sqlite3* source,
   return absl::OkStatus();
 }
 
-absl::Status SqliteConnection::copy_into(sqlite3* source, sqlite3* copy, absl::string_view to) {
+absl::Status SqliteConnection::copy_into(sqlite3* source, sqlite3* copy,
+                                         absl::string_view to) const {
   const std::string source_resource = resource();
   sqlite3_backup* backup = ::sqlite3_backup_init(copy, "main", source, "main");
   if (backup == nullptr) {

@@ -418,7 +418,7 @@ absl::Status SubprocessConfig::validate() const {
     rules.check(name.find('\0') == std::string::npos, field, "must not contain a NUL byte");
     const std::string quoted = config_internal::quote_for_message(name);
     rules.check(removed.insert(name).second, field, absl::StrCat(quoted, " is removed twice"));
-    rules.check(names.count(name) == 0, field,
+    rules.check(!names.contains(name), field,
                 absl::StrCat(quoted, " is also set in environment: set it or remove it"));
   }
   rules.check(working_directory.find('\0') == std::string::npos, "working_directory",
@@ -798,7 +798,7 @@ absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input
     }
   }
   size_t written = 0;
-  constexpr size_t kChunk = 64 * 1024;
+  constexpr size_t kChunk = size_t{64} * 1024;
   while (true) {
     pollfd entries[3];
     int which[3];

@@ -1100,7 +1100,7 @@ class SqliteConnection {
   // write transaction open (the copy would wait for itself); the copy
   // itself, batch by batch, waiting for locks up to busy_timeout.
   absl::Status refuse_own_write_transaction(sqlite3* source, absl::string_view to) const;
-  absl::Status copy_into(sqlite3* source, sqlite3* copy, absl::string_view to);
+  absl::Status copy_into(sqlite3* source, sqlite3* copy, absl::string_view to) const;
   // Ends the live Transaction with `sql` (COMMIT or ROLLBACK) for
   // BasicTransaction: refused if other SQL ended it already; a COMMIT that
   // failed but left it open (SQLITE_BUSY) is rolled back, and the Status
