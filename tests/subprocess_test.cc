@@ -561,8 +561,9 @@ TEST(SubprocessTest, WithoutANewProcessGroupDescendantsRunOn) {
 }
 
 // The child's process group is its own pid (new_process_group), or this
-// process's group.
-TEST(SubprocessTest, TheChildLeadsAProcessGroupOfItsOwnByDefault) {
+// process's group (the default).
+TEST(SubprocessTest, TheChildLeadsAProcessGroupOfItsOwnWhenAsked) {
+  EXPECT_FALSE(SubprocessConfig{}.new_process_group);  // as in folly and Rust
   for (const bool own : {true, false}) {
     absl::StatusOr<Pipe> out = make_pipe();
     ASSERT_TRUE(out.ok());
@@ -796,7 +797,7 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
             "remove_environment=[\"PGPASSWORD\"], "
             "working_directory=\"\", passed_fds=[3], standard_input=null, "
             "standard_output=inherit, standard_error=inherit, parent_death_signal=9, "
-            "new_process_group=true}");
+            "new_process_group=false}");
   EXPECT_THAT(to_json(config), HasSubstr("\"remove_environment\":[\"PGPASSWORD\"]"));
   EXPECT_THAT(to_json(config), HasSubstr("\"parent_death_signal\":9"));
   EXPECT_THAT(to_json(config), Not(HasSubstr("hunter2")));

@@ -34,10 +34,11 @@
 // aborts, or Rust's Child and Python's Popen, which let the child run on
 // unwaited). To let a child finish, wait() for it first.
 //
-// The child's own children go with it: by default the child leads a new
-// process group (new_process_group), and closing kills that whole group,
-// also after wait() (a shell's `sleep 30 &` would otherwise run on, holding
-// the pipes it inherited open, so that reading them to the end hangs).
+// The child's own children can go with it: with new_process_group the child
+// leads a new process group, and closing kills that whole group, also after
+// wait() (a shell's `sleep 30 &` would otherwise run on, holding the pipes
+// it inherited open, so that reading them to the end hangs). It is off by
+// default, as in folly and Rust (see new_process_group for why).
 // Descendants that leave the group (setsid(2), setpgid(2): daemons, shells
 // running job control, `setsid cmd`) are not reached. See
 // new_process_group for what a group of its own costs at a terminal.
@@ -193,17 +194,18 @@ struct SubprocessConfig {
   // destroying the Subprocess kills (SIGKILL) the whole group, not only the
   // child: what it started (a shell's pipeline, make's jobs, `cmd &`) ends
   // with it, and no descendant keeps a pipe open after it. kill_group()
-  // signals the group. True by default, unlike folly and Rust, which
-  // leave the child in this process's group: it is what makes "nothing a
-  // Subprocess started outlives it" hold for programs that fork. The cost,
-  // when this process runs at a terminal: the child is not in the
-  // terminal's foreground group, so Ctrl-C (SIGINT), Ctrl-\ and Ctrl-Z
-  // reach this process and not the child (forward them with kill_group()),
-  // and a child that reads the terminal (or writes it, under `stty
-  // tostop`) is stopped by SIGTTIN (SIGTTOU) instead. Set false for an
-  // interactive child that shares the terminal (an editor, a pager, a
-  // password prompt); its descendants then outlive it as in folly and Rust.
-  bool new_process_group = true;
+  // signals the group. False by default, as in folly and Rust, which
+  // leave the child in this process's group: when this process runs at a
+  // terminal, a child in a group of its own is not in the terminal's
+  // foreground group, so Ctrl-C (SIGINT), Ctrl-\ and Ctrl-Z reach this
+  // process and not the child (forward them with kill_group()), and a
+  // child that reads the terminal (a password prompt: git, ssh, sudo) or
+  // changes its modes is stopped by SIGTTIN (SIGTTOU) for good: a wait()
+  // that never returns. Set it true for a non-interactive child that
+  // starts others (a shell script, make), so that "nothing a Subprocess
+  // started outlives it" holds for them too; without it, its descendants
+  // outlive it as in folly and Rust.
+  bool new_process_group = false;
 
   // argv is not empty and argv[0] is not empty; no NUL in argv, the
   // environment or the working directory; each environment variable valid
