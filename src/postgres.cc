@@ -580,11 +580,16 @@ constexpr char kInDoubt[] = "08007";
 
 // Whether a command the server got whole, then lost with its connection,
 // may have taken effect for good: one sent outside a transaction block
-// (it committed by itself, or not), or one that ends a transaction with a
-// commit (COMMIT, END, PREPARE TRANSACTION). Inside a block, anything else
-// is rolled back with the lost session.
+// (it committed by itself, or not; a CALL or DO may commit inside), or
+// one that ends a transaction with a commit (COMMIT, END, PREPARE
+// TRANSACTION). Inside a block, a single other statement is rolled back
+// with the lost session; a text of several statements may hold a COMMIT
+// after the first, so it counts as possibly committed (a ';' inside a
+// quoted string counts too: in doubt is the safe side).
 bool may_have_committed(absl::string_view sql, bool outside_transaction) {
-  return outside_transaction || ends_a_transaction_for_good(first_keyword(sql));
+  if (outside_transaction || ends_a_transaction_for_good(first_keyword(sql))) return true;
+  const size_t semicolon = sql.find(';');
+  return semicolon != absl::string_view::npos && !first_keyword(sql.substr(semicolon)).empty();
 }
 
 }  // namespace
@@ -767,8 +772,14 @@ absl::StatusOr<PostgresResult> PostgresConnection::exchange(PGconn* connection, 
     return PostgresResult(std::move(kept));
   }
   // libpq's own error for a connection that went (no SQLSTATE: the server
-  // said nothing) is a lost connection, possibly in doubt.
-  if (lost_without_a_word(connection, result)) return lost();
+  // said nothing) is a lost connection, possibly in doubt; so is a session
+  // the server ended (57P01 and the like) after it got a command that may
+  // have committed (a CALL whose procedure committed, then was stopped).
+  if (lost_without_a_word(connection, result) ||
+      (::PQstatus(connection) == CONNECTION_BAD && sent_so_far == Sent::kWhole &&
+       may_have_committed(sql, outside_transaction))) {
+    return lost();
+  }
   return server_error(connection, result, verb, sql);
 }
 
@@ -1164,6 +1175,9 @@ bool PostgresConnection::reusable() const {
   // A session subscribed, or with notifications waiting: the next user
   // never asked for them (see the header).
   if (listening_ || !notifications_.empty()) return false;
+  // A notice handler is the last user's (it may point into a request that
+  // has ended): the next user must not have its notices sent there.
+  if (notice_handler_ != nullptr) return false;
   PGconn* connection = conn_of(connection_.get_unchecked());
   return ::PQstatus(connection) == CONNECTION_OK &&
          ::PQtransactionStatus(connection) == PQTRANS_IDLE;
@@ -2039,7 +2053,9 @@ absl::StatusOr<bool> PostgresConnection::stream_next(postgres_internal::ResultRo
       default: {
         // An error: the server's (with its SqlError) or libpq's. Whatever
         // follows is read to the end.
-        if (lost_without_a_word(connection, raw)) {
+        if (lost_without_a_word(connection, raw) ||
+            (::PQstatus(connection) == CONNECTION_BAD &&
+             may_have_committed(rows.sql_, rows.outside_transaction_))) {
           rows.ended_ = true;
           return lost(connection, rows.verb_, rows.sql_, Sent::kWhole, rows.outside_transaction_);
         }

@@ -90,6 +90,43 @@ TEST_F(PostgresInDoubtTest, ACommitLostOnceSentIsInDoubt) {
   EXPECT_TRUE(is_in_doubt(status)) << status;
 }
 
+// Today's review: a session the server ends with a word (57P01, an
+// administrator's pg_terminate_backend) after a CALL's procedure committed
+// was the retryable Unavailable; the row was there.
+TEST_F(PostgresInDoubtTest, ASessionEndedByTheServerAfterAProcedureCommittedIsInDoubt) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x int); "
+                         "CREATE PROCEDURE p() LANGUAGE plpgsql AS "
+                         "$$ BEGIN INSERT INTO t VALUES (1); COMMIT; PERFORM pg_sleep(30); END $$")
+                  .ok());
+  const int backend = backend_of(db);
+  absl::Status status;
+  std::thread worker([&] { status = db.execute("CALL p()"); });
+  wait_until_the_server_runs("CALL p()");
+  PostgresConnection admin = connect();
+  ASSERT_TRUE(admin.execute(absl::StrCat("SELECT pg_terminate_backend(", backend, ")")).ok());
+  worker.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
+  EXPECT_TRUE(is_in_doubt(status)) << status;
+  absl::StatusOr<int64_t> rows = admin.query_value<int64_t>("SELECT count(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, 1);  // it had committed: a retry would have made it 2
+}
+
+// ... and a text of several statements inside a transaction, whose COMMIT
+// comes after the first.
+TEST_F(PostgresInDoubtTest, ATextWithACommitAfterItsFirstStatementIsInDoubt) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.execute("CREATE TABLE t (x int)").ok());
+  const int backend = backend_of(db);
+  absl::StatusOr<PostgresTransaction> tx = db.begin();
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  const std::string sql = "INSERT INTO t VALUES (1); COMMIT; SELECT pg_sleep(30)";
+  absl::Status status = killed_while_running(backend, sql, [&] { return db.execute(sql); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << status;
+  EXPECT_TRUE(is_in_doubt(status)) << status;
+}
+
 // A connection the server closed while it sat idle: the next command never
 // reached the server, so it is the retryable Unavailable, not in doubt.
 TEST_F(PostgresInDoubtTest, ACommandOnAConnectionTheServerClosedIsUnavailableNotInDoubt) {

@@ -174,6 +174,17 @@ TEST_F(PostgresNotifyTest, AListeningConnectionOrOneWithNotificationsWaitingIsNo
   EXPECT_TRUE(db.reusable());
 }
 
+// Today's review: a notice handler set by one lease (capturing what ends
+// with its request) was called for the next lease's notices.
+TEST_F(PostgresNotifyTest, AConnectionWithANoticeHandlerIsNotReusableUntilItIsCleared) {
+  PostgresConnection db = connect();
+  ASSERT_TRUE(db.reusable());
+  db.set_notice_handler([](const PostgresNotice&) {});
+  EXPECT_FALSE(db.reusable());
+  db.set_notice_handler(nullptr);
+  EXPECT_TRUE(db.reusable());
+}
+
 // ---------------------------------------------------------------------------
 // Quoting for SQL that cannot take a parameter.
 

@@ -1226,7 +1226,10 @@ class PostgresConnection {
   // transaction left open on it (no Transaction alive, and
   // PQtransactionStatus() is PQTRANS_IDLE: not in a transaction, a failed
   // one, or a command still running), no notification read and not taken,
-  // and no LISTEN in force. A pool drops one that is not: closing the
+  // no LISTEN in force, and no notice handler set (it is the last user's,
+  // and may capture what ended with its request: clear it with
+  // set_notice_handler(nullptr) before the lease ends, or the pool drops
+  // the connection). A pool drops one that is not: closing the
   // session makes the server roll the transaction back, and ends its
   // LISTENs. Why drop, not drain, a LISTENing one: draining would hand the
   // next user a session still subscribed, whose notifications (which it
