@@ -218,8 +218,11 @@ const char* journal_pragma(JournalMode mode) {
   return "DELETE";
 }
 
+// ":memory:", and the URI forms "file::memory:..." and "file:x?mode=memory".
 bool in_memory(const SqliteConfig& config) {
-  return config.path == ":memory:" || config.path.find("mode=memory") != std::string::npos;
+  return config.path == ":memory:" || absl::StartsWith(config.path, "file::memory:") ||
+         (absl::StartsWith(config.path, "file:") &&
+          config.path.find("mode=memory") != std::string::npos);
 }
 
 int hex_digit(char c) {
@@ -617,10 +620,10 @@ absl::Status SqliteConnection::backup_to(const SqliteConfig& target) {
   // "backup sqlite "<source>": to sqlite "<target>": <what>"
   const std::string source_resource = resource();
   const std::string to = absl::StrCat("to ", resource_of(target));
-  // A private in-memory or temporary database ends with the connection
-  // this would open for it: the copy would be thrown away unseen.
-  const bool shared = target.path.find("cache=shared") != std::string::npos;
-  if (target.path.empty() || (in_memory(target) && !shared)) {
+  // An in-memory or temporary database ends with the connection this
+  // would open for it (a shared-cache one too, unless another connection
+  // happens to hold it open): the copy would be thrown away unseen.
+  if (target.path.empty() || in_memory(target)) {
     return internal::error_on(
         absl::StatusCode::kInvalidArgument, "backup", source_resource,
         absl::StrCat(to, ": ", target.path.empty() ? "a temporary" : "an in-memory",

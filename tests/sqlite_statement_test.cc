@@ -143,7 +143,8 @@ TEST(SqliteStatementTest, ClearBindingsSetsEveryParameterBackToNull) {
 TEST(SqliteBackupTest, AnInMemoryOrTemporaryTargetIsRefusedNotThrownAway) {
   SqliteConnection db = open_or_die({.path = ":memory:"});
   ASSERT_TRUE(db.execute("CREATE TABLE t (x); INSERT INTO t VALUES (1)").ok());
-  for (const char* path : {":memory:", "", "file:copy?mode=memory"}) {
+  for (const char* path : {":memory:", "", "file:copy?mode=memory", "file::memory:",
+                           "file::memory:?cache=shared", "file:copy?mode=memory&cache=shared"}) {
     absl::Status saved = db.backup_to({.path = path});
     EXPECT_EQ(saved.code(), absl::StatusCode::kInvalidArgument) << path << ": " << saved;
     EXPECT_THAT(std::string(saved.message()), HasSubstr("backup_to(SqliteConnection&)")) << path;

@@ -941,8 +941,8 @@ class SqliteConnection {
   // Copies the whole database, with SQLite's online backup, into a fresh
   // database built from `target` (created or overwritten), while this one
   // stays in use. A target that would be gone when this returns (":memory:",
-  // a "mode=memory" URI without "cache=shared", the empty path of a
-  // temporary database) is InvalidArgument before anything is copied,
+  // a "file::memory:" or "mode=memory" URI, shared cache or not, the empty
+  // path of a temporary database) is InvalidArgument before anything is copied,
   // where SQLite would copy into it and throw the copy away: copy into an
   // open connection instead, with the overload below. While the source or target is locked (another connection
   // in BEGIN EXCLUSIVE, or writing), it waits, at most this connection's
