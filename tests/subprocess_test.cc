@@ -817,6 +817,16 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
   EXPECT_EQ(SubprocessConfig{}.parent_death_signal, 0);
 }
 
+TEST(SubprocessTest, ArgvIsRequiredInJson) {
+  absl::StatusOr<SubprocessConfig> empty = from_json<SubprocessConfig>("{}");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(std::string(empty.status().message()), "SubprocessConfig.argv: required field is missing");
+  absl::StatusOr<SubprocessConfig> no_argv =
+      from_json<SubprocessConfig>(R"({"standard_input":"null"})");
+  ASSERT_FALSE(no_argv.ok());
+  EXPECT_EQ(std::string(no_argv.status().message()), "SubprocessConfig.argv: required field is missing");
+}
+
 TEST(SubprocessTest, ValidateSaysWhatIsWrong) {
   EXPECT_EQ(SubprocessConfig{}.validate().message(),
             "SubprocessConfig.argv: must not be empty: argv[0] is the program");

@@ -173,6 +173,10 @@ struct SubprocessConfig {
   StandardStream standard_input = StandardStream::inherit;
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
+
+  // JSON and URL forms without argv are refused when parsed.
+  static constexpr absl::string_view kRequired[] = {"argv"};
+
   // The signal the child gets when its parent dies without closing the
   // Subprocess (an abort, SIGKILL, the OOM killer); 0 (the default, as
   // folly's parentDeathSignal and Rust's Command): none, the child runs on
