@@ -888,11 +888,13 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
 TEST(SubprocessTest, ArgvIsRequiredInJson) {
   absl::StatusOr<SubprocessConfig> empty = from_json<SubprocessConfig>("{}");
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(std::string(empty.status().message()), "SubprocessConfig.argv: required field is missing");
+  EXPECT_EQ(std::string(empty.status().message()),
+            "SubprocessConfig.argv: required field is missing");
   absl::StatusOr<SubprocessConfig> no_argv =
       from_json<SubprocessConfig>(R"({"standard_input":"null"})");
   ASSERT_FALSE(no_argv.ok());
-  EXPECT_EQ(std::string(no_argv.status().message()), "SubprocessConfig.argv: required field is missing");
+  EXPECT_EQ(std::string(no_argv.status().message()),
+            "SubprocessConfig.argv: required field is missing");
 }
 
 TEST(SubprocessTest, ValidateSaysWhatIsWrong) {
