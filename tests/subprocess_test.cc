@@ -443,8 +443,15 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
 // new parent, whoever reaps orphans here, has yet to collect).
 bool gone(pid_t pid) {
   if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // read(2), not std::ifstream: libstdc++ throws when the read fails with
+  // ESRCH, which it does when the process is reaped meanwhile.
+  const int fd = ::open(absl::StrCat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buffer[1024];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  ::close(fd);
+  if (n <= 0) return true;  // gone while we looked
+  const std::string text(buffer, static_cast<size_t>(n));
   const size_t paren = text.rfind(')');
   return paren == std::string::npos || text.substr(paren + 2, 1) == "Z";
 }
