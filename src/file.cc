@@ -298,8 +298,13 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
   if (ABSL_PREDICT_FALSE(config_.append)) {
     // pwrite(2) on an O_APPEND file writes at the end whatever the offset;
     // pwritev2 with RWF_NOAPPEND (Linux 6.9+) writes at the offset. An older
-    // kernel refuses the flag (EOPNOTSUPP; EINVAL from some paths): then
-    // refuse too, rather than append where the caller said an offset.
+    // kernel refuses the flag: then refuse too, rather than append where the
+    // caller said an offset. Its answer to a flag it does not know is
+    // EOPNOTSUPP (kiocb_set_rw_flags, and the loop for files without
+    // write_iter; glibc says the same where pwritev2 itself is missing).
+    // EINVAL is not that answer: the offset and size were checked above, so
+    // it comes from the file (a device, a special file) and is reported as
+    // it is, not blamed on the flag; no probe is needed to tell them apart.
     bool flag_refused = false;
     absl::Status status = write_all(
         "pwrite", config_, data, written,
@@ -308,7 +313,7 @@ absl::Status File::pwrite(absl::string_view data, off_t offset, size_t* written)
           const ssize_t n = sys::call("pwritev2", [&] {
             return ::pwritev2(fd, &piece, 1, offset + static_cast<off_t>(done), kRwfNoAppend);
           });
-          if (n < 0 && done == 0 && (errno == EOPNOTSUPP || errno == EINVAL)) flag_refused = true;
+          if (n < 0 && done == 0 && errno == EOPNOTSUPP) flag_refused = true;
           return n;
         });
     if (ABSL_PREDICT_FALSE(flag_refused)) {

@@ -746,7 +746,7 @@ struct Stream {
 absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input,
                                                          absl::Duration timeout,
                                                          size_t max_bytes) {
-  checked_owner("communicate()");
+  const Child child = checked_owner("communicate()");
   const std::string resource = this->resource();
   if (!input.empty() && !standard_input_) {
     return internal::error_on(absl::StatusCode::kFailedPrecondition, "communicate", resource,
@@ -772,10 +772,19 @@ absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input
     }
     return status;
   };
+  // Whether the child is known to have exited (see the loop below).
+  bool exit_seen = child.reaped;  // an unreaped leader is polled: readable at once
   const auto timed_out = [&] {
+    // Without a group, a child that exited leaves its descendants alone:
+    // say who keeps the pipes open, and that nothing was killed.
+    const std::string what =
+        exit_seen && !child.group
+            ? "; the child has exited, but a process it started (not in a group of the child's "
+              "own: no new_process_group) still holds a pipe open, and runs on"
+            : "; killed (SIGKILL)";
     return fail(internal::error_on(
         absl::StatusCode::kDeadlineExceeded, "communicate", resource,
-        absl::StrCat("not done after ", absl::FormatDuration(timeout), "; killed (SIGKILL)")));
+        absl::StrCat("not done after ", absl::FormatDuration(timeout), what)));
   };
   // Closes one end now, reporting what close(2) said.
   const auto finish = [&](auto& end) -> absl::Status {
@@ -799,9 +808,16 @@ absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input
   }
   size_t written = 0;
   constexpr size_t kChunk = size_t{64} * 1024;
+  // The pidfd is polled too, until the child exits: a descendant can hold
+  // a pipe open after it (a shell's `cmd &`), and reading to the end would
+  // then wait for the descendant. With a group of its own, what is left of
+  // the group is killed then, as close() would, so the pipes end (what they
+  // hold is still read); without one, reading goes on until the pipes end
+  // or the timeout.
+  constexpr int kPidfd = 3;
   while (true) {
-    pollfd entries[3];
-    int which[3];
+    pollfd entries[4];
+    int which[4];
     nfds_t count = 0;
     for (int i = 0; i < 3; ++i) {
       if (streams[i].fd < 0) continue;
@@ -809,6 +825,10 @@ absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input
       which[count++] = i;
     }
     if (count == 0) break;
+    if (!exit_seen) {
+      entries[count] = pollfd{child.pidfd, POLLIN, 0};
+      which[count++] = kPidfd;
+    }
     if (deadline.passed()) return timed_out();
     const int ready = sys::poll(entries, count, deadline.poll_milliseconds());
     if (ready < 0) {
@@ -816,8 +836,29 @@ absl::StatusOr<SubprocessOutput> Subprocess::communicate(absl::string_view input
       return fail(internal::errno_error_on(errno, "communicate", resource, "poll"));
     }
     if (ready == 0) continue;  // the deadline, seen at the top
+    // The child's exit closes its ends before its pidfd turns readable, so
+    // a pipe only the child held is ready (data, or its end) whenever the
+    // pidfd is. The pidfd counts only when no pipe is: then someone else
+    // holds one. (So a child that held its pipes alone makes the same
+    // calls as before the pidfd was polled.)
+    const bool pipe_ready = std::any_of(entries, entries + count, [&](const pollfd& entry) {
+      return entry.fd != child.pidfd && entry.revents != 0;
+    });
     for (nfds_t k = 0; k < count; ++k) {
       if (entries[k].revents == 0) continue;
+      if (which[k] == kPidfd) {  // the child exited (it stays unreaped)
+        if (pipe_ready) continue;
+        exit_seen = true;
+        if (child.group) {
+          // The leader is not reaped, so the group's id is still its own
+          // (see signal_group). NotFound: reaped elsewhere, nothing to kill.
+          absl::Status killed = signal_group(child.pidfd, child.pid, SIGKILL);
+          if (!killed.ok() && !absl::IsNotFound(killed)) {
+            return fail(internal::status_on(killed, "communicate", resource));
+          }
+        }
+        continue;
+      }
       Stream& stream = streams[which[k]];
       if (which[k] == 0) {
         const size_t size = std::min(kChunk, input.size() - written);

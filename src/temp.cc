@@ -306,6 +306,18 @@ absl::Status rename_entry(int parent_fd, bool directory, const std::string& path
   return internal::errno_error_on(error, "persist", resource, detail);
 }
 
+// persist()'s close, after the rename moved the entry: an error then must
+// not read as if nothing moved (the handle is closed, the entry is at
+// `target`, and a retry would be misuse).
+absl::Status closed_after_move(absl::Status closed, bool directory, const std::string& path,
+                               absl::string_view target) {
+  if (closed.ok()) return closed;
+  return internal::error_on(closed.code(), "persist", temp_resource(directory, path),
+                            absl::StrCat("moved to ", internal::quoted(target),
+                                         " and closed, but the close failed: ",
+                                         closed.message()));
+}
+
 }  // namespace
 
 std::string temp_parent(absl::string_view parent) {
@@ -427,7 +439,8 @@ absl::Status TempDir::persist(absl::string_view target, bool replace) {
     return renamed;
   }
   entry_.traits().keep = true;  // nothing of ours is left at the old name
-  return entry_.close();
+  const std::string path = path_;
+  return closed_after_move(entry_.close(), /*directory=*/true, path, target);
 }
 
 // ---------------------------------------------------------------------------
@@ -527,7 +540,8 @@ absl::Status TempFile::persist(absl::string_view target, bool replace) {
     return renamed;
   }
   entry_.traits().keep = true;  // nothing of ours is left at the old name
-  return close();
+  const std::string path = file_.config().path;  // not readable once closed
+  return closed_after_move(close(), /*directory=*/false, path, target);
 }
 
 }  // namespace uncopyable

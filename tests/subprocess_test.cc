@@ -443,8 +443,15 @@ TEST(SubprocessTest, DestroyingARunningSubprocessKillsAndReapsTheChild) {
 // new parent, whoever reaps orphans here, has yet to collect).
 bool gone(pid_t pid) {
   if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // read(2), not std::ifstream: libstdc++ throws when the read fails with
+  // ESRCH, which it does when the process is reaped meanwhile.
+  const int fd = ::open(absl::StrCat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buffer[1024];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  ::close(fd);
+  if (n <= 0) return true;  // gone while we looked
+  const std::string text(buffer, static_cast<size_t>(n));
   const size_t paren = text.rfind(')');
   return paren == std::string::npos || text.substr(paren + 2, 1) == "Z";
 }
@@ -653,6 +660,74 @@ TEST(SubprocessTest, CommunicatePastItsTimeoutKillsTheChild) {
   EXPECT_FALSE(has_children());
 }
 
+// A shell that starts `sleep 600 &` and exits: the sleep holds the piped
+// standard output. Its pid comes through a pipe of the test's (fd 3), which
+// the sleep does not hold; a test that fails leaves no sleep behind.
+struct ShellLeavingABackgroundJob {
+  explicit ShellLeavingABackgroundJob(bool new_process_group) {
+    absl::StatusOr<Pipe> pipe = make_pipe();
+    EXPECT_TRUE(pipe.ok()) << pipe.status();
+    child.emplace(spawn({.argv = {"/bin/sh", "-c", "sleep 600 3>&- & echo $! >&3; echo done"},
+                         .passed_fds = {3},
+                         .standard_output = StandardStream::piped,
+                         .new_process_group = new_process_group},
+                        {pipe->writer.fd()}));
+    EXPECT_TRUE(pipe->writer.close().ok());
+    const std::string line = first_line(pipe->reader);
+    EXPECT_TRUE(absl::SimpleAtoi(line, &grandchild)) << line;
+  }
+  ~ShellLeavingABackgroundJob() {
+    if (grandchild > 0 && !gone(grandchild)) ::kill(grandchild, SIGKILL);
+  }
+  std::optional<Subprocess> child;
+  pid_t grandchild = 0;
+};
+
+// The child exits at once, but its background job holds the pipe: with a
+// group of its own, the group is killed once the child exits, and the pipe
+// ends (review 6, finding 6: this read for 600 s).
+TEST(SubprocessTest, CommunicateReturnsWhenTheChildExitsLeavingABackgroundJob) {
+  ShellLeavingABackgroundJob shell(/*new_process_group=*/true);
+  ASSERT_GT(shell.grandchild, 0);
+  absl::StatusOr<SubprocessOutput> output = shell.child->communicate({}, absl::Seconds(5));
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->standard_output, "done\n");
+  EXPECT_TRUE(output->exit.success()) << output->exit;
+  EXPECT_TRUE(gone_soon(shell.grandchild)) << "the background job outlived communicate()";
+}
+
+// Without a group nothing is killed: communicate() reads until the pipe
+// ends or its timeout, which then reaps the child and names the cause.
+TEST(SubprocessTest, CommunicateWithoutAGroupWaitsForTheBackgroundJobUntilItsTimeout) {
+  ShellLeavingABackgroundJob shell(/*new_process_group=*/false);
+  ASSERT_GT(shell.grandchild, 0);
+  Subprocess& child = *shell.child;
+  absl::StatusOr<SubprocessOutput> output = child.communicate({}, absl::Seconds(1));
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kDeadlineExceeded) << output.status();
+  EXPECT_THAT(output.status().message(),
+              HasSubstr("not done after 1s; the child has exited, but a process it started"));
+  EXPECT_EQ(finish(child), ExitStatus::exited(0));  // reaped by communicate()
+  EXPECT_FALSE(has_children());
+  EXPECT_FALSE(gone(shell.grandchild));  // left alone, as documented
+  ::kill(shell.grandchild, SIGKILL);
+  EXPECT_TRUE(gone_soon(shell.grandchild));
+}
+
+// Input without a piped standard input is refused before anything: the
+// child runs on and keeps its pipes (review 6, finding 9).
+TEST(SubprocessTest, CommunicateInputWithoutPipeLeavesTheChildRunning) {
+  Subprocess child = spawn({.argv = {"/bin/sleep", "30"},
+                            .standard_input = StandardStream::null,
+                            .standard_output = StandardStream::piped});
+  absl::StatusOr<SubprocessOutput> output = child.communicate("x", kWait);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(child.wait(absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);  // still running
+  EXPECT_TRUE(child.take_standard_output().has_value());
+  EXPECT_TRUE(child.kill(SIGKILL).ok());
+  EXPECT_EQ(finish(child), ExitStatus::killed(SIGKILL));
+}
+
 // More than max_bytes on a stream is ResourceExhausted naming it; exactly
 // max_bytes is fine.
 TEST(SubprocessTest, CommunicateStopsAtMaxBytes) {
@@ -816,6 +891,18 @@ TEST(SubprocessTest, ConfigIsDataWhoseEnvironmentValuesNeverPrint) {
   EXPECT_EQ(parsed->remove_environment, (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(parsed->parent_death_signal, 0);
   EXPECT_EQ(SubprocessConfig{}.parent_death_signal, 0);
+}
+
+TEST(SubprocessTest, ArgvIsRequiredInJson) {
+  absl::StatusOr<SubprocessConfig> empty = from_json<SubprocessConfig>("{}");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(std::string(empty.status().message()),
+            "SubprocessConfig.argv: required field is missing");
+  absl::StatusOr<SubprocessConfig> no_argv =
+      from_json<SubprocessConfig>(R"({"standard_input":"null"})");
+  ASSERT_FALSE(no_argv.ok());
+  EXPECT_EQ(std::string(no_argv.status().message()),
+            "SubprocessConfig.argv: required field is missing");
 }
 
 TEST(SubprocessTest, ValidateSaysWhatIsWrong) {

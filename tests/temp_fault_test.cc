@@ -280,6 +280,54 @@ TEST(TempFaultTest, PersistFailuresNameBothPathsAndKeepTheFile) {
   EXPECT_EQ(listing(place.path()), std::vector<std::string>{"final"});
 }
 
+// A close that fails after the rename moved the entry says it moved: the
+// handle is closed and the entry is at the target (review 6, finding 7).
+TEST(TempFaultTest, PersistWhoseCloseFailsSaysTheFileMoved) {
+  TempDir place = arena();
+  const std::set<int> fds_before = open_fds();
+  absl::StatusOr<TempFile> file = TempFile::open(TempFileConfig{.parent = place.path()});
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::string path = file->path();
+  const std::string target = place.path() + "/final";
+  absl::Status status;
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EIO, Syscall::kClose);
+    status = file->persist(target);
+    EXPECT_EQ(fault.injected(), 1);
+  }
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("persist temp file ", internal::quoted(path), ": moved to ",
+                                     internal::quoted(target),
+                                     " and closed, but the close failed: ")));
+  EXPECT_THAT(status.message(), HasSubstr("[EIO]"));
+  EXPECT_EQ(listing(place.path()), std::vector<std::string>{"final"});
+  EXPECT_EQ(open_fds(), fds_before) << "the TempFile still holds a descriptor";
+}
+
+TEST(TempFaultTest, TempDirPersistWhoseCloseFailsSaysTheFolderMoved) {
+  TempDir place = arena();
+  const std::set<int> fds_before = open_fds();
+  absl::StatusOr<TempDir> dir = TempDir::open(TempDirConfig{.parent = place.path()});
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string path = dir->path();
+  const std::string target = place.path() + "/final";
+  absl::Status status;
+  {
+    FaultInjector fault;
+    fault.fail_nth(1, EIO, Syscall::kClose);
+    status = dir->persist(target);
+    EXPECT_EQ(fault.injected(), 1);
+  }
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("persist temp dir ", internal::quoted(path), ": moved to ",
+                                     internal::quoted(target),
+                                     " and closed, but the close failed: ")));
+  EXPECT_THAT(status.message(), HasSubstr("[EIO]"));
+  EXPECT_EQ(listing(place.path()), std::vector<std::string>{"final"});
+  EXPECT_EQ(open_fds(), fds_before) << "the TempDir still holds a descriptor";
+}
+
 TEST(TempFaultTest, RemovingATempDirReportsEachFailureWithItsPath) {
   struct State {
     std::string outside;

@@ -315,10 +315,12 @@ class File {
   // writes at the end (its man page, BUGS; Rust's FileExt::write_at and
   // folly's pwriteFull do just that). This one writes at `offset` with
   // pwritev2(2) and RWF_NOAPPEND (Linux 6.9 and later), or, where the kernel
-  // refuses that flag (EOPNOTSUPP or EINVAL: Debian 12's 6.1, say), writes
-  // nothing and is FailedPrecondition: `pwrite file "/tmp/t": opened with
+  // refuses that flag (EOPNOTSUPP: Debian 12's 6.1, say), writes nothing
+  // and is FailedPrecondition: `pwrite file "/tmp/t": opened with
   // append=true, where Linux writes at the end whatever the offset`. It
-  // never appends where an offset was asked for. write() still appends.
+  // never appends where an offset was asked for. Any other error, EINVAL
+  // from a device or special file among them, is reported as it is
+  // (InvalidArgument [EINVAL] naming the path). write() still appends.
   [[nodiscard]] absl::Status pwrite(absl::string_view data, off_t offset,
                                     size_t* written = nullptr);
 

@@ -174,6 +174,10 @@ struct SubprocessConfig {
   StandardStream standard_input = StandardStream::inherit;
   StandardStream standard_output = StandardStream::inherit;
   StandardStream standard_error = StandardStream::inherit;
+
+  // JSON and URL forms without argv are refused when parsed.
+  static constexpr absl::string_view kRequired[] = {"argv"};
+
   // The signal the child gets when its parent dies without closing the
   // Subprocess (an abort, SIGKILL, the OOM killer); 0 (the default, as
   // folly's parentDeathSignal and Rust's Command): none, the child runs on
@@ -377,13 +381,25 @@ class Subprocess {
   // the Subprocess holds (each is closed when it returns); a stream that is
   // not piped, or was taken, reads as "". Input the child does not read
   // (it exits or closes its stdin first) is dropped, not an error.
-  //   - non-empty `input` without a piped standard input: FailedPrecondition;
+  // A pipe ends when every process holding its other end has closed it,
+  // and the child's descendants inherit those ends (a shell's `cmd &`).
+  // So once the child has exited, with new_process_group the rest of its
+  // group is killed (SIGKILL, as close() would) and the pipes are read to
+  // their end, so that `sh -c 'sleep 600 & echo done'` returns "done\n" at
+  // once; descendants that left the group are not reached. Without
+  // new_process_group nothing is killed: reading goes on until every
+  // descendant holding a pipe has closed it, or the timeout (the default
+  // waits for ever; folly's communicate() and Rust's output() wait too).
+  //   - non-empty `input` without a piped standard input:
+  //     FailedPrecondition, checked before anything else: the child is
+  //     left running and its pipes stay held, as if the call was not made;
   //   - a stream longer than `max_bytes`: ResourceExhausted naming it;
   //   - not done after `timeout` (from the call): DeadlineExceeded;
   //   - a failed system call: its Status, naming the step and the errno;
-  // and in each of these the child (and its process group, with
-  // new_process_group) is killed and reaped first: nothing is left running
-  // or a zombie (wait() then says "killed by signal 9 (SIGKILL)"). Unlike
+  // and in each of these but the first, the child (and its process group,
+  // with new_process_group) is killed and reaped first: nothing is left
+  // running or a zombie (wait() then says "killed by signal 9 (SIGKILL)");
+  // without new_process_group its descendants are not killed. Unlike
   // Rust's output(), the output is bounded; unlike folly's communicate(), a
   // timeout is offered.
   [[nodiscard]] absl::StatusOr<SubprocessOutput> communicate(

@@ -212,8 +212,12 @@ class TempDir {
   // unless `replace` (rename(2)'s rule then: an empty folder is replaced,
   // one with entries is FailedPrecondition [ENOTEMPTY]); errors name both
   // paths: `persist temp dir "/tmp/tmp-q3k…": renameat2 to "/srv/out" (no
-  // replace): File exists [EEXIST]`. On an error nothing moved and the
-  // TempDir is still open and usable (try another target, or close() it).
+  // replace): File exists [EEXIST]`. On a rename error nothing moved and
+  // the TempDir is still open and usable (try another target, or close()
+  // it). Once the rename succeeded the TempDir is closed whatever follows:
+  // if closing its descriptor then fails, the error says `moved to
+  // "/srv/out" and closed, but the close failed: ...`; the folder is at the
+  // target, and persist() or close() again is misuse.
   // Both must be on one file system (EXDEV otherwise: copy instead).
   [[nodiscard]] absl::Status persist(absl::string_view target, bool replace = false);
 
@@ -302,9 +306,14 @@ class TempFile {
   // nothing. An existing target is AlreadyExists and is left as it was,
   // unless `replace` (then it is replaced atomically, as rename(2) does):
   // `persist temp file "/tmp/tmp-q3k…": renameat2 to "/srv/out.json" (no
-  // replace): File exists [EEXIST]`. On any error nothing moved and the
-  // TempFile is still open and usable (as tempfile's persist_noclobber,
-  // which hands the file back). Data is not synced here: call
+  // replace): File exists [EEXIST]`. On a rename error nothing moved and
+  // the TempFile is still open and usable (as tempfile's
+  // persist_noclobber, which hands the file back). Once the rename
+  // succeeded the TempFile is closed whatever follows: if close(2) then
+  // fails (EIO, ENOSPC: NFS reports a failed write-back there), the error
+  // says `moved to "/srv/out.json" and closed, but the close failed: ...`;
+  // the file is at the target (its data may be incomplete), and persist()
+  // or close() again is misuse. Data is not synced here: call
   // file().sync() first if it must be on disk before the name is. Both
   // must be on one file system (EXDEV otherwise). A file system that
   // cannot rename without replacing (EINVAL) says so.
