@@ -157,10 +157,6 @@ int wait_for(PGconn* connection, short events, internal::Deadline deadline) {
 
 enum class Progress { kDone, kTimedOut, kFailed };
 
-// Whether the server closed the connection while it sat idle (a restart,
-// pg_terminate_backend, an idle timeout): what it sent last is read, at
-// once, without waiting. A command sent on such a connection never reached
-// the server, so its failure is not in doubt. One poll(2) per command.
 // Whether `result` is libpq's report of a connection that went without a
 // word from the server (a crash, a cut network): no SQLSTATE, and the
 // connection bad. (A server that ends the session says why, with one.)
@@ -169,21 +165,21 @@ bool lost_without_a_word(PGconn* connection, const PGresult* result) {
          ::PQresultErrorField(result, PG_DIAG_SQLSTATE) == nullptr;
 }
 
+// Whether the server closed the connection while it sat idle (a restart,
+// pg_terminate_backend, an idle timeout): what it sent last is read, at
+// once, without waiting. A command sent on such a connection never reached
+// the server, so its failure is not in doubt. One poll(2) per command.
 bool closed_while_idle(PGconn* connection) {
-  const int socket = ::PQsocket(connection);
-  if (socket < 0) return true;
+  if (::PQsocket(connection) < 0) return true;
   // POLLRDHUP: the server shut its side (it never does while the session
   // lives), even when what it said last (a WARNING, a FATAL) is still
-  // unread ahead of the end.
-  pollfd entry{socket, POLLIN | POLLRDHUP, 0};
-  int ready;
-  do {
-    ready = internal::sys::poll(&entry, 1, 0);
-  } while (ready < 0 && errno == EINTR);
+  // unread ahead of the end. A deadline already passed: a look, no wait.
+  const int ready =
+      wait_for(connection, POLLIN | POLLRDHUP, internal::Deadline::after(absl::ZeroDuration()));
   if (ready <= 0) return false;
   const bool consumed = ::PQconsumeInput(connection) != 0;
   return !consumed || ::PQstatus(connection) == CONNECTION_BAD ||
-         (entry.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+         (ready & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 // Pushes to the server what libpq has buffered (the connection is
