@@ -68,6 +68,14 @@ class ChecksDeathTest : public ::testing::Test {
     return *std::move(db);
   }
 
+  // A pool of File handles on journal.log, for the Pool rows.
+  static absl::StatusOr<uncopyable::Pool<File>> journal_pool(
+      uncopyable::PoolSettings settings = {}) {
+    return uncopyable::Pool<File>::open(
+        {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true},
+         .pool = settings});
+  }
+
   static Mutex mutex(MutexConfig config) {
     absl::StatusOr<Mutex> made = uncopyable::rebuild(config);
     EXPECT_TRUE(made.ok()) << made.status();
@@ -749,8 +757,7 @@ TEST_F(ChecksDeathTest, PoolDestroyedWithALeaseAlive) {
   EXPECT_DEATH(
       {
         std::optional<uncopyable::PoolLease<File>> lease;
-        absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
+        absl::StatusOr<uncopyable::Pool<File>> pool = journal_pool();
         lease.emplace(*pool->acquire());
         pool = absl::InvalidArgumentError("gone");  // destroys the pool: aborts
       },
@@ -761,20 +768,18 @@ TEST_F(ChecksDeathTest, PoolAssignedOverWithALeaseAlive) {
   ::unlink("journal.log");
   EXPECT_DEATH(
       {
-        absl::StatusOr<uncopyable::Pool<File>> pool = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
-        absl::StatusOr<uncopyable::Pool<File>> other = uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
+        absl::StatusOr<uncopyable::Pool<File>> pool = journal_pool();
+        absl::StatusOr<uncopyable::Pool<File>> other = journal_pool();
         auto lease = pool->acquire();
         *pool = *std::move(other);  // aborts
       },
-      printed(R"msg(uncopyable: Pool::operator=(Pool&&) while 1 PoolLease(s) or acquire() call(s) on it is alive; they must end first (pool of file "journal.log"))msg"));
+      printed(
+          R"msg(uncopyable: Pool::operator=(Pool&&) while 1 PoolLease(s) or acquire() call(s) on it is alive; they must end first (pool of file "journal.log"))msg"));
 }
 
 TEST_F(ChecksDeathTest, PoolLeaseAfterMove) {
   ::unlink("journal.log");
-  absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
+  absl::StatusOr<uncopyable::Pool<File>> pool = journal_pool();
   ASSERT_TRUE(pool.ok()) << pool.status();
   EXPECT_DEATH(
       {
@@ -787,8 +792,7 @@ TEST_F(ChecksDeathTest, PoolLeaseAfterMove) {
 
 TEST_F(ChecksDeathTest, PoolAfterMove) {
   ::unlink("journal.log");
-  absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
+  absl::StatusOr<uncopyable::Pool<File>> pool = journal_pool();
   ASSERT_TRUE(pool.ok()) << pool.status();
   uncopyable::Pool<File> mine = *std::move(pool);
   EXPECT_DEATH((void)pool->acquire(),
@@ -797,8 +801,7 @@ TEST_F(ChecksDeathTest, PoolAfterMove) {
 
 TEST_F(ChecksDeathTest, PoolLeaseReleasedTwice) {
   ::unlink("journal.log");
-  absl::StatusOr<uncopyable::Pool<File>> pool =
-      uncopyable::Pool<File>::open({.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true}});
+  absl::StatusOr<uncopyable::Pool<File>> pool = journal_pool();
   ASSERT_TRUE(pool.ok()) << pool.status();
   EXPECT_DEATH(
       {
@@ -813,9 +816,8 @@ TEST_F(ChecksDeathTest, PoolDestroyedInItsOwnLeakHandler) {
   ::unlink("journal.log");
   EXPECT_DEATH(
       {
-        auto* pool = new std::optional<uncopyable::Pool<File>>(*uncopyable::Pool<File>::open(
-            {.handle = {.path = "journal.log", .access = uncopyable::FileAccess::write, .create = true},
-             .pool = {.leak_threshold = absl::Milliseconds(1)}}));
+        auto* pool = new std::optional<uncopyable::Pool<File>>(
+            *journal_pool({.leak_threshold = absl::Milliseconds(1)}));
         (*pool)->set_leak_handler([pool](const uncopyable::PoolLeak&) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the lease ended
           pool->reset();  // aborts
@@ -826,7 +828,8 @@ TEST_F(ChecksDeathTest, PoolDestroyedInItsOwnLeakHandler) {
         }
         std::this_thread::sleep_for(std::chrono::seconds(10));
       },
-      printed(R"msg(uncopyable: Pool::~Pool() from its own thread, in its leak handler (pool of file "journal.log"))msg"));
+      printed(
+          R"msg(uncopyable: Pool::~Pool() from its own thread, in its leak handler (pool of file "journal.log"))msg"));
 }
 
 }  // namespace
